@@ -1,0 +1,48 @@
+"""Who is calling: one frozen dataclass per principal kind."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from models.enums import ContactRole, Module, StaffRole
+
+
+@dataclass(frozen=True, slots=True)
+class Anonymous:
+    """No credentials: public branding, sign-in, magic links, registration."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPrincipal:
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    role: StaffRole
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPrincipal:
+    """A client's contact. ``modules`` are those in force for its client; ``read_only``
+    marks staff viewing the portal as this contact (``viewer_staff_id``)."""
+
+    account_id: uuid.UUID
+    contact_id: uuid.UUID
+    client_id: uuid.UUID
+    role: ContactRole
+    modules: frozenset[Module]
+    session_id: uuid.UUID
+    read_only: bool = False
+    viewer_staff_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPrincipal:
+    account_id: uuid.UUID
+    token_id: uuid.UUID
+    scopes: frozenset[str]
+    modules: frozenset[Module] = field(default_factory=frozenset)
+
+
+Principal = Anonymous | StaffPrincipal | ContactPrincipal | PartnerPrincipal
+AuthenticatedPrincipal = StaffPrincipal | ContactPrincipal | PartnerPrincipal

@@ -1,0 +1,103 @@
+"""The data model. Importing this package registers every table on ``SQLModel.metadata``."""
+
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+
+from models.accounts import Account, StaffUser
+from models.activity import Activity
+from models.auth import ApiToken, AuthSession
+from models.clients import Client, Contact
+from models.credits import Credit, CreditApplication
+from models.documents import Document
+from models.enums import (
+    ActorKind,
+    AutoBill,
+    ContactRole,
+    CreditStatus,
+    Frequency,
+    InvoiceStatus,
+    Module,
+    PaidState,
+    PaymentMethodKind,
+    PaymentStatus,
+    PlanInterval,
+    ProjectStatus,
+    QuoteKind,
+    QuoteStatus,
+    RecurringStatus,
+    SessionKind,
+    StaffRole,
+    SubscriptionStatus,
+    TaskStatus,
+    TicketPriority,
+    TicketStatus,
+)
+from models.events import OutboxEvent
+from models.invoices import Invoice, InvoiceLine
+from models.payment_methods import SavedPaymentMethod
+from models.payments import Payment, PaymentAllocation
+from models.projects import Project, Task, TaskComment
+from models.quotes import Quote, QuoteLine
+from models.recurring import RecurringInvoice, RecurringInvoiceLine
+from models.subscriptions import Subscription, SubscriptionPlan
+from models.support import SupportTicket, TicketMessage
+from models.time_logs import TimeLog
+
+
+def metadata() -> MetaData:
+    """The metadata holding every table (for ``create_all`` and Alembic)."""
+    return SQLModel.metadata
+
+
+__all__ = [
+    "Account",
+    "Activity",
+    "ActorKind",
+    "ApiToken",
+    "AuthSession",
+    "AutoBill",
+    "Client",
+    "Contact",
+    "ContactRole",
+    "Credit",
+    "CreditApplication",
+    "CreditStatus",
+    "Document",
+    "Frequency",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "Module",
+    "OutboxEvent",
+    "PaidState",
+    "Payment",
+    "PaymentAllocation",
+    "PaymentMethodKind",
+    "PaymentStatus",
+    "PlanInterval",
+    "Project",
+    "ProjectStatus",
+    "Quote",
+    "QuoteKind",
+    "QuoteLine",
+    "QuoteStatus",
+    "RecurringInvoice",
+    "RecurringInvoiceLine",
+    "RecurringStatus",
+    "SavedPaymentMethod",
+    "SessionKind",
+    "StaffRole",
+    "StaffUser",
+    "Subscription",
+    "SubscriptionPlan",
+    "SubscriptionStatus",
+    "SupportTicket",
+    "Task",
+    "TaskComment",
+    "TaskStatus",
+    "TicketMessage",
+    "TicketPriority",
+    "TicketStatus",
+    "TimeLog",
+    "metadata",
+]

@@ -1,0 +1,83 @@
+"""The tenant (account) and its staff users."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel
+
+from models.base import (
+    account_fk,
+    created_at_field,
+    datetime_field,
+    enum_field,
+    id_field,
+    money_field,
+    updated_at_field,
+)
+from models.enums import Module, StaffRole
+
+
+def all_modules() -> list[str]:
+    return [m.value for m in Module]
+
+
+class Account(SQLModel, table=True):
+    """A business using Portico: its settings, branding and enabled modules."""
+
+    __tablename__ = "account"
+
+    id: uuid.UUID = id_field()
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=63, unique=True, index=True)
+    currency: str = Field(default="USD", max_length=3)
+    timezone: str = Field(default="UTC", max_length=64)
+    # Branding (public: the portal login page shows it)
+    logo_url: str | None = Field(default=None, max_length=500)
+    primary_color: str = Field(default="#2F6FEB", max_length=7)
+    background_image_url: str | None = Field(default=None, max_length=500)
+    # Portal settings
+    portal_enabled: bool = True
+    registration_enabled: bool = False
+    password_login_enabled: bool = True
+    enabled_modules: list[str] = Field(default_factory=all_modules, sa_column=Column(JSON))
+    lock_sent_invoices: bool = True
+    convert_quote_on_approval: bool = True
+    quote_requires_terms: bool = False
+    quote_requires_signature: bool = False
+    quote_requires_po_number: bool = False
+    quote_terms: str | None = Field(default=None, sa_column=Column(Text))
+    allow_partial_payments: bool = True
+    allow_overpayment: bool = False
+    minimum_payment_amount: Decimal = money_field()
+    # Numbering: incremented under a row lock when a document is sent
+    invoice_number_prefix: str = Field(default="INV-", max_length=20)
+    next_invoice_number: int = 1
+    quote_number_prefix: str = Field(default="Q-", max_length=20)
+    next_quote_number: int = 1
+    credit_number_prefix: str = Field(default="CR-", max_length=20)
+    next_credit_number: int = 1
+    # Secrets: stored, never readable through the API
+    stripe_secret_key: str | None = Field(default=None, max_length=255)
+    stripe_webhook_secret: str | None = Field(default=None, max_length=255)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class StaffUser(SQLModel, table=True):
+    """Someone who works for the business. Emails are unique across Portico: staff sign in
+    with an email and a password only."""
+
+    __tablename__ = "staff_user"
+
+    id: uuid.UUID = id_field()
+    account_id: uuid.UUID = account_fk()
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=200)
+    role: StaffRole = enum_field(StaffRole, StaffRole.MEMBER)
+    password_hash: str | None = Field(default=None, max_length=255)
+    is_active: bool = True
+    last_sign_in_at: datetime | None = datetime_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

@@ -1,0 +1,49 @@
+"""Field helpers every table uses, so ids, timestamps, money and tenancy look the same."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Enum
+from sqlmodel import Field
+
+from models.types import ExactDecimal, UTCDateTime, new_id, utcnow
+
+
+def id_field() -> Any:
+    """A random UUID primary key."""
+    return Field(default_factory=new_id, primary_key=True)
+
+
+def account_fk() -> Any:
+    """The tenant every row belongs to; every read filters on it."""
+    return Field(foreign_key="account.id", index=True, ondelete="CASCADE")
+
+
+def created_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+
+
+def updated_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def datetime_field(*, index: bool = False) -> Any:
+    """An optional aware UTC datetime."""
+    return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+
+
+def money_field(default: Decimal | None = Decimal(0)) -> Any:
+    """An exact amount (see :class:`models.types.ExactDecimal`)."""
+    return Field(default=default, sa_type=ExactDecimal, nullable=default is None)
+
+
+def enum_field(enum: type[Any], default: Any = None, *, index: bool = False) -> Any:
+    """An enum stored as its name in a VARCHAR (no native database enum to migrate)."""
+    return Field(
+        default=default,
+        sa_type=Enum(enum, native_enum=False, length=32, validate_strings=True),  # type: ignore[call-overload]
+        nullable=default is None,
+        index=index,
+    )

@@ -1,0 +1,169 @@
+"""Every enumeration the data model stores. Values are stored as their names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StaffRole(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MANAGER = "MANAGER"
+    MEMBER = "MEMBER"
+
+
+class ContactRole(StrEnum):
+    BILLING = "BILLING"
+    COLLABORATOR = "COLLABORATOR"
+    VIEWER = "VIEWER"
+
+
+class Module(StrEnum):
+    CLIENT_PORTAL = "CLIENT_PORTAL"
+    INVOICES = "INVOICES"
+    QUOTES = "QUOTES"
+    RECURRING_INVOICES = "RECURRING_INVOICES"
+    PAYMENTS = "PAYMENTS"
+    CREDITS = "CREDITS"
+    SUBSCRIPTIONS = "SUBSCRIPTIONS"
+    PAYMENT_METHODS = "PAYMENT_METHODS"
+    STATEMENTS = "STATEMENTS"
+    DOCUMENTS = "DOCUMENTS"
+    PROJECTS = "PROJECTS"
+    TASKS = "TASKS"
+    TIME_LOGS = "TIME_LOGS"
+    SUPPORT_TICKETS = "SUPPORT_TICKETS"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    VIEWED = "VIEWED"
+    PARTIAL = "PARTIAL"
+    PAID = "PAID"
+    VOID = "VOID"
+
+
+class PaidState(StrEnum):
+    UNPAID = "UNPAID"
+    PARTIAL = "PARTIAL"
+    PAID = "PAID"
+
+
+class QuoteStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    VIEWED = "VIEWED"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    CONVERTED = "CONVERTED"
+
+
+class QuoteKind(StrEnum):
+    ESTIMATE = "ESTIMATE"
+    PROPOSAL = "PROPOSAL"
+
+
+class PaymentMethodKind(StrEnum):
+    """How a payment arrived."""
+
+    CASH = "CASH"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    CHECK = "CHECK"
+    CARD = "CARD"
+    OTHER = "OTHER"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+
+
+class CreditStatus(StrEnum):
+    OPEN = "OPEN"
+    APPLIED = "APPLIED"
+    VOID = "VOID"
+
+
+class Frequency(StrEnum):
+    WEEKLY = "WEEKLY"
+    TWO_WEEKS = "TWO_WEEKS"
+    MONTHLY = "MONTHLY"
+    TWO_MONTHS = "TWO_MONTHS"
+    THREE_MONTHS = "THREE_MONTHS"
+    SIX_MONTHS = "SIX_MONTHS"
+    YEARLY = "YEARLY"
+
+
+class AutoBill(StrEnum):
+    OFF = "OFF"
+    ALWAYS = "ALWAYS"
+    OPT_IN = "OPT_IN"
+    OPT_OUT = "OPT_OUT"
+
+
+class RecurringStatus(StrEnum):
+    DRAFT = "DRAFT"
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+
+
+class PlanInterval(StrEnum):
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+
+
+class SubscriptionStatus(StrEnum):
+    TRIALING = "TRIALING"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"
+    CANCELED = "CANCELED"
+    INCOMPLETE = "INCOMPLETE"
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    ON_HOLD = "ON_HOLD"
+    COMPLETED = "COMPLETED"
+    ARCHIVED = "ARCHIVED"
+
+
+class TaskStatus(StrEnum):
+    TODO = "TODO"
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "OPEN"
+    PENDING = "PENDING"
+    RESOLVED = "RESOLVED"
+    CLOSED = "CLOSED"
+
+
+class TicketPriority(StrEnum):
+    LOW = "LOW"
+    NORMAL = "NORMAL"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+
+
+class ActorKind(StrEnum):
+    """Who caused an activity entry."""
+
+    STAFF = "STAFF"
+    CONTACT = "CONTACT"
+    PARTNER = "PARTNER"
+    SYSTEM = "SYSTEM"
+
+
+class SessionKind(StrEnum):
+    STAFF = "STAFF"
+    CONTACT = "CONTACT"
+    VIEW_AS = "VIEW_AS"

@@ -1,0 +1,40 @@
+"""Alembic environment: runs the migrations on the configured database (async engines)."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+import models
+from services.db import create_engine
+
+config = context.config
+target_metadata = models.metadata()
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    asyncio.run(_run_online())

@@ -1,0 +1,60 @@
+"""The errors a caller may see. Each carries the stable ``extensions.code`` it is shown
+with; anything else that escapes a resolver is masked as ``INTERNAL_SERVER_ERROR``."""
+
+from __future__ import annotations
+
+
+class PorticoError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        extensions = {"code": self.code}
+        if self.field:
+            extensions["field"] = self.field
+        return extensions
+
+
+class Unauthenticated(PorticoError):
+    code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str = "Sign in to continue.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(PorticoError):
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "You are not allowed to do this.") -> None:
+        super().__init__(message)
+
+
+class NotFound(PorticoError):
+    """Also what a row outside the caller's scope answers, so ids cannot be probed."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, what: str = "Object") -> None:
+        super().__init__(f"{what} not found.")
+
+
+class BadInput(PorticoError):
+    code = "BAD_USER_INPUT"
+
+
+class Conflict(PorticoError):
+    """The request is valid but the object's state does not allow it (e.g. send a void)."""
+
+    code = "CONFLICT"
+
+
+class RateLimited(PorticoError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str = "Too many attempts. Try again later.") -> None:
+        super().__init__(message)

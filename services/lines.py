@@ -1,0 +1,128 @@
+"""Line items shared by invoices, quotes and recurring invoices: validation and exact
+totals (see :mod:`services.money` for the rounding rule)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import delete
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.errors import BadInput
+from services.money import (
+    ZERO,
+    DocumentTotals,
+    LineAmounts,
+    check_amount,
+    check_quantity,
+    document_totals,
+    line_amounts,
+)
+from services.validation import optional_text, required_text
+
+MAX_LINES = 500
+
+
+@dataclass(slots=True)
+class LineData:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal = ZERO
+    tax_rate: Decimal = ZERO
+    tax_name: str | None = None
+    unit_cost: Decimal | None = None
+
+
+class HasTotals(Protocol):
+    account_id: uuid.UUID
+    currency: str
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+
+
+LineT = TypeVar("LineT")
+
+
+def build_lines(
+    line_model: type[LineT],
+    parent_key: str,
+    parent: Any,
+    lines: list[LineData],
+) -> list[LineT]:
+    """Validated line rows for ``parent`` with their amounts computed; sets the parent's
+    totals. Nothing is added to the session here."""
+    if len(lines) > MAX_LINES:
+        raise BadInput(f"At most {MAX_LINES} lines.", field="lines")
+    currency = parent.currency
+    rows: list[LineT] = []
+    amounts: list[LineAmounts] = []
+    for index, line in enumerate(lines):
+        prefix = f"lines.{index}."
+        description = required_text(line.description, field=prefix + "description", max_length=5000)
+        quantity = check_quantity(line.quantity, field=prefix + "quantity")
+        unit_price = check_amount(line.unit_price, currency, field=prefix + "unitPrice")
+        discount = check_quantity(line.discount_percent, field=prefix + "discountPercent")
+        if discount > 100:
+            raise BadInput("Discount cannot exceed 100%.", field=prefix + "discountPercent")
+        tax_rate = check_quantity(line.tax_rate, field=prefix + "taxRate")
+        if tax_rate > 100:
+            raise BadInput("Tax rate cannot exceed 100%.", field=prefix + "taxRate")
+        unit_cost = (
+            check_amount(line.unit_cost, currency, field=prefix + "unitCost")
+            if line.unit_cost is not None
+            else None
+        )
+        computed = line_amounts(
+            quantity=quantity,
+            unit_price=unit_price,
+            discount_percent=discount,
+            tax_rate=tax_rate,
+            currency=currency,
+        )
+        amounts.append(computed)
+        rows.append(
+            line_model(
+                account_id=parent.account_id,
+                position=index,
+                description=description,
+                quantity=quantity,
+                unit_price=unit_price,
+                unit_cost=unit_cost,
+                discount_percent=discount,
+                tax_rate=tax_rate,
+                tax_name=optional_text(line.tax_name, field=prefix + "taxName", max_length=50),
+                line_subtotal=computed.subtotal,
+                line_discount=computed.discount,
+                line_tax=computed.tax,
+                line_total=computed.total,
+                **{parent_key: parent.id},
+            )
+        )
+    apply_totals(parent, document_totals(amounts))
+    return rows
+
+
+def apply_totals(parent: HasTotals, totals: DocumentTotals) -> None:
+    parent.subtotal = totals.subtotal
+    parent.discount_total = totals.discount
+    parent.tax_total = totals.tax
+    parent.total = totals.total
+
+
+async def replace_lines(
+    session: AsyncSession,
+    line_model: type[Any],
+    parent_key: str,
+    parent: Any,
+    lines: list[LineData],
+) -> list[Any]:
+    rows = build_lines(line_model, parent_key, parent, lines)
+    await session.exec(delete(line_model).where(getattr(line_model, parent_key) == parent.id))  # type: ignore[call-overload]
+    session.add_all(rows)
+    return rows

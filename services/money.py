@@ -1,0 +1,122 @@
+"""Exact money arithmetic.
+
+The one rounding rule (documented in the README): every amount is rounded *half up*
+(away from zero) to its currency's minor unit (ISO 4217 via Babel/CLDR: USD 2, JPY 0,
+KWD 3) at each line's subtotal, discount and tax; document totals are exact sums of the
+rounded line amounts, so a total always equals the sum of what its lines show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+
+from babel.numbers import get_currency_precision, list_currencies
+
+from models.types import SCALE
+from services.errors import BadInput
+
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+@cache
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def validate_currency(code: str, *, field: str = "currency") -> str:
+    code = code.strip().upper()
+    if code not in _known_currencies():
+        raise BadInput(f"{code!r} is not an ISO 4217 currency code.", field=field)
+    return code
+
+
+@cache
+def currency_precision(code: str) -> int:
+    """Minor-unit digits of ``code`` (2 for USD, 0 for JPY, 3 for KWD)."""
+    return int(get_currency_precision(code))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    quantum = Decimal(1).scaleb(-currency_precision(currency))
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _decimal_places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def check_amount(value: Decimal, currency: str, *, field: str, allow_zero: bool = True) -> Decimal:
+    """An amount a user typed: finite, not negative, and no finer than the currency's
+    minor unit (10.005 USD is refused, not rounded)."""
+    if not value.is_finite():
+        raise BadInput("Amount must be a finite number.", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise BadInput(
+            "Amount must be positive." if not allow_zero else "Amount cannot be negative.",
+            field=field,
+        )
+    if _decimal_places(value) > currency_precision(currency):
+        raise BadInput(
+            f"{currency} amounts have at most {currency_precision(currency)} decimal places.",
+            field=field,
+        )
+    return round_money(value, currency)
+
+
+def check_quantity(value: Decimal, *, field: str, allow_zero: bool = True) -> Decimal:
+    """A quantity or a percentage: finite, not negative, at most :data:`SCALE` places."""
+    try:
+        finite = value.is_finite()
+    except InvalidOperation:  # pragma: no cover - Decimal always answers
+        finite = False
+    if not finite:
+        raise BadInput("Must be a finite number.", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise BadInput("Cannot be negative." if allow_zero else "Must be positive.", field=field)
+    if _decimal_places(value) > SCALE:
+        raise BadInput(f"At most {SCALE} decimal places.", field=field)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def line_amounts(
+    *,
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_percent: Decimal,
+    tax_rate: Decimal,
+    currency: str,
+) -> LineAmounts:
+    subtotal = round_money(quantity * unit_price, currency)
+    discount = round_money(subtotal * discount_percent / HUNDRED, currency)
+    tax = round_money((subtotal - discount) * tax_rate / HUNDRED, currency)
+    return LineAmounts(subtotal, discount, tax, subtotal - discount + tax)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTotals:
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def document_totals(lines: Iterable[LineAmounts]) -> DocumentTotals:
+    subtotal = discount = tax = ZERO
+    for line in lines:
+        subtotal += line.subtotal
+        discount += line.discount
+        tax += line.tax
+    return DocumentTotals(subtotal, discount, tax, subtotal - discount + tax)

@@ -1,0 +1,119 @@
+"""Relay-style keyset pagination, newest first, stable under inserts.
+
+Every list is ordered by ``(created_at DESC, id DESC)``; a cursor is that pair, encoded.
+A page costs two statements (the rows and the total), whatever its size.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from services.errors import BadInput
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+    @property
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{row_id.hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, row_id = base64.urlsafe_b64decode(padded).decode().split("|")
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None:
+            raise ValueError("naive cursor")
+        return moment, uuid.UUID(hex=row_id)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadInput("Invalid cursor.", field="after") from error
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 0 or first > MAX_PAGE_SIZE:
+        raise BadInput(f"first must be between 0 and {MAX_PAGE_SIZE}.", field="first")
+    return first
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: SelectOfScalar[T],
+    model: Any,
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page[T]:
+    """One page of ``statement`` (already filtered and scoped), newest first."""
+    size = page_size(first)
+    total = (
+        await session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))
+    ).one()
+    paged = statement
+    if after:
+        created_at, row_id = decode_cursor(after)
+        paged = paged.where(
+            or_(
+                model.created_at < created_at,
+                and_(model.created_at == created_at, model.id < row_id),
+            )
+        )
+    rows = list(
+        (
+            await session.exec(
+                paged.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)
+            )
+        ).all()
+    )
+    has_next = len(rows) > size
+    rows = rows[:size]
+    edges = [Edge(encode_cursor(row.created_at, row.id), row) for row in rows]  # type: ignore[attr-defined]
+    return Page(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=int(total),
+    )
