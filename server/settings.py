@@ -1,51 +1,10 @@
-"""Configuration from ``PORTICO_*`` environment variables, validated once at start-up."""
+"""The process's settings, read once from the environment."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-DEVELOPMENT_SECRET = "portico-development-secret-change-me"  # noqa: S105 - refused in production
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTICO_", env_file=".env", extra="ignore")
-
-    environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite+aiosqlite:///var/portico.sqlite3"
-    secret_key: str = DEVELOPMENT_SECRET
-    public_base_url: str = "http://127.0.0.1:8000"
-    redis_url: str | None = None
-    cors_origins: list[str] = Field(default_factory=list)
-    upload_dir: Path = Path("var/uploads")
-    # Mail: with no SMTP host, mails are printed and kept in the outbox table
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_use_tls: bool = False
-    mail_from: str = "Portico <no-reply@portico.test>"
-    # Sessions and limits
-    session_ttl_hours: int = 24 * 14
-    sign_in_attempts_per_email: str = "5/15 minutes"
-    sign_in_attempts_per_address: str = "30/15 minutes"
-    schema_cache_size: int = 256
-    log_level: str = "INFO"
-    log_json: bool = False
-
-    @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError(
-                "PORTICO_SECRET_KEY must be set to a private random value in production"
-            )
-        if self.environment == "production" and len(self.secret_key) < 32:
-            raise ValueError("PORTICO_SECRET_KEY must be at least 32 characters in production")
-        return self
+from services.config import Settings
 
 
 @lru_cache(maxsize=1)

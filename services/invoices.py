@@ -314,3 +314,13 @@ def settle_status(invoice: Invoice) -> None:
     else:
         invoice.status = InvoiceStatus.VIEWED if invoice.viewed_at else InvoiceStatus.SENT
         invoice.paid_at = None
+
+
+def amount_due(invoice: Invoice) -> Decimal:
+    """What the client should pay now: an unpaid deposit first, else the balance."""
+    if invoice.status not in OPEN_STATUSES:
+        return Decimal(0)
+    applied = invoice.amount_paid + invoice.credits_applied
+    if invoice.deposit_amount and applied < invoice.deposit_amount:
+        return invoice.deposit_amount - applied
+    return invoice.balance

@@ -1,0 +1,74 @@
+"""Signing in and out, and who is calling."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from auth.principals import ContactPrincipal, PartnerPrincipal, StaffPrincipal
+from models.accounts import Account, StaffUser
+from models.auth import ApiToken
+from models.clients import Contact
+from resolvers.common import atomic, caller
+from resolvers.context import Info
+from services import sessions
+from services.errors import NotFound, Unauthenticated
+
+
+async def sign_in(info: Info, email: str, password: str) -> str:
+    runtime = info.context.runtime
+    async with atomic(info) as session:
+        return await sessions.sign_in_staff(
+            session=session,
+            signer=runtime.signer,
+            limiter=runtime.limiter,
+            email=email,
+            password=password,
+            client_address=info.context.client_address,
+            ttl=runtime.session_ttl,
+            per_email_limit=runtime.settings.sign_in_attempts_per_email,
+            per_address_limit=runtime.settings.sign_in_attempts_per_address,
+        )
+
+
+async def sign_out(info: Info) -> bool:
+    principal = caller(info)
+    if isinstance(principal, PartnerPrincipal):
+        return False
+    async with atomic(info) as session:
+        await sessions.sign_out(session=session, session_id=principal.session_id)
+    return True
+
+
+async def viewer(info: Info) -> StaffUser | Contact | ApiToken:
+    """The staff user, contact or API token behind the request."""
+    principal = caller(info)
+    session = info.context.session
+    row: StaffUser | Contact | ApiToken | None
+    if isinstance(principal, StaffPrincipal):
+        row = await info.context.loaders.staff_user_by_id.load(principal.user_id)
+    elif isinstance(principal, ContactPrincipal):
+        row = (
+            await session.exec(
+                select(Contact).where(
+                    Contact.id == principal.contact_id, Contact.account_id == principal.account_id
+                )
+            )
+        ).one_or_none()
+    else:
+        row = (
+            await session.exec(
+                select(ApiToken).where(
+                    ApiToken.id == principal.token_id, ApiToken.account_id == principal.account_id
+                )
+            )
+        ).one_or_none()
+    if row is None:  # pragma: no cover - authentication just loaded it
+        raise Unauthenticated()
+    return row
+
+
+async def current_account(info: Info) -> Account:
+    row = await info.context.loaders.account_by_id.load(caller(info).account_id)
+    if row is None:  # pragma: no cover - principals always name an existing account
+        raise NotFound("Account")
+    return row

@@ -1,0 +1,101 @@
+"""Clients and contacts: GraphQL arguments -> service call -> rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from models.clients import Client, Contact
+from resolvers.common import atomic, caller, parse_id, staff
+from resolvers.context import Info
+from services import access, clients
+from services.errors import NotFound
+from services.pagination import Page
+
+
+async def list_clients(
+    info: Info,
+    *,
+    first: int | None,
+    after: str | None,
+    filters: clients.ClientFilter,
+) -> Page[Client]:
+    return await clients.list_clients(
+        session=info.context.session,
+        principal=caller(info),
+        filters=filters,
+        first=first,
+        after=after,
+    )
+
+
+async def client(info: Info, id: str) -> Client:
+    return await access.access_client(info.context.session, caller(info), parse_id(id))
+
+
+async def client_of(info: Info, client_id: uuid.UUID) -> Client:
+    row = await info.context.loaders.client_by_id.load(client_id)
+    if row is None:  # pragma: no cover - the parent row was scoped to the same client
+        raise NotFound("Client")
+    return row
+
+
+async def contacts_of(info: Info, client_id: uuid.UUID) -> list[Contact]:
+    return await info.context.loaders.contacts_by_client_id.load(client_id)
+
+
+async def create_client(
+    info: Info, data: clients.ClientData, contacts: list[clients.ContactData]
+) -> Client:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await clients.create_client(
+            session=session, actor=actor, data=data, contacts=contacts
+        )
+
+
+async def update_client(info: Info, id: str, data: clients.ClientData) -> Client:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await clients.update_client(
+            session=session, actor=actor, client_id=parse_id(id), data=data
+        )
+
+
+async def archive_client(info: Info, id: str) -> Client:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await clients.archive_client(session=session, actor=actor, client_id=parse_id(id))
+
+
+async def restore_client(info: Info, id: str) -> Client:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await clients.restore_client(session=session, actor=actor, client_id=parse_id(id))
+
+
+async def create_contact(info: Info, client_id: str, data: clients.ContactData) -> Contact:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await clients.create_contact(
+            session=session,
+            actor=actor,
+            client_id=parse_id(client_id, field="clientId"),
+            data=data,
+        )
+
+
+async def update_contact(info: Info, id: str, data: clients.ContactData) -> Contact:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await clients.update_contact(
+            session=session, actor=actor, contact_id=parse_id(id), data=data
+        )
+
+
+async def delete_contact(info: Info, id: str) -> str:
+    actor = staff(info)
+    async with atomic(info) as session:
+        deleted = await clients.delete_contact(
+            session=session, actor=actor, contact_id=parse_id(id)
+        )
+    return str(deleted)

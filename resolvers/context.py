@@ -1,0 +1,59 @@
+"""The typed per-request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.principals import Anonymous, Principal
+from auth.tokens import TokenSigner
+from resolvers.loaders import Loaders
+from services.config import Settings
+from services.ratelimit import RateLimiter
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What lives as long as the app: settings, the database, signer, rate limiter."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    signer: TokenSigner
+    limiter: RateLimiter
+
+    @property
+    def session_ttl(self) -> timedelta:
+        return timedelta(hours=self.settings.session_ttl_hours)
+
+
+@dataclass(slots=True)
+class Context:
+    runtime: Runtime
+    session: AsyncSession
+    principal: Principal = field(default_factory=Anonymous)
+    client_address: str = "unknown"
+    request: Any = None
+    connection_params: dict[str, Any] | None = None
+    """The WebSocket ``connection_init`` payload (set by Strawberry's protocol handlers)."""
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """Per-request DataLoaders, scoped to the principal (built on first use)."""
+        if self._loaders is None:
+            self._loaders = Loaders(self.session, self.principal)
+        return self._loaders
+
+    def reset_principal(self, principal: Principal) -> None:
+        """Switch the caller (sign-in on a WebSocket); loaders are rebuilt for it."""
+        self.principal = principal
+        self._loaders = None
+
+
+Info = strawberry.Info[Context, None]

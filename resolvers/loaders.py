@@ -1,0 +1,190 @@
+"""Per-request DataLoaders, one per relationship (``<Target>By<Key>Loader``).
+
+Each loader answers a whole batch of keys with one statement, always inside the
+caller's scope, so a request costs statements in proportion to its depth, never to
+the number of rows it returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from auth.principals import Principal
+from models.accounts import Account, StaffUser
+from models.clients import Client, Contact
+from models.invoices import Invoice, InvoiceLine
+from models.payments import Payment, PaymentAllocation
+from models.quotes import Quote, QuoteLine
+from services import access
+
+RowT = TypeVar("RowT")
+Scope = Callable[[Principal], list[ColumnElement[bool]]]
+
+
+def _tenant_scope(model: Any) -> Scope:
+    def scope(principal: Principal) -> list[ColumnElement[bool]]:
+        account_id = getattr(principal, "account_id", None)
+        return [model.account_id == account_id]
+
+    return scope
+
+
+def _by_id(
+    session: AsyncSession, principal: Principal, model: type[RowT], scope: Scope
+) -> DataLoader[uuid.UUID, RowT | None]:
+    async def load(keys: list[uuid.UUID]) -> Sequence[RowT | None]:
+        column: Any = model.id  # type: ignore[attr-defined]
+        rows = (await session.exec(select(model).where(column.in_(keys), *scope(principal)))).all()
+        found = {row.id: row for row in rows}  # type: ignore[attr-defined]
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _many_by(
+    session: AsyncSession,
+    principal: Principal,
+    model: type[RowT],
+    key: str,
+    scope: Scope,
+    order_by: str = "created_at",
+) -> DataLoader[uuid.UUID, list[RowT]]:
+    async def load(keys: list[uuid.UUID]) -> Sequence[list[RowT]]:
+        column: Any = getattr(model, key)
+        rows = (
+            await session.exec(
+                select(model)
+                .where(column.in_(keys), *scope(principal))
+                .order_by(getattr(model, order_by), model.id)  # type: ignore[attr-defined]
+            )
+        ).all()
+        grouped: dict[uuid.UUID, list[RowT]] = defaultdict(list)
+        for row in rows:
+            grouped[getattr(row, key)].append(row)
+        return [grouped.get(key_value, []) for key_value in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """All loaders of one request (each built on first use)."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self._session = session
+        self._principal = principal
+        self._built: dict[str, DataLoader[Any, Any]] = {}
+
+    def _get(self, name: str, build: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
+        if name not in self._built:
+            self._built[name] = build()
+        return self._built[name]
+
+    @property
+    def account_by_id(self) -> DataLoader[uuid.UUID, Account | None]:
+        return self._get(
+            "AccountByIdLoader",
+            lambda: _by_id(self._session, self._principal, Account, _account_scope),
+        )
+
+    @property
+    def client_by_id(self) -> DataLoader[uuid.UUID, Client | None]:
+        return self._get(
+            "ClientByIdLoader",
+            lambda: _by_id(self._session, self._principal, Client, access.client_scope),
+        )
+
+    @property
+    def staff_user_by_id(self) -> DataLoader[uuid.UUID, StaffUser | None]:
+        return self._get(
+            "StaffUserByIdLoader",
+            lambda: _by_id(self._session, self._principal, StaffUser, access.staff_user_scope),
+        )
+
+    @property
+    def invoice_by_id(self) -> DataLoader[uuid.UUID, Invoice | None]:
+        return self._get(
+            "InvoiceByIdLoader",
+            lambda: _by_id(self._session, self._principal, Invoice, access.invoice_scope),
+        )
+
+    @property
+    def payment_by_id(self) -> DataLoader[uuid.UUID, Payment | None]:
+        return self._get(
+            "PaymentByIdLoader",
+            lambda: _by_id(self._session, self._principal, Payment, access.payment_scope),
+        )
+
+    @property
+    def contacts_by_client_id(self) -> DataLoader[uuid.UUID, list[Contact]]:
+        return self._get(
+            "ContactsByClientIdLoader",
+            lambda: _many_by(
+                self._session, self._principal, Contact, "client_id", access.contact_scope
+            ),
+        )
+
+    @property
+    def invoice_lines_by_invoice_id(self) -> DataLoader[uuid.UUID, list[InvoiceLine]]:
+        return self._get(
+            "InvoiceLinesByInvoiceIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                InvoiceLine,
+                "invoice_id",
+                _tenant_scope(InvoiceLine),
+                order_by="position",
+            ),
+        )
+
+    @property
+    def quote_lines_by_quote_id(self) -> DataLoader[uuid.UUID, list[QuoteLine]]:
+        return self._get(
+            "QuoteLinesByQuoteIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                QuoteLine,
+                "quote_id",
+                _tenant_scope(QuoteLine),
+                order_by="position",
+            ),
+        )
+
+    @property
+    def allocations_by_invoice_id(self) -> DataLoader[uuid.UUID, list[PaymentAllocation]]:
+        return self._get(
+            "AllocationsByInvoiceIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                PaymentAllocation,
+                "invoice_id",
+                _tenant_scope(PaymentAllocation),
+            ),
+        )
+
+    @property
+    def allocations_by_payment_id(self) -> DataLoader[uuid.UUID, list[PaymentAllocation]]:
+        return self._get(
+            "AllocationsByPaymentIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                PaymentAllocation,
+                "payment_id",
+                _tenant_scope(PaymentAllocation),
+            ),
+        )
+
+
+def _account_scope(principal: Principal) -> list[ColumnElement[bool]]:
+    return [Account.id == getattr(principal, "account_id", None)]

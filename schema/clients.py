@@ -1,0 +1,191 @@
+"""Clients and contacts: types, inputs, root fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from auth.policy import Permission
+from models.clients import Client as ClientRow
+from models.enums import ContactRole, Module
+from resolvers import clients as resolvers
+from resolvers.context import Info
+from schema.accounts import Contact
+from schema.fields import field, id_field, mutation
+from schema.pagination import Connection
+from services.clients import ClientData, ClientFilter, ContactData
+
+
+@strawberry.type(description="A customer of the business.")
+class Client:
+    id: strawberry.ID = id_field()
+    name: str = field("Display name.")
+    company: str | None = field("Company name, when the client is a person at a company.")
+    email: str | None = field("Main email address.")
+    phone: str | None = field("Phone number.")
+    address: str | None = field("Postal address.")
+    avatar_url: str | None = field("Picture shown on the client's dashboard.")
+    currency: str = field("Currency new documents for this client use (ISO 4217).")
+    portal_enabled: bool = field(
+        "Whether this client's contacts can use the portal.", permission=Permission.INTERNAL_READ
+    )
+    private_notes: str | None = field(
+        "Notes only staff can read.", permission=Permission.INTERNAL_READ
+    )
+    stripe_customer_id: str | None = field(
+        "The client's customer id at Stripe.", permission=Permission.PROVIDER_IDS_READ
+    )
+    archived_at: datetime | None = field("When the client was archived.")
+    created_at: datetime = field("When the client was added.")
+
+    @field("Whether the client is archived (its portal access has ended).")
+    def archived(self, root: strawberry.Parent[ClientRow]) -> bool:
+        return root.archived_at is not None
+
+    @field(
+        "Modules this client's portal is narrowed to (null: the account's).",
+        permission=Permission.INTERNAL_READ,
+    )
+    def modules(self, root: strawberry.Parent[ClientRow]) -> list[Module] | None:
+        return None if root.modules is None else [Module(m) for m in root.modules]
+
+    @field("People at the client who may use the portal, primary contact first.")
+    async def contacts(self, info: Info, root: strawberry.Parent[ClientRow]) -> list[Contact]:
+        rows = await resolvers.contacts_of(info, root.id)
+        return sorted(rows, key=lambda row: not row.is_primary)  # type: ignore[return-value]
+
+
+@strawberry.input(description="A contact to add to a client.")
+class ContactInput:
+    email: str = strawberry.field(description="Unique within the account.")
+    first_name: str | None = strawberry.field(default=None, description="Given name.")
+    last_name: str | None = strawberry.field(default=None, description="Family name.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    role: ContactRole = strawberry.field(default=ContactRole.VIEWER, description="Portal role.")
+    is_primary: bool = strawberry.field(default=False, description="Make this the primary contact.")
+
+    def to_data(self) -> ContactData:
+        return ContactData(
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone=self.phone,
+            role=self.role,
+            is_primary=self.is_primary,
+        )
+
+
+@strawberry.input(description="Changes to a contact; omitted fields stay as they are.")
+class UpdateContactInput:
+    email: str | None = strawberry.field(default=None, description="New email.")
+    first_name: str | None = strawberry.field(default=None, description="Given name.")
+    last_name: str | None = strawberry.field(default=None, description="Family name.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    role: ContactRole | None = strawberry.field(default=None, description="Portal role.")
+    is_primary: bool | None = strawberry.field(default=None, description="Make primary.")
+
+    def to_data(self) -> ContactData:
+        return ContactData(
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone=self.phone,
+            role=self.role,
+            is_primary=self.is_primary,
+        )
+
+
+@strawberry.input(description="A client's fields; in an update omitted fields stay as they are.")
+class ClientInput:
+    name: str | None = strawberry.field(default=None, description="Display name (required on create).")
+    company: str | None = strawberry.field(default=None, description="Company name.")
+    email: str | None = strawberry.field(default=None, description="Main email.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    address: str | None = strawberry.field(default=None, description="Postal address.")
+    currency: str | None = strawberry.field(default=None, description="ISO 4217 code.")
+    portal_enabled: bool | None = strawberry.field(default=None, description="Portal on or off.")
+    modules: list[Module] | None = strawberry.field(
+        default=None, description="Narrow the account's modules for this client."
+    )
+    private_notes: str | None = strawberry.field(default=None, description="Staff-only notes.")
+    contacts: list[ContactInput] | None = strawberry.field(
+        default=None, description="Contacts to create with the client (create only)."
+    )
+
+    def to_data(self) -> ClientData:
+        return ClientData(
+            name=self.name,
+            company=self.company,
+            email=self.email,
+            phone=self.phone,
+            address=self.address,
+            currency=self.currency,
+            portal_enabled=self.portal_enabled,
+            modules=self.modules,
+            private_notes=self.private_notes,
+        )
+
+
+@strawberry.type
+class ClientQuery:
+    @field("Clients, newest first.", permission=Permission.CLIENTS_READ)
+    async def clients(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+        archived: bool | None = False,
+        portal_enabled: bool | None = None,
+    ) -> Connection[Client]:
+        page = await resolvers.list_clients(
+            info,
+            first=first,
+            after=after,
+            filters=ClientFilter(search=search, archived=archived, portal_enabled=portal_enabled),
+        )
+        return page  # type: ignore[return-value]
+
+    @field("One client by id.", permission=Permission.CLIENTS_READ)
+    async def client(self, info: Info, id: strawberry.ID) -> Client:
+        return await resolvers.client(info, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class ClientMutation:
+    @mutation("Add a client, optionally with its contacts.", permission=Permission.CLIENTS_MANAGE)
+    async def create_client(self, info: Info, input: ClientInput) -> Client:
+        contacts = [contact.to_data() for contact in input.contacts or []]
+        return await resolvers.create_client(info, input.to_data(), contacts)  # type: ignore[return-value]
+
+    @mutation("Change a client.", permission=Permission.CLIENTS_MANAGE)
+    async def update_client(self, info: Info, id: strawberry.ID, input: ClientInput) -> Client:
+        return await resolvers.update_client(info, id, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Archive a client: its contacts lose portal access at once.",
+        permission=Permission.CLIENTS_MANAGE,
+    )
+    async def archive_client(self, info: Info, id: strawberry.ID) -> Client:
+        return await resolvers.archive_client(info, id)  # type: ignore[return-value]
+
+    @mutation("Bring an archived client back.", permission=Permission.CLIENTS_MANAGE)
+    async def restore_client(self, info: Info, id: strawberry.ID) -> Client:
+        return await resolvers.restore_client(info, id)  # type: ignore[return-value]
+
+    @mutation("Add a contact to a client.", permission=Permission.CLIENTS_MANAGE)
+    async def create_contact(
+        self, info: Info, client_id: strawberry.ID, input: ContactInput
+    ) -> Contact:
+        return await resolvers.create_contact(info, client_id, input.to_data())  # type: ignore[return-value]
+
+    @mutation("Change a contact.", permission=Permission.CLIENTS_MANAGE)
+    async def update_contact(
+        self, info: Info, id: strawberry.ID, input: UpdateContactInput
+    ) -> Contact:
+        return await resolvers.update_contact(info, id, input.to_data())  # type: ignore[return-value]
+
+    @mutation("Remove a contact; answers its id.", permission=Permission.CLIENTS_MANAGE)
+    async def delete_contact(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        return strawberry.ID(await resolvers.delete_contact(info, id))

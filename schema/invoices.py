@@ -1,0 +1,192 @@
+"""Invoices: types, inputs, root fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from auth.policy import Permission
+from models.enums import InvoiceStatus, Module, PaidState
+from models.invoices import Invoice as InvoiceRow
+from resolvers import billing as resolvers
+from resolvers.clients import client_of
+from resolvers.common import parse_optional_id
+from resolvers.context import Info
+from schema.clients import Client
+from schema.fields import field, id_field, money, mutation
+from schema.lines import LineInput, LineItem
+from schema.pagination import Connection
+from services import invoices as invoice_service
+from services.invoices import InvoiceData, InvoiceFilter
+from services.money import round_money
+
+if TYPE_CHECKING:
+    from schema.payments import PaymentAllocation
+
+strawberry.enum(InvoiceStatus, description="Where an invoice is in its life.")
+strawberry.enum(PaidState, description="How much of an invoice is paid (derived).")
+
+_INVOICES = Module.INVOICES
+
+
+@strawberry.type(description="A bill sent to a client.")
+class Invoice:
+    id: strawberry.ID = id_field()
+    number: str | None = field("Number given when first sent (unique in the account).")
+    status: InvoiceStatus = field("Where the invoice is in its life.")
+    currency: str = field("ISO 4217 currency of every amount.")
+    issue_date: date | None = field("Date of issue.")
+    due_date: date | None = field("Date payment is due.")
+    deposit_amount: Decimal | None = money(
+        "deposit_amount", "Deposit asked for first, if any.", optional=True
+    )
+    deposit_due_date: date | None = field("Date the deposit is due.")
+    po_number: str | None = field("The client's purchase order number.")
+    public_notes: str | None = field("Notes shown to the client.")
+    private_notes: str | None = field(
+        "Notes only staff can read.", permission=Permission.INTERNAL_READ
+    )
+    terms: str | None = field("Payment terms shown on the invoice.")
+    subtotal: Decimal = money("subtotal", "Sum of line subtotals.")
+    discount_total: Decimal = money("discount_total", "Sum of line discounts.")
+    tax_total: Decimal = money("tax_total", "Sum of line taxes.")
+    total: Decimal = money("total", "What the invoice is for.")
+    amount_paid: Decimal = money("amount_paid", "Payments applied to this invoice.")
+    credits_applied: Decimal = money("credits_applied", "Credits applied to this invoice.")
+    balance: Decimal = money("balance", "What is still owed: total − paid − credits.")
+    sent_at: datetime | None = field("When it was last sent.")
+    viewed_at: datetime | None = field("When the client first opened it.")
+    paid_at: datetime | None = field("When it was paid in full.")
+    voided_at: datetime | None = field("When it was voided.")
+    created_at: datetime = field("When the invoice was created.")
+    updated_at: datetime = field("Last change.")
+
+    @field("UNPAID, PARTIAL or PAID, from the amounts applied (not stored).")
+    def paid_state(self, root: strawberry.Parent[InvoiceRow]) -> PaidState:
+        applied = root.amount_paid + root.credits_applied
+        if root.total > 0 and applied >= root.total:
+            return PaidState.PAID
+        return PaidState.PARTIAL if applied > 0 else PaidState.UNPAID
+
+    @field("Open, with a balance, and past its due date (derived).")
+    def is_overdue(self, root: strawberry.Parent[InvoiceRow]) -> bool:
+        return invoice_service.is_overdue(root)
+
+    @field("What to pay now: the deposit while it is unpaid, else the balance.")
+    def amount_due(self, root: strawberry.Parent[InvoiceRow]) -> Decimal:
+        return round_money(invoice_service.amount_due(root), root.currency)
+
+    @field("The client billed.")
+    async def client(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> Client:
+        return await client_of(info, root.client_id)  # type: ignore[return-value]
+
+    @field("The invoice's lines, in order.")
+    async def lines(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> list[LineItem]:
+        return await resolvers.invoice_lines(info, root)  # type: ignore[return-value]
+
+    @field(
+        "Payments applied to this invoice.",
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
+    )
+    async def payments(
+        self, info: Info, root: strawberry.Parent[InvoiceRow]
+    ) -> list[Annotated[PaymentAllocation, strawberry.lazy("schema.payments")]]:
+        return await resolvers.invoice_allocations(info, root.id)  # type: ignore[return-value]
+
+
+@strawberry.input(description="An invoice's fields; in an update omitted fields stay as they are.")
+class InvoiceInput:
+    client_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The client billed (required on create)."
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; the client's currency when omitted."
+    )
+    issue_date: date | None = strawberry.field(default=None, description="Date of issue.")
+    due_date: date | None = strawberry.field(default=None, description="Due date.")
+    deposit_amount: Decimal | None = strawberry.field(
+        default=None, description="Deposit asked for first (0 removes it)."
+    )
+    deposit_due_date: date | None = strawberry.field(default=None, description="Deposit due.")
+    po_number: str | None = strawberry.field(default=None, description="Purchase order number.")
+    public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
+    private_notes: str | None = strawberry.field(default=None, description="Staff only.")
+    terms: str | None = strawberry.field(default=None, description="Payment terms.")
+    lines: list[LineInput] | None = strawberry.field(
+        default=None, description="The lines; in an update they replace all lines."
+    )
+
+    def to_data(self) -> InvoiceData:
+        return InvoiceData(
+            client_id=parse_optional_id(self.client_id, field="clientId"),
+            currency=self.currency,
+            issue_date=self.issue_date,
+            due_date=self.due_date,
+            deposit_amount=self.deposit_amount,
+            deposit_due_date=self.deposit_due_date,
+            po_number=self.po_number,
+            public_notes=self.public_notes,
+            private_notes=self.private_notes,
+            terms=self.terms,
+            lines=None if self.lines is None else [line.to_data() for line in self.lines],
+        )
+
+
+@strawberry.type
+class InvoiceQuery:
+    @field("Invoices, newest first.", permission=Permission.INVOICES_READ, module=_INVOICES)
+    async def invoices(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        client_id: strawberry.ID | None = None,
+        status: list[InvoiceStatus] | None = None,
+        overdue: bool | None = None,
+    ) -> Connection[Invoice]:
+        filters = InvoiceFilter(
+            client_id=parse_optional_id(client_id, field="clientId"),
+            statuses=status or [],
+            overdue=overdue,
+        )
+        page = await resolvers.list_invoices(info, first=first, after=after, filters=filters)
+        return page  # type: ignore[return-value]
+
+    @field("One invoice by id.", permission=Permission.INVOICES_READ, module=_INVOICES)
+    async def invoice(self, info: Info, id: strawberry.ID) -> Invoice:
+        return await resolvers.invoice(info, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class InvoiceMutation:
+    @mutation("Create a draft invoice.", permission=Permission.BILLING_MANAGE, module=_INVOICES)
+    async def create_invoice(self, info: Info, input: InvoiceInput) -> Invoice:
+        return await resolvers.create_invoice(info, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Change an invoice (drafts, or sent ones when the account allows it).",
+        permission=Permission.BILLING_MANAGE,
+        module=_INVOICES,
+    )
+    async def update_invoice(self, info: Info, id: strawberry.ID, input: InvoiceInput) -> Invoice:
+        return await resolvers.update_invoice(info, id, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Send an invoice: numbers it on first send and shows it to the client.",
+        permission=Permission.BILLING_MANAGE,
+        module=_INVOICES,
+    )
+    async def send_invoice(self, info: Info, id: strawberry.ID) -> Invoice:
+        return await resolvers.send_invoice(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Void an invoice that has no payments or credits applied.",
+        permission=Permission.BILLING_MANAGE,
+        module=_INVOICES,
+    )
+    async def void_invoice(self, info: Info, id: strawberry.ID) -> Invoice:
+        return await resolvers.void_invoice(info, id)  # type: ignore[return-value]

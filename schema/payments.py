@@ -1,0 +1,160 @@
+"""Payments and their allocations to invoices: types, inputs, root fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from auth.policy import Permission
+from models.enums import Module, PaymentMethodKind, PaymentStatus
+from models.payments import Payment as PaymentRow
+from models.payments import PaymentAllocation as AllocationRow
+from resolvers import billing as resolvers
+from resolvers.clients import client_of
+from resolvers.common import parse_id
+from resolvers.context import Info
+from schema.clients import Client
+from schema.fields import field, id_field, money, mutation
+from schema.invoices import Invoice
+from schema.pagination import Connection
+from services.money import round_money
+from services.payments import AllocationData, PaymentData, PaymentFilter
+
+strawberry.enum(PaymentMethodKind, description="How a payment arrived.")
+strawberry.enum(PaymentStatus, description="Where a payment is in its life.")
+
+_PAYMENTS = Module.PAYMENTS
+
+
+@strawberry.type(description="Money received from a client.")
+class Payment:
+    id: strawberry.ID = id_field()
+    number: str | None = field("Reference number.")
+    amount: Decimal = money("amount", "Amount received.")
+    currency: str = field("ISO 4217 currency.")
+    method: PaymentMethodKind = field("How it arrived.")
+    status: PaymentStatus = field("Where the payment is in its life.")
+    reference: str | None = field("Bank or check reference.")
+    received_on: date = field("Date the money arrived.")
+    refunded_amount: Decimal = money("refunded_amount", "Amount refunded so far.")
+    notes: str | None = field("Notes shown to the client.")
+    private_notes: str | None = field(
+        "Notes only staff can read.", permission=Permission.INTERNAL_READ
+    )
+    provider: str | None = field(
+        "Payment provider that took it.", permission=Permission.PROVIDER_IDS_READ
+    )
+    provider_payment_id: str | None = field(
+        "The provider's id for it.", permission=Permission.PROVIDER_IDS_READ
+    )
+    created_at: datetime = field("When it was recorded.")
+
+    @field("The client who paid.")
+    async def client(self, info: Info, root: strawberry.Parent[PaymentRow]) -> Client:
+        return await client_of(info, root.client_id)  # type: ignore[return-value]
+
+    @field("How the payment is split across invoices.")
+    async def allocations(
+        self, info: Info, root: strawberry.Parent[PaymentRow]
+    ) -> list[PaymentAllocation]:
+        return await resolvers.payment_allocations(info, root.id)  # type: ignore[return-value]
+
+    @field("What is neither allocated nor refunded: the client's credit.")
+    async def unapplied_amount(self, info: Info, root: strawberry.Parent[PaymentRow]) -> Decimal:
+        return round_money(await resolvers.payment_unapplied(info, root), root.currency)
+
+
+@strawberry.type(description="The part of a payment applied to one invoice.")
+class PaymentAllocation:
+    id: strawberry.ID = id_field()
+    created_at: datetime = field("When it was applied.")
+
+    @field("Amount applied.")
+    async def amount(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Decimal:
+        payment = await resolvers.allocation_payment(info, root.payment_id)
+        return round_money(root.amount, payment.currency)
+
+    @field("The invoice paid (null when the caller may not see it).")
+    async def invoice(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Invoice | None:
+        return await resolvers.allocation_invoice(info, root.invoice_id)  # type: ignore[return-value]
+
+    @field("The payment.")
+    async def payment(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Payment:
+        return await resolvers.allocation_payment(info, root.payment_id)  # type: ignore[return-value]
+
+
+@strawberry.input(description="Part of a payment to apply to one invoice.")
+class AllocationInput:
+    invoice_id: strawberry.ID = strawberry.field(description="An open invoice of the client.")
+    amount: Decimal = strawberry.field(description="At most the invoice's balance.")
+
+
+@strawberry.input(description="Money received outside Portico.")
+class RecordPaymentInput:
+    client_id: strawberry.ID = strawberry.field(description="Who paid.")
+    amount: Decimal = strawberry.field(description="Amount received, above zero.")
+    method: PaymentMethodKind = strawberry.field(description="CASH, BANK_TRANSFER, CHECK or OTHER.")
+    received_on: date | None = strawberry.field(default=None, description="Today when omitted.")
+    currency: str | None = strawberry.field(default=None, description="The client's by default.")
+    reference: str | None = strawberry.field(default=None, description="Bank or check reference.")
+    notes: str | None = strawberry.field(default=None, description="Shown to the client.")
+    private_notes: str | None = strawberry.field(default=None, description="Staff only.")
+    allocations: list[AllocationInput] = strawberry.field(
+        default_factory=list,
+        description="Invoices to apply it to; the rest stays as the client's credit.",
+    )
+
+    def to_data(self) -> PaymentData:
+        return PaymentData(
+            client_id=parse_id(self.client_id, field="clientId"),
+            amount=self.amount,
+            method=self.method,
+            received_on=self.received_on,
+            currency=self.currency,
+            reference=self.reference,
+            notes=self.notes,
+            private_notes=self.private_notes,
+            allocations=[
+                AllocationData(
+                    invoice_id=parse_id(a.invoice_id, field=f"allocations.{i}.invoiceId"),
+                    amount=a.amount,
+                )
+                for i, a in enumerate(self.allocations)
+            ],
+        )
+
+
+@strawberry.type
+class PaymentQuery:
+    @field("Payments, newest first.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
+    async def payments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        client_id: strawberry.ID | None = None,
+        invoice_id: strawberry.ID | None = None,
+    ) -> Connection[Payment]:
+        filters = PaymentFilter(
+            client_id=parse_id(client_id, field="clientId") if client_id else None,
+            invoice_id=parse_id(invoice_id, field="invoiceId") if invoice_id else None,
+        )
+        page = await resolvers.list_payments(info, first=first, after=after, filters=filters)
+        return page  # type: ignore[return-value]
+
+    @field("One payment by id.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
+    async def payment(self, info: Info, id: strawberry.ID) -> Payment:
+        return await resolvers.payment(info, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class PaymentMutation:
+    @mutation(
+        "Record a payment received outside Portico and apply it to invoices.",
+        permission=Permission.BILLING_MANAGE,
+        module=_PAYMENTS,
+    )
+    async def record_payment(self, info: Info, input: RecordPaymentInput) -> Payment:
+        return await resolvers.record_payment(info, input.to_data())  # type: ignore[return-value]

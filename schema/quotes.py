@@ -1,0 +1,134 @@
+"""Quotes (estimates and proposals): types, inputs, root fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from auth.policy import Permission
+from models.enums import Module, QuoteKind, QuoteStatus
+from models.quotes import Quote as QuoteRow
+from resolvers import billing as resolvers
+from resolvers.clients import client_of
+from resolvers.common import parse_optional_id
+from resolvers.context import Info
+from schema.clients import Client
+from schema.fields import field, id_field, money, mutation
+from schema.lines import LineInput, LineItem
+from schema.pagination import Connection
+from services.quotes import QuoteData, QuoteFilter, is_expired
+
+strawberry.enum(QuoteStatus, description="Where a quote is in its life.")
+strawberry.enum(QuoteKind, description="An estimate or a proposal.")
+
+_QUOTES = Module.QUOTES
+
+
+@strawberry.type(description="An estimate or proposal a client can approve or decline.")
+class Quote:
+    id: strawberry.ID = id_field()
+    kind: QuoteKind = field("Estimate or proposal.")
+    number: str | None = field("Number given when first sent.")
+    status: QuoteStatus = field("Where the quote is in its life.")
+    currency: str = field("ISO 4217 currency of every amount.")
+    title: str | None = field("Short title.")
+    issue_date: date | None = field("Date of issue.")
+    valid_until: date | None = field("Last day it can be approved.")
+    po_number: str | None = field("Purchase order number given on approval.")
+    public_notes: str | None = field("Notes shown to the client.")
+    private_notes: str | None = field(
+        "Notes only staff can read.", permission=Permission.INTERNAL_READ
+    )
+    terms: str | None = field("Terms the client accepts when approving.")
+    subtotal: Decimal = money("subtotal", "Sum of line subtotals.")
+    discount_total: Decimal = money("discount_total", "Sum of line discounts.")
+    tax_total: Decimal = money("tax_total", "Sum of line taxes.")
+    total: Decimal = money("total", "What the quote is for.")
+    sent_at: datetime | None = field("When it was last sent.")
+    viewed_at: datetime | None = field("When the client first opened it.")
+    approved_at: datetime | None = field("When the client approved it.")
+    declined_at: datetime | None = field("When the client declined it.")
+    decline_reason: str | None = field("Why the client declined.")
+    created_at: datetime = field("When the quote was created.")
+
+    @field("Past its valid-until date.")
+    def is_expired(self, root: strawberry.Parent[QuoteRow]) -> bool:
+        return is_expired(root)
+
+    @field("The client the quote is for.")
+    async def client(self, info: Info, root: strawberry.Parent[QuoteRow]) -> Client:
+        return await client_of(info, root.client_id)  # type: ignore[return-value]
+
+    @field("The quote's lines, in order.")
+    async def lines(self, info: Info, root: strawberry.Parent[QuoteRow]) -> list[LineItem]:
+        return await resolvers.quote_lines(info, root)  # type: ignore[return-value]
+
+
+@strawberry.input(description="A new quote.")
+class QuoteInput:
+    client_id: strawberry.ID = strawberry.field(description="The client the quote is for.")
+    kind: QuoteKind = strawberry.field(default=QuoteKind.ESTIMATE, description="Kind.")
+    currency: str | None = strawberry.field(default=None, description="ISO 4217 code.")
+    title: str | None = strawberry.field(default=None, description="Short title.")
+    issue_date: date | None = strawberry.field(default=None, description="Date of issue.")
+    valid_until: date | None = strawberry.field(default=None, description="Last valid day.")
+    public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
+    private_notes: str | None = strawberry.field(default=None, description="Staff only.")
+    terms: str | None = strawberry.field(default=None, description="Terms to accept.")
+    lines: list[LineInput] = strawberry.field(default_factory=list, description="The lines.")
+
+    def to_data(self) -> QuoteData:
+        return QuoteData(
+            client_id=parse_optional_id(self.client_id, field="clientId"),
+            kind=self.kind,
+            currency=self.currency,
+            title=self.title,
+            issue_date=self.issue_date,
+            valid_until=self.valid_until,
+            public_notes=self.public_notes,
+            private_notes=self.private_notes,
+            terms=self.terms,
+            lines=[line.to_data() for line in self.lines],
+        )
+
+
+@strawberry.type
+class QuoteQuery:
+    @field("Quotes, newest first.", permission=Permission.QUOTES_READ, module=_QUOTES)
+    async def quotes(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        client_id: strawberry.ID | None = None,
+        status: list[QuoteStatus] | None = None,
+        kind: QuoteKind | None = None,
+    ) -> Connection[Quote]:
+        filters = QuoteFilter(
+            client_id=parse_optional_id(client_id, field="clientId"),
+            statuses=status or [],
+            kind=kind,
+        )
+        page = await resolvers.list_quotes(info, first=first, after=after, filters=filters)
+        return page  # type: ignore[return-value]
+
+    @field("One quote by id.", permission=Permission.QUOTES_READ, module=_QUOTES)
+    async def quote(self, info: Info, id: strawberry.ID) -> Quote:
+        return await resolvers.quote(info, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class QuoteMutation:
+    @mutation("Create a draft quote.", permission=Permission.BILLING_MANAGE, module=_QUOTES)
+    async def create_quote(self, info: Info, input: QuoteInput) -> Quote:
+        return await resolvers.create_quote(info, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Send a quote to the client: numbers it on first send.",
+        permission=Permission.BILLING_MANAGE,
+        module=_QUOTES,
+    )
+    async def send_quote(self, info: Info, id: strawberry.ID) -> Quote:
+        return await resolvers.send_quote(info, id)  # type: ignore[return-value]

@@ -1,0 +1,78 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from auth.tokens import TokenSigner
+from resolvers.context import Runtime
+from schema.builder import build_full_schema
+from server.graphql_view import PorticoGraphQL
+from services.config import Settings
+from services.db import create_engine, session_factory
+from services.ratelimit import RateLimiter
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = create_engine(settings.database_url)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        signer=TokenSigner(settings.secret_key),
+        limiter=RateLimiter(settings.redis_url),
+    )
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
+    """The ASGI app. Tests pass their own ``runtime`` (database, settings)."""
+    if runtime is None:
+        from server.settings import get_settings
+
+        runtime = build_runtime(settings or get_settings())
+    graphql = PorticoGraphQL(runtime=runtime, schema=build_full_schema())
+
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.engine.dispose()
+
+    middleware = []
+    if runtime.settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=runtime.settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                allow_credentials=False,
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

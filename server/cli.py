@@ -1,0 +1,124 @@
+"""The ``portico`` command: serve, migrate, demo, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from server.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from server.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("Database is up to date.")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from services.db import create_engine, session_factory
+    from services.demo import DEMO_PASSWORD, seed_demo
+
+    async def run() -> list[tuple[str, str]]:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with session_factory(engine)() as session:
+                created, logins = await seed_demo(session, only_if_empty=args.if_empty)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        if not created:
+            print("The demo account already exists; nothing was changed.")
+        return logins
+
+    logins = asyncio.run(run())
+    if logins:
+        print("Demo account 'demo'. Sign in with (password for all: %s):" % DEMO_PASSWORD)
+        for email, role in logins:
+            print(f"  {role:<22} {email}")
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from services.accounts import create_account_with_owner
+    from services.db import create_engine, session_factory
+    from services.errors import PorticoError
+
+    password = args.password or getpass.getpass("Password for the new admin: ")
+
+    async def run() -> None:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with session_factory(engine)() as session:
+                await create_account_with_owner(
+                    session,
+                    account_name=args.account_name,
+                    slug=args.slug,
+                    email=args.email,
+                    name=args.name,
+                    password=password,
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except PorticoError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(f"Created account {args.slug!r} with owner {args.email}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portico", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve /graphql on uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(run=_migrate)
+
+    demo = commands.add_parser("demo", help="create the demo account (idempotent)")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only when the database has no account at all"
+    )
+    demo.set_defaults(run=_demo)
+
+    admin = commands.add_parser("create-admin", help="create an account and its first admin")
+    admin.add_argument("--account-name", required=True)
+    admin.add_argument("--slug", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Owner")
+    admin.add_argument("--password", help="prompted for when omitted")
+    admin.set_defaults(run=_create_admin)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

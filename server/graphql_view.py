@@ -1,0 +1,101 @@
+"""``/graphql`` over HTTP (POST, GET, GraphiQL) and WebSocket (graphql-transport-ws and
+graphql-ws), on Strawberry's ASGI view.
+
+Each request gets its own database session and a principal from its bearer token
+(``Authorization`` header; on a WebSocket, the ``connection_init`` payload). A bad token
+is refused before any GraphQL runs: 401 on HTTP, connection rejected on a WebSocket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
+
+from auth.principals import Anonymous, Principal
+from resolvers.context import Context, Runtime
+from services import sessions
+from services.errors import Unauthenticated
+
+log = structlog.get_logger("portico.http")
+
+
+def bearer_token(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def unauthenticated_response(message: str) -> Response:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+class PorticoGraphQL(GraphQL[Context, None]):
+    def __init__(self, *, runtime: Runtime, schema: BaseSchema, **kwargs: Any) -> None:
+        super().__init__(schema=schema, **kwargs)
+        self.runtime = runtime
+
+    async def _principal(self, context: Context, token: str | None) -> Principal:
+        if token is None:
+            return Anonymous()
+        return await sessions.authenticate(
+            session=context.session,
+            signer=self.runtime.signer,
+            token=token,
+            max_age_seconds=self.runtime.settings.session_ttl_hours * 3600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        async with self.runtime.sessions() as session:
+            if scope["type"] == "http":
+                request = Request(scope, receive=receive)
+                context = Context(self.runtime, session, client_address=address, request=request)
+                response = await self._handle_http(request, context)
+                await response(scope, receive, send)
+            elif scope["type"] == "websocket":
+                websocket = WebSocket(scope, receive=receive, send=send)
+                context = Context(self.runtime, session, client_address=address, request=websocket)
+                await self.run(websocket, context=context)
+
+    async def _handle_http(self, request: Request, context: Context) -> Response:
+        header = request.headers.get("authorization")
+        token = bearer_token(header)
+        if header and token is None:
+            return unauthenticated_response("Use `Authorization: Bearer <token>`.")
+        try:
+            context.principal = await self._principal(context, token)
+        except Unauthenticated as error:
+            return unauthenticated_response(error.message)
+        try:
+            return await self.run(request, context=context)
+        except HTTPException as error:
+            return PlainTextResponse(error.reason, status_code=error.status_code)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization")
+        token = bearer_token(raw) if isinstance(raw, str) else None
+        if token is None and isinstance(params.get("token"), str):
+            token = params["token"]
+        try:
+            context.reset_principal(await self._principal(context, token))
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": error.message, "code": "UNAUTHENTICATED"}) from error
+        await context.session.rollback()  # end the read transaction; the socket may live long
