@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 
 MIN_PASSWORD_LENGTH = 10
 
 # Verified against when an email is unknown, so both paths cost one argon2 verification
 # and an attacker cannot tell from the timing which emails exist.
 _DUMMY_HASH = _hasher.hash("portico-timing-equaliser")
+
+
+def use_cheapest_parameters() -> None:
+    """Switch to argon2's cheapest parameters: for test suites only, where hundreds of
+    hashes would otherwise dominate the run. Existing hashes still verify."""
+    global _hasher, _DUMMY_HASH  # noqa: PLW0603 - a deliberate process-wide switch
+    _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    _DUMMY_HASH = _hasher.hash("portico-timing-equaliser")
 
 
 def hash_password(password: str) -> str:

@@ -98,7 +98,9 @@ class UpdateContactInput:
 
 @strawberry.input(description="A client's fields; in an update omitted fields stay as they are.")
 class ClientInput:
-    name: str | None = strawberry.field(default=None, description="Display name (required on create).")
+    name: str | None = strawberry.field(
+        default=None, description="Display name (required on create)."
+    )
     company: str | None = strawberry.field(default=None, description="Company name.")
     email: str | None = strawberry.field(default=None, description="Main email.")
     phone: str | None = strawberry.field(default=None, description="Phone number.")

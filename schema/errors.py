@@ -32,8 +32,10 @@ def present(error: GraphQLError) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         if error.extensions and "code" in error.extensions:
             return error
-        code = "BAD_USER_INPUT" if error.message.startswith("Variable '$") else (
-            "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT"
+        code = (
+            "BAD_USER_INPUT"
+            if error.message.startswith("Variable '$")
+            else ("GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT")
         )
         if error.message.startswith("Syntax Error"):
             code = "GRAPHQL_PARSE_FAILED"

@@ -11,7 +11,9 @@ from schema.fields import field, id_field, money
 from services.lines import LineData
 
 
-@strawberry.type(description="One line of an invoice or a quote; amounts are computed by the server.")
+@strawberry.type(
+    description="One line of an invoice or a quote; amounts are computed by the server."
+)
 class LineItem:
     id: strawberry.ID = id_field()
     position: int = field("Order of the line on its document, from 0.")

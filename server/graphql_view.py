@@ -97,5 +97,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         try:
             context.reset_principal(await self._principal(context, token))
         except Unauthenticated as error:
-            raise ConnectionRejectionError({"message": error.message, "code": "UNAUTHENTICATED"}) from error
+            raise ConnectionRejectionError(
+                {"message": error.message, "code": "UNAUTHENTICATED"}
+            ) from error
         await context.session.rollback()  # end the read transaction; the socket may live long
