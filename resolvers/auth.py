@@ -10,7 +10,7 @@ from models.auth import ApiToken
 from models.clients import Contact
 from resolvers.common import atomic, caller
 from resolvers.context import Info
-from services import sessions
+from services import accounts, sessions
 from services.errors import NotFound, Unauthenticated
 
 
@@ -72,3 +72,7 @@ async def current_account(info: Info) -> Account:
     if row is None:  # pragma: no cover - principals always name an existing account
         raise NotFound("Account")
     return row
+
+
+async def portal(info: Info, account: str) -> Account:
+    return await accounts.account_for_portal(info.context.session, slug=account)

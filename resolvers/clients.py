@@ -7,7 +7,7 @@ import uuid
 from models.clients import Client, Contact
 from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
-from services import access, clients
+from services import access, clients, view_as
 from services.errors import NotFound
 from services.pagination import Page
 
@@ -99,3 +99,14 @@ async def delete_contact(info: Info, id: str) -> str:
             session=session, actor=actor, contact_id=parse_id(id)
         )
     return str(deleted)
+
+
+async def view_as_contact(info: Info, contact_id: str) -> str:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await view_as.view_as_contact(
+            session=session,
+            signer=info.context.runtime.signer,
+            actor=actor,
+            contact_id=parse_id(contact_id, field="contactId"),
+        )

@@ -16,7 +16,7 @@ from models.enums import ContactRole, Module, StaffRole
 from resolvers import auth as auth_resolvers
 from resolvers.clients import client_of
 from resolvers.context import Info
-from schema.fields import field, id_field, mutation, public_mutation
+from schema.fields import field, id_field, mutation, public_field, public_mutation
 
 if TYPE_CHECKING:
     from schema.clients import Client
@@ -122,8 +122,23 @@ class SignInPayload:
     )
 
 
+@strawberry.type(description="What a portal sign-in page shows, open to anyone.")
+class Portal:
+    name: str = field("The business's name.")
+    slug: str = field("The account's short name.")
+    logo_url: str | None = field("Logo to show.")
+    primary_color: str = field("Brand colour (#RRGGBB).")
+    background_image_url: str | None = field("Background image of the sign-in page.")
+    registration_enabled: bool = field("Whether new clients may register.")
+    password_login_enabled: bool = field("Whether contacts may sign in with a password.")
+
+
 @strawberry.type
 class AccountQuery:
+    @public_field("Public branding of an account's portal, by its slug.")
+    async def portal(self, info: Info, account: str) -> Portal:
+        return await auth_resolvers.portal(info, account)  # type: ignore[return-value]
+
     @field("Who is calling: the staff user, contact or API client behind the token.")
     async def viewer(self, info: Info) -> Viewer:
         return await auth_resolvers.viewer(info)  # type: ignore[return-value]

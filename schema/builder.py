@@ -1,4 +1,4 @@
-"""Builds the GraphQL schema (one per caller profile; see ``schema/profiles.py``)."""
+"""The parts of every schema; ``schema/registry.py`` cuts one per caller profile."""
 
 from __future__ import annotations
 
@@ -22,13 +22,12 @@ class PorticoSchema(strawberry.Schema):
         """Errors are presented and logged by :class:`ErrorCodes`; nothing more here."""
 
 
-def build_full_schema(**kwargs: Any) -> PorticoSchema:
-    """Every type and field, whoever may see them (the admin's view, and the source the
-    per-profile schemas are pruned from)."""
-    return PorticoSchema(
-        query=Query,
-        mutation=Mutation,
-        config=CONFIG,
-        extensions=[ErrorCodes],
-        **kwargs,
-    )
+def schema_arguments() -> dict[str, Any]:
+    """What every Portico schema is made of (the per-profile ones are cut from it)."""
+    return {"query": Query, "mutation": Mutation, "extensions": [ErrorCodes]}
+
+
+def build_full_schema() -> PorticoSchema:
+    """Every type and field, whoever may see them: the reference the policy tests check
+    each profile's schema against. Never served."""
+    return PorticoSchema(config=CONFIG, **schema_arguments())

@@ -11,7 +11,7 @@ from models.clients import Client as ClientRow
 from models.enums import ContactRole, Module
 from resolvers import clients as resolvers
 from resolvers.context import Info
-from schema.accounts import Contact
+from schema.accounts import Contact, SignInPayload
 from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
 from services.clients import ClientData, ClientFilter, ContactData
@@ -187,6 +187,14 @@ class ClientMutation:
         self, info: Info, id: strawberry.ID, input: UpdateContactInput
     ) -> Contact:
         return await resolvers.update_contact(info, id, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "See the portal as this contact: a read-only token with the contact's profile "
+        "(recorded in the activity log).",
+        permission=Permission.VIEW_AS_CONTACT,
+    )
+    async def view_as_contact(self, info: Info, contact_id: strawberry.ID) -> SignInPayload:
+        return SignInPayload(token=await resolvers.view_as_contact(info, contact_id))
 
     @mutation("Remove a contact; answers its id.", permission=Permission.CLIENTS_MANAGE)
     async def delete_contact(self, info: Info, id: strawberry.ID) -> strawberry.ID:

@@ -24,8 +24,8 @@ strawberry.enum(Module, description="A module of Portico that an account can swi
     description="The field exists only for callers holding `permission` while `module` is on.",
 )
 class Requires:
-    permission: Permission | None = None
-    module: Module | None = None
+    permission: Permission | None = strawberry.UNSET
+    module: Module | None = strawberry.UNSET
 
 
 @strawberry.schema_directive(

@@ -16,7 +16,12 @@ from services.money import round_money
 def _directives(permission: Permission | None, module: Module | None) -> list[object]:
     if permission is None and module is None:
         return []
-    return [Requires(permission=permission, module=module)]
+    return [
+        Requires(
+            permission=strawberry.UNSET if permission is None else permission,
+            module=strawberry.UNSET if module is None else module,
+        )
+    ]
 
 
 def field(

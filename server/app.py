@@ -15,7 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from auth.tokens import TokenSigner
 from resolvers.context import Runtime
-from schema.builder import build_full_schema
+from schema.registry import SchemaRegistry, SchemaRouter
 from server.graphql_view import PorticoGraphQL
 from services.config import Settings
 from services.db import create_engine, session_factory
@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         from server.settings import get_settings
 
         runtime = build_runtime(settings or get_settings())
-    graphql = PorticoGraphQL(runtime=runtime, schema=build_full_schema())
+    registry = SchemaRegistry(runtime.settings.schema_cache_size)
+    graphql = PorticoGraphQL(runtime=runtime, schema=SchemaRouter(registry))
 
     async def healthz(_request: Request) -> JSONResponse:
         try:
@@ -75,4 +76,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.schemas = registry
     return app

@@ -1,4 +1,4 @@
-"""The ``portico`` command: serve, migrate, demo, create-admin."""
+"""The ``portico`` command: serve, migrate, demo, create-admin, schema."""
 
 from __future__ import annotations
 
@@ -87,6 +87,18 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from auth.profiles import STANDARD_PROFILES
+    from schema.registry import build_profile_schema
+
+    if args.profile not in STANDARD_PROFILES:
+        names = ", ".join(STANDARD_PROFILES)
+        print(f"error: unknown profile {args.profile!r}; one of: {names}", file=sys.stderr)
+        return 2
+    print(build_profile_schema(STANDARD_PROFILES[args.profile]).as_str())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", default="Owner")
     admin.add_argument("--password", help="prompted for when omitted")
     admin.set_defaults(run=_create_admin)
+
+    schema = commands.add_parser("schema", help="print the SDL one profile sees")
+    schema.add_argument("--profile", required=True, help="e.g. staff-admin, contact-billing")
+    schema.set_defaults(run=_schema)
     return parser
 
 

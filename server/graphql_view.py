@@ -18,10 +18,10 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.schema import BaseSchema
 
 from auth.principals import Anonymous, Principal
 from resolvers.context import Context, Runtime
+from schema.registry import SchemaRouter
 from services import sessions
 from services.errors import Unauthenticated
 
@@ -46,8 +46,9 @@ def unauthenticated_response(message: str) -> Response:
 
 
 class PorticoGraphQL(GraphQL[Context, None]):
-    def __init__(self, *, runtime: Runtime, schema: BaseSchema, **kwargs: Any) -> None:
-        super().__init__(schema=schema, **kwargs)
+    def __init__(self, *, runtime: Runtime, schema: SchemaRouter, **kwargs: Any) -> None:
+        # The router stands in for one schema: each operation runs on the caller's own.
+        super().__init__(schema=schema, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
 
     async def _principal(self, context: Context, token: str | None) -> Principal:

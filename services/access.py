@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, false, or_
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,10 +24,17 @@ from auth.principals import (
 )
 from models.accounts import StaffUser
 from models.clients import Client, Contact
-from models.enums import InvoiceStatus, QuoteStatus
+from models.credits import Credit
+from models.documents import Document
+from models.enums import CreditStatus, InvoiceStatus, QuoteStatus, RecurringStatus
 from models.invoices import Invoice
+from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment
+from models.projects import Project, Task
 from models.quotes import Quote
+from models.recurring import RecurringInvoice
+from models.subscriptions import Subscription, SubscriptionPlan
+from models.time_logs import TimeLog
 from services.errors import Forbidden, NotFound, Unauthenticated
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -153,4 +160,166 @@ async def access_payment(
 ) -> Payment:
     return await _access(
         session, Payment, payment_scope(principal), payment_id, "Payment", lock=lock
+    )
+
+
+# --- credits, recurring invoices, subscriptions, payment methods ---------------------
+
+HIDDEN_CREDIT_STATUSES = (CreditStatus.VOID,)
+HIDDEN_RECURRING_STATUSES = (RecurringStatus.DRAFT,)
+
+
+def credit_scope(principal: Principal) -> Conditions:
+    """Contacts and partners never see voided credits."""
+    conditions = _own_client(Credit, principal)
+    if isinstance(principal, ContactPrincipal | PartnerPrincipal):
+        conditions.append(Credit.status.not_in(HIDDEN_CREDIT_STATUSES))  # type: ignore[attr-defined]
+    return conditions
+
+
+def recurring_invoice_scope(principal: Principal) -> Conditions:
+    """Contacts and partners never see draft schedules."""
+    conditions = _own_client(RecurringInvoice, principal)
+    if isinstance(principal, ContactPrincipal | PartnerPrincipal):
+        conditions.append(
+            RecurringInvoice.status.not_in(HIDDEN_RECURRING_STATUSES)  # type: ignore[attr-defined]
+        )
+    return conditions
+
+
+def subscription_scope(principal: Principal) -> Conditions:
+    return _own_client(Subscription, principal)
+
+
+def plan_scope(principal: Principal) -> Conditions:
+    """Plans are the account's price list: every caller of the account may read them."""
+    return _tenant(SubscriptionPlan, principal)
+
+
+def payment_method_scope(principal: Principal) -> Conditions:
+    return _own_client(SavedPaymentMethod, principal)
+
+
+# --- projects, tasks, documents, time logs -------------------------------------------
+
+
+def project_scope(principal: Principal) -> Conditions:
+    return _own_client(Project, principal)
+
+
+def task_scope(principal: Principal) -> Conditions:
+    """Contacts see only the tasks shared with their client."""
+    conditions = _own_client(Task, principal)
+    if isinstance(principal, ContactPrincipal):
+        conditions.append(Task.shared_with_client.is_(True))  # type: ignore[attr-defined]
+    return conditions
+
+
+def document_scope(principal: Principal) -> Conditions:
+    """Contacts see their client's documents that are shared in the portal or that a
+    contact of their client uploaded."""
+    conditions = _own_client(Document, principal)
+    if isinstance(principal, ContactPrincipal):
+        uploaded_by_client = select(Contact.id).where(
+            Contact.account_id == principal.account_id,
+            Contact.client_id == principal.client_id,
+        )
+        conditions.append(
+            or_(
+                Document.visible_in_portal.is_(True),  # type: ignore[attr-defined]
+                Document.uploaded_by_contact_id.in_(uploaded_by_client),  # type: ignore[union-attr]
+            )
+        )
+    return conditions
+
+
+def time_log_scope(principal: Principal) -> Conditions:
+    """Contacts see the time logged on their client's projects (time logs carry no
+    client of their own)."""
+    conditions = _tenant(TimeLog, principal)
+    if isinstance(principal, ContactPrincipal):
+        own_projects = select(Project.id).where(
+            Project.account_id == principal.account_id,
+            Project.client_id == principal.client_id,
+        )
+        conditions.append(TimeLog.project_id.in_(own_projects))  # type: ignore[attr-defined]
+    return conditions
+
+
+async def access_credit(
+    session: AsyncSession, principal: Principal, credit_id: uuid.UUID, *, lock: bool = False
+) -> Credit:
+    return await _access(session, Credit, credit_scope(principal), credit_id, "Credit", lock=lock)
+
+
+async def access_recurring_invoice(
+    session: AsyncSession,
+    principal: Principal,
+    recurring_invoice_id: uuid.UUID,
+    *,
+    lock: bool = False,
+) -> RecurringInvoice:
+    return await _access(
+        session,
+        RecurringInvoice,
+        recurring_invoice_scope(principal),
+        recurring_invoice_id,
+        "Recurring invoice",
+        lock=lock,
+    )
+
+
+async def access_subscription(
+    session: AsyncSession,
+    principal: Principal,
+    subscription_id: uuid.UUID,
+    *,
+    lock: bool = False,
+) -> Subscription:
+    return await _access(
+        session,
+        Subscription,
+        subscription_scope(principal),
+        subscription_id,
+        "Subscription",
+        lock=lock,
+    )
+
+
+async def access_payment_method(
+    session: AsyncSession,
+    principal: Principal,
+    payment_method_id: uuid.UUID,
+    *,
+    lock: bool = False,
+) -> SavedPaymentMethod:
+    return await _access(
+        session,
+        SavedPaymentMethod,
+        payment_method_scope(principal),
+        payment_method_id,
+        "Payment method",
+        lock=lock,
+    )
+
+
+async def access_project(
+    session: AsyncSession, principal: Principal, project_id: uuid.UUID, *, lock: bool = False
+) -> Project:
+    return await _access(
+        session, Project, project_scope(principal), project_id, "Project", lock=lock
+    )
+
+
+async def access_task(
+    session: AsyncSession, principal: Principal, task_id: uuid.UUID, *, lock: bool = False
+) -> Task:
+    return await _access(session, Task, task_scope(principal), task_id, "Task", lock=lock)
+
+
+async def access_document(
+    session: AsyncSession, principal: Principal, document_id: uuid.UUID, *, lock: bool = False
+) -> Document:
+    return await _access(
+        session, Document, document_scope(principal), document_id, "Document", lock=lock
     )

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import hash_password, password_problem
 from models.accounts import Account, StaffUser
 from models.enums import StaffRole
-from services.errors import BadInput, Conflict
+from services.errors import BadInput, Conflict, NotFound
 from services.money import validate_currency
 from services.validation import normalise_email, required_text
 
@@ -76,3 +76,13 @@ async def create_account_with_owner(
         session, account=account, email=email, name=name, role=StaffRole.OWNER, password=password
     )
     return account, owner
+
+
+async def account_for_portal(session: AsyncSession, *, slug: str) -> Account:
+    """The account whose public portal page ``slug`` names (branding only is shown)."""
+    account = (
+        await session.exec(select(Account).where(Account.slug == slug.strip().lower()))
+    ).one_or_none()
+    if account is None:
+        raise NotFound("Portal")
+    return account

@@ -77,7 +77,7 @@ from services.sessions import contact_modules
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "portico-demo"  # noqa: S105 - published on purpose: the demo's shared password
-DEMO_EMAIL_DOMAIN = "demo.example"
+DEMO_EMAIL_DOMAIN = "demo.test"
 """Staff emails are ``<role>@demo.example`` and contacts' ``<who>@<client>.demo.example``.
 ``.example`` is reserved (RFC 2606) and, unlike ``.test``, passes email validation."""
 
@@ -90,6 +90,7 @@ STAFF = (
 
 TAX_NY = "NY sales tax"
 TAX_DE = "USt."
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
@@ -169,7 +170,7 @@ async def demo_logins(session: AsyncSession, account: Account) -> list[tuple[str
     return logins
 
 
-# --- account and staff -------------------------------------------------------------
+# --- account and staff ----------------------------------------------------------------
 
 
 async def _account_and_staff(session: AsyncSession) -> _Demo:
@@ -205,7 +206,7 @@ async def _account_and_staff(session: AsyncSession) -> _Demo:
     )
 
 
-# --- clients and contacts ----------------------------------------------------------
+# --- clients and contacts -------------------------------------------------------------
 
 
 async def _clients(demo: _Demo) -> None:
@@ -303,7 +304,7 @@ def _record(
     )
 
 
-# --- projects, tasks, time -----------------------------------------------------------
+# --- projects, tasks, time ------------------------------------------------------------
 
 
 async def _projects(demo: _Demo) -> None:
@@ -434,7 +435,7 @@ async def _projects(demo: _Demo) -> None:
     await session.flush()
 
 
-# --- invoices, payments, credits -------------------------------------------------------
+# --- invoices, payments, credits ------------------------------------------------------
 
 
 def _line(
@@ -693,7 +694,7 @@ async def _apply_credit(demo: _Demo, credit: Credit, invoice: Invoice, amount: D
     _record(demo, demo.actor, "invoice.credit_applied", invoice, credit=str(credit.number))
 
 
-# --- quotes ----------------------------------------------------------------------------
+# --- quotes ---------------------------------------------------------------------------
 
 
 async def _quote(
@@ -803,7 +804,7 @@ async def _quotes(demo: _Demo) -> None:
     await demo.session.flush()
 
 
-# --- recurring billing and subscriptions --------------------------------------------------
+# --- recurring billing and subscriptions ----------------------------------------------
 
 
 async def _recurring_and_subscriptions(demo: _Demo) -> None:
@@ -880,7 +881,7 @@ async def _recurring_and_subscriptions(demo: _Demo) -> None:
     await session.flush()
 
 
-# --- documents -----------------------------------------------------------------------------
+# --- documents ------------------------------------------------------------------------
 
 
 async def _documents(demo: _Demo) -> None:
@@ -890,7 +891,7 @@ async def _documents(demo: _Demo) -> None:
         (acme, None, "brand-guidelines.pdf", "application/pdf", True),
         (acme, website, "wireframes-v2.pdf", "application/pdf", True),
         (acme, website, "homepage-direction-b.png", "image/png", True),
-        (acme, website, "internal-cost-breakdown.xlsx", _XLSX, False),
+        (acme, website, "internal-cost-breakdown.xlsx", XLSX, False),
         (globex, None, "signed-nda.pdf", "application/pdf", True),
         (globex, erp, "erp-field-mapping-notes.txt", "text/plain", False),
     ]
@@ -912,6 +913,3 @@ async def _documents(demo: _Demo) -> None:
             )
         )
     await demo.session.flush()
-
-
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

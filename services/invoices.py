@@ -230,7 +230,7 @@ async def next_number(session: AsyncSession, account_id: uuid.UUID, kind: str) -
     """
     counter = getattr(Account, f"next_{kind}_number")
     prefix = getattr(Account, f"{kind}_number_prefix")
-    result = await session.execute(
+    result = await session.exec(
         update(Account)
         .where(Account.id == account_id)  # type: ignore[arg-type]
         .values({counter: counter + 1})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +20,8 @@ from auth.tokens import API_TOKEN_PREFIX, InvalidToken, TokenPurpose, TokenSigne
 from models.accounts import Account, StaffUser
 from models.auth import ApiToken, AuthSession
 from models.clients import Client, Contact
-from models.enums import Module, SessionKind
+from models.enums import AutoBill, Module, RecurringStatus, SessionKind
+from models.recurring import RecurringInvoice
 from models.types import utcnow
 from services.errors import Unauthenticated
 from services.ratelimit import RateLimiter
@@ -85,6 +87,58 @@ def contact_modules(account: Account, client: Client) -> frozenset[Module]:
     return frozenset(enabled)
 
 
+async def pays_recurring_automatically(session: AsyncSession, client_id: uuid.UUID) -> bool:
+    """Whether the client has an active recurring invoice that is billed automatically."""
+    automatic = or_(
+        RecurringInvoice.auto_bill == AutoBill.ALWAYS,
+        and_(
+            RecurringInvoice.auto_bill.in_((AutoBill.OPT_IN, AutoBill.OPT_OUT)),  # type: ignore[attr-defined]
+            RecurringInvoice.auto_bill_enabled,
+        ),
+    )
+    statement = select(RecurringInvoice.id).where(
+        RecurringInvoice.client_id == client_id,
+        RecurringInvoice.status == RecurringStatus.ACTIVE,
+        automatic,
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def portal_modules(session: AsyncSession, account: Account, client: Client) -> frozenset[Module]:
+    """The modules a contact of ``client`` gets. With the client dashboard
+    (``CLIENT_PORTAL``) off, a client paying a recurring invoice automatically keeps that
+    recurring invoice's payment settings (seed 000), and nothing else."""
+    modules = contact_modules(account, client)
+    if Module.CLIENT_PORTAL in modules:
+        return modules
+    if await pays_recurring_automatically(session, client.id):
+        return frozenset({Module.RECURRING_INVOICES})
+    return frozenset()
+
+
+async def start_contact_session(
+    *,
+    session: AsyncSession,
+    signer: TokenSigner,
+    contact: Contact,
+    ttl: timedelta,
+    viewer_staff_id: uuid.UUID | None = None,
+) -> str:
+    """A session token for ``contact``; with ``viewer_staff_id``, a read-only "view as
+    client" session of that staff user."""
+    auth_session = AuthSession(
+        account_id=contact.account_id,
+        kind=SessionKind.VIEW_AS if viewer_staff_id else SessionKind.CONTACT,
+        contact_id=contact.id,
+        staff_user_id=viewer_staff_id,
+        read_only=viewer_staff_id is not None,
+        expires_at=utcnow() + ttl,
+    )
+    session.add(auth_session)
+    await session.flush()
+    return issue_session_token(signer, auth_session)
+
+
 async def authenticate(
     *, session: AsyncSession, signer: TokenSigner, token: str, max_age_seconds: int
 ) -> AuthenticatedPrincipal:
@@ -127,12 +181,16 @@ async def authenticate(
     contact, client, account = row
     if not account.portal_enabled or not client.portal_enabled or client.archived_at:
         raise Unauthenticated("Portal access has ended.")
+    if auth_session.kind is SessionKind.VIEW_AS:
+        viewer = await session.get(StaffUser, auth_session.staff_user_id)
+        if viewer is None or not viewer.is_active or viewer.account_id != account.id:
+            raise Unauthenticated("Invalid or expired token.")
     return ContactPrincipal(
         account_id=account.id,
         contact_id=contact.id,
         client_id=client.id,
         role=contact.role,
-        modules=contact_modules(account, client),
+        modules=await portal_modules(session, account, client),
         session_id=auth_session.id,
         read_only=auth_session.read_only,
         viewer_staff_id=auth_session.staff_user_id,

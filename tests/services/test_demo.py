@@ -30,14 +30,6 @@ from services.invoices import is_overdue
 from services.ratelimit import RateLimiter
 from services.sessions import sign_in_staff
 
-# services.invoices.next_number calls session.execute(), which SQLModel deprecates with a
-# DeprecationWarning (an error under this project's filterwarnings). Drop this once
-# next_number uses session.exec().
-pytestmark = pytest.mark.filterwarnings(
-    r"ignore:\s+.*You probably want to use `session.exec\(\)`:DeprecationWarning"
-)
-
-
 @pytest.fixture
 async def db(tmp_path):
     """A session on a fresh, migrated SQLite database."""

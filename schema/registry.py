@@ -1,0 +1,106 @@
+"""One pruned schema per profile, built on first use and cached.
+
+Strawberry has no per-request field hiding, so each profile gets its own
+:class:`ProfileSchema` whose ``get_fields`` keeps only the fields the profile may use.
+Types left unreachable drop out of the built schema; resolvers stay shared and execution
+carries no per-field permission check. A request picks its schema by its principal's
+profile (:class:`SchemaRouter`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from auth.principals import Principal
+from auth.profiles import Profile, profile_for
+from schema.builder import CONFIG, PorticoSchema, schema_arguments
+from schema.directives import Public, Requires
+
+ROOT_TYPE_NAMES = frozenset({"Query", "Mutation", "Subscription"})
+
+
+def field_visible(profile: Profile, field: StrawberryField, *, root: bool) -> bool:
+    """Whether ``field`` exists for ``profile``.
+
+    Root fields need ``@public`` for anonymous callers; other fields with no
+    ``@requires`` are visible to every caller that reaches their type.
+    """
+    requires = [d for d in field.directives if isinstance(d, Requires)]
+    public = any(isinstance(d, Public) for d in field.directives)
+    if root and not profile.authenticated:
+        return public
+    return all(profile.allows(rule.permission or None, rule.module or None) for rule in requires)
+
+
+class ProfileSchema(PorticoSchema):
+    """The schema as one profile sees it."""
+
+    def __init__(self, profile: Profile, **kwargs: Any) -> None:
+        self.profile = profile
+        super().__init__(**kwargs)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        root = type_definition.name in ROOT_TYPE_NAMES
+        return [
+            field
+            for field in type_definition.fields
+            if field_visible(self.profile, field, root=root)
+        ]
+
+
+def build_profile_schema(profile: Profile) -> ProfileSchema:
+    arguments = schema_arguments()
+    if profile.read_only:
+        arguments["mutation"] = None
+    return ProfileSchema(profile, config=CONFIG, **arguments)
+
+
+class SchemaRegistry:
+    """A bounded LRU cache of profile schemas."""
+
+    def __init__(self, max_size: int = 256) -> None:
+        self.max_size = max_size
+        self._schemas: OrderedDict[Profile, ProfileSchema] = OrderedDict()
+
+    def for_profile(self, profile: Profile) -> ProfileSchema:
+        schema = self._schemas.get(profile)
+        if schema is None:
+            schema = build_profile_schema(profile)
+            self._schemas[profile] = schema
+            while len(self._schemas) > self.max_size:
+                self._schemas.popitem(last=False)
+        else:
+            self._schemas.move_to_end(profile)
+        return schema
+
+    def for_principal(self, principal: Principal) -> ProfileSchema:
+        return self.for_profile(profile_for(principal))
+
+    def __len__(self) -> int:
+        return len(self._schemas)
+
+
+class SchemaRouter:
+    """Stands where Strawberry's view expects one schema, and hands each operation to
+    the schema of the caller's profile (read from the request context)."""
+
+    config = CONFIG
+
+    def __init__(self, registry: SchemaRegistry) -> None:
+        self.registry = registry
+
+    def _schema(self, kwargs: dict[str, Any]) -> ProfileSchema:
+        return self.registry.for_principal(kwargs["context_value"].principal)
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._schema(kwargs).execute(*args, **kwargs)
+
+    async def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._schema(kwargs).subscribe(*args, **kwargs)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._schema(kwargs).stream(*args, **kwargs)

@@ -1,0 +1,42 @@
+"""Clients' subscriptions to the account's plans: reading them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.principals import Principal
+from models.enums import SubscriptionStatus
+from models.subscriptions import Subscription
+from services.access import subscription_scope
+from services.pagination import Page, paginate
+
+
+@dataclass(slots=True)
+class SubscriptionFilter:
+    client_id: uuid.UUID | None = None
+    plan_id: uuid.UUID | None = None
+    statuses: list[SubscriptionStatus] = field(default_factory=list)
+
+
+async def list_subscriptions(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    filters: SubscriptionFilter,
+    first: int | None,
+    after: str | None,
+) -> Page[Subscription]:
+    statement = select(Subscription).where(*subscription_scope(principal))
+    if filters.client_id is not None:
+        statement = statement.where(Subscription.client_id == filters.client_id)
+    if filters.plan_id is not None:
+        statement = statement.where(Subscription.plan_id == filters.plan_id)
+    if filters.statuses:
+        statement = statement.where(
+            Subscription.status.in_(filters.statuses)  # type: ignore[attr-defined]
+        )
+    return await paginate(session, statement, Subscription, first=first, after=after)

@@ -1,0 +1,42 @@
+"""Staff viewing the portal as one of a client's contacts (read-only)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.principals import StaffPrincipal
+from auth.tokens import TokenSigner
+from services import activity
+from services.access import access_contact
+from services.sessions import start_contact_session
+
+VIEW_AS_TTL = timedelta(hours=1)
+
+
+async def view_as_contact(
+    *, session: AsyncSession, signer: TokenSigner, actor: StaffPrincipal, contact_id: uuid.UUID
+) -> str:
+    """A read-only token with the contact's profile; each use is in the activity log."""
+    contact = await access_contact(session, actor, contact_id)
+    token = await start_contact_session(
+        session=session,
+        signer=signer,
+        contact=contact,
+        ttl=VIEW_AS_TTL,
+        viewer_staff_id=actor.user_id,
+    )
+    activity.record(
+        session,
+        account_id=actor.account_id,
+        actor=actor,
+        verb="contact.viewed_as",
+        subject_type="contact",
+        subject_id=contact.id,
+        client_id=contact.client_id,
+        details={"email": contact.email},
+        visible_to_client=False,
+    )
+    return token

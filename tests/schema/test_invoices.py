@@ -1,0 +1,588 @@
+"""Invoices through the staff API: drafts, exact totals, sending, voiding and lists."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id currency } }"
+INVOICE_FIELDS = """
+fragment InvoiceFields on Invoice {
+  id number status currency issueDate dueDate depositAmount privateNotes
+  subtotal discountTotal taxTotal total amountPaid balance amountDue paidState isOverdue
+  sentAt voidedAt paidAt
+  client { id }
+  lines { position description unitPrice subtotal discount tax total }
+}
+"""
+CREATE_INVOICE = (
+    "mutation($input: InvoiceInput!) { createInvoice(input: $input) { ...InvoiceFields } }"
+    + INVOICE_FIELDS
+)
+UPDATE_INVOICE = (
+    "mutation($id: ID!, $input: InvoiceInput!) {"
+    " updateInvoice(id: $id, input: $input) { ...InvoiceFields } }" + INVOICE_FIELDS
+)
+SEND_INVOICE = "mutation($id: ID!) { sendInvoice(id: $id) { ...InvoiceFields } }" + INVOICE_FIELDS
+VOID_INVOICE = "mutation($id: ID!) { voidInvoice(id: $id) { ...InvoiceFields } }" + INVOICE_FIELDS
+INVOICE = "query($id: ID!) { invoice(id: $id) { ...InvoiceFields } }" + INVOICE_FIELDS
+INVOICES = """
+query($first: Int, $after: String, $clientId: ID, $status: [InvoiceStatus!], $overdue: Boolean) {
+  invoices(first: $first, after: $after, clientId: $clientId, status: $status, overdue: $overdue) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+    edges { cursor node { id status } }
+  }
+}
+"""
+RECORD_PAYMENT = """
+mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { id amount } }
+"""
+
+TODAY = datetime.now(UTC).date()
+
+
+def line(description="Consulting", quantity="1", unit_price="100.00", **extra):
+    return {"description": description, "quantity": quantity, "unitPrice": unit_price, **extra}
+
+
+async def create_client(gql, token, **fields):
+    data = await gql.data(CREATE_CLIENT, {"input": {"name": "Acme Corp", **fields}}, token=token)
+    return data["createClient"]
+
+
+async def create_invoice(gql, token, client_id, **fields):
+    fields.setdefault("lines", [line()])
+    data = await gql.data(CREATE_INVOICE, {"input": {"clientId": client_id, **fields}}, token=token)
+    return data["createInvoice"]
+
+
+async def send_invoice(gql, token, invoice_id):
+    return (await gql.data(SEND_INVOICE, {"id": invoice_id}, token=token))["sendInvoice"]
+
+
+async def invoice_count(gql, token, **filters):
+    return (await gql.data(INVOICES, filters, token=token))["invoices"]["totalCount"]
+
+
+def error_of(body):
+    assert body.get("data") is None, body
+    return body["errors"][0]["extensions"]
+
+
+async def test_create_draft_invoice_computes_exact_totals(gql, tenant):
+    # given a USD client
+    client = await create_client(gql, tenant.admin)
+    # when a draft is created with 3 x 19.99, 10% discount, 8.875% tax
+    invoice = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        lines=[
+            line(
+                "Widgets",
+                quantity="3",
+                unit_price="19.99",
+                discountPercent="10",
+                taxRate="8.875",
+                taxName="NY sales tax",
+            )
+        ],
+    )
+    # then the server computes each amount, rounded half up to the cent
+    assert invoice["lines"] == [
+        {
+            "position": 0,
+            "description": "Widgets",
+            "unitPrice": "19.99",
+            "subtotal": "59.97",
+            "discount": "6.00",
+            "tax": "4.79",
+            "total": "58.76",
+        }
+    ]
+    assert (
+        invoice["subtotal"],
+        invoice["discountTotal"],
+        invoice["taxTotal"],
+        invoice["total"],
+    ) == ("59.97", "6.00", "4.79", "58.76")
+    # and it is an unnumbered, unpaid draft of the client's currency
+    assert invoice["status"] == "DRAFT"
+    assert invoice["number"] is None
+    assert invoice["currency"] == "USD"
+    assert invoice["client"] == {"id": client["id"]}
+    assert invoice["issueDate"] == TODAY.isoformat()
+    assert invoice["amountPaid"] == "0.00"
+    assert invoice["balance"] == "58.76"
+    assert invoice["paidState"] == "UNPAID"
+    # and reading it back shows the same amounts
+    again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert again == invoice
+
+
+async def test_document_totals_are_sums_of_the_rounded_lines(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    # when two lines each need rounding (25.025 rounds half up to 25.03)
+    invoice = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        lines=[
+            line("Hours", quantity="2.5", unit_price="10.01"),
+            line(
+                "Widgets", quantity="3", unit_price="19.99", discountPercent="10", taxRate="8.875"
+            ),
+        ],
+    )
+    # then each line is rounded, and the document adds the rounded amounts
+    assert [(item["position"], item["total"]) for item in invoice["lines"]] == [
+        (0, "25.03"),
+        (1, "58.76"),
+    ]
+    assert invoice["subtotal"] == "85.00"
+    assert invoice["discountTotal"] == "6.00"
+    assert invoice["taxTotal"] == "4.79"
+    assert invoice["total"] == "83.79"
+
+
+async def test_jpy_invoice_has_no_decimals_and_refuses_fractional_yen(gql, tenant):
+    # given a JPY client
+    client = await create_client(gql, tenant.admin, currency="JPY")
+    # when an invoice is created in yen
+    invoice = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        lines=[line(quantity="3", unit_price="1000", taxRate="10")],
+    )
+    # then every amount is shown in whole yen
+    assert invoice["currency"] == "JPY"
+    assert invoice["lines"][0]["unitPrice"] == "1000"
+    assert (
+        invoice["subtotal"],
+        invoice["discountTotal"],
+        invoice["taxTotal"],
+        invoice["total"],
+        invoice["balance"],
+    ) == ("3000", "0", "300", "3300", "3300")
+    # and a price of 10.5 yen is refused
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": client["id"], "lines": [line(unit_price="10.5")]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "lines.0.unitPrice"}
+    assert await invoice_count(gql, tenant.admin) == 1
+
+
+async def test_negative_quantity_is_refused(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": client["id"], "lines": [line(quantity="-1")]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "lines.0.quantity"}
+    assert await invoice_count(gql, tenant.admin) == 0
+
+
+async def test_unknown_and_malformed_ids(gql, tenant):
+    # an unknown client
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": str(uuid.uuid4()), "lines": [line()]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "NOT_FOUND"}
+    assert body["errors"][0]["message"] == "Client not found."
+    # a client id that is not an id
+    body = await gql(
+        CREATE_INVOICE, {"input": {"clientId": "42", "lines": [line()]}}, token=tenant.admin
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "clientId"}
+    # an invoice id that is not an id
+    body = await gql(INVOICE, {"id": "not-a-uuid"}, token=tenant.admin)
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "id"}
+    # an unknown invoice
+    body = await gql(INVOICE, {"id": str(uuid.uuid4())}, token=tenant.admin)
+    assert error_of(body) == {"code": "NOT_FOUND"}
+    assert await invoice_count(gql, tenant.admin) == 0
+
+
+async def test_another_accounts_client_and_invoice_answer_not_found(gql, tenant, make_tenant):
+    # given a client and a draft invoice of another account
+    other = await make_tenant("globex")
+    foreign_client = await create_client(gql, other.admin)
+    foreign = await create_invoice(gql, other.admin, foreign_client["id"])
+    # when this account's admin invoices that client
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": foreign_client["id"], "lines": [line()]}},
+        token=tenant.admin,
+    )
+    # then it looks exactly like an unknown client
+    assert error_of(body) == {"code": "NOT_FOUND"}
+    unknown = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": str(uuid.uuid4()), "lines": [line()]}},
+        token=tenant.admin,
+    )
+    assert body["errors"][0]["message"] == unknown["errors"][0]["message"]
+    # and reading, changing, sending or voiding the invoice looks like an unknown invoice
+    for document, variables in [
+        (INVOICE, {"id": foreign["id"]}),
+        (UPDATE_INVOICE, {"id": foreign["id"], "input": {"lines": [line(unit_price="1.00")]}}),
+        (SEND_INVOICE, {"id": foreign["id"]}),
+        (VOID_INVOICE, {"id": foreign["id"]}),
+    ]:
+        body = await gql(document, variables, token=tenant.admin)
+        assert error_of(body) == {"code": "NOT_FOUND"}
+        unknown = await gql(document, {**variables, "id": str(uuid.uuid4())}, token=tenant.admin)
+        assert body["errors"][0]["message"] == unknown["errors"][0]["message"]
+    # and it is neither listed here nor changed
+    assert await invoice_count(gql, tenant.admin) == 0
+    unchanged = (await gql.data(INVOICE, {"id": foreign["id"]}, token=other.admin))["invoice"]
+    assert (unchanged["status"], unchanged["number"], unchanged["total"]) == (
+        "DRAFT",
+        None,
+        "100.00",
+    )
+
+
+async def test_unknown_currency_is_refused(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": client["id"], "currency": "XYZ", "lines": [line()]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "currency"}
+    assert await invoice_count(gql, tenant.admin) == 0
+
+
+async def test_an_invalid_second_line_leaves_no_invoice(gql, tenant):
+    # given one invoice already
+    client = await create_client(gql, tenant.admin)
+    await create_invoice(gql, tenant.admin, client["id"])
+    # when an invoice is created whose second line is invalid
+    body = await gql(
+        CREATE_INVOICE,
+        {
+            "input": {
+                "clientId": client["id"],
+                "lines": [line(), line("Broken", unit_price="-5.00")],
+            }
+        },
+        token=tenant.admin,
+    )
+    # then it is refused on that line and nothing is half-written
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "lines.1.unitPrice"}
+    assert await invoice_count(gql, tenant.admin) == 1
+
+
+async def test_deposit_above_the_total_is_refused(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": client["id"], "depositAmount": "100.01", "lines": [line()]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "depositAmount"}
+    assert await invoice_count(gql, tenant.admin) == 0
+
+
+async def test_send_numbers_invoices_in_order_and_resending_keeps_the_number(gql, tenant):
+    # given three drafts
+    client = await create_client(gql, tenant.admin)
+    first = await create_invoice(gql, tenant.admin, client["id"])
+    second = await create_invoice(gql, tenant.admin, client["id"])
+    third = await create_invoice(gql, tenant.admin, client["id"])
+    # when the first two are sent
+    sent_first = await send_invoice(gql, tenant.admin, first["id"])
+    sent_second = await send_invoice(gql, tenant.admin, second["id"])
+    # then they are numbered in send order and marked sent
+    assert (sent_first["number"], sent_first["status"]) == ("INV-0001", "SENT")
+    assert (sent_second["number"], sent_second["status"]) == ("INV-0002", "SENT")
+    assert sent_first["sentAt"]
+    # when the first is sent again
+    resent = await send_invoice(gql, tenant.admin, first["id"])
+    # then it keeps its number, and no number was used up
+    assert (resent["number"], resent["status"]) == ("INV-0001", "SENT")
+    assert (await send_invoice(gql, tenant.admin, third["id"]))["number"] == "INV-0003"
+
+
+async def test_a_zero_total_draft_cannot_be_sent_and_uses_no_number(gql, tenant):
+    # given a draft whose total is 0
+    client = await create_client(gql, tenant.admin)
+    empty = await create_invoice(gql, tenant.admin, client["id"], lines=[])
+    assert empty["total"] == "0.00"
+    # when it is sent
+    body = await gql(SEND_INVOICE, {"id": empty["id"]}, token=tenant.admin)
+    # then it is refused and stays an unnumbered draft
+    assert error_of(body) == {"code": "CONFLICT"}
+    still = (await gql.data(INVOICE, {"id": empty["id"]}, token=tenant.admin))["invoice"]
+    assert (still["status"], still["number"]) == ("DRAFT", None)
+    # and the next invoice sent is still INV-0001
+    other = await create_invoice(gql, tenant.admin, client["id"])
+    assert (await send_invoice(gql, tenant.admin, other["id"]))["number"] == "INV-0001"
+
+
+async def test_update_replaces_the_lines_of_a_draft_and_recomputes_totals(gql, tenant):
+    # given a draft with one line
+    client = await create_client(gql, tenant.admin)
+    draft = await create_invoice(gql, tenant.admin, client["id"], poNumber="PO-7")
+    # when its lines are replaced
+    updated = (
+        await gql.data(
+            UPDATE_INVOICE,
+            {
+                "id": draft["id"],
+                "input": {
+                    "lines": [
+                        line("Design", quantity="2", unit_price="45.50"),
+                        line("Hosting", unit_price="12.00", taxRate="20"),
+                    ]
+                },
+            },
+            token=tenant.admin,
+        )
+    )["updateInvoice"]
+    # then only the new lines remain and the totals follow them
+    assert [
+        (item["position"], item["description"], item["total"]) for item in updated["lines"]
+    ] == [
+        (0, "Design", "91.00"),
+        (1, "Hosting", "14.40"),
+    ]
+    assert (updated["subtotal"], updated["taxTotal"], updated["total"]) == (
+        "103.00",
+        "2.40",
+        "105.40",
+    )
+    assert updated["balance"] == "105.40"
+    again = (await gql.data(INVOICE, {"id": draft["id"]}, token=tenant.admin))["invoice"]
+    assert again == updated
+
+
+async def test_a_sent_invoice_cannot_be_updated(gql, tenant):
+    # given a sent invoice (accounts lock sent invoices by default)
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    # when its lines are changed
+    body = await gql(
+        UPDATE_INVOICE,
+        {"id": invoice["id"], "input": {"lines": [line(unit_price="1.00")]}},
+        token=tenant.admin,
+    )
+    # then it is refused and the invoice is unchanged
+    assert error_of(body) == {"code": "CONFLICT"}
+    again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert (again["total"], len(again["lines"])) == ("100.00", 1)
+
+
+async def test_a_void_invoice_cannot_be_sent(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    # when a draft is voided
+    voided = (await gql.data(VOID_INVOICE, {"id": invoice["id"]}, token=tenant.admin))[
+        "voidInvoice"
+    ]
+    assert voided["status"] == "VOID"
+    assert voided["voidedAt"]
+    # then sending it is refused and it stays void and unnumbered
+    body = await gql(SEND_INVOICE, {"id": invoice["id"]}, token=tenant.admin)
+    assert error_of(body) == {"code": "CONFLICT"}
+    again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert (again["status"], again["number"]) == ("VOID", None)
+
+
+async def test_an_invoice_with_a_payment_cannot_be_voided(gql, tenant):
+    # given a sent invoice with a payment applied
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    await gql.data(
+        RECORD_PAYMENT,
+        {
+            "input": {
+                "clientId": client["id"],
+                "amount": "40.00",
+                "method": "BANK_TRANSFER",
+                "allocations": [{"invoiceId": invoice["id"], "amount": "40.00"}],
+            }
+        },
+        token=tenant.admin,
+    )
+    # when it is voided
+    body = await gql(VOID_INVOICE, {"id": invoice["id"]}, token=tenant.admin)
+    # then it is refused and the invoice keeps its payment
+    assert error_of(body) == {"code": "CONFLICT"}
+    again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert (again["status"], again["amountPaid"], again["balance"]) == ("PARTIAL", "40.00", "60.00")
+
+
+async def test_list_filters_by_status_client_and_overdue(gql, tenant):
+    # given a draft and a sent invoice for Acme, and an overdue one for Globex
+    acme = await create_client(gql, tenant.admin)
+    globex = await create_client(gql, tenant.admin, name="Globex")
+    draft = await create_invoice(gql, tenant.admin, acme["id"])
+    sent = await create_invoice(
+        gql, tenant.admin, acme["id"], dueDate=(TODAY + timedelta(days=30)).isoformat()
+    )
+    await send_invoice(gql, tenant.admin, sent["id"])
+    late = await create_invoice(
+        gql,
+        tenant.admin,
+        globex["id"],
+        issueDate=(TODAY - timedelta(days=40)).isoformat(),
+        dueDate=(TODAY - timedelta(days=10)).isoformat(),
+    )
+    await send_invoice(gql, tenant.admin, late["id"])
+    # a draft past its due date is not overdue (it was never sent)
+    await create_invoice(
+        gql,
+        tenant.admin,
+        acme["id"],
+        issueDate=(TODAY - timedelta(days=40)).isoformat(),
+        dueDate=(TODAY - timedelta(days=10)).isoformat(),
+    )
+
+    async def ids(**filters):
+        page = (await gql.data(INVOICES, filters, token=tenant.admin))["invoices"]
+        assert page["totalCount"] == len(page["edges"])
+        return {edge["node"]["id"] for edge in page["edges"]}
+
+    # then each filter narrows the list
+    assert await ids(status=["SENT"]) == {sent["id"], late["id"]}
+    assert draft["id"] in await ids(status=["DRAFT"])
+    assert len(await ids(status=["DRAFT"])) == 2
+    assert await ids(clientId=globex["id"]) == {late["id"]}
+    assert await ids(clientId=acme["id"], status=["SENT"]) == {sent["id"]}
+    assert await ids(overdue=True) == {late["id"]}
+    assert await ids(status=["PAID", "VOID"]) == set()
+    # and the overdue invoice says so
+    overdue = (await gql.data(INVOICE, {"id": late["id"]}, token=tenant.admin))["invoice"]
+    assert overdue["isOverdue"] is True
+    assert overdue["amountDue"] == "100.00"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "services.invoices.list_invoices: overdue=False is ~(status IN open AND due_date < today"
+        " AND balance > 0); with due_date NULL the condition is NULL, so NOT(NULL) drops open"
+        " invoices that have no due date although their isOverdue is false"
+    ),
+)
+async def test_not_overdue_filter_keeps_open_invoices_without_a_due_date(gql, tenant):
+    # given a sent invoice with no due date (so never overdue)
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    sent = await send_invoice(gql, tenant.admin, invoice["id"])
+    assert (sent["dueDate"], sent["isOverdue"]) == (None, False)
+    # when listing invoices that are not overdue
+    page = (await gql.data(INVOICES, {"overdue": False}, token=tenant.admin))["invoices"]
+    # then it is listed
+    assert [edge["node"]["id"] for edge in page["edges"]] == [invoice["id"]]
+    assert page["totalCount"] == 1
+
+
+async def test_relay_pagination_is_newest_first_without_duplicates(gql, tenant):
+    # given five invoices
+    client = await create_client(gql, tenant.admin)
+    created = [(await create_invoice(gql, tenant.admin, client["id"]))["id"] for _ in range(5)]
+    # when paging two at a time
+    seen = []
+    pages = []
+    after = None
+    while True:
+        page = (await gql.data(INVOICES, {"first": 2, "after": after}, token=tenant.admin))[
+            "invoices"
+        ]
+        pages.append(page)
+        assert page["totalCount"] == 5
+        seen.extend(edge["node"]["id"] for edge in page["edges"])
+        assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    # then three pages hold every invoice once, newest first
+    assert [len(page["edges"]) for page in pages] == [2, 2, 1]
+    assert [page["pageInfo"]["hasPreviousPage"] for page in pages] == [False, True, True]
+    assert seen == list(reversed(created))
+    # and asking again gives the same order
+    again = (await gql.data(INVOICES, {"first": 5}, token=tenant.admin))["invoices"]
+    assert [edge["node"]["id"] for edge in again["edges"]] == seen
+    assert again["pageInfo"]["hasNextPage"] is False
+
+
+async def test_derived_fields_follow_deposit_and_payments(gql, tenant):
+    # given a sent invoice of 100.00 with a 30.00 deposit, due in a week
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        depositAmount="30.00",
+        dueDate=(TODAY + timedelta(days=7)).isoformat(),
+    )
+    assert invoice["depositAmount"] == "30.00"
+    # a draft is not payable yet
+    assert invoice["amountDue"] == "0.00"
+    sent = await send_invoice(gql, tenant.admin, invoice["id"])
+    # then the deposit is what is due first
+    assert (sent["amountDue"], sent["balance"], sent["paidState"], sent["isOverdue"]) == (
+        "30.00",
+        "100.00",
+        "UNPAID",
+        False,
+    )
+
+    async def pay(amount):
+        await gql.data(
+            RECORD_PAYMENT,
+            {
+                "input": {
+                    "clientId": client["id"],
+                    "amount": amount,
+                    "method": "CHECK",
+                    "allocations": [{"invoiceId": invoice["id"], "amount": amount}],
+                }
+            },
+            token=tenant.admin,
+        )
+        return (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+
+    # when the deposit is paid, the rest of the balance is due
+    partly = await pay("30.00")
+    assert (
+        partly["status"],
+        partly["paidState"],
+        partly["amountPaid"],
+        partly["balance"],
+        partly["amountDue"],
+        partly["paidAt"],
+    ) == ("PARTIAL", "PARTIAL", "30.00", "70.00", "70.00", None)
+    # when the rest is paid, nothing is due
+    paid = await pay("70.00")
+    assert (
+        paid["status"],
+        paid["paidState"],
+        paid["amountPaid"],
+        paid["balance"],
+        paid["amountDue"],
+        paid["isOverdue"],
+    ) == ("PAID", "PAID", "100.00", "0.00", "0.00", False)
+    assert paid["paidAt"]
+
+
+async def test_private_notes_are_readable_by_the_admin(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(
+        gql, tenant.admin, client["id"], privateNotes="Discount agreed by phone"
+    )
+    assert invoice["privateNotes"] == "Discount agreed by phone"
+    again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert again["privateNotes"] == "Discount agreed by phone"
