@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import select
 
 from auth.principals import ContactPrincipal, PartnerPrincipal, StaffPrincipal
 from models.accounts import Account, StaffUser
 from models.auth import ApiToken
 from models.clients import Contact
-from resolvers.common import atomic, caller
+from resolvers.common import atomic, caller, staff
 from resolvers.context import Info
-from services import accounts, sessions
+from services import accounts, api_tokens, sessions
 from services.errors import NotFound, Unauthenticated
 
 
@@ -76,3 +78,13 @@ async def current_account(info: Info) -> Account:
 
 async def portal(info: Info, account: str) -> Account:
     return await accounts.account_for_portal(info.context.session, slug=account)
+
+
+async def create_api_token(
+    info: Info, name: str, scopes: list[str], expires_at: datetime | None
+) -> tuple[ApiToken, str]:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await api_tokens.create_api_token(
+            session=session, actor=actor, name=name, scopes=scopes, expires_at=expires_at
+        )

@@ -20,9 +20,16 @@ from strawberry.dataloader import DataLoader
 from auth.principals import Principal
 from models.accounts import Account, StaffUser
 from models.clients import Client, Contact
+from models.credits import CreditApplication
+from models.documents import Document
 from models.invoices import Invoice, InvoiceLine
+from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment, PaymentAllocation
+from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
+from models.recurring import RecurringInvoiceLine
+from models.subscriptions import SubscriptionPlan
+from models.time_logs import TimeLog
 from services import access
 
 RowT = TypeVar("RowT")
@@ -186,5 +193,158 @@ class Loaders:
         )
 
 
+    # --- credits, recurring invoices, subscriptions, payment methods -----------------
+
+    @property
+    def credit_applications_by_credit_id(
+        self,
+    ) -> DataLoader[uuid.UUID, list[CreditApplication]]:
+        return self._get(
+            "CreditApplicationsByCreditIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                CreditApplication,
+                "credit_id",
+                _tenant_scope(CreditApplication),
+            ),
+        )
+
+    @property
+    def recurring_lines_by_recurring_invoice_id(
+        self,
+    ) -> DataLoader[uuid.UUID, list[RecurringInvoiceLine]]:
+        return self._get(
+            "RecurringLinesByRecurringInvoiceIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                RecurringInvoiceLine,
+                "recurring_invoice_id",
+                _tenant_scope(RecurringInvoiceLine),
+                order_by="position",
+            ),
+        )
+
+    @property
+    def plan_by_id(self) -> DataLoader[uuid.UUID, SubscriptionPlan | None]:
+        return self._get(
+            "PlanByIdLoader",
+            lambda: _by_id(self._session, self._principal, SubscriptionPlan, access.plan_scope),
+        )
+
+    @property
+    def payment_method_by_id(self) -> DataLoader[uuid.UUID, SavedPaymentMethod | None]:
+        return self._get(
+            "PaymentMethodByIdLoader",
+            lambda: _by_id(
+                self._session, self._principal, SavedPaymentMethod, access.payment_method_scope
+            ),
+        )
+
+    @property
+    def quote_by_id(self) -> DataLoader[uuid.UUID, Quote | None]:
+        return self._get(
+            "QuoteByIdLoader",
+            lambda: _by_id(self._session, self._principal, Quote, access.quote_scope),
+        )
+
+    # --- projects, tasks, comments, documents, time logs -----------------------------
+
+    @property
+    def project_by_id(self) -> DataLoader[uuid.UUID, Project | None]:
+        return self._get(
+            "ProjectByIdLoader",
+            lambda: _by_id(self._session, self._principal, Project, access.project_scope),
+        )
+
+    @property
+    def task_by_id(self) -> DataLoader[uuid.UUID, Task | None]:
+        return self._get(
+            "TaskByIdLoader",
+            lambda: _by_id(self._session, self._principal, Task, access.task_scope),
+        )
+
+    @property
+    def tasks_by_project_id(self) -> DataLoader[uuid.UUID, list[Task]]:
+        """A project's tasks in board order; contacts get only the shared ones."""
+        return self._get(
+            "TasksByProjectIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                Task,
+                "project_id",
+                access.task_scope,
+                order_by="position",
+            ),
+        )
+
+    @property
+    def comments_by_task_id(self) -> DataLoader[uuid.UUID, list[TaskComment]]:
+        """Oldest first. Tenant-scoped: a task is itself read through its scope first."""
+        return self._get(
+            "CommentsByTaskIdLoader",
+            lambda: _many_by(
+                self._session, self._principal, TaskComment, "task_id", _tenant_scope(TaskComment)
+            ),
+        )
+
+    @property
+    def documents_by_project_id(self) -> DataLoader[uuid.UUID, list[Document]]:
+        """A project's documents; contacts get only those shared with or uploaded by
+        their client."""
+        return self._get(
+            "DocumentsByProjectIdLoader",
+            lambda: _many_by(
+                self._session, self._principal, Document, "project_id", access.document_scope
+            ),
+        )
+
+    @property
+    def time_logs_by_project_id(self) -> DataLoader[uuid.UUID, list[TimeLog]]:
+        return self._get(
+            "TimeLogsByProjectIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                TimeLog,
+                "project_id",
+                access.time_log_scope,
+                order_by="started_at",
+            ),
+        )
+
+    @property
+    def contact_by_id(self) -> DataLoader[uuid.UUID, Contact | None]:
+        return self._get(
+            "ContactByIdLoader",
+            lambda: _by_id(self._session, self._principal, Contact, access.contact_scope),
+        )
+
+    @property
+    def staff_name_by_id(self) -> DataLoader[uuid.UUID, str | None]:
+        """Staff users' display names within the caller's account, for any caller of the
+        account (a contact reads who commented on a task): names only, never the rows."""
+        return self._get("StaffNameByIdLoader", lambda: _staff_names(self._session, self._principal))
+
+
 def _account_scope(principal: Principal) -> list[ColumnElement[bool]]:
     return [Account.id == getattr(principal, "account_id", None)]
+
+
+def _staff_names(session: AsyncSession, principal: Principal) -> DataLoader[uuid.UUID, str | None]:
+    async def load(keys: list[uuid.UUID]) -> Sequence[str | None]:
+        account_id = getattr(principal, "account_id", None)
+        rows = (
+            await session.exec(
+                select(StaffUser.id, StaffUser.name).where(
+                    StaffUser.id.in_(keys),  # type: ignore[attr-defined]
+                    StaffUser.account_id == account_id,
+                )
+            )
+        ).all()
+        names = dict(rows)
+        return [names.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)

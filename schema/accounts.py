@@ -148,8 +148,27 @@ class AccountQuery:
         return await auth_resolvers.current_account(info)  # type: ignore[return-value]
 
 
+@strawberry.type(description="A new API token.")
+class ApiTokenPayload:
+    token: str = strawberry.field(
+        description="The token: shown this once, send it as `Authorization: Bearer <token>`."
+    )
+    api_client: ApiClient = strawberry.field(description="The token's name and scopes.")
+
+
 @strawberry.type
 class AccountMutation:
+    @mutation("Create an API token for a partner tool.", permission=Permission.ACCOUNT_ADMIN)
+    async def create_api_token(
+        self,
+        info: Info,
+        name: str,
+        scopes: list[str],
+        expires_at: datetime | None = None,
+    ) -> ApiTokenPayload:
+        row, token = await auth_resolvers.create_api_token(info, name, scopes, expires_at)
+        return ApiTokenPayload(token=token, api_client=row)  # type: ignore[arg-type]
+
     @public_mutation("Sign a staff user in; unknown email and wrong password answer alike.")
     async def sign_in(self, info: Info, email: str, password: str) -> SignInPayload:
         return SignInPayload(token=await auth_resolvers.sign_in(info, email, password))

@@ -7,8 +7,11 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from server.settings import get_settings
+
+SDL_DIR = Path(__file__).resolve().parent.parent / "schema" / "sdl"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -91,6 +94,12 @@ def _schema(args: argparse.Namespace) -> int:
     from auth.profiles import STANDARD_PROFILES
     from schema.registry import build_profile_schema
 
+    if args.write_all:
+        SDL_DIR.mkdir(parents=True, exist_ok=True)
+        for name, profile in STANDARD_PROFILES.items():
+            (SDL_DIR / f"{name}.graphql").write_text(build_profile_schema(profile).as_str() + "\n")
+        print(f"Wrote {len(STANDARD_PROFILES)} profiles to {SDL_DIR}.")
+        return 0
     if args.profile not in STANDARD_PROFILES:
         names = ", ".join(STANDARD_PROFILES)
         print(f"error: unknown profile {args.profile!r}; one of: {names}", file=sys.stderr)
@@ -126,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(run=_create_admin)
 
     schema = commands.add_parser("schema", help="print the SDL one profile sees")
-    schema.add_argument("--profile", required=True, help="e.g. staff-admin, contact-billing")
+    chosen = schema.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--profile", help="e.g. staff-admin, contact-billing")
+    chosen.add_argument(
+        "--write-all", action="store_true", help="rewrite the committed SDL of every standard profile"
+    )
     schema.set_defaults(run=_schema)
     return parser
 

@@ -1,0 +1,59 @@
+"""Recurring invoices: GraphQL arguments -> service call -> rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from models.payment_methods import SavedPaymentMethod
+from models.recurring import RecurringInvoice
+from resolvers.common import acting_contact, atomic, caller, parse_id
+from resolvers.context import Info
+from resolvers.views import PricedLine
+from services import access, recurring
+from services.pagination import Page
+
+
+async def list_recurring_invoices(
+    info: Info,
+    *,
+    first: int | None,
+    after: str | None,
+    filters: recurring.RecurringInvoiceFilter,
+) -> Page[RecurringInvoice]:
+    return await recurring.list_recurring_invoices(
+        session=info.context.session,
+        principal=caller(info),
+        filters=filters,
+        first=first,
+        after=after,
+    )
+
+
+async def recurring_invoice(info: Info, id: str) -> RecurringInvoice:
+    return await access.access_recurring_invoice(
+        info.context.session, caller(info), parse_id(id)
+    )
+
+
+async def recurring_lines(info: Info, recurring_invoice: RecurringInvoice) -> list[PricedLine]:
+    rows = await info.context.loaders.recurring_lines_by_recurring_invoice_id.load(
+        recurring_invoice.id
+    )
+    return [PricedLine(row, recurring_invoice.currency) for row in rows]
+
+
+async def payment_method_of(
+    info: Info, payment_method_id: uuid.UUID | None
+) -> SavedPaymentMethod | None:
+    """A saved payment method, or ``None`` when there is none or the caller may not see it."""
+    if payment_method_id is None:
+        return None
+    return await info.context.loaders.payment_method_by_id.load(payment_method_id)
+
+
+async def set_auto_bill(info: Info, id: str, enabled: bool) -> RecurringInvoice:
+    actor = acting_contact(info)
+    async with atomic(info) as session:
+        return await recurring.set_auto_bill(
+            session=session, actor=actor, recurring_invoice_id=parse_id(id), enabled=enabled
+        )

@@ -1,0 +1,60 @@
+"""Partner API tokens: shown once at creation, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.policy import PARTNER_SCOPES
+from auth.principals import StaffPrincipal
+from auth.tokens import hash_api_token, new_api_token
+from models.auth import ApiToken
+from models.types import utcnow
+from services import activity
+from services.errors import BadInput
+from services.validation import required_text
+
+
+async def create_api_token(
+    *,
+    session: AsyncSession,
+    actor: StaffPrincipal,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """The new token row and the token itself (the only time it is readable)."""
+    unknown = sorted(set(scopes) - PARTNER_SCOPES)
+    if unknown:
+        raise BadInput(
+            f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(sorted(PARTNER_SCOPES))}.",
+            field="scopes",
+        )
+    if not scopes:
+        raise BadInput("Give the token at least one scope.", field="scopes")
+    if expires_at is not None and expires_at <= utcnow():
+        raise BadInput("The expiry must be in the future.", field="expiresAt")
+    token = new_api_token()
+    row = ApiToken(
+        account_id=actor.account_id,
+        name=required_text(name, field="name", max_length=100),
+        token_prefix=token[:12],
+        token_hash=hash_api_token(token),
+        scopes=sorted(set(scopes)),
+        created_by_id=actor.user_id,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    activity.record(
+        session,
+        account_id=actor.account_id,
+        actor=actor,
+        verb="api_token.created",
+        subject_type="api_token",
+        subject_id=row.id,
+        details={"name": row.name, "scopes": row.scopes},
+        visible_to_client=False,
+    )
+    return row, token
