@@ -17,7 +17,7 @@ _DUMMY_HASH = _hasher.hash("portico-timing-equaliser")
 def use_cheapest_parameters() -> None:
     """Switch to argon2's cheapest parameters: for test suites only, where hundreds of
     hashes would otherwise dominate the run. Existing hashes still verify."""
-    global _hasher, _DUMMY_HASH  # noqa: PLW0603 - a deliberate process-wide switch
+    global _hasher, _DUMMY_HASH  # a deliberate process-wide switch
     _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
     _DUMMY_HASH = _hasher.hash("portico-timing-equaliser")
 

@@ -99,7 +99,8 @@ def profile_for(principal: Principal) -> Profile:
         )
     if isinstance(principal, PartnerPrincipal):
         return Profile(ProfileKind.PARTNER, scopes=principal.scopes, modules=principal.modules)
-    assert isinstance(principal, Anonymous)
+    if not isinstance(principal, Anonymous):  # pragma: no cover - the union is exhaustive
+        raise TypeError(f"unknown principal {principal!r}")
     return Profile(ProfileKind.ANONYMOUS, modules=frozenset())
 
 

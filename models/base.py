@@ -43,7 +43,7 @@ def enum_field(enum: type[Any], default: Any = None, *, index: bool = False) -> 
     """An enum stored as its name in a VARCHAR (no native database enum to migrate)."""
     return Field(
         default=default,
-        sa_type=Enum(enum, native_enum=False, length=32, validate_strings=True),  # type: ignore[call-overload]
+        sa_type=Enum(enum, native_enum=False, length=32, validate_strings=True),
         nullable=default is None,
         index=index,
     )

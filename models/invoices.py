@@ -65,7 +65,7 @@ class Invoice(SQLModel, table=True):
 
     @property
     def balance(self) -> Decimal:
-        """What is still owed: total − payments allocated − credits applied."""
+        """What is still owed: total - payments allocated - credits applied."""
         return self.total - self.amount_paid - self.credits_applied
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from models.payment_methods import SavedPaymentMethod
 from resolvers.common import caller, parse_id
 from resolvers.context import Info
@@ -27,3 +29,12 @@ async def list_payment_methods(
 
 async def payment_method(info: Info, id: str) -> SavedPaymentMethod:
     return await access.access_payment_method(info.context.session, caller(info), parse_id(id))
+
+
+async def payment_method_of(
+    info: Info, payment_method_id: uuid.UUID | None
+) -> SavedPaymentMethod | None:
+    """A saved payment method, or ``None`` when there is none or the caller may not see it."""
+    if payment_method_id is None:
+        return None
+    return await info.context.loaders.payment_method_by_id.load(payment_method_id)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-from models.payment_methods import SavedPaymentMethod
 from models.recurring import RecurringInvoice
 from resolvers.common import acting_contact, atomic, caller, parse_id
 from resolvers.context import Info
@@ -40,15 +37,6 @@ async def recurring_lines(info: Info, recurring_invoice: RecurringInvoice) -> li
         recurring_invoice.id
     )
     return [PricedLine(row, recurring_invoice.currency) for row in rows]
-
-
-async def payment_method_of(
-    info: Info, payment_method_id: uuid.UUID | None
-) -> SavedPaymentMethod | None:
-    """A saved payment method, or ``None`` when there is none or the caller may not see it."""
-    if payment_method_id is None:
-        return None
-    return await info.context.loaders.payment_method_by_id.load(payment_method_id)
 
 
 async def set_auto_bill(info: Info, id: str, enabled: bool) -> RecurringInvoice:

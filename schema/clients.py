@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -52,8 +53,8 @@ class Client:
 
     @field("People at the client who may use the portal, primary contact first.")
     async def contacts(self, info: Info, root: strawberry.Parent[ClientRow]) -> list[Contact]:
-        rows = await resolvers.contacts_of(info, root.id)
-        return sorted(rows, key=lambda row: not row.is_primary)  # type: ignore[return-value]
+        rows: list[Any] = await resolvers.contacts_of(info, root.id)
+        return sorted(rows, key=lambda row: not row.is_primary)
 
 
 @strawberry.input(description="A contact to add to a client.")
@@ -141,13 +142,12 @@ class ClientQuery:
         archived: bool | None = False,
         portal_enabled: bool | None = None,
     ) -> Connection[Client]:
-        page = await resolvers.list_clients(
+        return await resolvers.list_clients(
             info,
             first=first,
             after=after,
             filters=ClientFilter(search=search, archived=archived, portal_enabled=portal_enabled),
-        )
-        return page  # type: ignore[return-value]
+        )  # type: ignore[return-value]
 
     @field("One client by id.", permission=Permission.CLIENTS_READ)
     async def client(self, info: Info, id: strawberry.ID) -> Client:

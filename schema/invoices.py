@@ -56,7 +56,7 @@ class Invoice:
     total: Decimal = money("total", "What the invoice is for.")
     amount_paid: Decimal = money("amount_paid", "Payments applied to this invoice.")
     credits_applied: Decimal = money("credits_applied", "Credits applied to this invoice.")
-    balance: Decimal = money("balance", "What is still owed: total − paid − credits.")
+    balance: Decimal = money("balance", "What is still owed: total - paid - credits.")
     sent_at: datetime | None = field("When it was last sent.")
     viewed_at: datetime | None = field("When the client first opened it.")
     paid_at: datetime | None = field("When it was paid in full.")
@@ -153,8 +153,7 @@ class InvoiceQuery:
             statuses=status or [],
             overdue=overdue,
         )
-        page = await resolvers.list_invoices(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_invoices(info, first=first, after=after, filters=filters)  # type: ignore[return-value]
 
     @field("One invoice by id.", permission=Permission.INVOICES_READ, module=_INVOICES)
     async def invoice(self, info: Info, id: strawberry.ID) -> Invoice:

@@ -23,10 +23,10 @@ class LineItem:
     discount_percent: Decimal = field("Discount on this line, in percent.")
     tax_name: str | None = field("Name of the tax applied, e.g. VAT.")
     tax_rate: Decimal = field("Tax rate on this line, in percent.")
-    subtotal: Decimal = money("line_subtotal", "Quantity × unit price, rounded.")
+    subtotal: Decimal = money("line_subtotal", "Quantity x unit price, rounded.")
     discount: Decimal = money("line_discount", "Discount amount, rounded.")
     tax: Decimal = money("line_tax", "Tax amount, rounded.")
-    total: Decimal = money("line_total", "Subtotal − discount + tax.")
+    total: Decimal = money("line_total", "Subtotal - discount + tax.")
     unit_cost: Decimal | None = money(
         "unit_cost",
         "What one unit costs the business (internal).",
@@ -43,9 +43,9 @@ class LineInput:
         description="Price of one unit, at most the currency's decimal places."
     )
     discount_percent: Decimal = strawberry.field(
-        default=Decimal(0), description="Discount in percent (0–100)."
+        default=Decimal(0), description="Discount in percent (0-100)."
     )
-    tax_rate: Decimal = strawberry.field(default=Decimal(0), description="Tax in percent (0–100).")
+    tax_rate: Decimal = strawberry.field(default=Decimal(0), description="Tax in percent (0-100).")
     tax_name: str | None = strawberry.field(default=None, description="Name of the tax.")
     unit_cost: Decimal | None = strawberry.field(
         default=None, description="Internal cost of one unit (never shown to clients)."

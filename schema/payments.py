@@ -141,8 +141,7 @@ class PaymentQuery:
             client_id=parse_id(client_id, field="clientId") if client_id else None,
             invoice_id=parse_id(invoice_id, field="invoiceId") if invoice_id else None,
         )
-        page = await resolvers.list_payments(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_payments(info, first=first, after=after, filters=filters)  # type: ignore[return-value]
 
     @field("One payment by id.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
     async def payment(self, info: Info, id: strawberry.ID) -> Payment:

@@ -111,8 +111,7 @@ class QuoteQuery:
             statuses=status or [],
             kind=kind,
         )
-        page = await resolvers.list_quotes(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_quotes(info, first=first, after=after, filters=filters)  # type: ignore[return-value]
 
     @field("One quote by id.", permission=Permission.QUOTES_READ, module=_QUOTES)
     async def quote(self, info: Info, id: strawberry.ID) -> Quote:

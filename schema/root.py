@@ -6,12 +6,42 @@ from strawberry.tools import merge_types
 
 from schema.accounts import AccountMutation, AccountQuery
 from schema.clients import ClientMutation, ClientQuery
+from schema.credits import CreditQuery
+from schema.documents import DocumentQuery
 from schema.invoices import InvoiceMutation, InvoiceQuery
+from schema.payment_methods import PaymentMethodQuery
 from schema.payments import PaymentMutation, PaymentQuery
+from schema.projects import ProjectQuery
 from schema.quotes import QuoteMutation, QuoteQuery
+from schema.recurring import RecurringInvoiceMutation, RecurringInvoiceQuery
+from schema.subscriptions import SubscriptionQuery
+from schema.time_logs import TimeLogQuery
 
-Query = merge_types("Query", (AccountQuery, ClientQuery, InvoiceQuery, QuoteQuery, PaymentQuery))
+Query = merge_types(
+    "Query",
+    (
+        AccountQuery,
+        ClientQuery,
+        InvoiceQuery,
+        QuoteQuery,
+        PaymentQuery,
+        CreditQuery,
+        RecurringInvoiceQuery,
+        SubscriptionQuery,
+        PaymentMethodQuery,
+        ProjectQuery,
+        DocumentQuery,
+        TimeLogQuery,
+    ),
+)
 Mutation = merge_types(
     "Mutation",
-    (AccountMutation, ClientMutation, InvoiceMutation, QuoteMutation, PaymentMutation),
+    (
+        AccountMutation,
+        ClientMutation,
+        InvoiceMutation,
+        QuoteMutation,
+        PaymentMutation,
+        RecurringInvoiceMutation,
+    ),
 )

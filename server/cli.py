@@ -52,7 +52,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     logins = asyncio.run(run())
     if logins:
-        print("Demo account 'demo'. Sign in with (password for all: %s):" % DEMO_PASSWORD)
+        print(f"Demo account 'demo'. Sign in with (staff password: {DEMO_PASSWORD}):")
         for email, role in logins:
             print(f"  {role:<22} {email}")
     return 0
@@ -138,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     chosen = schema.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--profile", help="e.g. staff-admin, contact-billing")
     chosen.add_argument(
-        "--write-all", action="store_true", help="rewrite the committed SDL of every standard profile"
+        "--write-all",
+        action="store_true",
+        help="rewrite the committed SDL of every standard profile",
     )
     schema.set_defaults(run=_schema)
     return parser

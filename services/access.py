@@ -11,7 +11,7 @@ import uuid
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, or_
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import (
@@ -74,7 +74,7 @@ def _own_client(model: Any, principal: Principal) -> Conditions:
 def client_scope(principal: Principal) -> Conditions:
     conditions = _tenant(Client, principal)
     if isinstance(principal, ContactPrincipal):
-        conditions.append(Client.id == principal.client_id)
+        conditions.append(col(Client.id) == principal.client_id)
     return conditions
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "portico-development-secret-change-me"  # noqa: S105 - refused in production
+DEVELOPMENT_SECRET = "portico-development-secret-change-me"
 
 
 class Settings(BaseSettings):

@@ -76,7 +76,7 @@ from services.quotes import QuoteData, create_quote, send_quote
 from services.sessions import contact_modules
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "portico-demo"  # noqa: S105 - published on purpose: the demo's shared password
+DEMO_PASSWORD = "portico-demo"
 DEMO_EMAIL_DOMAIN = "demo.test"
 """Staff emails are ``<role>@demo.example`` and contacts' ``<who>@<client>.demo.example``.
 ``.example`` is reserved (RFC 2606) and, unlike ``.test``, passes email validation."""

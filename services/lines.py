@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,21 +46,18 @@ class HasTotals(Protocol):
     total: Decimal
 
 
-LineT = TypeVar("LineT")
-
-
 def build_lines(
-    line_model: type[LineT],
+    line_model: Any,
     parent_key: str,
     parent: Any,
     lines: list[LineData],
-) -> list[LineT]:
+) -> list[Any]:
     """Validated line rows for ``parent`` with their amounts computed; sets the parent's
     totals. Nothing is added to the session here."""
     if len(lines) > MAX_LINES:
         raise BadInput(f"At most {MAX_LINES} lines.", field="lines")
     currency = parent.currency
-    rows: list[LineT] = []
+    rows: list[Any] = []
     amounts: list[LineAmounts] = []
     for index, line in enumerate(lines):
         prefix = f"lines.{index}."
@@ -123,6 +120,6 @@ async def replace_lines(
     lines: list[LineData],
 ) -> list[Any]:
     rows = build_lines(line_model, parent_key, parent, lines)
-    await session.exec(delete(line_model).where(getattr(line_model, parent_key) == parent.id))  # type: ignore[call-overload]
+    await session.exec(delete(line_model).where(getattr(line_model, parent_key) == parent.id))
     session.add_all(rows)
     return rows

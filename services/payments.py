@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
@@ -189,7 +189,7 @@ async def allocated_amounts(
     """Allocated total per payment, in one statement."""
     rows = (
         await session.exec(
-            select(PaymentAllocation.payment_id, PaymentAllocation.amount).where(
+            select(col(PaymentAllocation.payment_id), col(PaymentAllocation.amount)).where(
                 PaymentAllocation.payment_id.in_(payment_ids)  # type: ignore[attr-defined]
             )
         )

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import and_, or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.passwords import verify_password
@@ -90,10 +90,10 @@ def contact_modules(account: Account, client: Client) -> frozenset[Module]:
 async def pays_recurring_automatically(session: AsyncSession, client_id: uuid.UUID) -> bool:
     """Whether the client has an active recurring invoice that is billed automatically."""
     automatic = or_(
-        RecurringInvoice.auto_bill == AutoBill.ALWAYS,
+        col(RecurringInvoice.auto_bill) == AutoBill.ALWAYS,
         and_(
-            RecurringInvoice.auto_bill.in_((AutoBill.OPT_IN, AutoBill.OPT_OUT)),  # type: ignore[attr-defined]
-            RecurringInvoice.auto_bill_enabled,
+            col(RecurringInvoice.auto_bill).in_((AutoBill.OPT_IN, AutoBill.OPT_OUT)),
+            col(RecurringInvoice.auto_bill_enabled).is_(True),
         ),
     )
     statement = select(RecurringInvoice.id).where(
@@ -104,7 +104,9 @@ async def pays_recurring_automatically(session: AsyncSession, client_id: uuid.UU
     return (await session.exec(statement)).first() is not None
 
 
-async def portal_modules(session: AsyncSession, account: Account, client: Client) -> frozenset[Module]:
+async def portal_modules(
+    session: AsyncSession, account: Account, client: Client
+) -> frozenset[Module]:
     """The modules a contact of ``client`` gets. With the client dashboard
     (``CLIENT_PORTAL``) off, a client paying a recurring invoice automatically keeps that
     recurring invoice's payment settings (seed 000), and nothing else."""

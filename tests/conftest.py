@@ -191,7 +191,11 @@ def gql(client: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(client)
 
 
-SIGN_IN = "mutation($email: String!, $password: String!) { signIn(email: $email, password: $password) { token } }"
+SIGN_IN = """
+mutation($email: String!, $password: String!) {
+  signIn(email: $email, password: $password) { token }
+}
+"""
 
 
 @dataclass

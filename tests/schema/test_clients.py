@@ -13,7 +13,9 @@ mutation($input: ClientInput!) {
 }
 """
 UPDATE_CLIENT = """
-mutation($id: ID!, $input: ClientInput!) { updateClient(id: $id, input: $input) { id name currency } }
+mutation($id: ID!, $input: ClientInput!) {
+  updateClient(id: $id, input: $input) { id name currency }
+}
 """
 ARCHIVE_CLIENT = "mutation($id: ID!) { archiveClient(id: $id) { id archived archivedAt } }"
 RESTORE_CLIENT = "mutation($id: ID!) { restoreClient(id: $id) { id archived } }"

@@ -586,3 +586,64 @@ async def test_private_notes_are_readable_by_the_admin(gql, tenant):
     assert invoice["privateNotes"] == "Discount agreed by phone"
     again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
     assert again["privateNotes"] == "Discount agreed by phone"
+
+
+async def test_numbering_is_per_account(gql, tenant, make_tenant):
+    # given an invoice sent in another account
+    other = await make_tenant("globex")
+    foreign_client = await create_client(gql, other.admin)
+    foreign = await create_invoice(gql, other.admin, foreign_client["id"])
+    assert (await send_invoice(gql, other.admin, foreign["id"]))["number"] == "INV-0001"
+    # when this account sends its first invoice
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    # then it is numbered from its own sequence
+    assert (await send_invoice(gql, tenant.admin, invoice["id"]))["number"] == "INV-0001"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "services.lines/services.money accept any finite amount, but money columns are a"
+        " scaled BIGINT (models.types.ExactDecimal: value * 10**4 must fit in int64, so at"
+        " most 922337203685477.5807); a larger unit price overflows on flush and answers"
+        " INTERNAL_SERVER_ERROR instead of BAD_USER_INPUT"
+    ),
+)
+async def test_a_unit_price_too_large_to_store_is_bad_input(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    # when a line's unit price exceeds what an amount can hold
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": client["id"], "lines": [line(unit_price="1000000000000000")]}},
+        token=tenant.admin,
+    )
+    # then it is refused as bad input on that field, and nothing is written
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "lines.0.unitPrice"}
+    assert await invoice_count(gql, tenant.admin) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "services.lines.build_lines checks quantity and unit price separately, but their"
+        " product (line subtotal 10**19 here) overflows the scaled BIGINT money column and"
+        " answers INTERNAL_SERVER_ERROR instead of BAD_USER_INPUT"
+    ),
+)
+async def test_a_line_total_too_large_to_store_is_bad_input(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    # when each value is storable but their product is not
+    body = await gql(
+        CREATE_INVOICE,
+        {
+            "input": {
+                "clientId": client["id"],
+                "lines": [line(quantity="100000000000", unit_price="100000000")],
+            }
+        },
+        token=tenant.admin,
+    )
+    # then it is refused as bad input, and nothing is written
+    assert error_of(body)["code"] == "BAD_USER_INPUT"
+    assert await invoice_count(gql, tenant.admin) == 0

@@ -169,7 +169,12 @@ async def token_for(profile: str, tenant, runtime, gql) -> str | None:
     client = (
         await gql.data(
             "mutation($i: ClientInput!) { createClient(input: $i) { id contacts { id } } }",
-            {"i": {"name": "Matrix", "contacts": [{"email": "c@matrix.test", "role": facts["role"].value}]}},
+            {
+                "i": {
+                    "name": "Matrix",
+                    "contacts": [{"email": "c@matrix.test", "role": facts["role"].value}],
+                }
+            },
             token=tenant.admin,
         )
     )["createClient"]
@@ -213,7 +218,7 @@ def _placeholder(arg_type) -> str | None:
         value = next(iter(named.values))
     else:
         value = {"Int": "1", "Boolean": "true", "Float": "1.0"}.get(named.name, '"x"')
-    return value if not isinstance(named, GraphQLEnumType) else value
+    return value
 
 
 def _selection(field_name: str, field) -> str | None:
@@ -228,7 +233,9 @@ def _selection(field_name: str, field) -> str | None:
     return field_name + (f"({', '.join(args)})" if args else "")
 
 
-def query_for_hidden(type_name: str, hidden: str, served: dict[str, set[str]], ro: bool) -> str | None:
+def query_for_hidden(
+    type_name: str, hidden: str, served: dict[str, set[str]], ro: bool
+) -> str | None:
     """A document that reaches ``type_name`` through served fields and asks for ``hidden``."""
     full = FULL._schema
     roots = [("query", full.query_type)]
