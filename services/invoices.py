@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
@@ -85,6 +85,7 @@ async def list_invoices(
         today = utcnow().date()
         overdue = (
             Invoice.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+            & col(Invoice.due_date).is_not(None)
             & (Invoice.due_date < today)  # type: ignore[operator]
             & (Invoice.total - Invoice.amount_paid - Invoice.credits_applied > 0)
         )

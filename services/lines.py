@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.errors import BadInput
 from services.money import (
+    MAX_AMOUNT,
     ZERO,
     DocumentTotals,
     LineAmounts,
@@ -82,6 +83,8 @@ def build_lines(
             tax_rate=tax_rate,
             currency=currency,
         )
+        if abs(computed.subtotal) >= MAX_AMOUNT:
+            raise BadInput("This line's amount is too large.", field=prefix + "quantity")
         amounts.append(computed)
         rows.append(
             line_model(
@@ -101,7 +104,10 @@ def build_lines(
                 **{parent_key: parent.id},
             )
         )
-    apply_totals(parent, document_totals(amounts))
+    totals = document_totals(amounts)
+    if totals.total >= MAX_AMOUNT:
+        raise BadInput("The document's total is too large.", field="lines")
+    apply_totals(parent, totals)
     return rows
 
 

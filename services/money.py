@@ -20,6 +20,8 @@ from services.errors import BadInput
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
+MAX_AMOUNT = Decimal(10) ** 14
+"""Largest amount, quantity or total accepted: well inside what a scaled BIGINT holds."""
 
 
 @cache
@@ -60,6 +62,8 @@ def check_amount(value: Decimal, currency: str, *, field: str, allow_zero: bool 
             "Amount must be positive." if not allow_zero else "Amount cannot be negative.",
             field=field,
         )
+    if value >= MAX_AMOUNT:
+        raise BadInput(f"Amount must be below {MAX_AMOUNT:,}.", field=field)
     if _decimal_places(value) > currency_precision(currency):
         raise BadInput(
             f"{currency} amounts have at most {currency_precision(currency)} decimal places.",
@@ -78,6 +82,8 @@ def check_quantity(value: Decimal, *, field: str, allow_zero: bool = True) -> De
         raise BadInput("Must be a finite number.", field=field)
     if value < 0 or (value == 0 and not allow_zero):
         raise BadInput("Cannot be negative." if allow_zero else "Must be positive.", field=field)
+    if value >= MAX_AMOUNT:
+        raise BadInput(f"Must be below {MAX_AMOUNT:,}.", field=field)
     if _decimal_places(value) > SCALE:
         raise BadInput(f"At most {SCALE} decimal places.", field=field)
     return value

@@ -410,14 +410,6 @@ async def test_payments_filter_by_invoice_and_client(gql, tenant):
     assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "invoiceId"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "services.payments.record_payment accepts any finite amount, but Payment.amount is a"
-        " scaled BIGINT (models.types.ExactDecimal, at most 922337203685477.5807); a larger"
-        " amount overflows on flush and answers INTERNAL_SERVER_ERROR instead of BAD_USER_INPUT"
-    ),
-)
 async def test_an_amount_too_large_to_store_is_bad_input(gql, tenant):
     client = await create_client(gql, tenant.admin)
     body = await gql(

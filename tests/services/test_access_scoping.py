@@ -1,0 +1,563 @@
+"""Row scoping: every list and every read by id shows a caller exactly its own rows.
+
+The world: two accounts (A, B), two clients in each (A1, A2, B1, B2), and in every client
+rows of each entity, including the variants contacts must never see (draft and void
+invoices, draft quotes, void credits, draft recurring invoices, unshared tasks, private
+documents). Each row is tagged with who may see it; the tests compare what the services
+answer with what the tags say, for staff, contacts, partners and anonymous callers, on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.policy import PARTNER_SCOPES
+from auth.principals import (
+    Anonymous,
+    ContactPrincipal,
+    PartnerPrincipal,
+    Principal,
+    StaffPrincipal,
+)
+from models.activity import Activity
+from models.clients import Client, Contact
+from models.credits import Credit
+from models.documents import Document
+from models.enums import (
+    AutoBill,
+    ContactRole,
+    CreditStatus,
+    InvoiceStatus,
+    Module,
+    QuoteStatus,
+    RecurringStatus,
+    StaffRole,
+    SubscriptionStatus,
+)
+from models.invoices import Invoice
+from models.payment_methods import SavedPaymentMethod
+from models.payments import Payment
+from models.projects import Project, Task
+from models.quotes import Quote
+from models.recurring import RecurringInvoice
+from models.subscriptions import Subscription, SubscriptionPlan
+from models.time_logs import TimeLog
+from resolvers.loaders import Loaders
+from services import access
+from services.clients import ClientFilter, list_clients
+from services.credits import CreditFilter, list_credits
+from services.documents import DocumentFilter, list_documents
+from services.errors import Conflict, NotFound
+from services.invoices import InvoiceFilter, list_invoices
+from services.pagination import MAX_PAGE_SIZE
+from services.payment_methods import PaymentMethodFilter, list_payment_methods
+from services.payments import PaymentFilter, list_payments
+from services.projects import ProjectFilter, TaskFilter, list_projects, list_tasks
+from services.quotes import QuoteFilter, list_quotes
+from services.recurring import RecurringInvoiceFilter, list_recurring_invoices, set_auto_bill
+from services.subscriptions import SubscriptionFilter, list_subscriptions
+from services.time_logs import TimeLogFilter, list_time_logs
+
+NOW = datetime.now(UTC)
+TODAY = NOW.date()
+ACCOUNTS = ("A", "B")
+CLIENTS = ("A1", "A2", "B1", "B2")
+
+
+# --- the world ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row and who may see it: staff of its account always; a contact of its client
+    when ``contact_visible``; a partner of its account when ``partner_visible``."""
+
+    entity: str
+    id: uuid.UUID
+    client: str
+    variant: str = ""
+    contact_visible: bool = True
+    partner_visible: bool = True
+
+    @property
+    def account(self) -> str:
+        return self.client[0]
+
+
+@dataclass
+class World:
+    staff: dict[str, StaffPrincipal]
+    account_ids: dict[str, uuid.UUID]
+    clients: dict[str, Client] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, entity: str, row: Any, client: str, variant: str = "", **visibility: bool) -> None:
+        self.rows.append(Row(entity, row.id, client, variant, **visibility))
+
+    def of(self, entity: str) -> list[Row]:
+        return [row for row in self.rows if row.entity == entity]
+
+    def row(self, entity: str, client: str, variant: str) -> Row:
+        (found,) = [r for r in self.of(entity) if r.client == client and r.variant == variant]
+        return found
+
+    def contact(self, client: str) -> ContactPrincipal:
+        contact = self.contacts[client]
+        return ContactPrincipal(
+            account_id=contact.account_id,
+            contact_id=contact.id,
+            client_id=contact.client_id,
+            role=ContactRole.BILLING,
+            modules=frozenset(Module),
+            session_id=uuid.uuid4(),
+        )
+
+    def partner(self, account: str) -> PartnerPrincipal:
+        return PartnerPrincipal(
+            account_id=self.account_ids[account],
+            token_id=uuid.uuid4(),
+            scopes=PARTNER_SCOPES,
+            modules=frozenset(Module),
+        )
+
+    def viewers(self) -> dict[str, Principal]:
+        """Every caller the tests ask as, by a readable name."""
+        viewers: dict[str, Principal] = {"anonymous": Anonymous()}
+        for account in ACCOUNTS:
+            viewers[f"staff {account}"] = self.staff[account]
+            viewers[f"partner {account}"] = self.partner(account)
+        for client in CLIENTS:
+            viewers[f"contact {client}"] = self.contact(client)
+        return viewers
+
+    def expected(self, entity: str, viewer: str) -> set[uuid.UUID]:
+        """What the tags say ``viewer`` may see of ``entity``."""
+        kind, _, where = viewer.partition(" ")
+        rows = self.of(entity)
+        if kind == "staff":
+            return {r.id for r in rows if r.account == where}
+        if kind == "partner":
+            return {r.id for r in rows if r.account == where and r.partner_visible}
+        if kind == "contact":
+            return {r.id for r in rows if r.client == where and r.contact_visible}
+        return set()
+
+
+async def build_world(session: AsyncSession, tenants: dict[str, Any]) -> World:
+    world = World(
+        staff={key: tenant.principals[StaffRole.ADMIN] for key, tenant in tenants.items()},
+        account_ids={key: tenant.account_id for key, tenant in tenants.items()},
+    )
+    plans: dict[str, SubscriptionPlan] = {}
+    for account in ACCOUNTS:
+        plan = SubscriptionPlan(
+            account_id=world.account_ids[account],
+            name="Care",
+            amount=Decimal("99"),
+            currency="USD",
+        )
+        plans[account] = plan
+        session.add(plan)
+    for code in CLIENTS:
+        account_id = world.account_ids[code[0]]
+        client = Client(account_id=account_id, name=f"Client {code}")
+        session.add(client)
+        await session.flush()
+        contact = Contact(
+            account_id=account_id,
+            client_id=client.id,
+            email=f"billing@{code.lower()}.test",
+            role=ContactRole.BILLING,
+        )
+        project = Project(account_id=account_id, client_id=client.id, name=f"Site {code}")
+        session.add_all([contact, project])
+        await session.flush()
+        world.clients[code] = client
+        world.contacts[code] = contact
+        world.projects[code] = project
+        world.add("clients", client, code)
+        world.add("contacts", contact, code)
+        world.add("projects", project, code)
+        _add_rows(session, world, code, client, contact, project, plans[code[0]])
+    await session.commit()
+    return world
+
+
+def _add_rows(
+    session: AsyncSession,
+    world: World,
+    code: str,
+    client: Client,
+    contact: Contact,
+    project: Project,
+    plan: SubscriptionPlan,
+) -> None:
+    def add(entity: str, row: Any, variant: str = "", **visibility: bool) -> None:
+        session.add(row)
+        world.add(entity, row, code, variant, **visibility)
+
+    owned = {"account_id": client.account_id, "client_id": client.id}
+    for invoice_status in (
+        InvoiceStatus.SENT,
+        InvoiceStatus.PAID,
+        InvoiceStatus.DRAFT,
+        InvoiceStatus.VOID,
+    ):
+        shown = invoice_status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+        invoice = Invoice(**owned, status=invoice_status, currency="USD", total=Decimal(100))
+        add("invoices", invoice, invoice_status, contact_visible=shown, partner_visible=shown)
+    for quote_status in (QuoteStatus.SENT, QuoteStatus.APPROVED, QuoteStatus.DRAFT):
+        shown = quote_status is not QuoteStatus.DRAFT
+        quote = Quote(**owned, status=quote_status, currency="USD")
+        add("quotes", quote, quote_status, contact_visible=shown, partner_visible=shown)
+    add("payments", Payment(**owned, amount=Decimal(10), currency="USD", received_on=TODAY))
+    for credit_status in (CreditStatus.OPEN, CreditStatus.APPLIED, CreditStatus.VOID):
+        shown = credit_status is not CreditStatus.VOID
+        credit = Credit(**owned, currency="USD", amount=Decimal(5), status=credit_status)
+        add("credits", credit, credit_status, contact_visible=shown, partner_visible=shown)
+    for recurring_status in (RecurringStatus.ACTIVE, RecurringStatus.PAUSED, RecurringStatus.DRAFT):
+        shown = recurring_status is not RecurringStatus.DRAFT
+        recurring = RecurringInvoice(
+            **owned,
+            status=recurring_status,
+            currency="USD",
+            start_date=TODAY,
+            auto_bill=AutoBill.OPT_IN,
+        )
+        add("recurring invoices", recurring, recurring_status, contact_visible=shown, partner_visible=shown)
+    for subscription_status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELED):
+        subscription = Subscription(**owned, plan_id=plan.id, status=subscription_status)
+        add("subscriptions", subscription, subscription_status)
+    add("payment methods", SavedPaymentMethod(**owned, brand="visa", last4="4242"))
+    for shared in (True, False):
+        task = Task(**owned, project_id=project.id, title="Design", shared_with_client=shared)
+        add("tasks", task, "shared" if shared else "unshared", contact_visible=shared)
+    documents = {
+        "shared": {"visible_in_portal": True},
+        "private": {"visible_in_portal": False},
+        "uploaded by client": {"visible_in_portal": False, "uploaded_by_contact_id": contact.id},
+    }
+    for variant, attributes in documents.items():
+        document = Document(
+            **owned,
+            project_id=project.id,
+            filename=f"{variant}.pdf",
+            content_type="application/pdf",
+            size_bytes=1,
+            sha256="0" * 64,
+            storage_key=f"test/{uuid.uuid4()}",
+            **attributes,
+        )
+        add("documents", document, variant, contact_visible=variant != "private")
+    time_log = TimeLog(
+        account_id=client.account_id, project_id=project.id, started_at=NOW, minutes=30
+    )
+    add("time logs", time_log)
+
+
+@pytest.fixture
+async def world(session, make_tenant) -> World:
+    tenants = {"A": await make_tenant("acme"), "B": await make_tenant("globex")}
+    return await build_world(session, tenants)
+
+
+# --- the entities, as the services list and read them ----------------------------------
+
+Lister = Callable[[AsyncSession, Principal], Awaitable[list[Any]]]
+Reader = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[Any]]
+
+
+def page_of(list_function: Any, filters: Any) -> Lister:
+    async def list_rows(session: AsyncSession, principal: Principal) -> list[Any]:
+        page = await list_function(
+            session=session, principal=principal, filters=filters, first=MAX_PAGE_SIZE, after=None
+        )
+        assert page.total_count == len(page.nodes)
+        return page.nodes
+
+    return list_rows
+
+
+async def list_contacts(session: AsyncSession, principal: Principal) -> list[Any]:
+    """Contacts have no list of their own (they are read through their client)."""
+    return list((await session.exec(select(Contact).where(*access.contact_scope(principal)))).all())
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    list_rows: Lister
+    read: Reader | None
+    """The ``access_*`` helper; ``None`` where rows are only listed."""
+    label: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+ENTITIES = [
+    Entity("clients", page_of(list_clients, ClientFilter()), access.access_client),
+    Entity("contacts", list_contacts, access.access_contact),
+    Entity("invoices", page_of(list_invoices, InvoiceFilter()), access.access_invoice),
+    Entity("quotes", page_of(list_quotes, QuoteFilter()), access.access_quote),
+    Entity("payments", page_of(list_payments, PaymentFilter()), access.access_payment),
+    Entity("credits", page_of(list_credits, CreditFilter()), access.access_credit),
+    Entity(
+        "recurring invoices",
+        page_of(list_recurring_invoices, RecurringInvoiceFilter()),
+        access.access_recurring_invoice,
+    ),
+    Entity(
+        "subscriptions",
+        page_of(list_subscriptions, SubscriptionFilter()),
+        access.access_subscription,
+    ),
+    Entity(
+        "payment methods",
+        page_of(list_payment_methods, PaymentMethodFilter()),
+        access.access_payment_method,
+    ),
+    Entity("projects", page_of(list_projects, ProjectFilter()), access.access_project),
+    Entity("tasks", page_of(list_tasks, TaskFilter()), access.access_task),
+    Entity("documents", page_of(list_documents, DocumentFilter()), access.access_document),
+    Entity("time logs", page_of(list_time_logs, TimeLogFilter()), None),
+]
+READABLE = [entity for entity in ENTITIES if entity.read is not None]
+BY_NAME = {entity.name: entity for entity in ENTITIES}
+
+
+async def not_found_message(read: Awaitable[Any]) -> tuple[str, dict[str, str]]:
+    with pytest.raises(NotFound) as caught:
+        await read
+    return caught.value.message, caught.value.extensions
+
+
+# --- lists ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=str)
+async def test_list_shows_each_caller_exactly_the_rows_in_its_scope(session, world, entity):
+    # given two accounts with two clients each, and rows of every visibility
+    assert len(world.of(entity.name)) >= len(CLIENTS)
+    for viewer, principal in world.viewers().items():
+        # when the caller lists the entity
+        rows = await entity.list_rows(session, principal)
+        # then it sees exactly what its scope allows: staff their account, partners their
+        # account's shown rows, contacts their client's shown rows, anonymous nothing
+        assert {row.id for row in rows} == world.expected(entity.name, viewer), viewer
+
+
+@pytest.mark.parametrize("entity", ENTITIES, ids=str)
+async def test_staff_never_see_another_accounts_rows(session, world, entity):
+    # given rows in accounts A and B
+    b_rows = {row.id for row in world.of(entity.name) if row.account == "B"}
+    assert b_rows
+    # when every staff role of account A lists the entity
+    for role in StaffRole:
+        principal = StaffPrincipal(
+            account_id=world.account_ids["A"],
+            user_id=world.staff["A"].user_id,
+            role=role,
+            session_id=uuid.uuid4(),
+        )
+        rows = await entity.list_rows(session, principal)
+        # then none of B's rows is among them
+        assert not b_rows & {row.id for row in rows}, role
+
+
+HIDDEN_FROM_CONTACTS = [
+    ("invoices", InvoiceStatus.DRAFT),
+    ("invoices", InvoiceStatus.VOID),
+    ("quotes", QuoteStatus.DRAFT),
+    ("credits", CreditStatus.VOID),
+    ("recurring invoices", RecurringStatus.DRAFT),
+    ("tasks", "unshared"),
+    ("documents", "private"),
+]
+
+
+@pytest.mark.parametrize(("entity_name", "variant"), HIDDEN_FROM_CONTACTS)
+async def test_contacts_never_see_hidden_rows_of_their_own_client(
+    session, world, entity_name, variant
+):
+    # given a row of client A1 that its contacts must not see
+    entity = BY_NAME[entity_name]
+    hidden = world.row(entity_name, "A1", variant)
+    contact = world.contact("A1")
+    # when A1's contact lists the entity and reads the row by id
+    listed = {row.id for row in await entity.list_rows(session, contact)}
+    assert entity.read is not None
+    message = await not_found_message(entity.read(session, contact, hidden.id))
+    # then the row is neither listed nor readable, exactly like an unknown id
+    assert hidden.id not in listed
+    assert message == await not_found_message(entity.read(session, contact, uuid.uuid4()))
+
+
+@pytest.mark.parametrize(
+    ("entity_name", "variant"),
+    [("tasks", "unshared"), ("documents", "private")],
+)
+async def test_partners_see_the_accounts_internal_work_rows(session, world, entity_name, variant):
+    # given an unshared task or a private document in account A
+    hidden = world.row(entity_name, "A1", variant)
+    # when a partner of account A lists the entity
+    rows = await BY_NAME[entity_name].list_rows(session, world.partner("A"))
+    # then the row is listed (partners read the account's rows; only drafts and voids are
+    # held back from them)
+    assert hidden.id in {row.id for row in rows}
+
+
+async def test_contacts_see_documents_their_client_uploaded(session, world):
+    # given a document of A1 that is not shared in the portal but was uploaded by A1's contact
+    uploaded = world.row("documents", "A1", "uploaded by client")
+    # when A1's and A2's contacts read it
+    row = await access.access_document(session, world.contact("A1"), uploaded.id)
+    # then A1's contact sees it, and A2's contact does not
+    assert row.id == uploaded.id
+    with pytest.raises(NotFound):
+        await access.access_document(session, world.contact("A2"), uploaded.id)
+
+
+# --- reads by id ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entity", READABLE, ids=str)
+async def test_access_by_id_answers_out_of_scope_rows_like_unknown_ids(session, world, entity):
+    # given every row of the entity, in and out of each caller's scope
+    all_ids = {row.id for row in world.of(entity.name)}
+    for viewer, principal in world.viewers().items():
+        visible = world.expected(entity.name, viewer)
+        unknown = await not_found_message(entity.read(session, principal, uuid.uuid4()))
+        for row_id in sorted(all_ids):
+            if row_id in visible:
+                # when the caller reads a row in its scope, then it gets that row
+                assert (await entity.read(session, principal, row_id)).id == row_id
+            else:
+                # when it reads one out of its scope, then the answer is the unknown id's
+                message = await not_found_message(entity.read(session, principal, row_id))
+                assert message == unknown, (viewer, row_id)
+
+
+# --- nested reads through loaders ----------------------------------------------------
+
+
+async def test_project_tasks_loader_gives_contacts_only_their_shared_tasks(session, world):
+    # given projects of A1, A2 and B1, each with a shared and an unshared task
+    projects = {code: world.projects[code].id for code in ("A1", "A2", "B1")}
+    contact_loaders = Loaders(session, world.contact("A1"))
+    staff_loaders = Loaders(session, world.staff["A"])
+    # when A1's contact and A's staff load each project's tasks
+    as_contact = {code: await contact_loaders.tasks_by_project_id.load(p) for code, p in projects.items()}
+    as_staff = {code: await staff_loaders.tasks_by_project_id.load(p) for code, p in projects.items()}
+    # then the contact gets only A1's shared task; staff get both tasks of their account only
+    assert [t.id for t in as_contact["A1"]] == [world.row("tasks", "A1", "shared").id]
+    assert as_contact["A2"] == []
+    assert as_contact["B1"] == []
+    assert {t.id for t in as_staff["A1"]} == {r.id for r in world.of("tasks") if r.client == "A1"}
+    assert len(as_staff["A2"]) == 2
+    assert as_staff["B1"] == []
+
+
+async def test_project_documents_loader_gives_contacts_only_shared_or_own_uploads(session, world):
+    # given projects of A1, A2 and B1, each with a shared, a private and a client-uploaded file
+    projects = {code: world.projects[code].id for code in ("A1", "A2", "B1")}
+    contact_loaders = Loaders(session, world.contact("A1"))
+    staff_loaders = Loaders(session, world.staff["A"])
+    # when A1's contact and A's staff load each project's documents
+    as_contact = {
+        code: await contact_loaders.documents_by_project_id.load(p) for code, p in projects.items()
+    }
+    as_staff = {
+        code: await staff_loaders.documents_by_project_id.load(p) for code, p in projects.items()
+    }
+    # then the contact gets A1's shared and client-uploaded files only
+    assert {d.id for d in as_contact["A1"]} == {
+        world.row("documents", "A1", "shared").id,
+        world.row("documents", "A1", "uploaded by client").id,
+    }
+    assert as_contact["A2"] == []
+    assert as_contact["B1"] == []
+    # and staff get all three of their account's project, none of the other account's
+    assert len(as_staff["A1"]) == 3
+    assert as_staff["B1"] == []
+
+
+async def test_by_id_loaders_answer_none_out_of_scope(session, world):
+    # given A1's contact's loaders
+    loaders = Loaders(session, world.contact("A1"))
+    # when it loads projects and tasks of its own client, another client and another account
+    own_project = await loaders.project_by_id.load(world.projects["A1"].id)
+    other_project = await loaders.project_by_id.load(world.projects["A2"].id)
+    foreign_project = await loaders.project_by_id.load(world.projects["B1"].id)
+    unshared_task = await loaders.task_by_id.load(world.row("tasks", "A1", "unshared").id)
+    time_logs = await loaders.time_logs_by_project_id.load(world.projects["A2"].id)
+    # then only its own client's rows come back
+    assert own_project is not None
+    assert other_project is None
+    assert foreign_project is None
+    assert unshared_task is None
+    assert time_logs == []
+
+
+# --- the one action goes through the same scope --------------------------------------
+
+
+async def test_set_auto_bill_refuses_rows_out_of_the_contacts_scope(session, world):
+    # given a recurring invoice of A2 and a draft one of A1
+    other_client = world.row("recurring invoices", "A2", RecurringStatus.ACTIVE)
+    draft = world.row("recurring invoices", "A1", RecurringStatus.DRAFT)
+    contact = world.contact("A1")
+    # when A1's contact tries to change auto-billing on them
+    # then both answer like an unknown id
+    for row in (other_client, draft):
+        with pytest.raises(NotFound):
+            await set_auto_bill(
+                session=session, actor=contact, recurring_invoice_id=row.id, enabled=True
+            )
+
+
+async def test_set_auto_bill_records_the_contacts_choice(session, world):
+    # given an active OPT_IN recurring invoice of A1
+    row = world.row("recurring invoices", "A1", RecurringStatus.ACTIVE)
+    contact = world.contact("A1")
+    # when A1's contact switches auto-billing on
+    recurring = await set_auto_bill(
+        session=session, actor=contact, recurring_invoice_id=row.id, enabled=True
+    )
+    await session.commit()
+    # then the choice is stored and recorded once, by the contact
+    assert recurring.auto_bill_enabled is True
+    entries = (
+        await session.exec(select(Activity).where(Activity.subject_id == row.id))
+    ).all()
+    assert [(e.verb, e.actor_id, e.details) for e in entries] == [
+        ("recurring_invoice.auto_bill_changed", contact.contact_id, {"enabled": True})
+    ]
+
+
+@pytest.mark.parametrize("policy", [AutoBill.OFF, AutoBill.ALWAYS])
+async def test_set_auto_bill_is_a_conflict_when_the_business_decides(session, world, policy):
+    # given an active recurring invoice of A1 whose policy leaves no choice to the client
+    row = world.row("recurring invoices", "A1", RecurringStatus.ACTIVE)
+    recurring = await session.get(RecurringInvoice, row.id)
+    assert recurring is not None
+    recurring.auto_bill = policy
+    await session.commit()
+    # when A1's contact tries to switch auto-billing on
+    # then it is refused as a conflict
+    with pytest.raises(Conflict):
+        await set_auto_bill(
+            session=session, actor=world.contact("A1"), recurring_invoice_id=row.id, enabled=True
+        )
