@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
@@ -192,7 +192,6 @@ class Loaders:
             ),
         )
 
-
     # --- credits, recurring invoices, subscriptions, payment methods -----------------
 
     @property
@@ -326,11 +325,13 @@ class Loaders:
     def staff_name_by_id(self) -> DataLoader[uuid.UUID, str | None]:
         """Staff users' display names within the caller's account, for any caller of the
         account (a contact reads who commented on a task): names only, never the rows."""
-        return self._get("StaffNameByIdLoader", lambda: _staff_names(self._session, self._principal))
+        return self._get(
+            "StaffNameByIdLoader", lambda: _staff_names(self._session, self._principal)
+        )
 
 
 def _account_scope(principal: Principal) -> list[ColumnElement[bool]]:
-    return [Account.id == getattr(principal, "account_id", None)]
+    return [col(Account.id) == getattr(principal, "account_id", None)]
 
 
 def _staff_names(session: AsyncSession, principal: Principal) -> DataLoader[uuid.UUID, str | None]:

@@ -27,9 +27,7 @@ async def list_recurring_invoices(
 
 
 async def recurring_invoice(info: Info, id: str) -> RecurringInvoice:
-    return await access.access_recurring_invoice(
-        info.context.session, caller(info), parse_id(id)
-    )
+    return await access.access_recurring_invoice(info.context.session, caller(info), parse_id(id))
 
 
 async def recurring_lines(info: Info, recurring_invoice: RecurringInvoice) -> list[PricedLine]:

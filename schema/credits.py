@@ -51,7 +51,9 @@ class Credit:
     id: strawberry.ID = id_field()
     number: str | None = field("Credit note number (unique in the account).")
     currency: str = field("ISO 4217 currency of every amount.")
-    amount: Decimal = money("amount", "The credit's full amount.", permission=_READ, module=_CREDITS)
+    amount: Decimal = money(
+        "amount", "The credit's full amount.", permission=_READ, module=_CREDITS
+    )
     balance: Decimal = money(
         "balance", "What is left to apply to invoices.", permission=_READ, module=_CREDITS
     )
@@ -88,8 +90,9 @@ class CreditQuery:
             statuses=status or [],
             with_balance=with_balance,
         )
-        page = await resolvers.list_credits(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_credits(  # type: ignore[return-value]
+            info, first=first, after=after, filters=filters
+        )
 
     @field("One credit by id.", permission=_READ, module=_CREDITS)
     async def credit(self, info: Info, id: strawberry.ID) -> Credit:

@@ -99,8 +99,9 @@ class DocumentQuery:
             quote_id=parse_optional_id(quote_id, field="quoteId"),
             search=search,
         )
-        page = await resolvers.list_documents(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_documents(  # type: ignore[return-value]
+            info, first=first, after=after, filters=filters
+        )
 
     @field("One document by id.", permission=_READ, module=_DOCUMENTS)
     async def document(self, info: Info, id: strawberry.ID) -> Document:

@@ -32,7 +32,7 @@ class PaymentMethod:
     kind: str = field("What it is, e.g. `card` or `us_bank_account`.")
     brand: str | None = field("Card brand, e.g. `visa`.")
     last4: str | None = field("Last four digits of the card or account number.")
-    exp_month: int | None = field("Card expiry month (1–12).")
+    exp_month: int | None = field("Card expiry month (1 to 12).")
     exp_year: int | None = field("Card expiry year.")
     bank_name: str | None = field("Bank of a bank account.")
     is_default: bool = field("The method charged when none is named.")
@@ -69,10 +69,9 @@ class PaymentMethodQuery:
         filters = PaymentMethodFilter(
             client_id=parse_optional_id(client_id, field="clientId"), kind=kind
         )
-        page = await resolvers.list_payment_methods(
+        return await resolvers.list_payment_methods(  # type: ignore[return-value]
             info, first=first, after=after, filters=filters
         )
-        return page  # type: ignore[return-value]
 
     @field("One saved payment method by id.", permission=_READ, module=_PAYMENT_METHODS)
     async def payment_method(self, info: Info, id: strawberry.ID) -> PaymentMethod:

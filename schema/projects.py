@@ -37,9 +37,7 @@ class TaskComment:
     created_at: datetime = field("When it was written.")
 
     @field("Who wrote it (null once the author is gone).")
-    async def author_name(
-        self, info: Info, root: strawberry.Parent[TaskCommentRow]
-    ) -> str | None:
+    async def author_name(self, info: Info, root: strawberry.Parent[TaskCommentRow]) -> str | None:
         return await resolvers.comment_author_name(info, root)
 
     @field("Whether a contact of the client wrote it (else a staff user).")
@@ -63,14 +61,14 @@ class Task:
     created_at: datetime = field("When the task was created.")
     updated_at: datetime = field("Last change.")
 
-    @field("The project the task belongs to.", permission=Permission.PROJECTS_READ, module=_PROJECTS)
+    @field(
+        "The project the task belongs to.", permission=Permission.PROJECTS_READ, module=_PROJECTS
+    )
     async def project(self, info: Info, root: strawberry.Parent[TaskRow]) -> Project:
         return await resolvers.project_of(info, root.project_id)  # type: ignore[return-value]
 
     @field("Comments on the task, oldest first.")
-    async def comments(
-        self, info: Info, root: strawberry.Parent[TaskRow]
-    ) -> list[TaskComment]:
+    async def comments(self, info: Info, root: strawberry.Parent[TaskRow]) -> list[TaskComment]:
         return await resolvers.task_comments(info, root.id)  # type: ignore[return-value]
 
 
@@ -141,8 +139,9 @@ class ProjectQuery:
             statuses=status or [],
             search=search,
         )
-        page = await resolvers.list_projects(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_projects(  # type: ignore[return-value]
+            info, first=first, after=after, filters=filters
+        )
 
     @field("One project by id.", permission=Permission.PROJECTS_READ, module=_PROJECTS)
     async def project(self, info: Info, id: strawberry.ID) -> Project:
@@ -163,8 +162,9 @@ class ProjectQuery:
             client_id=parse_optional_id(client_id, field="clientId"),
             statuses=status or [],
         )
-        page = await resolvers.list_tasks(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_tasks(  # type: ignore[return-value]
+            info, first=first, after=after, filters=filters
+        )
 
     @field("One task by id.", permission=Permission.TASKS_READ, module=_TASKS)
     async def task(self, info: Info, id: strawberry.ID) -> Task:

@@ -13,8 +13,8 @@ from models.recurring import RecurringInvoice as RecurringInvoiceRow
 from resolvers import recurring as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
-from resolvers.payment_methods import payment_method_of
 from resolvers.context import Info
+from resolvers.payment_methods import payment_method_of
 from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
 from schema.lines import LineItem
@@ -119,10 +119,9 @@ class RecurringInvoiceQuery:
         filters = RecurringInvoiceFilter(
             client_id=parse_optional_id(client_id, field="clientId"), statuses=status or []
         )
-        page = await resolvers.list_recurring_invoices(
+        return await resolvers.list_recurring_invoices(  # type: ignore[return-value]
             info, first=first, after=after, filters=filters
         )
-        return page  # type: ignore[return-value]
 
     @field("One recurring invoice by id.", permission=_READ, module=_RECURRING)
     async def recurring_invoice(self, info: Info, id: strawberry.ID) -> RecurringInvoice:

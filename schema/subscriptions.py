@@ -17,8 +17,8 @@ from models.subscriptions import Subscription as SubscriptionRow
 from resolvers import subscriptions as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
-from resolvers.payment_methods import payment_method_of
 from resolvers.context import Info
+from resolvers.payment_methods import payment_method_of
 from schema.clients import Client
 from schema.fields import field, id_field, money
 from schema.pagination import Connection
@@ -108,8 +108,9 @@ class SubscriptionQuery:
             plan_id=parse_optional_id(plan_id, field="planId"),
             statuses=status or [],
         )
-        page = await resolvers.list_subscriptions(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_subscriptions(  # type: ignore[return-value]
+            info, first=first, after=after, filters=filters
+        )
 
     @field("One subscription by id.", permission=_READ, module=_SUBSCRIPTIONS)
     async def subscription(self, info: Info, id: strawberry.ID) -> ClientSubscription:

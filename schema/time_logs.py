@@ -82,5 +82,6 @@ class TimeLogQuery:
             billable=billable,
             invoiced=invoiced,
         )
-        page = await resolvers.list_time_logs(info, first=first, after=after, filters=filters)
-        return page  # type: ignore[return-value]
+        return await resolvers.list_time_logs(  # type: ignore[return-value]
+            info, first=first, after=after, filters=filters
+        )

@@ -144,7 +144,7 @@ async def test_search_and_pagination(gql, tenant):
     ids = [(await create_client(gql, tenant.admin, company=f"Company {n}"))["id"] for n in range(5)]
     await create_client(gql, tenant.admin, name="Zeta Widgets")
     # when paging two at a time
-    seen = []
+    seen: list[str] = []
     after = None
     while True:
         page = (await gql.data(CLIENTS, {"first": 2, "after": after}, token=tenant.admin))[

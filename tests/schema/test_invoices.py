@@ -484,7 +484,7 @@ async def test_relay_pagination_is_newest_first_without_duplicates(gql, tenant):
     client = await create_client(gql, tenant.admin)
     created = [(await create_invoice(gql, tenant.admin, client["id"]))["id"] for _ in range(5)]
     # when paging two at a time
-    seen = []
+    seen: list[str] = []
     pages = []
     after = None
     while True:

@@ -59,7 +59,7 @@ from services.credits import CreditFilter, list_credits
 from services.documents import DocumentFilter, list_documents
 from services.errors import Conflict, NotFound
 from services.invoices import InvoiceFilter, list_invoices
-from services.pagination import MAX_PAGE_SIZE
+from services.pagination import MAX_PAGE_SIZE, Page
 from services.payment_methods import PaymentMethodFilter, list_payment_methods
 from services.payments import PaymentFilter, list_payments
 from services.projects import ProjectFilter, TaskFilter, list_projects, list_tasks
@@ -103,7 +103,9 @@ class World:
     projects: dict[str, Project] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
 
-    def add(self, entity: str, row: Any, client: str, variant: str = "", **visibility: bool) -> None:
+    def add(
+        self, entity: str, row: Any, client: str, variant: str = "", **visibility: bool
+    ) -> None:
         self.rows.append(Row(entity, row.id, client, variant, **visibility))
 
     def of(self, entity: str) -> list[Row]:
@@ -208,7 +210,7 @@ def _add_rows(
         session.add(row)
         world.add(entity, row, code, variant, **visibility)
 
-    owned = {"account_id": client.account_id, "client_id": client.id}
+    owned: dict[str, Any] = {"account_id": client.account_id, "client_id": client.id}
     for invoice_status in (
         InvoiceStatus.SENT,
         InvoiceStatus.PAID,
@@ -236,7 +238,13 @@ def _add_rows(
             start_date=TODAY,
             auto_bill=AutoBill.OPT_IN,
         )
-        add("recurring invoices", recurring, recurring_status, contact_visible=shown, partner_visible=shown)
+        add(
+            "recurring invoices",
+            recurring,
+            recurring_status,
+            contact_visible=shown,
+            partner_visible=shown,
+        )
     for subscription_status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELED):
         subscription = Subscription(**owned, plan_id=plan.id, status=subscription_status)
         add("subscriptions", subscription, subscription_status)
@@ -244,7 +252,7 @@ def _add_rows(
     for shared in (True, False):
         task = Task(**owned, project_id=project.id, title="Design", shared_with_client=shared)
         add("tasks", task, "shared" if shared else "unshared", contact_visible=shared)
-    documents = {
+    documents: dict[str, dict[str, Any]] = {
         "shared": {"visible_in_portal": True},
         "private": {"visible_in_portal": False},
         "uploaded by client": {"visible_in_portal": False, "uploaded_by_contact_id": contact.id},
@@ -281,7 +289,7 @@ Reader = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[Any]]
 
 def page_of(list_function: Any, filters: Any) -> Lister:
     async def list_rows(session: AsyncSession, principal: Principal) -> list[Any]:
-        page = await list_function(
+        page: Page[Any] = await list_function(
             session=session, principal=principal, filters=filters, first=MAX_PAGE_SIZE, after=None
         )
         assert page.total_count == len(page.nodes)
@@ -459,8 +467,12 @@ async def test_project_tasks_loader_gives_contacts_only_their_shared_tasks(sessi
     contact_loaders = Loaders(session, world.contact("A1"))
     staff_loaders = Loaders(session, world.staff["A"])
     # when A1's contact and A's staff load each project's tasks
-    as_contact = {code: await contact_loaders.tasks_by_project_id.load(p) for code, p in projects.items()}
-    as_staff = {code: await staff_loaders.tasks_by_project_id.load(p) for code, p in projects.items()}
+    as_contact = {
+        code: await contact_loaders.tasks_by_project_id.load(p) for code, p in projects.items()
+    }
+    as_staff = {
+        code: await staff_loaders.tasks_by_project_id.load(p) for code, p in projects.items()
+    }
     # then the contact gets only A1's shared task; staff get both tasks of their account only
     assert [t.id for t in as_contact["A1"]] == [world.row("tasks", "A1", "shared").id]
     assert as_contact["A2"] == []
@@ -539,9 +551,7 @@ async def test_set_auto_bill_records_the_contacts_choice(session, world):
     await session.commit()
     # then the choice is stored and recorded once, by the contact
     assert recurring.auto_bill_enabled is True
-    entries = (
-        await session.exec(select(Activity).where(Activity.subject_id == row.id))
-    ).all()
+    entries = (await session.exec(select(Activity).where(Activity.subject_id == row.id))).all()
     assert [(e.verb, e.actor_id, e.details) for e in entries] == [
         ("recurring_invoice.auto_bill_changed", contact.contact_id, {"enabled": True})
     ]

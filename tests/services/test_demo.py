@@ -30,6 +30,7 @@ from services.invoices import is_overdue
 from services.ratelimit import RateLimiter
 from services.sessions import sign_in_staff
 
+
 @pytest.fixture
 async def db(tmp_path):
     """A session on a fresh, migrated SQLite database."""
@@ -43,7 +44,7 @@ async def db(tmp_path):
 
 
 async def count(session, model) -> int:
-    return (await session.exec(select(func.count()).select_from(model))).one()
+    return int((await session.exec(select(func.count()).select_from(model))).one())
 
 
 async def all_rows(session, model):
