@@ -16,6 +16,8 @@ from models.enums import (
     CreditStatus,
     Frequency,
     InvoiceStatus,
+    LinkPurpose,
+    MailStatus,
     Module,
     PaidState,
     PaymentMethodKind,
@@ -34,8 +36,10 @@ from models.enums import (
 )
 from models.events import OutboxEvent
 from models.invoices import Invoice, InvoiceLine
+from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment, PaymentAllocation
+from models.portal import PortalLink
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
@@ -67,6 +71,9 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "LinkPurpose",
+    "MailMessage",
+    "MailStatus",
     "Module",
     "OutboxEvent",
     "PaidState",
@@ -75,6 +82,7 @@ __all__ = [
     "PaymentMethodKind",
     "PaymentStatus",
     "PlanInterval",
+    "PortalLink",
     "Project",
     "ProjectStatus",
     "Quote",

@@ -26,6 +26,10 @@ class AuthSession(SQLModel, table=True):
         default=None, foreign_key="contact.id", index=True, ondelete="CASCADE"
     )
     read_only: bool = False
+    link_id: uuid.UUID | None = Field(
+        default=None, foreign_key="portal_link.id", index=True, ondelete="SET NULL"
+    )
+    """The portal link the session was opened with (rotating a dashboard link ends it)."""
     user_agent: str | None = Field(default=None, max_length=300)
     ip_address: str | None = Field(default=None, max_length=64)
     created_at: datetime = created_at_field()

@@ -167,3 +167,20 @@ class SessionKind(StrEnum):
     STAFF = "STAFF"
     CONTACT = "CONTACT"
     VIEW_AS = "VIEW_AS"
+
+
+class LinkPurpose(StrEnum):
+    """What a portal link is for; each purpose signs with its own salt."""
+
+    MAGIC_LINK = "MAGIC_LINK"
+    INVITE = "INVITE"
+    DASHBOARD = "DASHBOARD"
+    DOCUMENT = "DOCUMENT"
+    PASSWORD_RESET = "PASSWORD_RESET"
+    EMAIL_VERIFICATION = "EMAIL_VERIFICATION"
+
+
+class MailStatus(StrEnum):
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    FAILED = "FAILED"

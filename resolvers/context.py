@@ -14,18 +14,37 @@ from auth.principals import Anonymous, Principal
 from auth.tokens import TokenSigner
 from resolvers.loaders import Loaders
 from services.config import Settings
+from services.db import session_factory
+from services.mail import Mailer
 from services.ratelimit import RateLimiter
+from services.revocation import RevocationHub
 
 
 @dataclass(slots=True)
 class Runtime:
-    """What lives as long as the app: settings, the database, signer, rate limiter."""
+    """What lives as long as the app: settings, the database, signer, rate limiter,
+    the mailer and the hub that closes connections of revoked credentials."""
 
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     signer: TokenSigner
     limiter: RateLimiter
+    mailer: Mailer
+    hub: RevocationHub
+
+    @classmethod
+    def build(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
+        sessions = session_factory(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            signer=TokenSigner(settings.secret_key),
+            limiter=RateLimiter(settings.redis_url),
+            mailer=Mailer(settings, sessions),
+            hub=RevocationHub(settings.redis_url),
+        )
 
     @property
     def session_ttl(self) -> timedelta:

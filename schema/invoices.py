@@ -11,7 +11,7 @@ import strawberry
 from auth.policy import Permission
 from models.enums import InvoiceStatus, Module, PaidState
 from models.invoices import Invoice as InvoiceRow
-from resolvers import billing as resolvers
+from resolvers import invoices as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info

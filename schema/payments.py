@@ -11,7 +11,7 @@ from auth.policy import Permission
 from models.enums import Module, PaymentMethodKind, PaymentStatus
 from models.payments import Payment as PaymentRow
 from models.payments import PaymentAllocation as AllocationRow
-from resolvers import billing as resolvers
+from resolvers import payments as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_id
 from resolvers.context import Info

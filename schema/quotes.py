@@ -10,7 +10,7 @@ import strawberry
 from auth.policy import Permission
 from models.enums import Module, QuoteKind, QuoteStatus
 from models.quotes import Quote as QuoteRow
-from resolvers import billing as resolvers
+from resolvers import quotes as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info

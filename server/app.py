@@ -13,24 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from auth.tokens import TokenSigner
 from resolvers.context import Runtime
 from schema.registry import SchemaRegistry, SchemaRouter
 from server.graphql_view import PorticoGraphQL
 from services.config import Settings
-from services.db import create_engine, session_factory
-from services.ratelimit import RateLimiter
+from services.db import create_engine
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    engine = create_engine(settings.database_url)
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=session_factory(engine),
-        signer=TokenSigner(settings.secret_key),
-        limiter=RateLimiter(settings.redis_url),
-    )
+    return Runtime.build(settings, create_engine(settings.database_url))
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
@@ -52,8 +43,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        await runtime.engine.dispose()
+        await runtime.hub.start()
+        try:
+            yield
+        finally:
+            await runtime.hub.stop()
+            await runtime.mailer.close()
+            await runtime.engine.dispose()
 
     middleware = []
     if runtime.settings.cors_origins:

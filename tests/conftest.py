@@ -26,15 +26,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import models
 from auth.passwords import use_cheapest_parameters
 from auth.principals import StaffPrincipal
-from auth.tokens import TokenSigner
 from models.enums import StaffRole
 from resolvers.context import Runtime
 from server.app import create_app
 from server.migrate import upgrade_engine
 from services.accounts import create_account, create_staff_user
 from services.config import Settings
-from services.db import create_engine, session_factory
-from services.ratelimit import RateLimiter
+from services.db import create_engine
 
 use_cheapest_parameters()  # real argon2, cheap parameters: hashing would dominate the run
 
@@ -124,13 +122,7 @@ def settings(backend: Backend) -> Settings:
 @pytest.fixture
 async def runtime(backend: Backend, settings: Settings) -> AsyncIterator[Runtime]:
     engine = create_engine(backend.url, **backend.engine_kwargs)
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=session_factory(engine),
-        signer=TokenSigner(settings.secret_key),
-        limiter=RateLimiter(None),
-    )
+    runtime = Runtime.build(settings, engine)
     if backend.name == "postgres":
         await _empty_postgres(runtime)
     try:

@@ -1,0 +1,64 @@
+"""Invoices: GraphQL arguments -> service call -> rows."""
+
+from __future__ import annotations
+
+import uuid
+
+from models.invoices import Invoice
+from models.payments import PaymentAllocation
+from resolvers.common import atomic, caller, parse_id, staff
+from resolvers.context import Info
+from resolvers.views import PricedLine
+from services import access, invoices
+from services.pagination import Page
+
+
+async def list_invoices(
+    info: Info, *, first: int | None, after: str | None, filters: invoices.InvoiceFilter
+) -> Page[Invoice]:
+    return await invoices.list_invoices(
+        session=info.context.session,
+        principal=caller(info),
+        filters=filters,
+        first=first,
+        after=after,
+    )
+
+
+async def invoice(info: Info, id: str) -> Invoice:
+    return await access.access_invoice(info.context.session, caller(info), parse_id(id))
+
+
+async def invoice_lines(info: Info, invoice: Invoice) -> list[PricedLine]:
+    rows = await info.context.loaders.invoice_lines_by_invoice_id.load(invoice.id)
+    return [PricedLine(row, invoice.currency) for row in rows]
+
+
+async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[PaymentAllocation]:
+    return await info.context.loaders.allocations_by_invoice_id.load(invoice_id)
+
+
+async def create_invoice(info: Info, data: invoices.InvoiceData) -> Invoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await invoices.create_invoice(session=session, actor=actor, data=data)
+
+
+async def update_invoice(info: Info, id: str, data: invoices.InvoiceData) -> Invoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await invoices.update_invoice(
+            session=session, actor=actor, invoice_id=parse_id(id), data=data
+        )
+
+
+async def send_invoice(info: Info, id: str) -> Invoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await invoices.send_invoice(session=session, actor=actor, invoice_id=parse_id(id))
+
+
+async def void_invoice(info: Info, id: str) -> Invoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await invoices.void_invoice(session=session, actor=actor, invoice_id=parse_id(id))

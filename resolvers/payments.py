@@ -1,0 +1,57 @@
+"""Payments and their allocations: GraphQL arguments -> service call -> rows."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from models.invoices import Invoice
+from models.payments import Payment, PaymentAllocation
+from resolvers.common import atomic, caller, parse_id, staff
+from resolvers.context import Info
+from services import access, payments
+from services.errors import NotFound
+from services.pagination import Page
+
+
+async def list_payments(
+    info: Info, *, first: int | None, after: str | None, filters: payments.PaymentFilter
+) -> Page[Payment]:
+    return await payments.list_payments(
+        session=info.context.session,
+        principal=caller(info),
+        filters=filters,
+        first=first,
+        after=after,
+    )
+
+
+async def payment(info: Info, id: str) -> Payment:
+    return await access.access_payment(info.context.session, caller(info), parse_id(id))
+
+
+async def payment_allocations(info: Info, payment_id: uuid.UUID) -> list[PaymentAllocation]:
+    return await info.context.loaders.allocations_by_payment_id.load(payment_id)
+
+
+async def payment_unapplied(info: Info, payment: Payment) -> Decimal:
+    allocations = await info.context.loaders.allocations_by_payment_id.load(payment.id)
+    return payments.unapplied(payment, sum((a.amount for a in allocations), Decimal(0)))
+
+
+async def allocation_invoice(info: Info, invoice_id: uuid.UUID) -> Invoice | None:
+    """The invoice of an allocation, or ``None`` when the caller may not see it."""
+    return await info.context.loaders.invoice_by_id.load(invoice_id)
+
+
+async def allocation_payment(info: Info, payment_id: uuid.UUID) -> Payment:
+    row = await info.context.loaders.payment_by_id.load(payment_id)
+    if row is None:  # pragma: no cover - allocations are read through a scoped parent
+        raise NotFound("Payment")
+    return row
+
+
+async def record_payment(info: Info, data: payments.PaymentData) -> Payment:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await payments.record_payment(session=session, actor=actor, data=data)

@@ -1,0 +1,7 @@
+"""Mail: rendered from templates with the account's branding, written to the outbox
+table in the caller's transaction, delivered after commit (SMTP or, by default in
+development, printed). See :class:`Mailer`."""
+
+from services.mail.mailer import Mailer
+
+__all__ = ["Mailer"]
