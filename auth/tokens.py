@@ -16,6 +16,7 @@ class TokenPurpose(StrEnum):
     MAGIC_LINK = "portico.magic-link"
     INVITE = "portico.invite"
     DASHBOARD = "portico.dashboard"
+    DOCUMENT_LINK = "portico.document-link"
     DOWNLOAD = "portico.download"
     PASSWORD_RESET = "portico.password-reset"
     EMAIL_VERIFICATION = "portico.email-verification"

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import AuthenticatedPrincipal, ContactPrincipal, StaffPrincipal
-from resolvers.context import Info
+from resolvers.context import Info, Runtime
 from services.access import require_authenticated, require_staff
+from services.background import take_mail_queued
 from services.errors import BadInput, Forbidden
+from services.revocation import forget_announcements, take_announcements
 
 
 def parse_id(value: str, *, field: str = "id") -> uuid.UUID:
@@ -51,4 +53,15 @@ async def atomic(info: Info) -> AsyncIterator[AsyncSession]:
         await session.commit()
     except BaseException:
         await session.rollback()
+        forget_announcements(session)
+        take_mail_queued(session)
         raise
+    await after_commit(info.context.runtime, session)
+
+
+async def after_commit(runtime: Runtime, session: AsyncSession) -> None:
+    """What a committed transaction sets in motion: mail delivery, and closing the
+    connections of credentials it revoked."""
+    if take_mail_queued(session):
+        runtime.mailer.kick()
+    await runtime.hub.publish(take_announcements(session))

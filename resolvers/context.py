@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import Anonymous, Principal
 from auth.tokens import TokenSigner
 from resolvers.loaders import Loaders
+from services.background import Background
 from services.config import Settings
 from services.db import session_factory
 from services.mail import Mailer
@@ -32,6 +34,7 @@ class Runtime:
     limiter: RateLimiter
     mailer: Mailer
     hub: RevocationHub
+    background: Background
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
@@ -44,6 +47,7 @@ class Runtime:
             limiter=RateLimiter(settings.redis_url),
             mailer=Mailer(settings, sessions),
             hub=RevocationHub(settings.redis_url),
+            background=Background(),
         )
 
     @property
@@ -61,6 +65,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     """The WebSocket ``connection_init`` payload (set by Strawberry's protocol handlers)."""
     _loaders: Loaders | None = None
+    release: Callable[[], None] | None = None
+    """Untracks a WebSocket from the revocation hub when it ends."""
 
     @property
     def loaders(self) -> Loaders:

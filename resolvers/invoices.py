@@ -58,6 +58,22 @@ async def send_invoice(info: Info, id: str) -> Invoice:
         return await invoices.send_invoice(session=session, actor=actor, invoice_id=parse_id(id))
 
 
+async def mark_invoice_sent(info: Info, id: str) -> Invoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await invoices.mark_invoice_sent(
+            session=session, actor=actor, invoice_id=parse_id(id)
+        )
+
+
+async def mark_invoice_viewed(info: Info, id: str) -> Invoice:
+    actor = caller(info)
+    async with atomic(info) as session:
+        return await invoices.mark_invoice_viewed(
+            session=session, actor=actor, invoice_id=parse_id(id)
+        )
+
+
 async def void_invoice(info: Info, id: str) -> Invoice:
     actor = staff(info)
     async with atomic(info) as session:

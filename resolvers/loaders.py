@@ -19,6 +19,8 @@ from strawberry.dataloader import DataLoader
 
 from auth.principals import Principal
 from models.accounts import Account, StaffUser
+from models.activity import Activity
+from models.auth import ApiToken
 from models.clients import Client, Contact
 from models.credits import CreditApplication
 from models.documents import Document
@@ -31,6 +33,7 @@ from models.recurring import RecurringInvoiceLine
 from models.subscriptions import SubscriptionPlan
 from models.time_logs import TimeLog
 from services import access
+from services.payments import SETTLED_STATUSES
 
 RowT = TypeVar("RowT")
 Scope = Callable[[Principal], list[ColumnElement[bool]]]
@@ -175,7 +178,7 @@ class Loaders:
                 self._principal,
                 PaymentAllocation,
                 "invoice_id",
-                _tenant_scope(PaymentAllocation),
+                _settled_allocation_scope,
             ),
         )
 
@@ -222,6 +225,20 @@ class Loaders:
                 "recurring_invoice_id",
                 _tenant_scope(RecurringInvoiceLine),
                 order_by="position",
+            ),
+        )
+
+    @property
+    def invoices_by_recurring_invoice_id(self) -> DataLoader[uuid.UUID, list[Invoice]]:
+        """The invoices a recurring invoice issued, in the caller's invoice scope."""
+        return self._get(
+            "InvoicesByRecurringInvoiceIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                Invoice,
+                "recurring_invoice_id",
+                access.invoice_scope,
             ),
         )
 
@@ -329,6 +346,37 @@ class Loaders:
             "StaffNameByIdLoader", lambda: _staff_names(self._session, self._principal)
         )
 
+    @property
+    def activities_by_subject_id(self) -> DataLoader[uuid.UUID, list[Activity]]:
+        """A subject's timeline, oldest first, in the caller's activity scope."""
+        return self._get(
+            "ActivitiesBySubjectIdLoader",
+            lambda: _many_by(
+                self._session, self._principal, Activity, "subject_id", access.activity_scope
+            ),
+        )
+
+    @property
+    def api_token_name_by_id(self) -> DataLoader[uuid.UUID, str | None]:
+        """API tokens' names within the caller's account (who acted in the timeline)."""
+        return self._get(
+            "ApiTokenNameByIdLoader", lambda: _api_token_names(self._session, self._principal)
+        )
+
+
+def _settled_allocation_scope(principal: Principal) -> list[ColumnElement[bool]]:
+    """Allocations of received payments only: a pending portal payment's planned split
+    is not (yet) money on the invoice."""
+    account_id = getattr(principal, "account_id", None)
+    settled = select(Payment.id).where(
+        Payment.account_id == account_id,
+        col(Payment.status).in_(SETTLED_STATUSES),
+    )
+    return [
+        PaymentAllocation.account_id == account_id,  # type: ignore[list-item]
+        col(PaymentAllocation.payment_id).in_(settled),
+    ]
+
 
 def _account_scope(principal: Principal) -> list[ColumnElement[bool]]:
     return [col(Account.id) == getattr(principal, "account_id", None)]
@@ -342,6 +390,24 @@ def _staff_names(session: AsyncSession, principal: Principal) -> DataLoader[uuid
                 select(StaffUser.id, StaffUser.name).where(
                     StaffUser.id.in_(keys),  # type: ignore[attr-defined]
                     StaffUser.account_id == account_id,
+                )
+            )
+        ).all()
+        names = dict(rows)
+        return [names.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _api_token_names(
+    session: AsyncSession, principal: Principal
+) -> DataLoader[uuid.UUID, str | None]:
+    async def load(keys: list[uuid.UUID]) -> Sequence[str | None]:
+        account_id = getattr(principal, "account_id", None)
+        rows = (
+            await session.exec(
+                select(ApiToken.id, ApiToken.name).where(
+                    col(ApiToken.id).in_(keys), ApiToken.account_id == account_id
                 )
             )
         ).all()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
-from resolvers.common import atomic, caller, parse_id, staff
+from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
-from services import access, payments
+from services import access, payments, portal_payments
 from services.errors import NotFound
 from services.pagination import Page
 
@@ -36,7 +37,7 @@ async def payment_allocations(info: Info, payment_id: uuid.UUID) -> list[Payment
 
 async def payment_unapplied(info: Info, payment: Payment) -> Decimal:
     allocations = await info.context.loaders.allocations_by_payment_id.load(payment.id)
-    return payments.unapplied(payment, sum((a.amount for a in allocations), Decimal(0)))
+    return payments.unapplied(payment, allocations)
 
 
 async def allocation_invoice(info: Info, invoice_id: uuid.UUID) -> Invoice | None:
@@ -55,3 +56,44 @@ async def record_payment(info: Info, data: payments.PaymentData) -> Payment:
     actor = staff(info)
     async with atomic(info) as session:
         return await payments.record_payment(session=session, actor=actor, data=data)
+
+
+async def apply_payment(
+    info: Info, payment_id: str, allocations: Sequence[payments.AllocationData]
+) -> Payment:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await payments.apply_payment(
+            session=session,
+            actor=actor,
+            payment_id=parse_id(payment_id, field="paymentId"),
+            allocations=allocations,
+        )
+
+
+async def refund_payment(
+    info: Info,
+    id: str,
+    amount: Decimal,
+    allocations: Sequence[payments.AllocationData] | None,
+) -> Payment:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await payments.refund_payment(
+            session=session,
+            actor=actor,
+            payment_id=parse_id(id),
+            amount=amount,
+            allocations=allocations,
+        )
+
+
+async def pay_invoices(
+    info: Info, invoice_ids: Sequence[str], amount: Decimal | None
+) -> portal_payments.PortalPayment:
+    contact = acting_contact(info)
+    ids = [parse_id(value, field=f"invoiceIds.{i}") for i, value in enumerate(invoice_ids)]
+    async with atomic(info) as session:
+        return await portal_payments.pay_invoices(
+            session=session, contact=contact, invoice_ids=ids, amount=amount
+        )

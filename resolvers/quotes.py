@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from models.invoices import Invoice
 from models.quotes import Quote
-from resolvers.common import atomic, caller, parse_id, staff
+from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
 from resolvers.views import PricedLine
 from services import access, quotes
@@ -41,3 +42,36 @@ async def send_quote(info: Info, id: str) -> Quote:
     actor = staff(info)
     async with atomic(info) as session:
         return await quotes.send_quote(session=session, actor=actor, quote_id=parse_id(id))
+
+
+async def approve_quote(info: Info, id: str, data: quotes.ApprovalData) -> quotes.Approval:
+    actor = acting_contact(info)
+    async with atomic(info) as session:
+        return await quotes.approve_quote(
+            session=session,
+            actor=actor,
+            quote_id=parse_id(id),
+            data=data,
+            client_address=info.context.client_address,
+        )
+
+
+async def decline_quote(info: Info, id: str, reason: str | None) -> Quote:
+    actor = acting_contact(info)
+    async with atomic(info) as session:
+        return await quotes.decline_quote(
+            session=session, actor=actor, quote_id=parse_id(id), reason=reason
+        )
+
+
+async def mark_quote_viewed(info: Info, id: str) -> Quote:
+    actor = caller(info)
+    async with atomic(info) as session:
+        return await quotes.mark_quote_viewed(session=session, actor=actor, quote_id=parse_id(id))
+
+
+async def converted_invoice(info: Info, quote: Quote) -> Invoice | None:
+    """The invoice the quote became, or ``None`` when there is none the caller may see."""
+    if quote.converted_invoice_id is None:
+        return None
+    return await info.context.loaders.invoice_by_id.load(quote.converted_invoice_id)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
+from models.invoices import Invoice
 from models.recurring import RecurringInvoice
-from resolvers.common import acting_contact, atomic, caller, parse_id
+from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
 from resolvers.views import PricedLine
 from services import access, recurring
@@ -35,6 +38,61 @@ async def recurring_lines(info: Info, recurring_invoice: RecurringInvoice) -> li
         recurring_invoice.id
     )
     return [PricedLine(row, recurring_invoice.currency) for row in rows]
+
+
+async def issued_invoices(
+    info: Info, recurring_invoice_id: uuid.UUID, *, first: int | None, after: str | None
+) -> Page[Invoice]:
+    rows = await info.context.loaders.invoices_by_recurring_invoice_id.load(recurring_invoice_id)
+    return recurring.invoices_page(rows, first=first, after=after)
+
+
+async def create_recurring_invoice(info: Info, data: recurring.RecurringData) -> RecurringInvoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await recurring.create_recurring_invoice(session=session, actor=actor, data=data)
+
+
+async def update_recurring_invoice(
+    info: Info, id: str, data: recurring.RecurringData
+) -> RecurringInvoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await recurring.update_recurring_invoice(
+            session=session, actor=actor, recurring_invoice_id=parse_id(id), data=data
+        )
+
+
+async def start_recurring_invoice(info: Info, id: str) -> RecurringInvoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await recurring.start_recurring_invoice(
+            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+        )
+
+
+async def pause_recurring_invoice(info: Info, id: str) -> RecurringInvoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await recurring.pause_recurring_invoice(
+            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+        )
+
+
+async def resume_recurring_invoice(info: Info, id: str) -> RecurringInvoice:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await recurring.resume_recurring_invoice(
+            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+        )
+
+
+async def delete_recurring_invoice(info: Info, id: str) -> uuid.UUID:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await recurring.delete_recurring_invoice(
+            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+        )
 
 
 async def set_auto_bill(info: Info, id: str, enabled: bool) -> RecurringInvoice:

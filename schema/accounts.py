@@ -103,6 +103,19 @@ class ApiClient:
     id: strawberry.ID = id_field()
     name: str = field("Name given to the token.")
     scopes: list[str] = field("What the token may read.")
+    token_prefix: str = field(
+        "The token's first characters, to recognise it.", permission=Permission.ACCOUNT_ADMIN
+    )
+    created_at: datetime = field("When the token was created.", permission=Permission.ACCOUNT_ADMIN)
+    expires_at: datetime | None = field(
+        "When the token stops working by itself.", permission=Permission.ACCOUNT_ADMIN
+    )
+    last_used_at: datetime | None = field(
+        "Last request made with the token (to the minute).", permission=Permission.ACCOUNT_ADMIN
+    )
+    revoked_at: datetime | None = field(
+        "When the token was revoked.", permission=Permission.ACCOUNT_ADMIN
+    )
 
     @classmethod
     def is_type_of(cls, obj: Any, _info: Any) -> bool:

@@ -13,13 +13,15 @@ from models.credits import CreditApplication as CreditApplicationRow
 from models.enums import CreditStatus, Module
 from resolvers import credits as resolvers
 from resolvers.clients import client_of
-from resolvers.common import parse_optional_id
+from resolvers.common import parse_id, parse_optional_id
 from resolvers.context import Info
 from schema.clients import Client
-from schema.fields import field, id_field, money
+from schema.fields import field, id_field, money, mutation
 from schema.invoices import Invoice
 from schema.pagination import Connection
-from services.credits import CreditFilter
+from services.credits import AvailableCredit as AvailableCreditRow
+from services.credits import CreditData, CreditFilter
+from services.money import round_money
 
 strawberry.enum(CreditStatus, description="Where a credit is in its life.")
 
@@ -55,7 +57,10 @@ class Credit:
         "amount", "The credit's full amount.", permission=_READ, module=_CREDITS
     )
     balance: Decimal = money(
-        "balance", "What is left to apply to invoices.", permission=_READ, module=_CREDITS
+        "balance",
+        "The remaining balance: what is left to apply to invoices.",
+        permission=_READ,
+        module=_CREDITS,
     )
     status: CreditStatus = field("OPEN while a balance remains, APPLIED when used up, or VOID.")
     reason: str | None = field("Why the credit was given, e.g. an overpayment or a refund.")
@@ -71,6 +76,43 @@ class Credit:
         self, info: Info, root: strawberry.Parent[CreditRow]
     ) -> list[CreditApplication]:
         return await resolvers.credit_applications(info, root)  # type: ignore[return-value]
+
+
+@strawberry.type(description="What a client may still spend in one currency.")
+class AvailableCredit:
+    currency: str = field("ISO 4217 currency of every amount.")
+
+    @field("Remaining balances of the client's open credit notes.")
+    def credit_notes(self, root: strawberry.Parent[AvailableCreditRow]) -> Decimal:
+        return round_money(root.credit_notes, root.currency)
+
+    @field("Parts of the client's payments neither applied to invoices nor refunded.")
+    def unapplied_payments(self, root: strawberry.Parent[AvailableCreditRow]) -> Decimal:
+        return round_money(root.unapplied_payments, root.currency)
+
+    @field("Credit notes and unapplied payments together.")
+    def total(self, root: strawberry.Parent[AvailableCreditRow]) -> Decimal:
+        return round_money(root.total, root.currency)
+
+
+@strawberry.input(description="A credit note to issue to a client.")
+class CreditInput:
+    client_id: strawberry.ID = strawberry.field(description="The client credited.")
+    amount: Decimal = strawberry.field(description="Amount credited, above zero.")
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; the client's currency when omitted."
+    )
+    reason: str | None = strawberry.field(
+        default=None, description="Why the credit is given (shown to the client)."
+    )
+
+    def to_data(self) -> CreditData:
+        return CreditData(
+            client_id=parse_id(self.client_id, field="clientId"),
+            amount=self.amount,
+            currency=self.currency,
+            reason=self.reason,
+        )
 
 
 @strawberry.type
@@ -97,3 +139,41 @@ class CreditQuery:
     @field("One credit by id.", permission=_READ, module=_CREDITS)
     async def credit(self, info: Info, id: strawberry.ID) -> Credit:
         return await resolvers.credit(info, id)  # type: ignore[return-value]
+
+    @field(
+        "A client's available credit per currency: open credit notes and unapplied "
+        "payments. Contacts get their own client's; staff name the client.",
+        permission=_READ,
+        module=_CREDITS,
+    )
+    async def available_credit(
+        self, info: Info, client_id: strawberry.ID | None = None
+    ) -> list[AvailableCredit]:
+        return await resolvers.available_credit(info, client_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class CreditMutation:
+    @mutation(
+        "Issue a credit note to a client, numbered from the account's credit sequence.",
+        permission=Permission.BILLING_MANAGE,
+        module=_CREDITS,
+    )
+    async def create_credit(self, info: Info, input: CreditInput) -> Credit:
+        return await resolvers.create_credit(info, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Apply part of a credit to an open invoice of the same client and currency; "
+        "without an amount, as much as both balances allow. Never more than the credit's "
+        "remaining balance or the invoice's balance.",
+        permission=Permission.BILLING_MANAGE,
+        module=_CREDITS,
+    )
+    async def apply_credit(
+        self,
+        info: Info,
+        credit_id: strawberry.ID,
+        invoice_id: strawberry.ID,
+        amount: Decimal | None = None,
+    ) -> Credit:
+        return await resolvers.apply_credit(info, credit_id, invoice_id, amount)  # type: ignore[return-value]

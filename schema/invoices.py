@@ -11,10 +11,12 @@ import strawberry
 from auth.policy import Permission
 from models.enums import InvoiceStatus, Module, PaidState
 from models.invoices import Invoice as InvoiceRow
+from resolvers import activity as activity_resolvers
 from resolvers import invoices as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
+from schema.activity import Activity
 from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
 from schema.lines import LineInput, LineItem
@@ -41,9 +43,11 @@ class Invoice:
     issue_date: date | None = field("Date of issue.")
     due_date: date | None = field("Date payment is due.")
     deposit_amount: Decimal | None = money(
-        "deposit_amount", "Deposit asked for first, if any.", optional=True
+        "deposit_amount", "Deposit asked for first, if any (at most the total).", optional=True
     )
-    deposit_due_date: date | None = field("Date the deposit is due.")
+    deposit_due_date: date | None = field(
+        "Date the deposit is due (between the issue date and the due date)."
+    )
     po_number: str | None = field("The client's purchase order number.")
     public_notes: str | None = field("Notes shown to the client.")
     private_notes: str | None = field(
@@ -71,7 +75,10 @@ class Invoice:
             return PaidState.PAID
         return PaidState.PARTIAL if applied > 0 else PaidState.UNPAID
 
-    @field("Open, with a balance, and past its due date (derived).")
+    @field(
+        "Open, with a balance, and late: past its due date, or past its deposit due date "
+        "while the deposit is unpaid (derived)."
+    )
     def is_overdue(self, root: strawberry.Parent[InvoiceRow]) -> bool:
         return invoice_service.is_overdue(root)
 
@@ -96,6 +103,14 @@ class Invoice:
         self, info: Info, root: strawberry.Parent[InvoiceRow]
     ) -> list[Annotated[PaymentAllocation, strawberry.lazy("schema.payments")]]:
         return await resolvers.invoice_allocations(info, root.id)  # type: ignore[return-value]
+
+    @field(
+        "What happened to this invoice, oldest first, with who did it (contacts see the "
+        "entries meant for them).",
+        permission=Permission.ACTIVITY_READ,
+    )
+    async def activity(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> list[Activity]:
+        return await activity_resolvers.subject_activity(info, "invoice", root.id)  # type: ignore[return-value]
 
 
 @strawberry.input(description="An invoice's fields; in an update omitted fields stay as they are.")
@@ -175,7 +190,8 @@ class InvoiceMutation:
         return await resolvers.update_invoice(info, id, input.to_data())  # type: ignore[return-value]
 
     @mutation(
-        "Send an invoice: numbers it on first send and shows it to the client.",
+        "Send an invoice: numbers it on first send and shows it to the client; an open "
+        "invoice may be sent again as a reminder.",
         permission=Permission.BILLING_MANAGE,
         module=_INVOICES,
     )
@@ -183,7 +199,26 @@ class InvoiceMutation:
         return await resolvers.send_invoice(info, id)  # type: ignore[return-value]
 
     @mutation(
-        "Void an invoice that has no payments or credits applied.",
+        "Mark a draft sent without sending anything (delivered outside Portico): numbers "
+        "it and shows it to the client.",
+        permission=Permission.BILLING_MANAGE,
+        module=_INVOICES,
+    )
+    async def mark_invoice_sent(self, info: Info, id: strawberry.ID) -> Invoice:
+        return await resolvers.mark_invoice_sent(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Record that the client opened the invoice: the first time a contact does, a SENT "
+        "invoice becomes VIEWED. Staff and API callers change nothing.",
+        permission=Permission.INVOICES_READ,
+        module=_INVOICES,
+    )
+    async def mark_invoice_viewed(self, info: Info, id: strawberry.ID) -> Invoice:
+        return await resolvers.mark_invoice_viewed(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Void an invoice that has no payments or credits applied (refund them first); "
+        "it keeps its number.",
         permission=Permission.BILLING_MANAGE,
         module=_INVOICES,
     )

@@ -19,6 +19,7 @@ from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
 from schema.invoices import Invoice
 from schema.pagination import Connection
+from services import portal_payments
 from services.money import round_money
 from services.payments import AllocationData, PaymentData, PaymentFilter
 
@@ -61,7 +62,10 @@ class Payment:
     ) -> list[PaymentAllocation]:
         return await resolvers.payment_allocations(info, root.id)  # type: ignore[return-value]
 
-    @field("What is neither allocated nor refunded: the client's credit.")
+    @field(
+        "What is neither allocated nor refunded: the client's credit, which applyPayment "
+        "applies to invoices later. Zero while a payment is pending or when it failed."
+    )
     async def unapplied_amount(self, info: Info, root: strawberry.Parent[PaymentRow]) -> Decimal:
         return round_money(await resolvers.payment_unapplied(info, root), root.currency)
 
@@ -71,10 +75,15 @@ class PaymentAllocation:
     id: strawberry.ID = id_field()
     created_at: datetime = field("When it was applied.")
 
-    @field("Amount applied.")
+    @field("Amount applied (for a pending payment: the amount it will apply once confirmed).")
     async def amount(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Decimal:
         payment = await resolvers.allocation_payment(info, root.payment_id)
         return round_money(root.amount, payment.currency)
+
+    @field("Part of the amount refunded since: the invoice owes it again.")
+    async def refunded_amount(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Decimal:
+        payment = await resolvers.allocation_payment(info, root.payment_id)
+        return round_money(root.refunded_amount, payment.currency)
 
     @field("The invoice paid (null when the caller may not see it).")
     async def invoice(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Invoice | None:
@@ -88,7 +97,10 @@ class PaymentAllocation:
 @strawberry.input(description="Part of a payment to apply to one invoice.")
 class AllocationInput:
     invoice_id: strawberry.ID = strawberry.field(description="An open invoice of the client.")
-    amount: Decimal = strawberry.field(description="At most the invoice's balance.")
+    amount: Decimal = strawberry.field(
+        description="At most the invoice's balance (in a refund: at most what the payment "
+        "holds on the invoice)."
+    )
 
 
 @strawberry.input(description="Money received outside Portico.")
@@ -116,14 +128,65 @@ class RecordPaymentInput:
             reference=self.reference,
             notes=self.notes,
             private_notes=self.private_notes,
-            allocations=[
-                AllocationData(
-                    invoice_id=parse_id(a.invoice_id, field=f"allocations.{i}.invoiceId"),
-                    amount=a.amount,
-                )
-                for i, a in enumerate(self.allocations)
-            ],
+            allocations=allocation_data(self.allocations),
         )
+
+
+def allocation_data(allocations: list[AllocationInput]) -> list[AllocationData]:
+    return [
+        AllocationData(
+            invoice_id=parse_id(a.invoice_id, field=f"allocations.{i}.invoiceId"),
+            amount=a.amount,
+        )
+        for i, a in enumerate(allocations)
+    ]
+
+
+@strawberry.type(description="One invoice of a portal payment.")
+class InvoicePaymentShare:
+    @field("The invoice.")
+    def invoice(self, root: strawberry.Parent[portal_payments.PlannedShare]) -> Invoice:
+        return root.invoice  # type: ignore[return-value]
+
+    @field("What was due on it: its unpaid deposit while one is set, else its balance.")
+    def amount_due(self, root: strawberry.Parent[portal_payments.PlannedShare]) -> Decimal:
+        return round_money(root.amount_due, root.invoice.currency)
+
+    @field("What this payment puts on it (0 when a partial payment does not reach it).")
+    def amount(self, root: strawberry.Parent[portal_payments.PlannedShare]) -> Decimal:
+        return round_money(root.amount, root.invoice.currency)
+
+
+@strawberry.type(
+    description="A portal payment that was started: PENDING until the card is charged "
+    "(card charging comes with the payment gateway), with how it splits across invoices."
+)
+class PayInvoicesPayload:
+    @field("The pending payment.")
+    def payment(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Payment:
+        return root.payment  # type: ignore[return-value]
+
+    @field("Amount to charge.")
+    def amount(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Decimal:
+        return round_money(root.plan.amount, root.plan.currency)
+
+    @field("ISO 4217 currency of every amount.")
+    def currency(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> str:
+        return root.plan.currency
+
+    @field("What was due on the chosen invoices.")
+    def total_due(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Decimal:
+        return round_money(root.plan.total_due, root.plan.currency)
+
+    @field("What an overpayment leaves as the client's credit.")
+    def unapplied_amount(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Decimal:
+        return round_money(root.plan.unapplied, root.plan.currency)
+
+    @field("The split per invoice, oldest due date first.")
+    def split(
+        self, root: strawberry.Parent[portal_payments.PortalPayment]
+    ) -> list[InvoicePaymentShare]:
+        return root.plan.shares  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -157,3 +220,59 @@ class PaymentMutation:
     )
     async def record_payment(self, info: Info, input: RecordPaymentInput) -> Payment:
         return await resolvers.record_payment(info, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Apply a payment's unapplied remainder (the client's credit) to open invoices of "
+        "the same client and currency.",
+        permission=Permission.BILLING_MANAGE,
+        module=_PAYMENTS,
+    )
+    async def apply_payment(
+        self,
+        info: Info,
+        payment_id: strawberry.ID,
+        allocations: list[AllocationInput],
+    ) -> Payment:
+        return await resolvers.apply_payment(  # type: ignore[return-value]
+            info, payment_id, allocation_data(allocations)
+        )
+
+    @mutation(
+        "Record a full or partial refund of a payment (money returned outside Portico; "
+        "refunding a card through the gateway comes with the Stripe integration). With "
+        "allocations, each named invoice gives back its share and the rest comes from the "
+        "unapplied remainder; without, the unapplied remainder goes first, then the "
+        "payment's allocations, the most recent first. Money taken back from an invoice "
+        "is owed again: its balance grows and a paid invoice returns to partial or unpaid.",
+        permission=Permission.BILLING_MANAGE,
+        module=_PAYMENTS,
+    )
+    async def refund_payment(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        amount: Decimal,
+        allocations: list[AllocationInput] | None = None,
+    ) -> Payment:
+        return await resolvers.refund_payment(  # type: ignore[return-value]
+            info, id, amount, None if allocations is None else allocation_data(allocations)
+        )
+
+    @mutation(
+        "Pay one or several open invoices of your client by card. Each invoice's amount "
+        "due is its unpaid deposit while one is set, else its balance; without an amount "
+        "the total due is paid. Less needs the account to accept partial payments (and at "
+        "least its minimum), more needs it to accept overpayments; the amount goes to the "
+        "oldest due date first. This starts a PENDING payment and changes no invoice: the "
+        "card is charged through the payment gateway (coming with the Stripe integration), "
+        "and the invoices are paid when the charge is confirmed.",
+        permission=Permission.BILLING_ACT,
+        module=_PAYMENTS,
+    )
+    async def pay_invoices(
+        self,
+        info: Info,
+        invoice_ids: list[strawberry.ID],
+        amount: Decimal | None = None,
+    ) -> PayInvoicesPayload:
+        return await resolvers.pay_invoices(info, invoice_ids, amount)  # type: ignore[return-value]

@@ -10,17 +10,27 @@ import strawberry
 from auth.policy import Permission
 from models.enums import Module, QuoteKind, QuoteStatus
 from models.quotes import Quote as QuoteRow
+from resolvers import activity as activity_resolvers
 from resolvers import quotes as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
+from schema.activity import Activity
 from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
+from schema.invoices import Invoice
 from schema.lines import LineInput, LineItem
 from schema.pagination import Connection
-from services.quotes import QuoteData, QuoteFilter, is_expired
+from services.quotes import MAX_DECLINE_REASON, ApprovalData, QuoteData, QuoteFilter, is_expired
 
-strawberry.enum(QuoteStatus, description="Where a quote is in its life.")
+strawberry.enum(
+    QuoteStatus,
+    description=(
+        "Where a quote is in its life: DRAFT (staff only), SENT, VIEWED (a contact opened"
+        " it), then the client's answer: APPROVED, DECLINED, or CONVERTED (approved and"
+        " turned into an invoice, see `convertedInvoice`)."
+    ),
+)
 strawberry.enum(QuoteKind, description="An estimate or a proposal.")
 
 _QUOTES = Module.QUOTES
@@ -51,11 +61,27 @@ class Quote:
     approved_at: datetime | None = field("When the client approved it.")
     declined_at: datetime | None = field("When the client declined it.")
     decline_reason: str | None = field("Why the client declined.")
+    terms_accepted_at: datetime | None = field("When the client accepted the terms.")
+    signature_name: str | None = field("The name the client typed to sign the approval.")
+    signature_at: datetime | None = field("When the client signed.")
+    signature_ip: str | None = field(
+        "The network address the signature came from.", permission=Permission.INTERNAL_READ
+    )
     created_at: datetime = field("When the quote was created.")
 
     @field("Past its valid-until date.")
     def is_expired(self, root: strawberry.Parent[QuoteRow]) -> bool:
         return is_expired(root)
+
+    @field(
+        "The invoice the approved quote became (status CONVERTED); null otherwise.",
+        permission=Permission.INVOICES_READ,
+        module=Module.INVOICES,
+    )
+    async def converted_invoice(
+        self, info: Info, root: strawberry.Parent[QuoteRow]
+    ) -> Invoice | None:
+        return await resolvers.converted_invoice(info, root)  # type: ignore[return-value]
 
     @field("The client the quote is for.")
     async def client(self, info: Info, root: strawberry.Parent[QuoteRow]) -> Client:
@@ -64,6 +90,14 @@ class Quote:
     @field("The quote's lines, in order.")
     async def lines(self, info: Info, root: strawberry.Parent[QuoteRow]) -> list[LineItem]:
         return await resolvers.quote_lines(info, root)  # type: ignore[return-value]
+
+    @field(
+        "What happened to this quote, oldest first, with who did it (contacts see the "
+        "entries meant for them).",
+        permission=Permission.ACTIVITY_READ,
+    )
+    async def activity(self, info: Info, root: strawberry.Parent[QuoteRow]) -> list[Activity]:
+        return await activity_resolvers.subject_activity(info, "quote", root.id)  # type: ignore[return-value]
 
 
 @strawberry.input(description="A new quote.")
@@ -92,6 +126,39 @@ class QuoteInput:
             terms=self.terms,
             lines=[line.to_data() for line in self.lines],
         )
+
+
+@strawberry.input(
+    description="What the client gives when approving a quote; the account says which are required."
+)
+class QuoteApprovalInput:
+    accept_terms: bool = strawberry.field(
+        default=False, description="The client accepts the quote's terms."
+    )
+    po_number: str | None = strawberry.field(
+        default=None, description="The client's purchase order number (at most 100 characters)."
+    )
+    signature_name: str | None = strawberry.field(
+        default=None, description="The signer's full name, typed as a signature."
+    )
+
+    def to_data(self) -> ApprovalData:
+        return ApprovalData(
+            accept_terms=self.accept_terms,
+            po_number=self.po_number,
+            signature_name=self.signature_name,
+        )
+
+
+@strawberry.type(description="What approving a quote gave.")
+class QuoteApproval:
+    quote: Quote = field("The approved quote: APPROVED, or CONVERTED into `invoice`.")
+    invoice: Invoice | None = field(
+        "The sent invoice created from the quote, to pay next; null when the account does"
+        " not turn approved quotes into invoices.",
+        permission=Permission.INVOICES_READ,
+        module=Module.INVOICES,
+    )
 
 
 @strawberry.type
@@ -131,3 +198,39 @@ class QuoteMutation:
     )
     async def send_quote(self, info: Info, id: strawberry.ID) -> Quote:
         return await resolvers.send_quote(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Approve a SENT or VIEWED quote that has not expired, with the terms acceptance,"
+        " PO number and typed signature the account requires (a missing one is"
+        " BAD_USER_INPUT naming its field). When the account converts approved quotes the"
+        " quote becomes CONVERTED and a sent, numbered invoice is created from its lines;"
+        " otherwise it becomes APPROVED. Approving again answers the same result and never"
+        " creates a second invoice.",
+        permission=Permission.BILLING_ACT,
+        module=_QUOTES,
+    )
+    async def approve_quote(
+        self, info: Info, id: strawberry.ID, input: QuoteApprovalInput | None = None
+    ) -> QuoteApproval:
+        data = input.to_data() if input is not None else ApprovalData()
+        return await resolvers.approve_quote(info, id, data)  # type: ignore[return-value]
+
+    @mutation(
+        "Decline a SENT or VIEWED quote, optionally saying why"
+        f" (at most {MAX_DECLINE_REASON} characters).",
+        permission=Permission.BILLING_ACT,
+        module=_QUOTES,
+    )
+    async def decline_quote(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> Quote:
+        return await resolvers.decline_quote(info, id, reason)  # type: ignore[return-value]
+
+    @mutation(
+        "Record that the client opened a quote: SENT becomes VIEWED. Only a client's"
+        " contact counts; for anyone else the quote is returned unchanged.",
+        permission=Permission.QUOTES_READ,
+        module=_QUOTES,
+    )
+    async def mark_quote_viewed(self, info: Info, id: strawberry.ID) -> Quote:
+        return await resolvers.mark_quote_viewed(info, id)  # type: ignore[return-value]

@@ -17,10 +17,12 @@ from resolvers.context import Info
 from resolvers.payment_methods import payment_method_of
 from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
-from schema.lines import LineItem
+from schema.invoices import Invoice
+from schema.lines import LineInput, LineItem
 from schema.pagination import Connection
 from schema.payment_methods import PaymentMethod
-from services.recurring import RecurringInvoiceFilter, client_may_choose_auto_bill
+from services import recurring as recurring_service
+from services.recurring import RecurringData, RecurringInvoiceFilter
 
 strawberry.enum(Frequency, description="How often a recurring invoice issues an invoice.")
 strawberry.enum(
@@ -35,6 +37,7 @@ strawberry.enum(RecurringStatus, description="Where a recurring invoice's schedu
 
 _RECURRING = Module.RECURRING_INVOICES
 _READ = Permission.RECURRING_READ
+_MANAGE = Permission.BILLING_MANAGE
 
 
 @strawberry.type(description="A schedule that issues an invoice to a client every period.")
@@ -76,13 +79,39 @@ class RecurringInvoice:
 
     @field("Whether the client may switch automatic billing on or off.")
     def can_change_auto_bill(self, root: strawberry.Parent[RecurringInvoiceRow]) -> bool:
-        return client_may_choose_auto_bill(root)
+        return recurring_service.client_may_choose_auto_bill(root)
 
     @field("Whether each issued invoice will be charged automatically (derived).")
     def charges_automatically(self, root: strawberry.Parent[RecurringInvoiceRow]) -> bool:
-        if root.auto_bill is AutoBill.ALWAYS:
-            return True
-        return root.auto_bill is not AutoBill.OFF and root.auto_bill_enabled
+        return recurring_service.charges_automatically(root)
+
+    @field(
+        "The next send dates while the schedule is active, soonest first: `count` of them "
+        "at most, fewer when the remaining cycles end sooner, none when not active.",
+        permission=_READ,
+        module=_RECURRING,
+    )
+    def upcoming_dates(
+        self, root: strawberry.Parent[RecurringInvoiceRow], count: int = 3
+    ) -> list[date]:
+        return recurring_service.upcoming_send_dates(root, count)
+
+    @field(
+        "The invoices issued by this schedule, newest first (contacts see no drafts or "
+        "voided ones).",
+        permission=Permission.INVOICES_READ,
+        module=Module.INVOICES,
+    )
+    async def invoices(
+        self,
+        info: Info,
+        root: strawberry.Parent[RecurringInvoiceRow],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Invoice]:
+        return await resolvers.issued_invoices(  # type: ignore[return-value]
+            info, root.id, first=first, after=after
+        )
 
     @field("The client invoiced.")
     async def client(self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]) -> Client:
@@ -103,6 +132,64 @@ class RecurringInvoice:
         self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]
     ) -> PaymentMethod | None:
         return await payment_method_of(info, root.payment_method_id)  # type: ignore[return-value]
+
+
+@strawberry.input(
+    description=(
+        "A recurring invoice's fields; in an update omitted fields stay as they are. "
+        "Client, currency and start date can change only while the schedule is a draft."
+    )
+)
+class RecurringInvoiceInput:
+    client_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The client invoiced (required on create)."
+    )
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; the client's currency when omitted."
+    )
+    frequency: Frequency | None = strawberry.field(
+        default=None, description="How often an invoice is issued (MONTHLY when omitted)."
+    )
+    start_date: date | None = strawberry.field(
+        default=None,
+        description="Date of the first invoice: today or later (today when omitted).",
+    )
+    remaining_cycles: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="How many invoices to issue; null (or omitted on create): no end.",
+    )
+    auto_bill: AutoBill | None = strawberry.field(
+        default=None, description="Policy for charging issued invoices (OFF when omitted)."
+    )
+    due_days: int | None = strawberry.field(
+        default=None, description="Days from issue to due date, 0-365 (30 when omitted)."
+    )
+    po_number: str | None = strawberry.field(default=None, description="Purchase order number.")
+    public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
+    private_notes: str | None = strawberry.field(default=None, description="Staff only.")
+    terms: str | None = strawberry.field(default=None, description="Payment terms.")
+    lines: list[LineInput] | None = strawberry.field(
+        default=None, description="The lines; in an update they replace all lines."
+    )
+
+    def to_data(self) -> RecurringData:
+        cycles: object = self.remaining_cycles
+        given = cycles is not strawberry.UNSET
+        return RecurringData(
+            client_id=parse_optional_id(self.client_id, field="clientId"),
+            currency=self.currency,
+            frequency=self.frequency,
+            start_date=self.start_date,
+            remaining_cycles=self.remaining_cycles if given else None,
+            remaining_cycles_given=given,
+            auto_bill=self.auto_bill,
+            due_days=self.due_days,
+            po_number=self.po_number,
+            public_notes=self.public_notes,
+            private_notes=self.private_notes,
+            terms=self.terms,
+            lines=None if self.lines is None else [line.to_data() for line in self.lines],
+        )
 
 
 @strawberry.type
@@ -130,6 +217,60 @@ class RecurringInvoiceQuery:
 
 @strawberry.type
 class RecurringInvoiceMutation:
+    @mutation(
+        "Create a draft recurring invoice (the client sees it once it is started).",
+        permission=_MANAGE,
+        module=_RECURRING,
+    )
+    async def create_recurring_invoice(
+        self, info: Info, input: RecurringInvoiceInput
+    ) -> RecurringInvoice:
+        return await resolvers.create_recurring_invoice(info, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Change a recurring invoice that has not completed; changes apply to the invoices "
+        "issued from now on.",
+        permission=_MANAGE,
+        module=_RECURRING,
+    )
+    async def update_recurring_invoice(
+        self, info: Info, id: strawberry.ID, input: RecurringInvoiceInput
+    ) -> RecurringInvoice:
+        return await resolvers.update_recurring_invoice(info, id, input.to_data())  # type: ignore[return-value]
+
+    @mutation(
+        "Start a draft recurring invoice: its first invoice is issued on the start date.",
+        permission=_MANAGE,
+        module=_RECURRING,
+    )
+    async def start_recurring_invoice(self, info: Info, id: strawberry.ID) -> RecurringInvoice:
+        return await resolvers.start_recurring_invoice(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Pause an active recurring invoice: nothing is issued until it is resumed.",
+        permission=_MANAGE,
+        module=_RECURRING,
+    )
+    async def pause_recurring_invoice(self, info: Info, id: strawberry.ID) -> RecurringInvoice:
+        return await resolvers.pause_recurring_invoice(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Resume a paused recurring invoice with its first period on or after today; "
+        "periods that fell while it was paused are not issued.",
+        permission=_MANAGE,
+        module=_RECURRING,
+    )
+    async def resume_recurring_invoice(self, info: Info, id: strawberry.ID) -> RecurringInvoice:
+        return await resolvers.resume_recurring_invoice(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Delete a draft recurring invoice; answers its id.",
+        permission=_MANAGE,
+        module=_RECURRING,
+    )
+    async def delete_recurring_invoice(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        return strawberry.ID(str(await resolvers.delete_recurring_invoice(info, id)))
+
     @mutation(
         "Switch automatic billing of a recurring invoice on or off, where the business "
         "leaves the choice to the client (OPT_IN or OPT_OUT).",

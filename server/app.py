@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from resolvers.context import Runtime
 from schema.registry import SchemaRegistry, SchemaRouter
+from server.downloads import download_route
 from server.graphql_view import PorticoGraphQL
 from services.config import Settings
 from services.db import create_engine
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             yield
         finally:
+            await runtime.background.drain()
             await runtime.hub.stop()
             await runtime.mailer.close()
             await runtime.engine.dispose()
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            download_route(runtime),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -1,9 +1,10 @@
-"""The ``portico`` command: serve, migrate, demo, create-admin, schema."""
+"""The ``portico`` command: serve, migrate, demo, create-admin, schema, run-scheduler."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import sys
 from collections.abc import Sequence
@@ -108,6 +109,39 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_scheduler(args: argparse.Namespace) -> int:
+    from server.logging import configure_logging
+    from server.scheduler import RecurringScheduler
+    from services.db import create_engine, session_factory
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        scheduler = RecurringScheduler(
+            session_factory(engine), interval_seconds=settings.scheduler_interval_seconds
+        )
+        try:
+            if args.once:
+                result = await scheduler.run_once()
+                print(
+                    f"Issued {len(result.issued)} invoice(s) for {result.today.isoformat()}"
+                    f" ({len(result.to_charge)} to charge automatically,"
+                    f" {len(result.failed) + len(result.conflicts)} schedule(s) failed)."
+                )
+                return
+            await scheduler.start()
+            await asyncio.Event().wait()  # until interrupted
+        finally:
+            await scheduler.stop()
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="rewrite the committed SDL of every standard profile",
     )
     schema.set_defaults(run=_schema)
+
+    scheduler = commands.add_parser(
+        "run-scheduler", help="issue due recurring invoices (every instance may run it)"
+    )
+    scheduler.add_argument("--once", action="store_true", help="one run, then exit")
+    scheduler.set_defaults(run=_run_scheduler)
     return parser
 
 

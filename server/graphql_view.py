@@ -8,6 +8,7 @@ is refused before any GraphQL runs: 401 on HTTP, connection rejected on a WebSoc
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import structlog
@@ -19,13 +20,33 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from auth.principals import Anonymous, Principal
+from auth.principals import (
+    Anonymous,
+    ContactPrincipal,
+    PartnerPrincipal,
+    Principal,
+    StaffPrincipal,
+)
 from resolvers.context import Context, Runtime
 from schema.registry import SchemaRouter
 from services import sessions
 from services.errors import Unauthenticated
 
 log = structlog.get_logger("portico.http")
+
+
+ACCESS_REVOKED = 4401
+"""WebSocket close code when the connection's credential is revoked (graphql-transport-ws
+uses 4401 for "Unauthorized")."""
+
+
+def credential_id(principal: Principal) -> uuid.UUID | None:
+    """What revoking ends: the session, or the partner's API token."""
+    if isinstance(principal, StaffPrincipal | ContactPrincipal):
+        return principal.session_id
+    if isinstance(principal, PartnerPrincipal):
+        return principal.token_id
+    return None
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -73,7 +94,11 @@ class PorticoGraphQL(GraphQL[Context, None]):
             elif scope["type"] == "websocket":
                 websocket = WebSocket(scope, receive=receive, send=send)
                 context = Context(self.runtime, session, client_address=address, request=websocket)
-                await self.run(websocket, context=context)
+                try:
+                    await self.run(websocket, context=context)
+                finally:
+                    if context.release is not None:
+                        context.release()
 
     async def _handle_http(self, request: Request, context: Context) -> Response:
         header = request.headers.get("authorization")
@@ -96,9 +121,18 @@ class PorticoGraphQL(GraphQL[Context, None]):
         if token is None and isinstance(params.get("token"), str):
             token = params["token"]
         try:
-            context.reset_principal(await self._principal(context, token))
+            principal = await self._principal(context, token)
         except Unauthenticated as error:
             raise ConnectionRejectionError(
                 {"message": error.message, "code": "UNAUTHENTICATED"}
             ) from error
+        context.reset_principal(principal)
+        credential = credential_id(principal)
+        if credential is not None and isinstance(context.request, WebSocket):
+            websocket = context.request
+
+            async def close() -> None:
+                await websocket.close(code=ACCESS_REVOKED, reason="Access revoked")
+
+            context.release = self.runtime.hub.register(credential, close)
         await context.session.rollback()  # end the read transaction; the socket may live long

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, false, or_
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from auth.policy import Permission
 from auth.principals import (
     Anonymous,
     AuthenticatedPrincipal,
@@ -22,11 +23,13 @@ from auth.principals import (
     Principal,
     StaffPrincipal,
 )
+from auth.profiles import profile_for
 from models.accounts import StaffUser
+from models.activity import Activity
 from models.clients import Client, Contact
 from models.credits import Credit
 from models.documents import Document
-from models.enums import CreditStatus, InvoiceStatus, QuoteStatus, RecurringStatus
+from models.enums import CreditStatus, InvoiceStatus, Module, QuoteStatus, RecurringStatus
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment
@@ -323,3 +326,70 @@ async def access_document(
     return await _access(
         session, Document, document_scope(principal), document_id, "Document", lock=lock
     )
+
+
+# --- activity ---------------------------------------------------------------------------
+
+ACTIVITY_SUBJECTS: dict[str, tuple[Permission, Module | None]] = {
+    "invoice": (Permission.INVOICES_READ, Module.INVOICES),
+    "quote": (Permission.QUOTES_READ, Module.QUOTES),
+    "payment": (Permission.PAYMENTS_READ, Module.PAYMENTS),
+    "credit": (Permission.CREDITS_READ, Module.CREDITS),
+    "recurring_invoice": (Permission.RECURRING_READ, Module.RECURRING_INVOICES),
+    "subscription": (Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "payment_method": (Permission.PAYMENT_METHODS_READ, Module.PAYMENT_METHODS),
+    "statement": (Permission.STATEMENTS_READ, Module.STATEMENTS),
+    "project": (Permission.PROJECTS_READ, Module.PROJECTS),
+    "task": (Permission.TASKS_READ, Module.TASKS),
+    "task_comment": (Permission.TASKS_READ, Module.TASKS),
+    "document": (Permission.DOCUMENTS_READ, Module.DOCUMENTS),
+    "time_log": (Permission.TIME_LOGS_READ, Module.TIME_LOGS),
+    "support_ticket": (Permission.TICKETS_READ, Module.SUPPORT_TICKETS),
+    "client": (Permission.CLIENTS_READ, None),
+    "contact": (Permission.CLIENTS_READ, None),
+    "staff_user": (Permission.STAFF_READ, None),
+    "api_token": (Permission.ACCOUNT_ADMIN, None),
+    "account": (Permission.ACCOUNT_ADMIN, None),
+}
+"""What reading an activity entry needs, by its ``subject_type``: the permission (and
+module) that reading the subject itself needs, so the timeline shows nobody more than
+the rest of the schema does (a COLLABORATOR contact or a MEMBER sees no money)."""
+
+
+def activity_scope(principal: Principal) -> Conditions:
+    """Staff: their account's entries about subjects their role may read (entries of an
+    unlisted subject type are staff-only). Contacts: their client's ``visible_to_client``
+    entries about subjects their role and modules allow, never about a draft invoice or
+    quote. Partners: like a contact, across the account."""
+    conditions = _own_client(Activity, principal)
+    if isinstance(principal, Anonymous):
+        return conditions
+    profile = profile_for(principal)
+    allowed = [
+        subject
+        for subject, (permission, module) in ACTIVITY_SUBJECTS.items()
+        if profile.allows(permission, module)
+    ]
+    subject_type = col(Activity.subject_type)
+    if isinstance(principal, StaffPrincipal):
+        conditions.append(
+            or_(subject_type.in_(allowed), subject_type.not_in(list(ACTIVITY_SUBJECTS)))
+        )
+        return conditions
+    drafts = [
+        (
+            "invoice",
+            select(Invoice.id).where(
+                *_tenant(Invoice, principal), Invoice.status == InvoiceStatus.DRAFT
+            ),
+        ),
+        (
+            "quote",
+            select(Quote.id).where(*_tenant(Quote, principal), Quote.status == QuoteStatus.DRAFT),
+        ),
+    ]
+    conditions.append(col(Activity.visible_to_client).is_(True))
+    conditions.append(subject_type.in_(allowed))
+    for kind, ids in drafts:
+        conditions.append(or_(subject_type != kind, col(Activity.subject_id).not_in(ids)))
+    return conditions

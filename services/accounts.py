@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.passwords import hash_password, password_problem
+from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.enums import StaffRole
+from models.enums import Module, StaffRole
+from models.types import utcnow
+from services import activity
 from services.errors import BadInput, Conflict, NotFound
-from services.money import validate_currency
-from services.validation import normalise_email, required_text
+from services.money import check_amount, validate_currency
+from services.portal_access import end_contact_access
+from services.validation import normalise_email, optional_text, required_text
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -85,4 +93,109 @@ async def account_for_portal(session: AsyncSession, *, slug: str) -> Account:
     ).one_or_none()
     if account is None:
         raise NotFound("Portal")
+    return account
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettingsData:
+    """Fields left ``None`` keep their value."""
+
+    name: str | None = None
+    timezone: str | None = None
+    logo_url: str | None = None
+    primary_color: str | None = None
+    background_image_url: str | None = None
+    portal_enabled: bool | None = None
+    registration_enabled: bool | None = None
+    password_login_enabled: bool | None = None
+    enabled_modules: list[Module] | None = None
+    lock_sent_invoices: bool | None = None
+    convert_quote_on_approval: bool | None = None
+    quote_requires_terms: bool | None = None
+    quote_requires_signature: bool | None = None
+    quote_requires_po_number: bool | None = None
+    quote_terms: str | None = None
+    allow_partial_payments: bool | None = None
+    allow_overpayment: bool | None = None
+    minimum_payment_amount: Decimal | None = None
+
+
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def _url_or_none(value: str, *, field: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme not in {"https", "http"} or not parsed.netloc or len(value) > 500:
+        raise BadInput("Give an http(s) URL of at most 500 characters.", field=field)
+    return value
+
+
+def _apply_settings(account: Account, data: AccountSettingsData) -> None:
+    if data.name is not None:
+        account.name = required_text(data.name, field="name", max_length=200)
+    if data.timezone is not None:
+        if data.timezone not in available_timezones():
+            raise BadInput("Unknown time zone (use an IANA name).", field="timezone")
+        account.timezone = data.timezone
+    if data.logo_url is not None:
+        account.logo_url = _url_or_none(data.logo_url, field="logoUrl")
+    if data.background_image_url is not None:
+        account.background_image_url = _url_or_none(
+            data.background_image_url, field="backgroundImageUrl"
+        )
+    if data.primary_color is not None:
+        if not COLOR_PATTERN.fullmatch(data.primary_color):
+            raise BadInput("Use a #RRGGBB colour.", field="primaryColor")
+        account.primary_color = data.primary_color.upper()
+    if data.enabled_modules is not None:
+        account.enabled_modules = sorted({m.value for m in data.enabled_modules})
+    if data.quote_terms is not None:
+        account.quote_terms = optional_text(data.quote_terms, field="quoteTerms", max_length=20000)
+    if data.minimum_payment_amount is not None:
+        account.minimum_payment_amount = check_amount(
+            data.minimum_payment_amount, account.currency, field="minimumPaymentAmount"
+        )
+    for flag in (
+        "portal_enabled",
+        "registration_enabled",
+        "password_login_enabled",
+        "lock_sent_invoices",
+        "convert_quote_on_approval",
+        "quote_requires_terms",
+        "quote_requires_signature",
+        "quote_requires_po_number",
+        "allow_partial_payments",
+        "allow_overpayment",
+    ):
+        value = getattr(data, flag)
+        if value is not None:
+            setattr(account, flag, value)
+
+
+async def update_account_settings(
+    *, session: AsyncSession, actor: StaffPrincipal, data: AccountSettingsData
+) -> Account:
+    """Modules, branding and portal options. Turning the portal off ends every contact's
+    sessions and links at once."""
+    account = (
+        await session.exec(select(Account).where(Account.id == actor.account_id).with_for_update())
+    ).one()
+    portal_was_on = account.portal_enabled
+    _apply_settings(account, data)
+    account.updated_at = utcnow()
+    if portal_was_on and not account.portal_enabled:
+        await end_contact_access(session, account_id=account.id)
+    activity.record(
+        session,
+        account_id=account.id,
+        actor=actor,
+        verb="account.settings_updated",
+        subject_type="account",
+        subject_id=account.id,
+        details={"changed": sorted(k for k, v in asdict(data).items() if v is not None)},
+        visible_to_client=False,
+    )
     return account

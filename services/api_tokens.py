@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.policy import PARTNER_SCOPES
@@ -12,7 +14,8 @@ from auth.tokens import hash_api_token, new_api_token
 from models.auth import ApiToken
 from models.types import utcnow
 from services import activity
-from services.errors import BadInput
+from services.errors import BadInput, NotFound
+from services.revocation import announce_after_commit
 from services.validation import required_text
 
 
@@ -58,3 +61,40 @@ async def create_api_token(
         visible_to_client=False,
     )
     return row, token
+
+
+async def list_api_tokens(*, session: AsyncSession, actor: StaffPrincipal) -> list[ApiToken]:
+    """The account's API tokens, newest first (revoked ones included, marked so)."""
+    statement = (
+        select(ApiToken)
+        .where(ApiToken.account_id == actor.account_id)
+        .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def revoke_api_token(
+    *, session: AsyncSession, actor: StaffPrincipal, token_id: uuid.UUID
+) -> ApiToken:
+    """Revoke a token: requests with it fail at once and its open subscriptions close."""
+    row = (
+        await session.exec(
+            select(ApiToken).where(ApiToken.id == token_id, ApiToken.account_id == actor.account_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("API token")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        announce_after_commit(session, [row.id])
+        activity.record(
+            session,
+            account_id=actor.account_id,
+            actor=actor,
+            verb="api_token.revoked",
+            subject_type="api_token",
+            subject_id=row.id,
+            details={"name": row.name},
+            visible_to_client=False,
+        )
+    return row

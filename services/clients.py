@@ -19,6 +19,7 @@ from services.access import access_client, access_contact, client_scope
 from services.errors import BadInput, Conflict
 from services.money import validate_currency
 from services.pagination import Page, paginate
+from services.portal_access import end_contact_access
 from services.validation import normalise_email, optional_text, required_text
 
 
@@ -142,8 +143,11 @@ async def update_client(
     *, session: AsyncSession, actor: StaffPrincipal, client_id: uuid.UUID, data: ClientData
 ) -> Client:
     client = await access_client(session, actor, client_id)
+    portal_was_on = client.portal_enabled
     _apply_client_data(client, data)
     client.updated_at = utcnow()
+    if portal_was_on and not client.portal_enabled:
+        await end_contact_access(session, account_id=actor.account_id, client_id=client.id)
     activity.record(
         session,
         account_id=actor.account_id,
@@ -160,12 +164,13 @@ async def update_client(
 async def archive_client(
     *, session: AsyncSession, actor: StaffPrincipal, client_id: uuid.UUID
 ) -> Client:
-    """Archive a client; its contacts' portal access ends (their sessions are refused
-    while the client is archived)."""
+    """Archive a client; its contacts' portal access ends at once: every session and
+    link is revoked (restoring the client does not bring them back)."""
     client = await access_client(session, actor, client_id)
     if client.archived_at is None:
         client.archived_at = utcnow()
         client.updated_at = client.archived_at
+        await end_contact_access(session, account_id=actor.account_id, client_id=client.id)
         activity.record(
             session,
             account_id=actor.account_id,
@@ -282,6 +287,8 @@ async def update_contact(
                 )
             contact.email = email
             contact.email_verified_at = None
+            # Access was given to the old address: it ends with it.
+            await end_contact_access(session, account_id=actor.account_id, contact_ids=[contact.id])
     if data.first_name is not None:
         contact.first_name = optional_text(data.first_name, field="firstName", max_length=100) or ""
     if data.last_name is not None:
@@ -311,6 +318,7 @@ async def delete_contact(
     *, session: AsyncSession, actor: StaffPrincipal, contact_id: uuid.UUID
 ) -> uuid.UUID:
     contact = await access_contact(session, actor, contact_id)
+    await end_contact_access(session, account_id=actor.account_id, contact_ids=[contact.id])
     await session.delete(contact)
     activity.record(
         session,

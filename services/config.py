@@ -29,14 +29,38 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_use_tls: bool = False
+    smtp_start_tls: bool | None = None  # None: upgrade when the server offers STARTTLS
+    smtp_timeout_seconds: float = 30
     mail_from: str = "Portico <no-reply@portico.test>"
+    mail_max_attempts: int = 5  # then the mail is marked FAILED
+    mail_retry_seconds: float = 60  # first retry after this; each later one waits twice as long
     # Sessions and limits
     session_ttl_hours: int = 24 * 14
+    download_url_ttl_seconds: int = Field(default=600, gt=0)
+    """How long a signed PDF download URL (``pdfUrl``) works."""
     sign_in_attempts_per_email: str = "5/15 minutes"
     sign_in_attempts_per_address: str = "30/15 minutes"
     schema_cache_size: int = 256
+    # Portal links (the portal frontend lives at portal_url; default: under public_base_url)
+    portal_url: str | None = None
+    magic_link_ttl_minutes: int = 15
+    invite_ttl_days: int = 7
+    password_reset_ttl_minutes: int = 60
+    email_verification_ttl_days: int = 3
+    document_link_ttl_days: int = 90
+    magic_links_per_email: str = "3/15 minutes"
+    magic_links_per_address: str = "20/15 minutes"
+    registrations_per_address: str = "5/hour"
+    # Recurring invoices: the in-process scheduler (safe on every instance at once)
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: int = Field(default=60, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
+
+    @property
+    def portal_base_url(self) -> str:
+        """Where the portal frontend lives; links in mails point there."""
+        return (self.portal_url or f"{self.public_base_url.rstrip('/')}/portal").rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

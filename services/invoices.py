@@ -1,7 +1,15 @@
-"""Invoices: drafts, sending (with gap-free numbering), voiding.
+"""Invoices: drafts, sending (with gap-free numbering), viewing, voiding.
 
-Each public function is one state change and records its activity entry and outbox
-event in the caller's transaction.
+The life of an invoice::
+
+    DRAFT --send/mark sent--> SENT --viewed by a contact--> VIEWED
+    SENT/VIEWED --money applied--> PARTIAL --rest applied--> PAID   (settle_status)
+    DRAFT/SENT/VIEWED --void (nothing paid or credited)--> VOID
+
+Contacts and partners never see DRAFT or VOID invoices (:func:`services.access.invoice_scope`).
+The paid state (UNPAID/PARTIAL/PAID), ``is_overdue`` and ``amount_due`` are derived
+from the stored amounts and dates, never stored. Each public function is one state
+change and records its activity entry and outbox event in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -10,15 +18,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.principals import Principal, StaffPrincipal
+from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account
 from models.enums import InvoiceStatus
 from models.invoices import Invoice, InvoiceLine
+from models.quotes import Quote, QuoteLine
 from models.types import utcnow
 from services import activity
 from services.access import access_client, access_invoice, invoice_scope
@@ -58,13 +68,40 @@ class InvoiceFilter:
 
 
 def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
-    """Open, with a balance, and past its due date."""
+    """Open, with a balance, and late: past its due date, or past its deposit due date
+    while the deposit is not yet covered by the payments and credits applied.
+
+    An invoice whose deposit is late is overdue even though its own due date is still
+    ahead; once the deposit is paid only the invoice's due date counts.
+    """
     today = today or utcnow().date()
+    if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
+        return False
+    if invoice.due_date is not None and invoice.due_date < today:
+        return True
+    applied = invoice.amount_paid + invoice.credits_applied
     return (
-        invoice.status in OPEN_STATUSES
-        and invoice.balance > 0
-        and invoice.due_date is not None
-        and invoice.due_date < today
+        invoice.deposit_amount is not None
+        and invoice.deposit_due_date is not None
+        and invoice.deposit_due_date < today
+        and applied < invoice.deposit_amount
+    )
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """:func:`is_overdue` as SQL (never NULL, so its negation is exact too)."""
+    applied = Invoice.amount_paid + Invoice.credits_applied
+    late_balance = col(Invoice.due_date).is_not(None) & (col(Invoice.due_date) < today)
+    late_deposit = (
+        col(Invoice.deposit_amount).is_not(None)
+        & col(Invoice.deposit_due_date).is_not(None)
+        & (col(Invoice.deposit_due_date) < today)
+        & (applied < col(Invoice.deposit_amount))
+    )
+    return (
+        col(Invoice.status).in_(OPEN_STATUSES)
+        & (Invoice.total - applied > 0)
+        & (late_balance | late_deposit)
     )
 
 
@@ -82,13 +119,7 @@ async def list_invoices(
     if filters.statuses:
         statement = statement.where(Invoice.status.in_(filters.statuses))  # type: ignore[attr-defined]
     if filters.overdue is not None:
-        today = utcnow().date()
-        overdue = (
-            Invoice.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
-            & col(Invoice.due_date).is_not(None)
-            & (Invoice.due_date < today)  # type: ignore[operator]
-            & (Invoice.total - Invoice.amount_paid - Invoice.credits_applied > 0)
-        )
+        overdue = overdue_condition(utcnow().date())
         statement = statement.where(overdue if filters.overdue else ~overdue)
     return await paginate(session, statement, Invoice, first=first, after=after)
 
@@ -98,8 +129,6 @@ def _apply(invoice: Invoice, data: InvoiceData) -> None:
         invoice.issue_date = data.issue_date
     if data.due_date is not None:
         invoice.due_date = data.due_date
-    if data.deposit_due_date is not None:
-        invoice.deposit_due_date = data.deposit_due_date
     if data.po_number is not None:
         invoice.po_number = optional_text(data.po_number, field="poNumber", max_length=100)
     if data.public_notes is not None:
@@ -116,13 +145,40 @@ def _apply(invoice: Invoice, data: InvoiceData) -> None:
         raise BadInput("The due date cannot be before the issue date.", field="dueDate")
 
 
-def _check_deposit(invoice: Invoice, deposit: Decimal | None) -> None:
-    if deposit is None:
-        return
-    amount = check_amount(deposit, invoice.currency, field="depositAmount")
-    if amount > invoice.total:
+def _apply_deposit(invoice: Invoice, data: InvoiceData) -> None:
+    """Set the deposit from ``data`` (an amount of ``0`` removes it and its due date),
+    then check it against the invoice's current total and dates."""
+    if data.deposit_amount is not None:
+        amount = check_amount(data.deposit_amount, invoice.currency, field="depositAmount")
+        if amount == 0:
+            if data.deposit_due_date is not None:
+                raise BadInput(
+                    "A deposit of 0 removes the deposit; give no deposit due date with it.",
+                    field="depositDueDate",
+                )
+            invoice.deposit_amount = None
+            invoice.deposit_due_date = None
+        else:
+            invoice.deposit_amount = amount
+    if data.deposit_due_date is not None:
+        invoice.deposit_due_date = data.deposit_due_date
+    _check_deposit(invoice)
+
+
+def _check_deposit(invoice: Invoice) -> None:
+    """``0 < deposit <= total``; a deposit due date needs a deposit and falls between
+    the issue date and the invoice's due date."""
+    deposit, due = invoice.deposit_amount, invoice.deposit_due_date
+    if deposit is not None and deposit > invoice.total:
         raise BadInput("The deposit cannot exceed the invoice total.", field="depositAmount")
-    invoice.deposit_amount = amount or None
+    if due is None:
+        return
+    if deposit is None:
+        raise BadInput("A deposit due date needs a deposit amount.", field="depositDueDate")
+    if invoice.issue_date is not None and due < invoice.issue_date:
+        raise BadInput("The deposit cannot be due before the issue date.", field="depositDueDate")
+    if invoice.due_date is not None and due > invoice.due_date:
+        raise BadInput("The deposit cannot be due after the invoice.", field="depositDueDate")
 
 
 async def create_invoice(
@@ -145,7 +201,7 @@ async def create_invoice(
     session.add(invoice)
     await session.flush()
     await replace_lines(session, InvoiceLine, "invoice_id", invoice, data.lines or [])
-    _check_deposit(invoice, data.deposit_amount)
+    _apply_deposit(invoice, data)
     activity.record(
         session,
         account_id=actor.account_id,
@@ -162,29 +218,43 @@ async def create_invoice(
 async def update_invoice(
     *, session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID, data: InvoiceData
 ) -> Invoice:
+    """Change a draft; a sent invoice only while the account's ``lock_sent_invoices``
+    setting is off, and then never its client or currency (its number, payments and
+    the client's view depend on them)."""
     invoice = await access_invoice(session, actor, invoice_id, lock=True)
     if invoice.status is InvoiceStatus.VOID:
         raise Conflict("A void invoice cannot be edited.")
-    account = await session.get(Account, actor.account_id)
-    locked = invoice.status is not InvoiceStatus.DRAFT and (
-        account is None or account.lock_sent_invoices
-    )
-    if locked:
-        raise Conflict("This invoice was sent; editing is locked by the account's settings.")
+    draft = invoice.status is InvoiceStatus.DRAFT
+    if not draft:
+        account = await session.get(Account, actor.account_id)
+        if account is None or account.lock_sent_invoices:
+            raise Conflict(
+                f"Invoice {invoice.number} was sent and this account locks sent invoices: "
+                "turn off lockSentInvoices in the account settings to edit it, or void it "
+                "and issue a new one."
+            )
     if data.client_id is not None and data.client_id != invoice.client_id:
+        if not draft:
+            raise Conflict("A sent invoice cannot move to another client.", field="clientId")
         client = await access_client(session, actor, data.client_id)
+        if client.archived_at is not None:
+            raise Conflict("Archived clients cannot be invoiced.", field="clientId")
         invoice.client_id = client.id
-    if data.currency is not None:
-        invoice.currency = validate_currency(data.currency)
+    currency = validate_currency(data.currency) if data.currency is not None else None
+    if currency is not None and currency != invoice.currency:
+        if not draft:
+            raise Conflict("A sent invoice cannot change its currency.", field="currency")
+        invoice.currency = currency
     _apply(invoice, data)
-    if data.lines is not None or data.currency is not None:
+    if data.lines is not None or currency is not None:
         lines = data.lines if data.lines is not None else await _current_lines(session, invoice)
         await replace_lines(session, InvoiceLine, "invoice_id", invoice, lines)
+    if not draft and invoice.total <= 0:
+        raise Conflict("A sent invoice needs a total above zero.", field="lines")
     if invoice.total < invoice.amount_paid + invoice.credits_applied:
         raise Conflict("The new total is below what has already been paid.", field="lines")
-    _check_deposit(
-        invoice, data.deposit_amount if data.deposit_amount is not None else invoice.deposit_amount
-    )
+    _apply_deposit(invoice, data)
+    settle_status(invoice)
     invoice.updated_at = utcnow()
     activity.record(
         session,
@@ -244,13 +314,42 @@ async def next_number(session: AsyncSession, account_id: uuid.UUID, kind: str) -
 async def send_invoice(
     *, session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID
 ) -> Invoice:
-    """Mark an invoice sent, numbering it on its first send. (Mailing it to the client's
-    contacts comes with the portal-access mail.)"""
+    """Send an invoice (again), numbering it on its first send; an open invoice may be
+    sent again as a reminder and keeps its number. (Mailing it to the client's contacts
+    comes with the portal-access mail.)"""
+    invoice = await _sendable(session, actor, invoice_id)
+    return await _issue(session, actor, invoice, details={})
+
+
+async def mark_invoice_sent(
+    *, session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID
+) -> Invoice:
+    """Number a draft and show it to the client without sending anything, for an
+    invoice delivered outside Portico (printed, attached to a mail by hand)."""
+    invoice = await _sendable(session, actor, invoice_id)
+    if invoice.status is not InvoiceStatus.DRAFT:
+        raise Conflict(f"Invoice {invoice.number} is already sent.")
+    return await _issue(session, actor, invoice, details={"manual": True})
+
+
+async def _sendable(session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID) -> Invoice:
     invoice = await access_invoice(session, actor, invoice_id, lock=True)
     if invoice.status is InvoiceStatus.VOID:
         raise Conflict("A void invoice cannot be sent.")
+    if invoice.status is InvoiceStatus.PAID:
+        raise Conflict("A paid invoice cannot be sent again.")
     if invoice.total <= 0:
         raise Conflict("An invoice needs a total above zero to be sent.")
+    client = await access_client(session, actor, invoice.client_id)
+    if client.archived_at is not None:
+        raise Conflict("Invoices of an archived client cannot be sent.")
+    return invoice
+
+
+async def _issue(
+    session: AsyncSession, actor: StaffPrincipal, invoice: Invoice, *, details: dict[str, Any]
+) -> Invoice:
+    """Number (first time only) and mark sent, with its activity entry and event."""
     if invoice.number is None:
         invoice.number = await next_number(session, actor.account_id, "invoice")
     now = utcnow()
@@ -267,6 +366,37 @@ async def send_invoice(
         subject_type="invoice",
         subject_id=invoice.id,
         client_id=invoice.client_id,
+        details={"number": invoice.number, **details},
+        event_topic="invoice",
+    )
+    return invoice
+
+
+async def mark_invoice_viewed(
+    *, session: AsyncSession, actor: Principal, invoice_id: uuid.UUID
+) -> Invoice:
+    """Record that the client opened the invoice: the first time a contact acting for
+    itself opens it (staff, partners and read-only "view as" sessions never count),
+    ``viewed_at`` is set, a SENT invoice becomes VIEWED (a PARTIAL or PAID one keeps its
+    status) and a client-visible ``invoice.viewed`` entry is recorded. Later views change
+    nothing. Called from emailed document links and the ``markInvoiceViewed`` mutation."""
+    counts = isinstance(actor, ContactPrincipal) and not actor.read_only
+    invoice = await access_invoice(session, actor, invoice_id, lock=counts)
+    if not counts or invoice.viewed_at is not None:
+        return invoice
+    now = utcnow()
+    invoice.viewed_at = now
+    if invoice.status is InvoiceStatus.SENT:
+        invoice.status = InvoiceStatus.VIEWED
+    invoice.updated_at = now
+    activity.record(
+        session,
+        account_id=invoice.account_id,
+        actor=actor,
+        verb="invoice.viewed",
+        subject_type="invoice",
+        subject_id=invoice.id,
+        client_id=invoice.client_id,
         details={"number": invoice.number},
         event_topic="invoice",
     )
@@ -276,6 +406,9 @@ async def send_invoice(
 async def void_invoice(
     *, session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID
 ) -> Invoice:
+    """Void an invoice that nothing is paid or credited on (refund or unapply first);
+    it keeps its number, so numbering stays without gaps. Voiding again changes
+    nothing. A voided draft was never shown, so its entry is internal."""
     invoice = await access_invoice(session, actor, invoice_id, lock=True)
     if invoice.status is InvoiceStatus.VOID:
         return invoice
@@ -325,3 +458,72 @@ def amount_due(invoice: Invoice) -> Decimal:
     if invoice.deposit_amount and applied < invoice.deposit_amount:
         return invoice.deposit_amount - applied
     return invoice.balance
+
+
+async def create_invoice_from_quote(
+    *, session: AsyncSession, actor: Principal, quote: Quote, issue_date: date
+) -> Invoice:
+    """A sent, numbered invoice for an approved ``quote``, ready to pay: the quote's
+    client, project, currency, PO number, public notes and lines, with the amounts the
+    client approved copied as they are (not recomputed), linked back by ``quote_id``.
+
+    The caller holds the quote's row lock and marks the quote converted in the same
+    transaction, so a quote converts at most once."""
+    lines = (
+        await session.exec(
+            select(QuoteLine).where(QuoteLine.quote_id == quote.id).order_by(QuoteLine.position)  # type: ignore[arg-type]
+        )
+    ).all()
+    now = utcnow()
+    invoice = Invoice(
+        account_id=quote.account_id,
+        client_id=quote.client_id,
+        project_id=quote.project_id,
+        quote_id=quote.id,
+        number=await next_number(session, quote.account_id, "invoice"),
+        status=InvoiceStatus.SENT,
+        currency=quote.currency,
+        issue_date=issue_date,
+        po_number=quote.po_number,
+        public_notes=quote.public_notes,
+        subtotal=quote.subtotal,
+        discount_total=quote.discount_total,
+        tax_total=quote.tax_total,
+        total=quote.total,
+        sent_at=now,
+    )
+    session.add(invoice)
+    await session.flush()
+    session.add_all(
+        [
+            InvoiceLine(
+                account_id=quote.account_id,
+                invoice_id=invoice.id,
+                position=line.position,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                unit_cost=line.unit_cost,
+                discount_percent=line.discount_percent,
+                tax_name=line.tax_name,
+                tax_rate=line.tax_rate,
+                line_subtotal=line.line_subtotal,
+                line_discount=line.line_discount,
+                line_tax=line.line_tax,
+                line_total=line.line_total,
+            )
+            for line in lines
+        ]
+    )
+    activity.record(
+        session,
+        account_id=quote.account_id,
+        actor=actor,
+        verb="invoice.created",
+        subject_type="invoice",
+        subject_id=invoice.id,
+        client_id=quote.client_id,
+        details={"number": invoice.number, "quote_id": str(quote.id), "quote_number": quote.number},
+        event_topic="invoice",
+    )
+    return invoice

@@ -1,5 +1,12 @@
 """Line items shared by invoices, quotes and recurring invoices: validation and exact
-totals (see :mod:`services.money` for the rounding rule)."""
+totals.
+
+The rounding rule is in :mod:`services.money`: each line's subtotal, discount and tax are
+rounded half up to the currency's minor unit, and document totals are sums of the rounded
+line amounts. Every amount (per line and per document) must stay below
+:data:`~services.money.MAX_AMOUNT`; a larger one is ``BAD_USER_INPUT``, never a database
+error.
+"""
 
 from __future__ import annotations
 
@@ -76,6 +83,10 @@ def build_lines(
             if line.unit_cost is not None
             else None
         )
+        # Checked before rounding: a product beyond Decimal's 28 digits cannot be
+        # quantized to the currency's minor unit at all.
+        if quantity * unit_price >= MAX_AMOUNT:
+            raise BadInput("This line's amount is too large.", field=prefix + "quantity")
         computed = line_amounts(
             quantity=quantity,
             unit_price=unit_price,
@@ -83,7 +94,7 @@ def build_lines(
             tax_rate=tax_rate,
             currency=currency,
         )
-        if abs(computed.subtotal) >= MAX_AMOUNT:
+        if max(computed.subtotal, computed.total) >= MAX_AMOUNT:
             raise BadInput("This line's amount is too large.", field=prefix + "quantity")
         amounts.append(computed)
         rows.append(
@@ -105,7 +116,7 @@ def build_lines(
             )
         )
     totals = document_totals(amounts)
-    if totals.total >= MAX_AMOUNT:
+    if max(totals.subtotal, totals.discount, totals.tax, totals.total) >= MAX_AMOUNT:
         raise BadInput("The document's total is too large.", field="lines")
     apply_totals(parent, totals)
     return rows

@@ -1,9 +1,19 @@
 """Exact money arithmetic.
 
-The one rounding rule (documented in the README): every amount is rounded *half up*
-(away from zero) to its currency's minor unit (ISO 4217 via Babel/CLDR: USD 2, JPY 0,
-KWD 3) at each line's subtotal, discount and tax; document totals are exact sums of the
-rounded line amounts, so a total always equals the sum of what its lines show.
+The one rounding rule, the same for every currency (documented in the README):
+
+* every amount is rounded *half up* (away from zero) to its currency's minor unit
+  (ISO 4217 via Babel/CLDR: USD and EUR 2, JPY and KRW 0, KWD, BHD and OMR 3, CLF 4);
+* on each line, in this order: ``subtotal = round(quantity x unit price)``,
+  ``discount = round(subtotal x discount% / 100)``,
+  ``tax = round((subtotal - discount) x tax% / 100)``, and
+  ``line total = subtotal - discount + tax`` (exact, no further rounding);
+* document totals are exact sums of the rounded line amounts, so a total always equals
+  the sum of what its lines show and never depends on the order of the lines.
+
+Amounts a user types (unit prices, payments, deposits) are never rounded: a value finer
+than the currency's minor unit is refused (:func:`check_amount`). Every stored amount
+stays below :data:`MAX_AMOUNT`.
 """
 
 from __future__ import annotations

@@ -25,9 +25,13 @@ from models.recurring import RecurringInvoice
 from models.types import utcnow
 from services.errors import Unauthenticated
 from services.ratelimit import RateLimiter
+from services.revocation import announce_after_commit
 from services.validation import normalise_email_for_lookup
 
 SIGN_IN_FAILED = "Invalid email or password."
+LAST_USED_PRECISION = timedelta(minutes=1)
+"""``lastUsedAt`` of API tokens and ``lastSeenAt`` of sessions are written at most this
+often, so that reads do not each cost a write."""
 
 
 async def sign_in_staff(
@@ -77,6 +81,7 @@ async def sign_out(*, session: AsyncSession, session_id: uuid.UUID) -> None:
     auth_session = await session.get(AuthSession, session_id)
     if auth_session is not None and auth_session.revoked_at is None:
         auth_session.revoked_at = utcnow()
+        announce_after_commit(session, [session_id])
 
 
 def contact_modules(account: Account, client: Client) -> frozenset[Module]:
@@ -125,15 +130,17 @@ async def start_contact_session(
     contact: Contact,
     ttl: timedelta,
     viewer_staff_id: uuid.UUID | None = None,
+    link_id: uuid.UUID | None = None,
 ) -> str:
     """A session token for ``contact``; with ``viewer_staff_id``, a read-only "view as
-    client" session of that staff user."""
+    client" session of that staff user; ``link_id``: the portal link it was opened with."""
     auth_session = AuthSession(
         account_id=contact.account_id,
         kind=SessionKind.VIEW_AS if viewer_staff_id else SessionKind.CONTACT,
         contact_id=contact.id,
         staff_user_id=viewer_staff_id,
         read_only=viewer_staff_id is not None,
+        link_id=link_id,
         expires_at=utcnow() + ttl,
     )
     session.add(auth_session)
@@ -158,6 +165,9 @@ async def authenticate(
         raise Unauthenticated("Invalid or expired token.")
     if auth_session.expires_at <= now:
         raise Unauthenticated("Invalid or expired token.")
+    if auth_session.last_seen_at is None or now - auth_session.last_seen_at >= LAST_USED_PRECISION:
+        auth_session.last_seen_at = now
+        await session.commit()
     if auth_session.kind is SessionKind.STAFF and auth_session.staff_user_id:
         user = await session.get(StaffUser, auth_session.staff_user_id)
         if user is None or not user.is_active:
@@ -210,6 +220,9 @@ async def _authenticate_api_token(*, session: AsyncSession, token: str) -> Partn
         or (api_token.expires_at is not None and api_token.expires_at <= now)
     ):
         raise Unauthenticated("Invalid or expired token.")
+    if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION:
+        api_token.last_used_at = now
+        await session.commit()  # its own short write; the request's reads start afresh
     account = await session.get(Account, api_token.account_id)
     modules = frozenset(Module(m) for m in account.enabled_modules) if account else frozenset()
     return PartnerPrincipal(

@@ -34,6 +34,8 @@ from services.accounts import create_account, create_staff_user
 from services.config import Settings
 from services.db import create_engine
 
+pytest_plugins = ["tests.smtp_server"]  # fixtures smtp_server, smtp_runtime
+
 use_cheapest_parameters()  # real argon2, cheap parameters: hashing would dominate the run
 
 POSTGRES_URL = os.environ.get("PORTICO_TEST_POSTGRES_URL")
@@ -128,6 +130,7 @@ async def runtime(backend: Backend, settings: Settings) -> AsyncIterator[Runtime
     try:
         yield runtime
     finally:
+        await runtime.mailer.close()  # background delivery ends before the database goes
         await engine.dispose()
 
 

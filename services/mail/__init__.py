@@ -3,5 +3,6 @@ table in the caller's transaction, delivered after commit (SMTP or, by default i
 development, printed). See :class:`Mailer`."""
 
 from services.mail.mailer import Mailer
+from services.mail.rendering import template_names
 
-__all__ = ["Mailer"]
+__all__ = ["Mailer", "template_names"]

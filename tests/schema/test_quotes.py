@@ -3,6 +3,12 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from models.accounts import Account
+from models.clients import Contact
+from models.enums import StaffRole
+from models.quotes import Quote
+from services.sessions import start_contact_session
+
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id } }"
 QUOTE_FIELDS = """
 fragment QuoteFields on Quote {
@@ -264,3 +270,434 @@ async def test_list_filters_by_kind_and_status(gql, tenant):
     assert await ids(kind="PROPOSAL", status=["DRAFT"]) == [draft_proposal["id"]]
     assert await ids(kind="ESTIMATE", status=["SENT", "APPROVED"]) == []
     assert await ids(clientId=client["id"], kind="ESTIMATE") == [estimate["id"]]
+
+
+# --- the client's answer: approve, decline, viewed ------------------------------------
+
+CREATE_CLIENT_WITH_CONTACTS = """
+mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id email role } } }
+"""
+VIEW_AS = "mutation($id: ID!) { viewAsContact(contactId: $id) { token } }"
+ANSWER_FIELDS = """
+fragment AnswerFields on Quote {
+  id number status poNumber viewedAt approvedAt declinedAt declineReason
+  termsAcceptedAt signatureName signatureAt total
+  convertedInvoice { id number }
+}
+"""
+APPROVE_QUOTE = (
+    """
+mutation($id: ID!, $input: QuoteApprovalInput) {
+  approveQuote(id: $id, input: $input) {
+    quote { ...AnswerFields }
+    invoice {
+      id number status currency poNumber subtotal discountTotal taxTotal total amountDue
+      client { id }
+      lines { position description unitPrice subtotal discount tax total }
+    }
+  }
+}
+"""
+    + ANSWER_FIELDS
+)
+APPROVE_BARE = "mutation($id: ID!) { approveQuote(id: $id) { quote { id status } } }"
+DECLINE_QUOTE = (
+    "mutation($id: ID!, $reason: String) {"
+    " declineQuote(id: $id, reason: $reason) { ...AnswerFields } }" + ANSWER_FIELDS
+)
+MARK_VIEWED = "mutation($id: ID!) { markQuoteViewed(id: $id) { ...AnswerFields } }" + ANSWER_FIELDS
+CONTACT_QUOTE = "query($id: ID!) { quote(id: $id) { ...AnswerFields } }" + ANSWER_FIELDS
+STAFF_QUOTE = "query($id: ID!) { quote(id: $id) { ...AnswerFields signatureIp } }" + ANSWER_FIELDS
+INVOICE_LIST = "{ invoices { totalCount edges { node { id number status } } } }"
+CLIENT_ADDRESS = "203.0.113.7"  # the address the test transport connects from
+
+
+async def contact_token(runtime, contact_id):
+    """A portal session token for the contact, as its magic link would give."""
+    async with runtime.sessions() as session:
+        contact = await session.get(Contact, uuid.UUID(contact_id))
+        token = await start_contact_session(
+            session=session, signer=runtime.signer, contact=contact, ttl=runtime.session_ttl
+        )
+        await session.commit()
+    return token
+
+
+async def portal_client(gql, runtime, tenant, name="Acme Corp", roles=("BILLING",)):
+    """A client with one contact per role; returns the client and a token per role."""
+    slug = name.split()[0].lower()
+    contacts = [{"email": f"{role.lower()}@{slug}.test", "role": role} for role in roles]
+    client = (
+        await gql.data(
+            CREATE_CLIENT_WITH_CONTACTS,
+            {"input": {"name": name, "contacts": contacts}},
+            token=tenant.admin,
+        )
+    )["createClient"]
+    tokens = {}
+    for contact in client["contacts"]:
+        tokens[contact["role"]] = await contact_token(runtime, contact["id"])
+        tokens[contact["role"] + "_ID"] = contact["id"]
+    return client, tokens
+
+
+async def sent_quote(gql, tenant, client_id, **fields):
+    quote = await create_quote(gql, tenant.admin, client_id, **fields)
+    await gql.data(SEND_QUOTE, {"id": quote["id"]}, token=tenant.admin)
+    return quote
+
+
+async def set_account(runtime, tenant, **settings):
+    async with runtime.sessions() as session:
+        account = await session.get(Account, tenant.account_id)
+        for name, value in settings.items():
+            setattr(account, name, value)
+        await session.commit()
+
+
+async def staff_quote(gql, tenant, quote_id):
+    return (await gql.data(STAFF_QUOTE, {"id": quote_id}, token=tenant.admin))["quote"]
+
+
+async def approve(gql, token, quote_id, **given):
+    return await gql(APPROVE_QUOTE, {"id": quote_id, "input": given or None}, token=token)
+
+
+async def test_a_billing_contact_approves_and_gets_the_invoice_to_pay(gql, runtime, tenant):
+    # given a sent proposal of two lines for a client with a billing contact
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(
+        gql,
+        tenant,
+        client["id"],
+        kind="PROPOSAL",
+        validUntil=(TODAY + timedelta(days=10)).isoformat(),
+        lines=[
+            line("Design", quantity="2", unit_price="1200.00", discountPercent="10"),
+            line("Hosting", quantity="1", unit_price="480.00", taxRate="8.875", taxName="NY"),
+        ],
+    )
+    staff_view = await gql.data(QUOTE, {"id": quote["id"]}, token=tenant.admin)
+    quote_lines = staff_view["quote"]["lines"]
+    # when the billing contact approves it, signing with a PO number
+    body = await approve(
+        gql,
+        tokens["BILLING"],
+        quote["id"],
+        acceptTerms=True,
+        poNumber="  PO-7781 ",
+        signatureName=" Jane Doe ",
+    )
+    assert "errors" not in body, body
+    result = body["data"]["approveQuote"]
+    # then the quote is converted, with what the client agreed to
+    approved = result["quote"]
+    assert approved["status"] == "CONVERTED"
+    assert approved["poNumber"] == "PO-7781"
+    assert approved["signatureName"] == "Jane Doe"
+    signed_at = datetime.fromisoformat(approved["signatureAt"])
+    assert abs(datetime.now(UTC) - signed_at) < timedelta(minutes=1)
+    assert approved["approvedAt"] == approved["termsAcceptedAt"] == approved["signatureAt"]
+    assert approved["viewedAt"] == approved["approvedAt"]  # approving is seeing it
+    # and the invoice is sent, numbered, and asks for exactly what the quote was for
+    invoice = result["invoice"]
+    assert (invoice["status"], invoice["number"]) == ("SENT", "INV-0001")
+    assert invoice["client"] == {"id": client["id"]}
+    assert (invoice["currency"], invoice["poNumber"]) == ("USD", "PO-7781")
+    assert invoice["lines"] == [
+        {key: item[key] for key in invoice["lines"][0]} for item in quote_lines
+    ]
+    assert (
+        invoice["subtotal"],
+        invoice["discountTotal"],
+        invoice["taxTotal"],
+        invoice["total"],
+    ) == ("2880.00", "240.00", "42.60", "2682.60")
+    assert invoice["total"] == approved["total"] == invoice["amountDue"]
+    assert approved["convertedInvoice"] == {"id": invoice["id"], "number": "INV-0001"}
+    # and staff see the signature's address, which the client's schema does not offer
+    seen = await staff_quote(gql, tenant, quote["id"])
+    assert seen["signatureIp"] == CLIENT_ADDRESS
+    assert seen["convertedInvoice"] == {"id": invoice["id"], "number": "INV-0001"}
+    hidden = await gql(
+        "query($id: ID!) { quote(id: $id) { signatureIp } }",
+        {"id": quote["id"]},
+        token=tokens["BILLING"],
+    )
+    assert "Cannot query field 'signatureIp'" in hidden["errors"][0]["message"]
+    # and the client finds the invoice among its own
+    invoices = (await gql.data(INVOICE_LIST, token=tokens["BILLING"]))["invoices"]
+    assert invoices["totalCount"] == 1
+    assert invoices["edges"][0]["node"] == {
+        "id": invoice["id"],
+        "number": "INV-0001",
+        "status": "SENT",
+    }
+
+
+async def test_approving_twice_answers_the_same_invoice(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(gql, tenant, client["id"])
+    first = await approve(gql, tokens["BILLING"], quote["id"], poNumber="PO-1")
+    # when the contact approves again (a double click), with other details
+    second = await approve(gql, tokens["BILLING"], quote["id"], poNumber="PO-2")
+    # then the same invoice comes back and nothing changed
+    assert first["data"]["approveQuote"]["invoice"]["id"]
+    assert second["data"] == first["data"]
+    assert second["data"]["approveQuote"]["quote"]["poNumber"] == "PO-1"
+    assert (await gql.data(INVOICE_LIST, token=tenant.admin))["invoices"]["totalCount"] == 1
+
+
+async def test_without_conversion_an_approved_quote_stays_approved(gql, runtime, tenant):
+    await set_account(runtime, tenant, convert_quote_on_approval=False)
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(gql, tenant, client["id"])
+    # when the contact approves without giving anything
+    body = await gql(APPROVE_QUOTE, {"id": quote["id"]}, token=tokens["BILLING"])
+    # then the quote is approved, no invoice is made, and nothing was signed
+    result = body["data"]["approveQuote"]
+    assert result["invoice"] is None
+    assert result["quote"]["status"] == "APPROVED"
+    assert result["quote"]["convertedInvoice"] is None
+    assert result["quote"]["signatureName"] is None
+    assert result["quote"]["termsAcceptedAt"] is None
+    assert (await staff_quote(gql, tenant, quote["id"]))["signatureIp"] is None
+    assert (await gql.data(INVOICE_LIST, token=tenant.admin))["invoices"]["totalCount"] == 0
+
+
+async def test_each_required_part_of_an_approval_is_asked_for(gql, runtime, tenant):
+    # given an account that wants terms accepted, a PO number and a signature
+    await set_account(
+        runtime,
+        tenant,
+        quote_requires_terms=True,
+        quote_requires_po_number=True,
+        quote_requires_signature=True,
+    )
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(gql, tenant, client["id"])
+    attempts = [
+        ({}, "acceptTerms"),
+        ({"acceptTerms": False, "poNumber": "PO-1", "signatureName": "Jane"}, "acceptTerms"),
+        ({"acceptTerms": True, "signatureName": "Jane"}, "poNumber"),
+        ({"acceptTerms": True, "poNumber": "   ", "signatureName": "Jane"}, "poNumber"),
+        ({"acceptTerms": True, "poNumber": "PO-1"}, "signatureName"),
+        ({"acceptTerms": True, "poNumber": "PO-1", "signatureName": "  "}, "signatureName"),
+        ({"acceptTerms": True, "poNumber": "P" * 101, "signatureName": "Jane"}, "poNumber"),
+        ({"acceptTerms": True, "poNumber": "PO-1", "signatureName": "J" * 201}, "signatureName"),
+    ]
+    for given, field in attempts:
+        # when a part is missing or too long
+        body = await approve(gql, tokens["BILLING"], quote["id"], **given)
+        # then the contact is told which one, and the quote is untouched
+        assert error_of(body) == {"code": "BAD_USER_INPUT", "field": field}, given
+    body = await gql(APPROVE_BARE, {"id": quote["id"]}, token=tokens["BILLING"])
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "acceptTerms"}
+    untouched = await staff_quote(gql, tenant, quote["id"])
+    assert untouched["status"] == "SENT"
+    assert (untouched["poNumber"], untouched["signatureName"], untouched["approvedAt"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (await gql.data(INVOICE_LIST, token=tenant.admin))["invoices"]["totalCount"] == 0
+    # and with every part the approval goes through
+    body = await approve(
+        gql,
+        tokens["BILLING"],
+        quote["id"],
+        acceptTerms=True,
+        poNumber="PO-1",
+        signatureName="Jane Doe",
+    )
+    assert body["data"]["approveQuote"]["quote"]["status"] == "CONVERTED"
+    assert body["data"]["approveQuote"]["invoice"]["poNumber"] == "PO-1"
+
+
+async def test_an_expired_quote_cannot_be_approved(gql, runtime, tenant):
+    # given a sent quote whose valid-until date has passed
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(gql, tenant, client["id"], validUntil=TODAY.isoformat())
+    async with runtime.sessions() as session:
+        row = await session.get(Quote, uuid.UUID(quote["id"]))
+        row.valid_until = TODAY - timedelta(days=2)
+        await session.commit()
+    # when the contact approves it
+    body = await approve(gql, tokens["BILLING"], quote["id"], signatureName="Jane")
+    # then it is refused, and the quote and the invoice sequence are untouched
+    assert error_of(body) == {"code": "CONFLICT", "field": "validUntil"}
+    assert "expired" in body["errors"][0]["message"]
+    seen = await staff_quote(gql, tenant, quote["id"])
+    assert (seen["status"], seen["approvedAt"], seen["signatureName"]) == ("SENT", None, None)
+    assert (await gql.data(INVOICE_LIST, token=tenant.admin))["invoices"]["totalCount"] == 0
+
+
+async def test_a_quote_valid_until_today_can_still_be_approved(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant)
+    # "today" is the account's date (UTC here); the last valid day is inclusive
+    quote = await sent_quote(gql, tenant, client["id"], validUntil=TODAY.isoformat())
+    body = await approve(gql, tokens["BILLING"], quote["id"])
+    assert body["data"]["approveQuote"]["quote"]["status"] == "CONVERTED"
+
+
+async def test_a_billing_contact_declines_with_a_reason(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(gql, tenant, client["id"])
+    # when the contact declines, saying why
+    declined = (
+        await gql.data(
+            DECLINE_QUOTE,
+            {"id": quote["id"], "reason": "  Budget moved to next year. "},
+            token=tokens["BILLING"],
+        )
+    )["declineQuote"]
+    # then the quote is declined with the trimmed reason
+    assert declined["status"] == "DECLINED"
+    assert declined["declineReason"] == "Budget moved to next year."
+    assert declined["declinedAt"]
+    assert declined["approvedAt"] is None
+    # and declining again changes nothing
+    again = (
+        await gql.data(
+            DECLINE_QUOTE, {"id": quote["id"], "reason": "Other"}, token=tokens["BILLING"]
+        )
+    )["declineQuote"]
+    assert again == declined
+    # and it can no longer be approved
+    body = await approve(gql, tokens["BILLING"], quote["id"])
+    assert error_of(body) == {"code": "CONFLICT"}
+    assert body["errors"][0]["message"] == (
+        "This quote is declined; only a sent quote can be approved."
+    )
+    assert (await gql.data(INVOICE_LIST, token=tenant.admin))["invoices"]["totalCount"] == 0
+
+
+async def test_a_decline_reason_is_optional_but_bounded(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant)
+    first = await sent_quote(gql, tenant, client["id"])
+    second = await sent_quote(gql, tenant, client["id"])
+    body = await gql(
+        DECLINE_QUOTE, {"id": first["id"], "reason": "x" * 2001}, token=tokens["BILLING"]
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "reason"}
+    assert (await staff_quote(gql, tenant, first["id"]))["status"] == "SENT"
+    for reason in (None, "   "):
+        declined = (
+            await gql.data(
+                DECLINE_QUOTE,
+                {"id": second["id"] if reason else first["id"], "reason": reason},
+                token=tokens["BILLING"],
+            )
+        )["declineQuote"]
+        assert (declined["status"], declined["declineReason"]) == ("DECLINED", None)
+
+
+async def test_an_approved_quote_cannot_be_declined(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant)
+    quote = await sent_quote(gql, tenant, client["id"])
+    await approve(gql, tokens["BILLING"], quote["id"])
+    body = await gql(DECLINE_QUOTE, {"id": quote["id"]}, token=tokens["BILLING"])
+    assert error_of(body) == {"code": "CONFLICT"}
+    assert body["errors"][0]["message"] == (
+        "This quote is converted; only a sent quote can be declined."
+    )
+    assert (await staff_quote(gql, tenant, quote["id"]))["status"] == "CONVERTED"
+
+
+async def test_drafts_and_other_clients_quotes_answer_not_found(gql, runtime, tenant):
+    # given a draft quote of the contact's client and a sent quote of another client
+    client, tokens = await portal_client(gql, runtime, tenant)
+    other, _ = await portal_client(gql, runtime, tenant, name="Globex Inc")
+    draft = await create_quote(gql, tenant.admin, client["id"])
+    foreign = await sent_quote(gql, tenant, other["id"])
+    for quote in (draft, foreign):
+        for document, variables in (
+            (APPROVE_QUOTE, {"id": quote["id"]}),
+            (DECLINE_QUOTE, {"id": quote["id"]}),
+            (MARK_VIEWED, {"id": quote["id"]}),
+        ):
+            # when the contact acts on it
+            body = await gql(document, variables, token=tokens["BILLING"])
+            # then it looks exactly like a quote that does not exist
+            assert error_of(body) == {"code": "NOT_FOUND"}
+            unknown = await gql(document, {"id": str(uuid.uuid4())}, token=tokens["BILLING"])
+            assert body["errors"][0]["message"] == unknown["errors"][0]["message"]
+    # and neither quote changed
+    assert (await staff_quote(gql, tenant, draft["id"]))["status"] == "DRAFT"
+    unchanged = await staff_quote(gql, tenant, foreign["id"])
+    assert (unchanged["status"], unchanged["viewedAt"]) == ("SENT", None)
+
+
+async def test_only_billing_contacts_can_answer_a_quote(gql, runtime, tenant):
+    # given a sent quote and every other kind of caller
+    client, tokens = await portal_client(
+        gql, runtime, tenant, roles=("BILLING", "COLLABORATOR", "VIEWER")
+    )
+    quote = await sent_quote(gql, tenant, client["id"])
+    view_as = (await gql.data(VIEW_AS, {"id": tokens["BILLING_ID"]}, token=tenant.admin))[
+        "viewAsContact"
+    ]["token"]
+    callers = {
+        "staff admin": tenant.admin,
+        "staff manager": tenant.tokens[StaffRole.MANAGER],
+        "collaborator": tokens["COLLABORATOR"],
+        "viewer": tokens["VIEWER"],
+    }
+    for who, token in callers.items():
+        for document, name in ((APPROVE_BARE, "approveQuote"), (DECLINE_QUOTE, "declineQuote")):
+            # when they try to approve or decline
+            body = await gql(document, {"id": quote["id"]}, token=token)
+            # then the mutation does not exist for them
+            assert body.get("data") is None, who
+            assert body["errors"][0]["message"] == (
+                f"Cannot query field '{name}' on type 'Mutation'."
+            ), who
+    # and staff viewing the portal as the billing contact has no mutations at all
+    for document in (APPROVE_BARE, DECLINE_QUOTE, MARK_VIEWED):
+        body = await gql(document, {"id": quote["id"]}, token=view_as)
+        assert body.get("data") is None
+        assert body["errors"]
+    # and the quote was neither answered nor viewed
+    seen = await staff_quote(gql, tenant, quote["id"])
+    assert (seen["status"], seen["viewedAt"], seen["approvedAt"]) == ("SENT", None, None)
+
+
+async def test_a_contact_opening_a_quote_marks_it_viewed(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant, roles=("BILLING", "VIEWER"))
+    quote = await sent_quote(gql, tenant, client["id"])
+    # when staff "open" it, nothing changes
+    by_staff = (await gql.data(MARK_VIEWED, {"id": quote["id"]}, token=tenant.admin))[
+        "markQuoteViewed"
+    ]
+    assert (by_staff["status"], by_staff["viewedAt"]) == ("SENT", None)
+    # when a contact of the client (even a viewer) opens it, it is viewed
+    viewed = (await gql.data(MARK_VIEWED, {"id": quote["id"]}, token=tokens["VIEWER"]))[
+        "markQuoteViewed"
+    ]
+    assert viewed["status"] == "VIEWED"
+    assert viewed["viewedAt"]
+    # and opening it again keeps the first time
+    again = (await gql.data(MARK_VIEWED, {"id": quote["id"]}, token=tokens["BILLING"]))[
+        "markQuoteViewed"
+    ]
+    assert again == viewed
+    # and a viewed quote can still be approved, keeping when it was first viewed
+    result = (await approve(gql, tokens["BILLING"], quote["id"]))["data"]["approveQuote"]
+    assert result["quote"]["status"] == "CONVERTED"
+    assert result["quote"]["viewedAt"] == viewed["viewedAt"]
+    # and viewing an answered quote leaves it as it is
+    after = (await gql.data(MARK_VIEWED, {"id": quote["id"]}, token=tokens["BILLING"]))[
+        "markQuoteViewed"
+    ]
+    assert after["status"] == "CONVERTED"
+
+
+async def test_a_collaborator_cannot_mark_quotes_viewed(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant, roles=("COLLABORATOR",))
+    quote = await sent_quote(gql, tenant, client["id"])
+    body = await gql(MARK_VIEWED, {"id": quote["id"]}, token=tokens["COLLABORATOR"])
+    assert body.get("data") is None
+    assert body["errors"][0]["message"] == (
+        "Cannot query field 'markQuoteViewed' on type 'Mutation'."
+    )
+    assert (await staff_quote(gql, tenant, quote["id"]))["viewedAt"] is None

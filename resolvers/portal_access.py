@@ -1,0 +1,168 @@
+"""Portal access: links, invites, contact passwords, registration, sessions, API tokens
+and account settings - GraphQL arguments -> service call -> rows."""
+
+from __future__ import annotations
+
+from models.accounts import Account
+from models.auth import ApiToken, AuthSession
+from models.clients import Contact
+from models.enums import LinkPurpose
+from resolvers.common import atomic, caller, parse_id, parse_optional_id, staff
+from resolvers.context import Info
+from services import accounts, api_tokens, portal_access, portal_auth
+from services.portal_links import IssuedLink
+
+
+def _deps(info: Info) -> portal_auth.LinkServices:
+    runtime = info.context.runtime
+    return portal_auth.LinkServices(runtime.signer, runtime.settings, runtime.mailer)
+
+
+async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpose) -> bool:
+    """Count the request, then do the lookup and the mail after answering: the answer and
+    its timing are the same whether or not the email belongs to a contact."""
+    runtime = info.context.runtime
+    key = await portal_auth.check_link_request_limits(
+        runtime.limiter, runtime.settings, email=email, client_address=info.context.client_address
+    )
+    runtime.background.spawn(
+        portal_auth.send_sign_in_link(
+            runtime.sessions, _deps(info), account_slug=account, email=key, purpose=purpose
+        ),
+        name=f"send-{purpose.value.lower()}",
+    )
+    return True
+
+
+async def request_magic_link(info: Info, account: str, email: str) -> bool:
+    return await _request_link(info, account, email, LinkPurpose.MAGIC_LINK)
+
+
+async def request_password_reset(info: Info, account: str, email: str) -> bool:
+    return await _request_link(info, account, email, LinkPurpose.PASSWORD_RESET)
+
+
+async def redeem_portal_link(
+    info: Info, token: str, account: str | None
+) -> portal_auth.PortalSession:
+    async with atomic(info) as session:
+        return await portal_auth.redeem_portal_link(
+            session,
+            _deps(info),
+            token=token,
+            account_slug=account,
+            caller=info.context.principal,
+        )
+
+
+async def accept_invite(
+    info: Info, token: str, password: str, account: str | None
+) -> portal_auth.PortalSession:
+    async with atomic(info) as session:
+        return await portal_auth.set_password_with_link(
+            session,
+            _deps(info),
+            token=token,
+            password=password,
+            purpose=LinkPurpose.INVITE,
+            account_slug=account,
+        )
+
+
+async def reset_password(
+    info: Info, token: str, password: str, account: str | None
+) -> portal_auth.PortalSession:
+    async with atomic(info) as session:
+        return await portal_auth.set_password_with_link(
+            session,
+            _deps(info),
+            token=token,
+            password=password,
+            purpose=LinkPurpose.PASSWORD_RESET,
+            account_slug=account,
+        )
+
+
+async def portal_sign_in(
+    info: Info, account: str, email: str, password: str
+) -> portal_auth.PortalSession:
+    async with atomic(info) as session:
+        return await portal_auth.portal_sign_in(
+            session,
+            _deps(info),
+            limiter=info.context.runtime.limiter,
+            account_slug=account,
+            email=email,
+            password=password,
+            client_address=info.context.client_address,
+        )
+
+
+async def register_client(info: Info, account: str, data: portal_auth.Registration) -> bool:
+    runtime = info.context.runtime
+    await runtime.limiter.hit(
+        runtime.settings.registrations_per_address,
+        "register:address",
+        info.context.client_address,
+    )
+    async with atomic(info) as session:
+        await portal_auth.register_client(session, _deps(info), account_slug=account, data=data)
+    return True
+
+
+async def invite_contact(info: Info, contact_id: str) -> tuple[Contact, IssuedLink]:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await portal_auth.invite_contact(
+            session, _deps(info), actor=actor, contact_id=parse_id(contact_id, field="contactId")
+        )
+
+
+async def create_portal_link(info: Info, contact_id: str) -> IssuedLink:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await portal_auth.create_dashboard_link(
+            session, _deps(info), actor=actor, contact_id=parse_id(contact_id, field="contactId")
+        )
+
+
+async def revoke_contact_access(info: Info, contact_id: str) -> Contact:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await portal_access.revoke_contact_access(
+            session, actor=actor, contact_id=parse_id(contact_id, field="contactId")
+        )
+
+
+async def sessions(info: Info, contact_id: str | None) -> list[AuthSession]:
+    return await portal_access.list_sessions(
+        info.context.session,
+        principal=caller(info),
+        contact_id=parse_optional_id(contact_id, field="contactId"),
+    )
+
+
+async def revoke_session(info: Info, id: str) -> AuthSession:
+    principal = caller(info)
+    async with atomic(info) as session:
+        return await portal_access.revoke_session(
+            session, principal=principal, session_id=parse_id(id)
+        )
+
+
+async def api_token_list(info: Info) -> list[ApiToken]:
+    return await api_tokens.list_api_tokens(session=info.context.session, actor=staff(info))
+
+
+async def revoke_api_token(info: Info, id: str) -> ApiToken:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await api_tokens.revoke_api_token(
+            session=session, actor=actor, token_id=parse_id(id)
+        )
+
+
+async def update_account_settings(info: Info, data: accounts.AccountSettingsData) -> Account:
+    actor = staff(info)
+    async with atomic(info) as session:
+        return await accounts.update_account_settings(session=session, actor=actor, data=data)

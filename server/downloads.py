@@ -1,0 +1,59 @@
+"""``GET /downloads/{token}``: the PDF behind a signed download URL (``pdfUrl``).
+
+The token is the only credential (a browser follows the link without headers). A link
+that is malformed, tampered with, signed for another purpose, or no longer allowed
+answers 404; a genuine link past its lifetime answers 410. Neither says more.
+"""
+
+from __future__ import annotations
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from resolvers.context import Runtime
+from services.downloads import DownloadExpired, DownloadUnavailable, open_download
+
+log = structlog.get_logger("portico.downloads")
+
+NO_STORE = {
+    "Cache-Control": "private, no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _error(status_code: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status_code, headers=NO_STORE
+    )
+
+
+def download_route(runtime: Runtime) -> Route:
+    async def download(request: Request) -> Response:
+        token = str(request.path_params["token"])
+        async with runtime.sessions() as session:
+            try:
+                document = await open_download(
+                    session=session, signer=runtime.signer, settings=runtime.settings, token=token
+                )
+            except DownloadExpired:
+                log.info("download.refused", reason="expired")
+                return _error(410, "EXPIRED", "This download link has expired. Ask for a new one.")
+            except DownloadUnavailable:
+                log.info("download.refused", reason="unavailable")
+                return _error(404, "NOT_FOUND", "Not found.")
+        content = await run_in_threadpool(document.render)
+        log.info("download.served", filename=document.filename, size=len(content))
+        return Response(
+            content,
+            media_type="application/pdf",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="{document.filename}"',
+            },
+        )
+
+    return Route("/downloads/{token}", download, methods=["GET"])

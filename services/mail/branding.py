@@ -1,0 +1,71 @@
+"""The account's look in a mail: its name, logo and colour, checked before they reach
+HTML (a colour goes into a style attribute, a logo into an ``src``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from models.accounts import Account
+
+DEFAULT_NAME = "Portico"
+DEFAULT_COLOR = "#2F6FEB"
+
+_HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+@dataclass(frozen=True, slots=True)
+class Branding:
+    name: str
+    logo_url: str | None
+    primary_color: str
+    button_text_color: str
+    """Black or white, whichever reads better on :attr:`primary_color`."""
+    link_color: str
+    """The brand colour for links on white, or a dark grey if the colour is too light."""
+
+    @classmethod
+    def of(cls, account: Account | None) -> Branding:
+        """The account's branding, or Portico's when there is no account. A colour that
+        is not ``#rgb``/``#rrggbb`` and a logo that is not an http(s) URL are replaced by
+        the defaults."""
+        if account is None:
+            return cls._make(DEFAULT_NAME, None, DEFAULT_COLOR)
+        color = account.primary_color or ""
+        if not _HEX_COLOR.fullmatch(color):
+            color = DEFAULT_COLOR
+        color = _expand(color).upper()
+        logo = account.logo_url
+        if not logo or not logo.lower().startswith(("https://", "http://")):
+            logo = None
+        return cls._make(account.name or DEFAULT_NAME, logo, color)
+
+    @classmethod
+    def _make(cls, name: str, logo_url: str | None, color: str) -> Branding:
+        text_color = _text_color_on(color)
+        link_color = color if text_color == "#FFFFFF" else "#1F2328"
+        return cls(name, logo_url, color, text_color, link_color)
+
+
+def _expand(color: str) -> str:
+    if len(color) == 4:
+        return "#" + "".join(digit * 2 for digit in color[1:])
+    return color
+
+
+def _luminance(color: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def _text_color_on(color: str) -> str:
+    luminance = _luminance(color)
+    on_white = 1.05 / (luminance + 0.05)
+    on_black = (luminance + 0.05) / 0.05
+    return "#FFFFFF" if on_white >= on_black else "#000000"

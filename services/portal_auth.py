@@ -1,0 +1,529 @@
+"""How contacts get into the portal: magic links, invites, passwords, password resets,
+the client's dashboard link, emailed document links and self-registration (seeds 000,
+001, 003, 004).
+
+Requests that name an email (magic link, password reset) answer the same whether or not
+the email belongs to anyone: the lookup and the mail run in the background
+(:func:`send_sign_in_link`), so not even the answer's timing tells.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.passwords import hash_password, password_problem, verify_password
+from auth.principals import Principal, StaffPrincipal
+from auth.tokens import TokenSigner
+from models.accounts import Account, StaffUser
+from models.auth import AuthSession
+from models.clients import Client, Contact
+from models.enums import ContactRole, LinkPurpose
+from models.types import utcnow
+from services import activity
+from services.access import access_contact
+from services.accounts import account_for_portal
+from services.background import note_mail_queued
+from services.config import Settings
+from services.errors import BadInput, Conflict, Forbidden, Unauthenticated
+from services.mail import Mailer
+from services.portal_access import end_contact_access, revoke_sessions
+from services.portal_links import (
+    IssuedLink,
+    OpenedLink,
+    issue_link,
+    link_ttl,
+    mark_used,
+    open_link,
+    revoke_links,
+)
+from services.ratelimit import RateLimiter
+from services.sessions import SIGN_IN_FAILED, start_contact_session
+from services.validation import normalise_email, normalise_email_for_lookup, optional_text
+
+REDEEMABLE = frozenset(
+    {
+        LinkPurpose.MAGIC_LINK,
+        LinkPurpose.DASHBOARD,
+        LinkPurpose.DOCUMENT,
+        LinkPurpose.EMAIL_VERIFICATION,
+    }
+)
+"""Links that ``redeemPortalLink`` exchanges for a session (invites and password resets
+need a password: ``acceptInvite``, ``resetPassword``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSession:
+    """A contact session opened from a link; ``subject`` names the document a document
+    link opens."""
+
+    token: str
+    expires_at: datetime
+    contact: Contact
+    subject_type: str | None = None
+    subject_id: uuid.UUID | None = None
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkServices:
+    """What link-issuing functions need besides the database session."""
+
+    signer: TokenSigner
+    settings: Settings
+    mailer: Mailer
+
+    @property
+    def session_ttl(self) -> timedelta:
+        return timedelta(hours=self.settings.session_ttl_hours)
+
+
+def _name(contact: Contact) -> str:
+    return f"{contact.first_name} {contact.last_name}".strip() or contact.email
+
+
+def _minutes(ttl: timedelta | None) -> int | None:
+    return None if ttl is None else int(ttl.total_seconds() // 60)
+
+
+async def mail_link(
+    session: AsyncSession,
+    deps: LinkServices,
+    *,
+    account: Account,
+    contact: Contact,
+    issued: IssuedLink,
+    template: str,
+    **extra: object,
+) -> None:
+    context: dict[str, object] = {
+        "contact_name": _name(contact),
+        "link": issued.url,
+        "expires_minutes": _minutes(link_ttl(deps.settings, issued.link.purpose)),
+    }
+    context.update(extra)
+    await deps.mailer.queue(
+        session, account=account, to=contact.email, template=template, context=context
+    )
+    note_mail_queued(session)
+
+
+async def _portal_contact(session: AsyncSession, *, account: Account, email: str) -> Contact | None:
+    """The contact of ``account`` with ``email`` who may use the portal now, if any."""
+    row = (
+        await session.exec(
+            select(Contact)
+            .join(Client, col(Client.id) == Contact.client_id)
+            .where(
+                Contact.account_id == account.id,
+                Contact.email == email,
+                col(Client.archived_at).is_(None),
+                col(Client.portal_enabled).is_(True),
+            )
+        )
+    ).one_or_none()
+    return row if account.portal_enabled else None
+
+
+async def check_link_request_limits(
+    limiter: RateLimiter, settings: Settings, *, email: str, client_address: str
+) -> str:
+    """Count a link request against the email and the address; the normalised email."""
+    key = normalise_email_for_lookup(email)
+    normalise_email(email)  # a malformed address is the caller's mistake: say so
+    await limiter.hit(settings.magic_links_per_email, "link:email", key)
+    await limiter.hit(settings.magic_links_per_address, "link:address", client_address)
+    return key
+
+
+async def send_sign_in_link(
+    sessions: async_sessionmaker[AsyncSession],
+    deps: LinkServices,
+    *,
+    account_slug: str,
+    email: str,
+    purpose: LinkPurpose,
+) -> None:
+    """Background job: email a magic link (or password-reset link) when ``email`` is an
+    active contact of the account's portal; nothing otherwise."""
+    template = {LinkPurpose.MAGIC_LINK: "magic_link", LinkPurpose.PASSWORD_RESET: "password_reset"}
+    async with sessions() as session:
+        account = (
+            await session.exec(select(Account).where(Account.slug == account_slug.strip().lower()))
+        ).one_or_none()
+        if account is None:
+            return
+        contact = await _portal_contact(session, account=account, email=email)
+        if contact is None:
+            return
+        issued = await issue_link(
+            session,
+            signer=deps.signer,
+            settings=deps.settings,
+            account=account,
+            contact=contact,
+            purpose=purpose,
+        )
+        await mail_link(
+            session,
+            deps,
+            account=account,
+            contact=contact,
+            issued=issued,
+            template=template[purpose],
+        )
+        await session.commit()
+    deps.mailer.kick()
+
+
+async def _start_session(
+    session: AsyncSession,
+    deps: LinkServices,
+    opened: OpenedLink,
+    *,
+    read_only_for: uuid.UUID | None,
+) -> PortalSession:
+    token = await start_contact_session(
+        session=session,
+        signer=deps.signer,
+        contact=opened.contact,
+        ttl=deps.session_ttl,
+        viewer_staff_id=read_only_for,
+        link_id=opened.link.id,
+    )
+    return PortalSession(
+        token=token,
+        expires_at=utcnow() + deps.session_ttl,
+        contact=opened.contact,
+        subject_type=opened.link.subject_type,
+        subject_id=opened.link.subject_id,
+        read_only=read_only_for is not None,
+    )
+
+
+async def redeem_portal_link(
+    session: AsyncSession,
+    deps: LinkServices,
+    *,
+    token: str,
+    account_slug: str | None,
+    caller: Principal,
+) -> PortalSession:
+    """Exchange a magic, dashboard, document or email-verification link for a contact
+    session. Staff of the same account opening a client's link get a read-only view
+    (like "view as client"), and their visit is not recorded as the client's."""
+    opened = await open_link(
+        session, signer=deps.signer, token=token, purposes=REDEEMABLE, account_slug=account_slug
+    )
+    staff_viewer = (
+        caller.user_id
+        if isinstance(caller, StaffPrincipal) and caller.account_id == opened.account.id
+        else None
+    )
+    if staff_viewer is None:
+        mark_used(opened.link)
+        now = utcnow()
+        opened.contact.last_seen_at = now
+        if opened.link.purpose is LinkPurpose.EMAIL_VERIFICATION:
+            opened.contact.email_verified_at = opened.contact.email_verified_at or now
+    result = await _start_session(session, deps, opened, read_only_for=staff_viewer)
+    activity.record(
+        session,
+        account_id=opened.account.id,
+        actor=caller if staff_viewer else None,
+        verb="contact.viewed_as" if staff_viewer else "contact.signed_in",
+        subject_type="contact",
+        subject_id=opened.contact.id,
+        client_id=opened.client.id,
+        details={"link": opened.link.purpose.value},
+        visible_to_client=False,
+    )
+    return result
+
+
+async def invite_contact(
+    session: AsyncSession, deps: LinkServices, *, actor: StaffPrincipal, contact_id: uuid.UUID
+) -> tuple[Contact, IssuedLink]:
+    """Email the contact a link to set a password; earlier unused invites stop working."""
+    contact = await access_contact(session, actor, contact_id)
+    client = await session.get(Client, contact.client_id)
+    account = await session.get(Account, actor.account_id)
+    inviter = await session.get(StaffUser, actor.user_id)
+    if account is None or client is None:  # pragma: no cover - access_contact checked both
+        raise Conflict("The contact's client is gone.")
+    if not account.portal_enabled or not client.portal_enabled or client.archived_at:
+        raise Conflict("Turn the portal on for this client before inviting its contacts.")
+    await revoke_links(session, contact_ids=[contact.id], purposes=frozenset({LinkPurpose.INVITE}))
+    issued = await issue_link(
+        session,
+        signer=deps.signer,
+        settings=deps.settings,
+        account=account,
+        contact=contact,
+        purpose=LinkPurpose.INVITE,
+        created_by_id=actor.user_id,
+    )
+    await mail_link(
+        session,
+        deps,
+        account=account,
+        contact=contact,
+        issued=issued,
+        template="invite",
+        inviter_name=inviter.name if inviter else account.name,
+        expires_days=deps.settings.invite_ttl_days,
+    )
+    activity.record(
+        session,
+        account_id=actor.account_id,
+        actor=actor,
+        verb="contact.invited",
+        subject_type="contact",
+        subject_id=contact.id,
+        client_id=contact.client_id,
+        visible_to_client=False,
+    )
+    return contact, issued
+
+
+async def set_password_with_link(
+    session: AsyncSession,
+    deps: LinkServices,
+    *,
+    token: str,
+    password: str,
+    purpose: LinkPurpose,
+    account_slug: str | None,
+) -> PortalSession:
+    """``acceptInvite`` / ``resetPassword``: set the password, spend the link, end the
+    contact's other sessions (a reset must lock out whoever had the old password) and
+    open a new session."""
+    opened = await open_link(
+        session,
+        signer=deps.signer,
+        token=token,
+        purposes=frozenset({purpose}),
+        account_slug=account_slug,
+    )
+    if problem := password_problem(password):
+        raise BadInput(problem, field="password")
+    contact = opened.contact
+    contact.password_hash = hash_password(password)
+    now = utcnow()
+    contact.email_verified_at = contact.email_verified_at or now
+    contact.last_seen_at = now
+    contact.updated_at = now
+    mark_used(opened.link)
+    await end_contact_access(session, account_id=opened.account.id, contact_ids=[contact.id])
+    result = await _start_session(session, deps, opened, read_only_for=None)
+    activity.record(
+        session,
+        account_id=opened.account.id,
+        actor=None,
+        verb="contact.invite_accepted"
+        if purpose is LinkPurpose.INVITE
+        else "contact.password_reset",
+        subject_type="contact",
+        subject_id=contact.id,
+        client_id=opened.client.id,
+        visible_to_client=False,
+    )
+    return result
+
+
+async def portal_sign_in(
+    session: AsyncSession,
+    deps: LinkServices,
+    *,
+    limiter: RateLimiter,
+    account_slug: str,
+    email: str,
+    password: str,
+    client_address: str,
+) -> PortalSession:
+    """Password sign-in for contacts, when the account allows it. Unknown account,
+    unknown email, wrong password and no password set answer alike, after the same
+    argon2 work; failures count against the email and the address."""
+    settings = deps.settings
+    email_key = normalise_email_for_lookup(email)
+    await limiter.check(settings.sign_in_attempts_per_email, "portal-sign-in:email", email_key)
+    await limiter.check(
+        settings.sign_in_attempts_per_address, "portal-sign-in:address", client_address
+    )
+    account = (
+        await session.exec(select(Account).where(Account.slug == account_slug.strip().lower()))
+    ).one_or_none()
+    if account is not None and account.portal_enabled and not account.password_login_enabled:
+        raise Forbidden("This portal signs in with emailed links only: ask for a sign-in link.")
+    contact = await _portal_contact(session, account=account, email=email_key) if account else None
+    valid = verify_password(contact.password_hash if contact else None, password)
+    if contact is None or account is None or not valid:
+        await limiter.hit(settings.sign_in_attempts_per_email, "portal-sign-in:email", email_key)
+        await limiter.hit(
+            settings.sign_in_attempts_per_address, "portal-sign-in:address", client_address
+        )
+        raise Unauthenticated(SIGN_IN_FAILED)
+    if contact.email_verified_at is None:
+        raise Unauthenticated("Confirm your email address first: use the link we sent you.")
+    contact.last_seen_at = utcnow()
+    token = await start_contact_session(
+        session=session, signer=deps.signer, contact=contact, ttl=deps.session_ttl
+    )
+    return PortalSession(token=token, expires_at=utcnow() + deps.session_ttl, contact=contact)
+
+
+async def create_dashboard_link(
+    session: AsyncSession, deps: LinkServices, *, actor: StaffPrincipal, contact_id: uuid.UUID
+) -> IssuedLink:
+    """The contact's secure dashboard URL (seed 000). A new one replaces the old: the old
+    link and every session opened with it stop at once."""
+    contact = await access_contact(session, actor, contact_id)
+    account = await session.get(Account, actor.account_id)
+    if account is None:  # pragma: no cover - the actor's account exists
+        raise Conflict("Account not found.")
+    old = await revoke_links(
+        session, contact_ids=[contact.id], purposes=frozenset({LinkPurpose.DASHBOARD})
+    )
+    if old:
+        opened_with_old = list(
+            (
+                await session.exec(
+                    select(AuthSession.id).where(
+                        col(AuthSession.link_id).in_(old), col(AuthSession.revoked_at).is_(None)
+                    )
+                )
+            ).all()
+        )
+        await revoke_sessions(session, opened_with_old)
+    issued = await issue_link(
+        session,
+        signer=deps.signer,
+        settings=deps.settings,
+        account=account,
+        contact=contact,
+        purpose=LinkPurpose.DASHBOARD,
+        created_by_id=actor.user_id,
+    )
+    activity.record(
+        session,
+        account_id=actor.account_id,
+        actor=actor,
+        verb="contact.dashboard_link_created",
+        subject_type="contact",
+        subject_id=contact.id,
+        client_id=contact.client_id,
+        details={"replaced": len(old)},
+        visible_to_client=False,
+    )
+    return issued
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    company: str | None
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None = None
+
+
+async def register_client(
+    session: AsyncSession,
+    deps: LinkServices,
+    *,
+    account_slug: str,
+    data: Registration,
+) -> None:
+    """Self-registration (seed 004): a new client with one BILLING contact, who gets a
+    link to confirm the email. An email that already has access gets a sign-in link
+    instead, and the answer is the same, so registration cannot probe for clients."""
+    account = await account_for_portal(session, slug=account_slug)
+    if not account.portal_enabled or not account.registration_enabled:
+        raise Forbidden("This portal does not take registrations.")
+    email = normalise_email(data.email)
+    first_name = optional_text(data.first_name, field="firstName", max_length=100) or ""
+    last_name = optional_text(data.last_name, field="lastName", max_length=100) or ""
+    company = optional_text(data.company, field="company", max_length=200)
+    phone = optional_text(data.phone, field="phone", max_length=50)
+    if not (first_name or last_name or company):
+        raise BadInput("Give your name or your company's.", field="firstName")
+    existing = (
+        await session.exec(
+            select(Contact).where(Contact.account_id == account.id, Contact.email == email)
+        )
+    ).one_or_none()
+    if existing is not None:
+        if await _portal_contact(session, account=account, email=email) is not None:
+            issued = await issue_link(
+                session,
+                signer=deps.signer,
+                settings=deps.settings,
+                account=account,
+                contact=existing,
+                purpose=LinkPurpose.MAGIC_LINK,
+            )
+            await mail_link(
+                session,
+                deps,
+                account=account,
+                contact=existing,
+                issued=issued,
+                template="already_registered",
+            )
+        return
+    name = company or f"{first_name} {last_name}".strip()
+    client = Client(
+        account_id=account.id,
+        name=name,
+        company=company,
+        email=email,
+        phone=phone,
+        currency=account.currency,
+    )
+    session.add(client)
+    await session.flush()
+    contact = Contact(
+        account_id=account.id,
+        client_id=client.id,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone=phone,
+        role=ContactRole.BILLING,
+        is_primary=True,
+    )
+    session.add(contact)
+    await session.flush()
+    issued = await issue_link(
+        session,
+        signer=deps.signer,
+        settings=deps.settings,
+        account=account,
+        contact=contact,
+        purpose=LinkPurpose.EMAIL_VERIFICATION,
+    )
+    await mail_link(
+        session,
+        deps,
+        account=account,
+        contact=contact,
+        issued=issued,
+        template="email_verification",
+    )
+    activity.record(
+        session,
+        account_id=account.id,
+        actor=None,
+        verb="client.registered",
+        subject_type="client",
+        subject_id=client.id,
+        client_id=client.id,
+        details={"email": email},
+        visible_to_client=False,
+    )

@@ -1,0 +1,206 @@
+"""Portal links: the signed, revocable URLs that let a contact into the portal.
+
+A link's token is an itsdangerous signature over its :class:`PortalLink` row id, made
+with the salt of the link's purpose, so a token minted for one purpose never opens
+another. The row decides the rest: one-use links are spent when used, rotated or revoked
+links stop at once, and a link stops when the contact's email is no longer the address
+it was sent to. Every failure answers the same ``UNAUTHENTICATED`` error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.tokens import InvalidToken, TokenPurpose, TokenSigner
+from models.accounts import Account
+from models.clients import Client, Contact
+from models.enums import LinkPurpose
+from models.portal import PortalLink
+from models.types import utcnow
+from services.config import Settings
+from services.errors import Unauthenticated
+
+LINK_FAILED = "This link is invalid or has expired."
+
+SALTS: dict[LinkPurpose, TokenPurpose] = {
+    LinkPurpose.MAGIC_LINK: TokenPurpose.MAGIC_LINK,
+    LinkPurpose.INVITE: TokenPurpose.INVITE,
+    LinkPurpose.DASHBOARD: TokenPurpose.DASHBOARD,
+    LinkPurpose.DOCUMENT: TokenPurpose.DOCUMENT_LINK,
+    LinkPurpose.PASSWORD_RESET: TokenPurpose.PASSWORD_RESET,
+    LinkPurpose.EMAIL_VERIFICATION: TokenPurpose.EMAIL_VERIFICATION,
+}
+
+ONE_USE = frozenset(
+    {
+        LinkPurpose.MAGIC_LINK,
+        LinkPurpose.INVITE,
+        LinkPurpose.PASSWORD_RESET,
+        LinkPurpose.EMAIL_VERIFICATION,
+    }
+)
+"""Spent by their first use; dashboard and document links open the portal again and
+again until they are rotated, revoked or expire."""
+
+PATHS: dict[LinkPurpose, str] = {
+    LinkPurpose.MAGIC_LINK: "sign-in",
+    LinkPurpose.INVITE: "accept-invite",
+    LinkPurpose.DASHBOARD: "dashboard",
+    LinkPurpose.DOCUMENT: "open",
+    LinkPurpose.PASSWORD_RESET: "reset-password",
+    LinkPurpose.EMAIL_VERIFICATION: "verify-email",
+}
+
+
+def link_ttl(settings: Settings, purpose: LinkPurpose) -> timedelta | None:
+    """How long a new link of ``purpose`` works; ``None``: until rotated or revoked."""
+    return {
+        LinkPurpose.MAGIC_LINK: timedelta(minutes=settings.magic_link_ttl_minutes),
+        LinkPurpose.INVITE: timedelta(days=settings.invite_ttl_days),
+        LinkPurpose.DASHBOARD: None,
+        LinkPurpose.DOCUMENT: timedelta(days=settings.document_link_ttl_days),
+        LinkPurpose.PASSWORD_RESET: timedelta(minutes=settings.password_reset_ttl_minutes),
+        LinkPurpose.EMAIL_VERIFICATION: timedelta(days=settings.email_verification_ttl_days),
+    }[purpose]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    link: PortalLink
+    token: str
+    url: str
+
+
+def portal_url(settings: Settings, account: Account, purpose: LinkPurpose, token: str) -> str:
+    """The portal frontend URL that carries ``token`` (the frontend passes it on to
+    ``redeemPortalLink`` / ``acceptInvite`` / ``resetPassword``)."""
+    return f"{settings.portal_base_url}/{account.slug}/{PATHS[purpose]}?token={quote(token)}"
+
+
+async def issue_link(
+    session: AsyncSession,
+    *,
+    signer: TokenSigner,
+    settings: Settings,
+    account: Account,
+    contact: Contact,
+    purpose: LinkPurpose,
+    created_by_id: uuid.UUID | None = None,
+    subject: tuple[str, uuid.UUID] | None = None,
+) -> IssuedLink:
+    ttl = link_ttl(settings, purpose)
+    link = PortalLink(
+        account_id=contact.account_id,
+        contact_id=contact.id,
+        purpose=purpose,
+        email=contact.email,
+        created_by_id=created_by_id,
+        subject_type=subject[0] if subject else None,
+        subject_id=subject[1] if subject else None,
+        expires_at=utcnow() + ttl if ttl is not None else None,
+    )
+    session.add(link)
+    await session.flush()
+    token = signer.sign(SALTS[purpose], link.id.hex)
+    return IssuedLink(link, token, portal_url(settings, account, purpose, token))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedLink:
+    link: PortalLink
+    contact: Contact
+    client: Client
+    account: Account
+
+
+def _link_id(signer: TokenSigner, token: str, purposes: frozenset[LinkPurpose]) -> uuid.UUID:
+    for purpose in sorted(purposes):
+        try:
+            raw = signer.unsign(SALTS[purpose], token, max_age_seconds=None)
+            return uuid.UUID(hex=str(raw))
+        except (InvalidToken, ValueError):
+            continue
+    raise Unauthenticated(LINK_FAILED)
+
+
+async def open_link(
+    session: AsyncSession,
+    *,
+    signer: TokenSigner,
+    token: str,
+    purposes: frozenset[LinkPurpose],
+    account_slug: str | None = None,
+    now: datetime | None = None,
+) -> OpenedLink:
+    """The live link behind ``token`` (locked for update), or ``UNAUTHENTICATED``.
+
+    Refused alike: a bad signature, another purpose's token, an unknown, revoked,
+    expired or spent link, a contact whose email changed, an archived client, a portal
+    turned off, and (with ``account_slug``) a link of another account."""
+    link_id = _link_id(signer, token, purposes)
+    row = (
+        await session.exec(
+            select(PortalLink, Contact, Client, Account)
+            .join(Contact, col(Contact.id) == PortalLink.contact_id)
+            .join(Client, col(Client.id) == Contact.client_id)
+            .join(Account, col(Account.id) == PortalLink.account_id)
+            .where(PortalLink.id == link_id)
+            .with_for_update(of=PortalLink)
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated(LINK_FAILED)
+    link, contact, client, account = row
+    now = now or utcnow()
+    if (
+        link.purpose not in purposes
+        or link.revoked_at is not None
+        or (link.expires_at is not None and link.expires_at <= now)
+        or (link.purpose in ONE_USE and link.used_at is not None)
+        or link.email != contact.email
+        or (account_slug is not None and account.slug != account_slug.strip().lower())
+        or not account.portal_enabled
+        or not client.portal_enabled
+        or client.archived_at is not None
+    ):
+        raise Unauthenticated(LINK_FAILED)
+    return OpenedLink(link, contact, client, account)
+
+
+def mark_used(link: PortalLink) -> None:
+    now = utcnow()
+    link.last_used_at = now
+    if link.used_at is None:
+        link.used_at = now
+
+
+async def revoke_links(
+    session: AsyncSession,
+    *,
+    contact_ids: list[uuid.UUID],
+    purposes: frozenset[LinkPurpose] | None = None,
+) -> list[uuid.UUID]:
+    """Revoke the live links of these contacts (of ``purposes``, or all); their ids."""
+    if not contact_ids:
+        return []
+    statement = select(PortalLink.id).where(
+        col(PortalLink.contact_id).in_(contact_ids), col(PortalLink.revoked_at).is_(None)
+    )
+    if purposes is not None:
+        statement = statement.where(col(PortalLink.purpose).in_(purposes))
+    ids = list((await session.exec(statement)).all())
+    if ids:
+        await session.exec(
+            update(PortalLink)
+            .where(col(PortalLink.id).in_(ids))
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return ids
