@@ -18,6 +18,7 @@ from services.background import Background
 from services.config import Settings
 from services.db import session_factory
 from services.mail import Mailer
+from services.portal_auth import LinkServices
 from services.ratelimit import RateLimiter
 from services.revocation import RevocationHub
 
@@ -82,3 +83,9 @@ class Context:
 
 
 Info = strawberry.Info[Context, None]
+
+
+def link_services(info: Info) -> LinkServices:
+    """What issuing and mailing portal links needs (signer, settings, mailer)."""
+    runtime = info.context.runtime
+    return LinkServices(runtime.signer, runtime.settings, runtime.mailer)

@@ -7,9 +7,10 @@ import uuid
 from models.invoices import Invoice
 from models.payments import PaymentAllocation
 from resolvers.common import atomic, caller, parse_id, staff
-from resolvers.context import Info
+from resolvers.context import Info, link_services
 from resolvers.views import PricedLine
 from services import access, invoices
+from services.document_links import email_document
 from services.pagination import Page
 
 
@@ -55,7 +56,9 @@ async def update_invoice(info: Info, id: str, data: invoices.InvoiceData) -> Inv
 async def send_invoice(info: Info, id: str) -> Invoice:
     actor = staff(info)
     async with atomic(info) as session:
-        return await invoices.send_invoice(session=session, actor=actor, invoice_id=parse_id(id))
+        invoice = await invoices.send_invoice(session=session, actor=actor, invoice_id=parse_id(id))
+        await email_document(session, link_services(info), document=invoice)
+        return invoice
 
 
 async def mark_invoice_sent(info: Info, id: str) -> Invoice:

@@ -8,14 +8,13 @@ from models.auth import ApiToken, AuthSession
 from models.clients import Contact
 from models.enums import LinkPurpose
 from resolvers.common import atomic, caller, parse_id, parse_optional_id, staff
-from resolvers.context import Info
+from resolvers.context import Info, link_services
 from services import accounts, api_tokens, portal_access, portal_auth
 from services.portal_links import IssuedLink
 
 
 def _deps(info: Info) -> portal_auth.LinkServices:
-    runtime = info.context.runtime
-    return portal_auth.LinkServices(runtime.signer, runtime.settings, runtime.mailer)
+    return link_services(info)
 
 
 async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpose) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from models.invoices import Invoice
 from models.quotes import Quote
 from resolvers.common import acting_contact, atomic, caller, parse_id, staff
-from resolvers.context import Info
+from resolvers.context import Info, link_services
 from resolvers.views import PricedLine
 from services import access, quotes
+from services.document_links import email_document
 from services.pagination import Page
 
 
@@ -41,7 +42,9 @@ async def create_quote(info: Info, data: quotes.QuoteData) -> Quote:
 async def send_quote(info: Info, id: str) -> Quote:
     actor = staff(info)
     async with atomic(info) as session:
-        return await quotes.send_quote(session=session, actor=actor, quote_id=parse_id(id))
+        quote = await quotes.send_quote(session=session, actor=actor, quote_id=parse_id(id))
+        await email_document(session, link_services(info), document=quote)
+        return quote
 
 
 async def approve_quote(info: Info, id: str, data: quotes.ApprovalData) -> quotes.Approval:
@@ -75,3 +78,11 @@ async def converted_invoice(info: Info, quote: Quote) -> Invoice | None:
     if quote.converted_invoice_id is None:
         return None
     return await info.context.loaders.invoice_by_id.load(quote.converted_invoice_id)
+
+
+async def quote_is_expired(info: Info, quote: Quote) -> bool:
+    """Past its valid-until date where the business is (the account's time zone)."""
+    if quote.valid_until is None:
+        return False
+    account = await info.context.loaders.account_by_id.load(quote.account_id)
+    return quotes.is_expired(quote, quotes.local_today(account.timezone if account else None))

@@ -21,7 +21,7 @@ from schema.fields import field, id_field, money, mutation
 from schema.invoices import Invoice
 from schema.lines import LineInput, LineItem
 from schema.pagination import Connection
-from services.quotes import MAX_DECLINE_REASON, ApprovalData, QuoteData, QuoteFilter, is_expired
+from services.quotes import MAX_DECLINE_REASON, ApprovalData, QuoteData, QuoteFilter
 
 strawberry.enum(
     QuoteStatus,
@@ -45,7 +45,9 @@ class Quote:
     currency: str = field("ISO 4217 currency of every amount.")
     title: str | None = field("Short title.")
     issue_date: date | None = field("Date of issue.")
-    valid_until: date | None = field("Last day it can be approved.")
+    valid_until: date | None = field(
+        "Last day it can be approved, in the business's time zone (inclusive)."
+    )
     po_number: str | None = field("Purchase order number given on approval.")
     public_notes: str | None = field("Notes shown to the client.")
     private_notes: str | None = field(
@@ -69,9 +71,9 @@ class Quote:
     )
     created_at: datetime = field("When the quote was created.")
 
-    @field("Past its valid-until date.")
-    def is_expired(self, root: strawberry.Parent[QuoteRow]) -> bool:
-        return is_expired(root)
+    @field("Past its valid-until date in the business's time zone: it can no longer be approved.")
+    async def is_expired(self, info: Info, root: strawberry.Parent[QuoteRow]) -> bool:
+        return await resolvers.quote_is_expired(info, root)
 
     @field(
         "The invoice the approved quote became (status CONVERTED); null otherwise.",

@@ -16,6 +16,7 @@ from schema.portal_access import PortalAccessMutation, PortalAccessQuery
 from schema.projects import ProjectQuery
 from schema.quotes import QuoteMutation, QuoteQuery
 from schema.recurring import RecurringInvoiceMutation, RecurringInvoiceQuery
+from schema.statements import StatementQuery
 from schema.subscriptions import SubscriptionQuery
 from schema.time_logs import TimeLogQuery
 
@@ -36,6 +37,7 @@ Query = merge_types(
         DocumentQuery,
         TimeLogQuery,
         ActivityQuery,
+        StatementQuery,
     ),
 )
 Mutation = merge_types(

@@ -14,7 +14,6 @@ from resolvers import statements as resolvers
 from resolvers.context import Info
 from schema.clients import Client
 from schema.fields import field, money
-from services.statements import Aging as AgingRow
 from services.statements import EntryKind, StatementStatus
 from services.statements import Statement as StatementRow
 from services.statements import StatementEntry as StatementEntryRow
@@ -57,10 +56,10 @@ class StatementEntry:
 @strawberry.type(description="Open invoice balances at the end of a period, by days past due.")
 class StatementAging:
     current: Decimal = money("current", "Not yet due.")
-    days_1_to_30: Decimal = money("days_1_30", "1 to 30 days past due.", name="days1To30")
-    days_31_to_60: Decimal = money("days_31_60", "31 to 60 days past due.", name="days31To60")
-    days_61_to_90: Decimal = money("days_61_90", "61 to 90 days past due.", name="days61To90")
-    over_90: Decimal = money("over_90", "More than 90 days past due.", name="over90")
+    days_1_to_30: Decimal = money("days_1_30", "1 to 30 days past due.")
+    days_31_to_60: Decimal = money("days_31_60", "31 to 60 days past due.")
+    days_61_to_90: Decimal = money("days_61_90", "61 to 90 days past due.")
+    over_90: Decimal = money("over_90", "More than 90 days past due.")
     total: Decimal = money("total", "Sum of the buckets (the closing balance).")
 
 
@@ -143,6 +142,3 @@ class StatementQuery:
             client_id=client_id,
             currency=currency,
         )
-
-
-_unused = AgingRow  # the aging type's rows are services.statements.Aging

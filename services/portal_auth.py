@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.passwords import hash_password, password_problem, verify_password
-from auth.principals import Principal, StaffPrincipal
+from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from auth.tokens import TokenSigner
 from models.accounts import Account, StaffUser
 from models.auth import AuthSession
@@ -30,7 +30,8 @@ from services.access import access_contact
 from services.accounts import account_for_portal
 from services.background import note_mail_queued
 from services.config import Settings
-from services.errors import BadInput, Conflict, Forbidden, Unauthenticated
+from services.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
+from services.invoices import mark_invoice_viewed
 from services.mail import Mailer
 from services.portal_access import end_contact_access, revoke_sessions
 from services.portal_links import (
@@ -42,8 +43,14 @@ from services.portal_links import (
     open_link,
     revoke_links,
 )
+from services.quotes import mark_quote_viewed
 from services.ratelimit import RateLimiter
-from services.sessions import SIGN_IN_FAILED, start_contact_session
+from services.sessions import (
+    SIGN_IN_FAILED,
+    issue_session_token,
+    open_contact_session,
+    portal_modules,
+)
 from services.validation import normalise_email, normalise_email_for_lookup, optional_text
 
 REDEEMABLE = frozenset(
@@ -188,23 +195,48 @@ async def _start_session(
     opened: OpenedLink,
     *,
     read_only_for: uuid.UUID | None,
-) -> PortalSession:
-    token = await start_contact_session(
+) -> tuple[PortalSession, AuthSession]:
+    auth_session = await open_contact_session(
         session=session,
-        signer=deps.signer,
         contact=opened.contact,
         ttl=deps.session_ttl,
         viewer_staff_id=read_only_for,
         link_id=opened.link.id,
     )
-    return PortalSession(
-        token=token,
-        expires_at=utcnow() + deps.session_ttl,
+    result = PortalSession(
+        token=issue_session_token(deps.signer, auth_session),
+        expires_at=auth_session.expires_at,
         contact=opened.contact,
         subject_type=opened.link.subject_type,
         subject_id=opened.link.subject_id,
         read_only=read_only_for is not None,
     )
+    return result, auth_session
+
+
+async def _record_document_view(
+    session: AsyncSession, opened: OpenedLink, auth_session: AuthSession
+) -> None:
+    """The client opened an emailed invoice or quote: mark it viewed (as the contact)."""
+    if opened.link.subject_id is None:
+        return
+    contact = ContactPrincipal(
+        account_id=opened.account.id,
+        contact_id=opened.contact.id,
+        client_id=opened.client.id,
+        role=opened.contact.role,
+        modules=await portal_modules(session, opened.account, opened.client),
+        session_id=auth_session.id,
+    )
+    try:
+        if opened.link.subject_type == "invoice":
+            await mark_invoice_viewed(
+                session=session, actor=contact, invoice_id=opened.link.subject_id
+            )
+        elif opened.link.subject_type == "quote":
+            await mark_quote_viewed(session=session, actor=contact, quote_id=opened.link.subject_id)
+    except NotFound:
+        return  # voided since it was sent: the portal opens, the document is gone
 
 
 async def redeem_portal_link(
@@ -232,7 +264,9 @@ async def redeem_portal_link(
         opened.contact.last_seen_at = now
         if opened.link.purpose is LinkPurpose.EMAIL_VERIFICATION:
             opened.contact.email_verified_at = opened.contact.email_verified_at or now
-    result = await _start_session(session, deps, opened, read_only_for=staff_viewer)
+    result, auth_session = await _start_session(session, deps, opened, read_only_for=staff_viewer)
+    if staff_viewer is None and opened.link.purpose is LinkPurpose.DOCUMENT:
+        await _record_document_view(session, opened, auth_session)
     activity.record(
         session,
         account_id=opened.account.id,
@@ -321,7 +355,7 @@ async def set_password_with_link(
     contact.updated_at = now
     mark_used(opened.link)
     await end_contact_access(session, account_id=opened.account.id, contact_ids=[contact.id])
-    result = await _start_session(session, deps, opened, read_only_for=None)
+    result, _ = await _start_session(session, deps, opened, read_only_for=None)
     activity.record(
         session,
         account_id=opened.account.id,
@@ -372,10 +406,14 @@ async def portal_sign_in(
     if contact.email_verified_at is None:
         raise Unauthenticated("Confirm your email address first: use the link we sent you.")
     contact.last_seen_at = utcnow()
-    token = await start_contact_session(
-        session=session, signer=deps.signer, contact=contact, ttl=deps.session_ttl
+    auth_session = await open_contact_session(
+        session=session, contact=contact, ttl=deps.session_ttl
     )
-    return PortalSession(token=token, expires_at=utcnow() + deps.session_ttl, contact=contact)
+    return PortalSession(
+        token=issue_session_token(deps.signer, auth_session),
+        expires_at=auth_session.expires_at,
+        contact=contact,
+    )
 
 
 async def create_dashboard_link(

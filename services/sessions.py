@@ -123,16 +123,15 @@ async def portal_modules(
     return frozenset()
 
 
-async def start_contact_session(
+async def open_contact_session(
     *,
     session: AsyncSession,
-    signer: TokenSigner,
     contact: Contact,
     ttl: timedelta,
     viewer_staff_id: uuid.UUID | None = None,
     link_id: uuid.UUID | None = None,
-) -> str:
-    """A session token for ``contact``; with ``viewer_staff_id``, a read-only "view as
+) -> AuthSession:
+    """A new session row for ``contact``; with ``viewer_staff_id``, a read-only "view as
     client" session of that staff user; ``link_id``: the portal link it was opened with."""
     auth_session = AuthSession(
         account_id=contact.account_id,
@@ -145,6 +144,22 @@ async def start_contact_session(
     )
     session.add(auth_session)
     await session.flush()
+    return auth_session
+
+
+async def start_contact_session(
+    *,
+    session: AsyncSession,
+    signer: TokenSigner,
+    contact: Contact,
+    ttl: timedelta,
+    viewer_staff_id: uuid.UUID | None = None,
+    link_id: uuid.UUID | None = None,
+) -> str:
+    """A session token for ``contact`` (see :func:`open_contact_session`)."""
+    auth_session = await open_contact_session(
+        session=session, contact=contact, ttl=ttl, viewer_staff_id=viewer_staff_id, link_id=link_id
+    )
     return issue_session_token(signer, auth_session)
 
 

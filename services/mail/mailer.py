@@ -18,9 +18,7 @@ from enum import Enum
 from typing import Any
 
 import structlog
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,9 +39,6 @@ from services.mail.transports import (
 
 log = structlog.get_logger("portico.mail")
 
-_QUEUED_IN = "portico.mail_queued_in"
-"""``session.info`` key: the Mailer to kick when the session commits."""
-_LISTENING = "portico.mail_listening"
 ERROR_MAX_LENGTH = 2000
 _ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+")
 
@@ -80,8 +75,8 @@ class Mailer:
         context: dict[str, Any],
     ) -> MailMessage:
         """Render ``template`` for ``to`` with ``account``'s branding and add it to the
-        outbox in ``session``'s transaction. Delivery starts by itself once that session
-        commits; a rollback discards the mail. Raises ValueError for an unknown template,
+        outbox in ``session``'s transaction; the caller commits, then calls :meth:`kick`
+        (a rollback discards the mail). Raises ValueError for an unknown template,
         a missing context key or an address that is not one."""
         address = to.strip()
         if not _ADDRESS.fullmatch(address) or len(address) > 254:
@@ -102,13 +97,12 @@ class Mailer:
             html_body=rendered.html,
         )
         session.add(message)
-        self._kick_after_commit(session)
         return message
 
     def kick(self) -> None:
         """Start delivering queued mails in the background. At most one delivery task
-        runs; a kick while it runs makes it go round once more. ``queue()`` kicks after
-        the commit by itself; call this for mails queued by someone else (start-up)."""
+        runs; a kick while it runs makes it go round once more. Call it after the
+        transaction that queued mail commits, and at start-up for mails left queued."""
         if self._closing:
             return
         if self._task is not None and not self._task.done():
@@ -230,17 +224,3 @@ class Mailer:
                 log.info("mail.sent", mail_id=str(message.id), template=message.template)
             session.add(message)
         return outcome, message
-
-    # Kicking after the caller's commit
-
-    def _kick_after_commit(self, session: AsyncSession) -> None:
-        session.info[_QUEUED_IN] = self
-        if not session.info.get(_LISTENING):
-            session.info[_LISTENING] = True
-            event.listen(session.sync_session, "after_commit", _kick_queued)
-
-
-def _kick_queued(session: Session) -> None:
-    mailer = session.info.pop(_QUEUED_IN, None)
-    if isinstance(mailer, Mailer):
-        mailer.kick()

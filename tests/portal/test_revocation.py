@@ -5,6 +5,7 @@ the client, they will no longer have access")."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,8 +14,10 @@ import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
+from resolvers.context import Runtime
 from server.app import create_app
 from server.graphql_view import ACCESS_REVOKED
+from services.db import create_engine
 from tests.portal.helpers import (
     ARCHIVE_CLIENT,
     VIEWER,
@@ -205,3 +208,62 @@ async def test_a_rolled_back_revocation_closes_nothing(gql, tenant, runtime):
         assert (await ws.receive_json())["type"] == "pong"
     assert (await gql.data(VIEWER, token=token))["viewer"]["id"] == jane["id"]
     assert john["id"]
+
+
+CREATE_TOKEN = """
+mutation { createApiToken(name: "Sync", scopes: ["events:subscribe", "invoices:read"]) {
+  token apiClient { id } } }
+"""
+
+
+async def test_revoking_an_api_token_closes_the_partners_sockets(gql, tenant, runtime):
+    created = (await gql.data(CREATE_TOKEN, token=tenant.admin))["createApiToken"]
+    async with open_socket(runtime, created["token"]) as ws:
+        await gql.data(
+            "mutation($id: ID!) { revokeApiToken(id: $id) { id } }",
+            {"id": created["apiClient"]["id"]},
+            token=tenant.admin,
+        )
+        assert await closed_with(ws) == ACCESS_REVOKED
+
+
+REDIS_URL = os.environ.get("PORTICO_TEST_REDIS_URL")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="PORTICO_TEST_REDIS_URL is not set")
+async def test_revocation_on_one_instance_closes_sockets_on_another(gql, tenant, runtime, backend):
+    """Two server instances share the database and Redis: archiving a client through
+    instance A closes the contact's socket held by instance B."""
+    client, _jane, token, _link = await signed_in_contact(gql, tenant)
+    settings = runtime.settings.model_copy(update={"redis_url": REDIS_URL})
+    engine_b = create_engine(backend.url, **backend.engine_kwargs)
+    instance_a = Runtime.build(settings, runtime.engine)
+    instance_b = Runtime.build(settings, engine_b)
+    await instance_a.hub.start()
+    await instance_b.hub.start()
+    try:
+        async with open_socket(instance_b, token) as ws:
+            app_a = create_app(runtime=instance_a)
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app_a), base_url="http://portal.test"
+            ) as http_a:
+                answer = await http_a.post(
+                    "/graphql",
+                    json={"query": ARCHIVE_CLIENT, "variables": {"id": client["id"]}},
+                    headers={"Authorization": f"Bearer {tenant.admin}"},
+                )
+                assert "errors" not in answer.json()
+            assert instance_a.hub.open_connections(_session_id(runtime, token)) == 0
+            assert await closed_with(ws) == ACCESS_REVOKED
+    finally:
+        await instance_a.hub.stop()
+        await instance_b.hub.stop()
+        await engine_b.dispose()
+
+
+def _session_id(runtime, token: str):
+    import uuid
+
+    from auth.tokens import TokenPurpose
+
+    return uuid.UUID(hex=runtime.signer.unsign(TokenPurpose.SESSION, token, max_age_seconds=None))

@@ -1,7 +1,13 @@
-"""Invoices through the staff API: drafts, exact totals, sending, voiding and lists."""
+"""Invoices through the API: drafts, exact totals, sending, viewing, paying, voiding,
+editing after sending, deposits and lists, as staff and as the client's contacts."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
+
+from models.accounts import Account
+from models.clients import Contact
+from models.enums import StaffRole
+from services.sessions import start_contact_session
 
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id currency } }"
 INVOICE_FIELDS = """
@@ -620,3 +626,451 @@ async def test_a_line_total_too_large_to_store_is_bad_input(gql, tenant):
     # then it is refused as bad input, and nothing is written
     assert error_of(body)["code"] == "BAD_USER_INPUT"
     assert await invoice_count(gql, tenant.admin) == 0
+
+
+# --- the lifecycle as the client sees it ------------------------------------------------
+
+CREATE_PORTAL_CLIENT = """
+mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id role } } }
+"""
+MARK_SENT = "mutation($id: ID!) { markInvoiceSent(id: $id) { ...InvoiceFields } }" + INVOICE_FIELDS
+MARK_VIEWED = """
+mutation($id: ID!) { markInvoiceViewed(id: $id) { id status viewedAt paidState } }
+"""
+CONTACT_INVOICE = """
+query($id: ID!) { invoice(id: $id) { id number status viewedAt total balance paidState } }
+"""
+CONTACT_INVOICES = """
+query($status: [InvoiceStatus!]) {
+  invoices(status: $status) { totalCount edges { node { id status } } }
+}
+"""
+CONTACT_PAYMENTS = """
+{ payments { totalCount edges { node { amount allocations { amount invoice { id } } } } } }
+"""
+INVOICE_ACTIVITY = """
+query($id: ID!) { invoice(id: $id) { activity { verb actorKind actorName } } }
+"""
+VIEW_AS = "mutation($c: ID!) { viewAsContact(contactId: $c) { token } }"
+
+
+async def portal_client(gql, runtime, token, roles=("BILLING",), name="Acme Corp"):
+    """A client with one contact per role; the client and a portal token per role."""
+    contacts = [
+        {
+            "email": f"{role.lower()}@{name.split()[0].lower()}.test",
+            "firstName": role.title(),
+            "lastName": "Contact",
+            "role": role,
+        }
+        for role in roles
+    ]
+    client = (
+        await gql.data(
+            CREATE_PORTAL_CLIENT, {"input": {"name": name, "contacts": contacts}}, token=token
+        )
+    )["createClient"]
+    tokens = {}
+    async with runtime.sessions() as session:
+        for contact in client["contacts"]:
+            row = await session.get(Contact, uuid.UUID(contact["id"]))
+            tokens[contact["role"]] = await start_contact_session(
+                session=session, signer=runtime.signer, contact=row, ttl=runtime.session_ttl
+            )
+        await session.commit()
+    return client, tokens
+
+
+async def record_payment(gql, token, client_id, invoice_id, amount):
+    await gql.data(
+        RECORD_PAYMENT,
+        {
+            "input": {
+                "clientId": client_id,
+                "amount": amount,
+                "method": "BANK_TRANSFER",
+                "allocations": [{"invoiceId": invoice_id, "amount": amount}],
+            }
+        },
+        token=token,
+    )
+
+
+async def set_lock_sent_invoices(runtime, account_id, locked):
+    async with runtime.sessions() as session:
+        account = await session.get(Account, account_id)
+        account.lock_sent_invoices = locked
+        await session.commit()
+
+
+async def test_lifecycle_from_draft_to_paid_as_the_client_sees_it(gql, tenant, runtime):
+    # given a client with a billing contact and a draft of 100.00
+    client, tokens = await portal_client(gql, runtime, tenant.admin)
+    contact = tokens["BILLING"]
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    # the draft is invisible to the contact
+    assert await invoice_count(gql, contact) == 0
+    assert error_of(await gql(CONTACT_INVOICE, {"id": invoice["id"]}, token=contact)) == {
+        "code": "NOT_FOUND"
+    }
+    # when it is sent, the contact sees it, not yet viewed
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    seen = (await gql.data(CONTACT_INVOICE, {"id": invoice["id"]}, token=contact))["invoice"]
+    assert (seen["number"], seen["status"], seen["viewedAt"]) == ("INV-0001", "SENT", None)
+    # when the contact opens it, it is viewed (once: a second view changes nothing)
+    viewed = (await gql.data(MARK_VIEWED, {"id": invoice["id"]}, token=contact))[
+        "markInvoiceViewed"
+    ]
+    assert viewed["status"] == "VIEWED"
+    assert viewed["viewedAt"]
+    again = (await gql.data(MARK_VIEWED, {"id": invoice["id"]}, token=contact))["markInvoiceViewed"]
+    assert again == viewed
+    # when part is paid, then the rest
+    await record_payment(gql, tenant.admin, client["id"], invoice["id"], "40.00")
+    partial = (await gql.data(CONTACT_INVOICE, {"id": invoice["id"]}, token=contact))["invoice"]
+    assert (partial["status"], partial["paidState"], partial["balance"]) == (
+        "PARTIAL",
+        "PARTIAL",
+        "60.00",
+    )
+    await record_payment(gql, tenant.admin, client["id"], invoice["id"], "60.00")
+    paid = (await gql.data(CONTACT_INVOICE, {"id": invoice["id"]}, token=contact))["invoice"]
+    assert (paid["status"], paid["paidState"], paid["balance"]) == ("PAID", "PAID", "0.00")
+    assert paid["viewedAt"] == viewed["viewedAt"]
+    # then the timeline shows each step with its actor; the contact sees the client's part
+    staff_view = (await gql.data(INVOICE_ACTIVITY, {"id": invoice["id"]}, token=tenant.admin))[
+        "invoice"
+    ]["activity"]
+    assert [(e["verb"], e["actorKind"], e["actorName"]) for e in staff_view] == [
+        ("invoice.created", "STAFF", "Admin User"),
+        ("invoice.sent", "STAFF", "Admin User"),
+        ("invoice.viewed", "CONTACT", "Billing Contact"),
+        ("invoice.partially_paid", "STAFF", "Admin User"),
+        ("invoice.paid", "STAFF", "Admin User"),
+    ]
+    client_view = (await gql.data(INVOICE_ACTIVITY, {"id": invoice["id"]}, token=contact))[
+        "invoice"
+    ]["activity"]
+    assert client_view == staff_view[1:]
+    # and a paid invoice is neither sent again nor voided
+    assert error_of(await gql(SEND_INVOICE, {"id": invoice["id"]}, token=tenant.admin)) == {
+        "code": "CONFLICT"
+    }
+    assert error_of(await gql(VOID_INVOICE, {"id": invoice["id"]}, token=tenant.admin)) == {
+        "code": "CONFLICT"
+    }
+
+
+async def test_staff_and_view_as_never_mark_an_invoice_viewed(gql, tenant, runtime):
+    # given a sent invoice
+    client, _tokens = await portal_client(gql, runtime, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    # when staff "open" it
+    unchanged = (await gql.data(MARK_VIEWED, {"id": invoice["id"]}, token=tenant.admin))[
+        "markInvoiceViewed"
+    ]
+    assert (unchanged["status"], unchanged["viewedAt"]) == ("SENT", None)
+    # when staff view the portal as the contact: the read-only session cannot mark it
+    contact_id = client["contacts"][0]["id"]
+    view_as = (await gql.data(VIEW_AS, {"c": contact_id}, token=tenant.admin))["viewAsContact"]
+    seen = await gql.data(CONTACT_INVOICE, {"id": invoice["id"]}, token=view_as["token"])
+    assert seen["invoice"]["status"] == "SENT"
+    body = await gql(MARK_VIEWED, {"id": invoice["id"]}, token=view_as["token"])
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    # then it is still unviewed, and nobody viewed it in the timeline
+    after = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert after["status"] == "SENT"
+    verbs = (await gql.data(INVOICE_ACTIVITY, {"id": invoice["id"]}, token=tenant.admin))[
+        "invoice"
+    ]["activity"]
+    assert "invoice.viewed" not in [entry["verb"] for entry in verbs]
+
+
+async def test_viewing_a_paid_invoice_keeps_its_status(gql, tenant, runtime):
+    # given an invoice paid before the client ever opened it
+    client, tokens = await portal_client(gql, runtime, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    await record_payment(gql, tenant.admin, client["id"], invoice["id"], "100.00")
+    # when the contact opens it
+    viewed = (await gql.data(MARK_VIEWED, {"id": invoice["id"]}, token=tokens["BILLING"]))[
+        "markInvoiceViewed"
+    ]
+    # then it stays PAID and records when it was first viewed
+    assert (viewed["status"], viewed["paidState"]) == ("PAID", "PAID")
+    assert viewed["viewedAt"]
+
+
+async def test_a_contact_never_sees_drafts_or_voided_invoices(gql, tenant, runtime):
+    # given a draft, a voided sent invoice and a sent invoice with a payment
+    client, tokens = await portal_client(gql, runtime, tenant.admin)
+    contact = tokens["BILLING"]
+    draft = await create_invoice(gql, tenant.admin, client["id"])
+    voided = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, voided["id"])
+    await gql.data(VOID_INVOICE, {"id": voided["id"]}, token=tenant.admin)
+    sent = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, sent["id"])
+    await record_payment(gql, tenant.admin, client["id"], sent["id"], "10.00")
+    # then the list, its count and every status filter show the sent invoice only
+    page = (await gql.data(CONTACT_INVOICES, {}, token=contact))["invoices"]
+    assert page["totalCount"] == 1
+    assert [edge["node"]["id"] for edge in page["edges"]] == [sent["id"]]
+    hidden = await gql.data(CONTACT_INVOICES, {"status": ["DRAFT", "VOID"]}, token=contact)
+    assert hidden["invoices"] == {"totalCount": 0, "edges": []}
+    # and reading the others by id looks like an unknown invoice
+    for invoice_id in (draft["id"], voided["id"]):
+        body = await gql(CONTACT_INVOICE, {"id": invoice_id}, token=contact)
+        assert error_of(body) == {"code": "NOT_FOUND"}
+        assert body["errors"][0]["message"] == "Invoice not found."
+    # and payments lead only to the visible invoice
+    payments = (await gql.data(CONTACT_PAYMENTS, token=contact))["payments"]
+    invoices = {
+        allocation["invoice"]["id"]
+        for edge in payments["edges"]
+        for allocation in edge["node"]["allocations"]
+    }
+    assert invoices == {sent["id"]}
+    # and marking a hidden invoice viewed looks like an unknown invoice too
+    for invoice_id in (draft["id"], voided["id"]):
+        assert error_of(await gql(MARK_VIEWED, {"id": invoice_id}, token=contact)) == {
+            "code": "NOT_FOUND"
+        }
+    # while staff still see all three
+    assert await invoice_count(gql, tenant.admin) == 3
+
+
+async def test_mark_sent_numbers_a_draft_without_sending_it_again(gql, tenant, runtime):
+    client, tokens = await portal_client(gql, runtime, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    # when a draft is marked sent
+    marked = (await gql.data(MARK_SENT, {"id": invoice["id"]}, token=tenant.admin))[
+        "markInvoiceSent"
+    ]
+    # then it is numbered, sent and visible to the client
+    assert (marked["number"], marked["status"]) == ("INV-0001", "SENT")
+    assert marked["sentAt"]
+    assert await invoice_count(gql, tokens["BILLING"]) == 1
+    # and marking it again is refused (sendInvoice sends reminders)
+    body = await gql(MARK_SENT, {"id": invoice["id"]}, token=tenant.admin)
+    assert error_of(body) == {"code": "CONFLICT"}
+    # and a member (no billing rights) does not have the mutation
+    body = await gql(MARK_SENT, {"id": invoice["id"]}, token=tenant.tokens[StaffRole.MEMBER])
+    assert (
+        "Cannot query field 'markInvoiceSent' on type 'Mutation'." in body["errors"][0]["message"]
+    )
+
+
+async def test_mark_viewed_needs_invoice_access(gql, tenant, runtime):
+    # given a sent invoice and a collaborator (no money) at the client
+    client, tokens = await portal_client(gql, runtime, tenant.admin, roles=("COLLABORATOR",))
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    # when the collaborator tries to mark it viewed, the mutation does not exist for it
+    body = await gql(MARK_VIEWED, {"id": invoice["id"]}, token=tokens["COLLABORATOR"])
+    assert "Cannot query field 'markInvoiceViewed'" in body["errors"][0]["message"]
+    # and the invoice is unchanged
+    after = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert after["status"] == "SENT"
+
+
+async def test_a_contact_cannot_mark_another_clients_invoice_viewed(gql, tenant, runtime):
+    _acme, acme_tokens = await portal_client(gql, runtime, tenant.admin)
+    globex, _ = await portal_client(gql, runtime, tenant.admin, name="Globex Inc")
+    invoice = await create_invoice(gql, tenant.admin, globex["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    body = await gql(MARK_VIEWED, {"id": invoice["id"]}, token=acme_tokens["BILLING"])
+    assert error_of(body) == {"code": "NOT_FOUND"}
+    after = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert after["status"] == "SENT"
+
+
+# --- editing after sending ----------------------------------------------------------------
+
+
+async def test_a_locked_sent_invoice_explains_why_it_cannot_be_edited(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    body = await gql(
+        UPDATE_INVOICE, {"id": invoice["id"], "input": {"poNumber": "PO-1"}}, token=tenant.admin
+    )
+    assert error_of(body) == {"code": "CONFLICT"}
+    message = body["errors"][0]["message"]
+    assert "INV-0001" in message
+    assert "lockSentInvoices" in message
+
+
+async def test_a_sent_invoice_can_be_edited_when_the_account_allows_it(gql, tenant, runtime):
+    # given an account that does not lock sent invoices, and a sent invoice 40.00 paid
+    await set_lock_sent_invoices(runtime, tenant.account_id, False)
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await send_invoice(gql, tenant.admin, invoice["id"])
+    await record_payment(gql, tenant.admin, client["id"], invoice["id"], "40.00")
+    # when its lines change
+    updated = (
+        await gql.data(
+            UPDATE_INVOICE,
+            {"id": invoice["id"], "input": {"lines": [line(unit_price="150.00")]}},
+            token=tenant.admin,
+        )
+    )["updateInvoice"]
+    # then the totals follow and it keeps its number and status
+    assert (updated["number"], updated["status"], updated["total"], updated["balance"]) == (
+        "INV-0001",
+        "PARTIAL",
+        "150.00",
+        "110.00",
+    )
+    # when the total drops to what was paid, it is paid
+    paid = (
+        await gql.data(
+            UPDATE_INVOICE,
+            {"id": invoice["id"], "input": {"lines": [line(unit_price="40.00")]}},
+            token=tenant.admin,
+        )
+    )["updateInvoice"]
+    assert (paid["status"], paid["paidState"], paid["balance"]) == ("PAID", "PAID", "0.00")
+    # and raising it again reopens it
+    reopened = (
+        await gql.data(
+            UPDATE_INVOICE,
+            {"id": invoice["id"], "input": {"lines": [line(unit_price="50.00")]}},
+            token=tenant.admin,
+        )
+    )["updateInvoice"]
+    assert (reopened["status"], reopened["paidAt"], reopened["balance"]) == (
+        "PARTIAL",
+        None,
+        "10.00",
+    )
+    # but never below what was paid, to another client or currency, nor to zero
+    other = await create_client(gql, tenant.admin, name="Globex")
+    for change, field_name in [
+        ({"lines": [line(unit_price="39.99")]}, "lines"),
+        ({"clientId": other["id"]}, "clientId"),
+        ({"currency": "EUR"}, "currency"),
+    ]:
+        body = await gql(UPDATE_INVOICE, {"id": invoice["id"], "input": change}, token=tenant.admin)
+        assert error_of(body) == {"code": "CONFLICT", "field": field_name}
+    again = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+    assert (again["total"], again["client"], again["currency"]) == (
+        "50.00",
+        {"id": client["id"]},
+        "USD",
+    )
+
+
+async def test_a_void_invoice_is_never_edited_even_when_unlocked(gql, tenant, runtime):
+    await set_lock_sent_invoices(runtime, tenant.account_id, False)
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(gql, tenant.admin, client["id"])
+    await gql.data(VOID_INVOICE, {"id": invoice["id"]}, token=tenant.admin)
+    body = await gql(
+        UPDATE_INVOICE, {"id": invoice["id"], "input": {"poNumber": "PO-9"}}, token=tenant.admin
+    )
+    assert error_of(body) == {"code": "CONFLICT"}
+
+
+# --- deposits -------------------------------------------------------------------------------
+
+
+async def test_deposit_rules(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    due = (TODAY + timedelta(days=30)).isoformat()
+
+    async def refused(field_name, **fields):
+        body = await gql(
+            CREATE_INVOICE,
+            {"input": {"clientId": client["id"], "lines": [line()], **fields}},
+            token=tenant.admin,
+        )
+        assert error_of(body) == {"code": "BAD_USER_INPUT", "field": field_name}
+
+    # a deposit due date needs a deposit, within the issue and due dates
+    await refused("depositDueDate", depositDueDate=due)
+    await refused(
+        "depositDueDate",
+        depositAmount="10.00",
+        dueDate=due,
+        depositDueDate=(TODAY + timedelta(days=31)).isoformat(),
+    )
+    await refused(
+        "depositDueDate",
+        depositAmount="10.00",
+        depositDueDate=(TODAY - timedelta(days=1)).isoformat(),
+    )
+    # a deposit is not negative, not finer than a cent, and not above the total
+    await refused("depositAmount", depositAmount="-1.00")
+    await refused("depositAmount", depositAmount="10.001")
+    await refused("depositAmount", depositAmount="100.01")
+    assert await invoice_count(gql, tenant.admin) == 0
+    # the whole total may be asked as a deposit
+    full = await create_invoice(
+        gql, tenant.admin, client["id"], depositAmount="100.00", dueDate=due, depositDueDate=due
+    )
+    assert full["depositAmount"] == "100.00"
+    # lowering the total below the deposit is refused
+    body = await gql(
+        UPDATE_INVOICE,
+        {"id": full["id"], "input": {"lines": [line(unit_price="99.99")]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "depositAmount"}
+    # and a deposit of 0 removes the deposit and its due date
+    removed = (
+        await gql.data(
+            UPDATE_INVOICE, {"id": full["id"], "input": {"depositAmount": "0"}}, token=tenant.admin
+        )
+    )["updateInvoice"]
+    assert removed["depositAmount"] is None
+    again = (
+        await gql.data(
+            "query($id: ID!) { invoice(id: $id) { depositAmount depositDueDate } }",
+            {"id": full["id"]},
+            token=tenant.admin,
+        )
+    )["invoice"]
+    assert again == {"depositAmount": None, "depositDueDate": None}
+
+
+async def test_a_late_deposit_makes_an_invoice_overdue_until_it_is_paid(gql, tenant):
+    # given a sent invoice due in a month whose 30.00 deposit was due yesterday
+    client = await create_client(gql, tenant.admin)
+    invoice = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        issueDate=(TODAY - timedelta(days=7)).isoformat(),
+        dueDate=(TODAY + timedelta(days=30)).isoformat(),
+        depositAmount="30.00",
+        depositDueDate=(TODAY - timedelta(days=1)).isoformat(),
+    )
+    await send_invoice(gql, tenant.admin, invoice["id"])
+
+    async def state():
+        row = (await gql.data(INVOICE, {"id": invoice["id"]}, token=tenant.admin))["invoice"]
+        late = {
+            e["node"]["id"]
+            for e in (await gql.data(INVOICES, {"overdue": True}, token=tenant.admin))["invoices"][
+                "edges"
+            ]
+        }
+        on_time = {
+            e["node"]["id"]
+            for e in (await gql.data(INVOICES, {"overdue": False}, token=tenant.admin))["invoices"][
+                "edges"
+            ]
+        }
+        return row["isOverdue"], row["amountDue"], invoice["id"] in late, invoice["id"] in on_time
+
+    # then it is overdue for its deposit, and the list filter agrees
+    assert await state() == (True, "30.00", True, False)
+    # when part of the deposit is paid, the rest of it is still late
+    await record_payment(gql, tenant.admin, client["id"], invoice["id"], "20.00")
+    assert await state() == (True, "10.00", True, False)
+    # when the deposit is covered, only the invoice's own due date counts
+    await record_payment(gql, tenant.admin, client["id"], invoice["id"], "10.00")
+    assert await state() == (False, "70.00", False, True)

@@ -280,7 +280,7 @@ mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id 
 VIEW_AS = "mutation($id: ID!) { viewAsContact(contactId: $id) { token } }"
 ANSWER_FIELDS = """
 fragment AnswerFields on Quote {
-  id number status poNumber viewedAt approvedAt declinedAt declineReason
+  id number status isExpired poNumber viewedAt approvedAt declinedAt declineReason
   termsAcceptedAt signatureName signatureAt total
   convertedInvoice { id number }
 }
@@ -701,3 +701,31 @@ async def test_a_collaborator_cannot_mark_quotes_viewed(gql, runtime, tenant):
         "Cannot query field 'markQuoteViewed' on type 'Mutation'."
     )
     assert (await staff_quote(gql, tenant, quote["id"]))["viewedAt"] is None
+
+
+async def test_expiry_follows_the_business_time_zone(gql, runtime, tenant):
+    client, tokens = await portal_client(gql, runtime, tenant)
+    if datetime.now(UTC).hour >= 10:
+        # given a quote valid through today (UTC) of a business at UTC+14, where today
+        # is already over from 10:00 UTC on
+        quote = await sent_quote(gql, tenant, client["id"], validUntil=TODAY.isoformat())
+        await set_account(runtime, tenant, timezone="Pacific/Kiritimati")
+        expired = True
+    else:
+        # given a quote valid through yesterday (UTC) of a business at UTC-12, where it
+        # is still yesterday until 12:00 UTC
+        await set_account(runtime, tenant, timezone="Etc/GMT+12")
+        yesterday = (TODAY - timedelta(days=1)).isoformat()
+        quote = await sent_quote(
+            gql, tenant, client["id"], issueDate=yesterday, validUntil=yesterday
+        )
+        expired = False
+    # when the client looks at it and approves it
+    shown = (await gql.data(CONTACT_QUOTE, {"id": quote["id"]}, token=tokens["BILLING"]))["quote"]
+    body = await approve(gql, tokens["BILLING"], quote["id"])
+    # then the portal and the approval go by the business's date, and agree
+    assert shown["isExpired"] is expired
+    if expired:
+        assert error_of(body) == {"code": "CONFLICT", "field": "validUntil"}
+    else:
+        assert body["data"]["approveQuote"]["quote"]["status"] == "CONVERTED"

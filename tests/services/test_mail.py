@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from structlog.testing import capture_logs
 
 from models.accounts import Account
@@ -70,7 +70,9 @@ async def queue_and_commit(
     to: str = "ann@client.test",
     template: str = "magic_link",
     context: dict[str, Any] | None = None,
+    kick: bool = True,
 ) -> MailMessage:
+    """Queue a mail in a transaction that commits, then kick delivery as callers do."""
     async with runtime.sessions() as session:
         message = await mailer.queue(
             session,
@@ -80,13 +82,15 @@ async def queue_and_commit(
             context=context or CONTEXTS[template],
         )
         await session.commit()
+    if kick:
+        mailer.kick()
     return message
 
 
 async def outbox(runtime: Runtime) -> list[MailMessage]:
     async with runtime.sessions() as session:
         return list(
-            (await session.exec(select(MailMessage).order_by(MailMessage.created_at))).all()
+            (await session.exec(select(MailMessage).order_by(col(MailMessage.created_at)))).all()
         )
 
 
@@ -180,7 +184,7 @@ async def test_rolled_back_mail_is_never_sent(
 async def test_deliver_pending_twice_sends_once(
     smtp_runtime: Runtime, smtp_server: SmtpServer
 ) -> None:
-    await queue_and_commit(smtp_runtime.mailer, smtp_runtime, account=None)
+    await queue_and_commit(smtp_runtime.mailer, smtp_runtime, account=None, kick=False)
 
     first = await smtp_runtime.mailer.deliver_pending()
     second = await smtp_runtime.mailer.deliver_pending()
@@ -206,6 +210,7 @@ async def test_mails_go_out_oldest_first_including_those_queued_during_a_run(
                 context=CONTEXTS["magic_link"],
             )
         await session.commit()
+    mailer.kick()
     await queue_and_commit(mailer, smtp_runtime, account=None, to="late0@client.test")
     await queue_and_commit(mailer, smtp_runtime, account=None, to="late1@client.test")
 
@@ -227,7 +232,7 @@ async def test_two_instances_never_send_the_same_mail(
 ) -> None:
     if backend.name == "sqlite":
         pytest.skip("SQLite has no row locks: it serves one instance only")
-    # given ten committed mails and two more server instances on the same database
+    # given ten committed mails and two other server instances on the same database
     async with smtp_runtime.sessions() as session:
         for n in range(10):
             await smtp_runtime.mailer.queue(
@@ -240,9 +245,10 @@ async def test_two_instances_never_send_the_same_mail(
         await session.commit()
     others = [make_mailer(smtp_host=smtp_server.host, smtp_port=smtp_server.port) for _ in range(2)]
 
-    # when all of them deliver at once
-    await asyncio.gather(*(mailer.deliver_pending() for mailer in others))
-    await smtp_runtime.mailer.drain()
+    # when all three deliver at once
+    await asyncio.gather(
+        smtp_runtime.mailer.deliver_pending(), *(mailer.deliver_pending() for mailer in others)
+    )
 
     # then every mail arrived exactly once
     await smtp_server.wait_for(10)

@@ -85,9 +85,7 @@ def test_first_period_on_or_after_a_day():
     assert first_period_on_or_after(start, Frequency.MONTHLY, date(2024, 2, 29)) == date(
         2024, 2, 29
     )
-    assert first_period_on_or_after(start, Frequency.MONTHLY, date(2024, 3, 1)) == date(
-        2024, 3, 31
-    )
+    assert first_period_on_or_after(start, Frequency.MONTHLY, date(2024, 3, 1)) == date(2024, 3, 31)
     assert next_period_after(start, Frequency.MONTHLY, date(2024, 3, 31)) == date(2024, 4, 30)
     assert first_period_on_or_after(start, Frequency.WEEKLY, date(2024, 2, 1)) == date(2024, 2, 7)
 
