@@ -12,6 +12,7 @@ from auth.policy import Permission
 from models.enums import InvoiceStatus, Module, PaidState
 from models.invoices import Invoice as InvoiceRow
 from resolvers import activity as activity_resolvers
+from resolvers import downloads as download_resolvers
 from resolvers import invoices as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
@@ -93,6 +94,10 @@ class Invoice:
     @field("The invoice's lines, in order.")
     async def lines(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> list[LineItem]:
         return await resolvers.invoice_lines(info, root)  # type: ignore[return-value]
+
+    @field("A link to this invoice as a PDF, valid for a few minutes.")
+    def pdf_url(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> str:
+        return download_resolvers.invoice_pdf_url(info, root.id)
 
     @field(
         "Payments applied to this invoice.",

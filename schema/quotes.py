@@ -11,6 +11,7 @@ from auth.policy import Permission
 from models.enums import Module, QuoteKind, QuoteStatus
 from models.quotes import Quote as QuoteRow
 from resolvers import activity as activity_resolvers
+from resolvers import downloads as download_resolvers
 from resolvers import quotes as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
@@ -92,6 +93,10 @@ class Quote:
     @field("The quote's lines, in order.")
     async def lines(self, info: Info, root: strawberry.Parent[QuoteRow]) -> list[LineItem]:
         return await resolvers.quote_lines(info, root)  # type: ignore[return-value]
+
+    @field("A link to this quote as a PDF, valid for a few minutes.")
+    def pdf_url(self, info: Info, root: strawberry.Parent[QuoteRow]) -> str:
+        return download_resolvers.quote_pdf_url(info, root.id)
 
     @field(
         "What happened to this quote, oldest first, with who did it (contacts see the "

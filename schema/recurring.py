@@ -43,11 +43,15 @@ _MANAGE = Permission.BILLING_MANAGE
 @strawberry.type(description="A schedule that issues an invoice to a client every period.")
 class RecurringInvoice:
     id: strawberry.ID = id_field()
-    status: RecurringStatus = field("Where the schedule is: active, paused or completed.")
+    status: RecurringStatus = field(
+        "Where the schedule is: draft (staff only), active, paused or completed."
+    )
     frequency: Frequency = field("How often an invoice is issued.")
     currency: str = field("ISO 4217 currency of every amount.")
     start_date: date = field("Date of the first invoice.")
-    next_send_date: date | None = field("Date the next invoice is issued (null: none).")
+    next_send_date: date | None = field(
+        "Date the next invoice is issued (null: not started, paused or completed)."
+    )
     remaining_cycles: int | None = field("Invoices still to issue (null: no end).")
     auto_bill: AutoBill = field("The business's policy for charging issued invoices.")
     auto_bill_enabled: bool = field(

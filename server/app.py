@@ -17,6 +17,7 @@ from resolvers.context import Runtime
 from schema.registry import SchemaRegistry, SchemaRouter
 from server.downloads import download_route
 from server.graphql_view import PorticoGraphQL
+from server.scheduler import RecurringScheduler
 from services.config import Settings
 from services.db import create_engine
 
@@ -42,12 +43,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    scheduler = (
+        RecurringScheduler.from_runtime(runtime) if runtime.settings.scheduler_enabled else None
+    )
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.hub.start()
+        if scheduler is not None:
+            await scheduler.start()
+        runtime.mailer.kick()  # mail left queued by a restart
         try:
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             await runtime.background.drain()
             await runtime.hub.stop()
             await runtime.mailer.close()

@@ -15,8 +15,7 @@ from models.enums import LinkPurpose
 from models.invoices import Invoice
 from models.quotes import Quote
 from services.money import round_money
-from services.portal_auth import LinkServices, mail_link
-from services.portal_links import issue_link
+from services.portal_auth import LinkServices, send_link
 
 READ_PERMISSION = {"invoice": Permission.INVOICES_READ, "quote": Permission.QUOTES_READ}
 
@@ -47,15 +46,6 @@ async def email_document(
     for contact in contacts:
         if not contact_holds(contact.role, permission):
             continue
-        issued = await issue_link(
-            session,
-            signer=deps.signer,
-            settings=deps.settings,
-            account=account,
-            contact=contact,
-            purpose=LinkPurpose.DOCUMENT,
-            subject=(subject_type, document.id),
-        )
         extra: dict[str, object] = {
             "number": document.number,
             "total": format_currency(
@@ -68,14 +58,15 @@ async def email_document(
             extra["valid_until"] = (
                 document.valid_until.isoformat() if document.valid_until else None
             )
-        await mail_link(
+        await send_link(
             session,
             deps,
             account=account,
             contact=contact,
-            issued=issued,
+            purpose=LinkPurpose.DOCUMENT,
+            subject=(subject_type, document.id),
             template=f"{subject_type}_sent",
-            **extra,
+            extra=extra,
         )
         sent += 1
     return sent

@@ -33,7 +33,7 @@ from models.types import utcnow
 from services import activity
 from services.access import access_client, access_invoice, invoice_scope
 from services.errors import BadInput, Conflict
-from services.lines import LineData, replace_lines
+from services.lines import LineData, line_data_of, replace_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
 from services.validation import optional_text
@@ -278,18 +278,7 @@ async def _current_lines(session: AsyncSession, invoice: Invoice) -> list[LineDa
             .order_by(InvoiceLine.position)  # type: ignore[arg-type]
         )
     ).all()
-    return [
-        LineData(
-            description=row.description,
-            quantity=row.quantity,
-            unit_price=row.unit_price,
-            discount_percent=row.discount_percent,
-            tax_rate=row.tax_rate,
-            tax_name=row.tax_name,
-            unit_cost=row.unit_cost,
-        )
-        for row in rows
-    ]
+    return [line_data_of(row) for row in rows]
 
 
 async def next_number(session: AsyncSession, account_id: uuid.UUID, kind: str) -> str:

@@ -54,6 +54,19 @@ class HasTotals(Protocol):
     total: Decimal
 
 
+def line_data_of(row: Any) -> LineData:
+    """The input that would rebuild a stored line (to copy or reprice it)."""
+    return LineData(
+        description=row.description,
+        quantity=row.quantity,
+        unit_price=row.unit_price,
+        discount_percent=row.discount_percent,
+        tax_rate=row.tax_rate,
+        tax_name=row.tax_name,
+        unit_cost=row.unit_cost,
+    )
+
+
 def build_lines(
     line_model: Any,
     parent_key: str,

@@ -28,7 +28,6 @@ from models.types import utcnow
 from services import activity
 from services.access import access_contact
 from services.accounts import account_for_portal
-from services.background import note_mail_queued
 from services.config import Settings
 from services.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 from services.invoices import mark_invoice_viewed
@@ -99,26 +98,40 @@ def _minutes(ttl: timedelta | None) -> int | None:
     return None if ttl is None else int(ttl.total_seconds() // 60)
 
 
-async def mail_link(
+async def send_link(
     session: AsyncSession,
     deps: LinkServices,
     *,
     account: Account,
     contact: Contact,
-    issued: IssuedLink,
+    purpose: LinkPurpose,
     template: str,
-    **extra: object,
-) -> None:
+    created_by_id: uuid.UUID | None = None,
+    subject: tuple[str, uuid.UUID] | None = None,
+    extra: dict[str, object] | None = None,
+) -> IssuedLink:
+    """Issue a link of ``purpose`` to ``contact`` and queue the mail that carries it
+    (``extra``: more template context)."""
+    issued = await issue_link(
+        session,
+        signer=deps.signer,
+        settings=deps.settings,
+        account=account,
+        contact=contact,
+        purpose=purpose,
+        created_by_id=created_by_id,
+        subject=subject,
+    )
     context: dict[str, object] = {
         "contact_name": _name(contact),
         "link": issued.url,
-        "expires_minutes": _minutes(link_ttl(deps.settings, issued.link.purpose)),
+        "expires_minutes": _minutes(link_ttl(deps.settings, purpose)),
     }
-    context.update(extra)
+    context.update(extra or {})
     await deps.mailer.queue(
         session, account=account, to=contact.email, template=template, context=context
     )
-    note_mail_queued(session)
+    return issued
 
 
 async def _portal_contact(session: AsyncSession, *, account: Account, email: str) -> Contact | None:
@@ -169,20 +182,12 @@ async def send_sign_in_link(
         contact = await _portal_contact(session, account=account, email=email)
         if contact is None:
             return
-        issued = await issue_link(
-            session,
-            signer=deps.signer,
-            settings=deps.settings,
-            account=account,
-            contact=contact,
-            purpose=purpose,
-        )
-        await mail_link(
+        await send_link(
             session,
             deps,
             account=account,
             contact=contact,
-            issued=issued,
+            purpose=purpose,
             template=template[purpose],
         )
         await session.commit()
@@ -294,24 +299,18 @@ async def invite_contact(
     if not account.portal_enabled or not client.portal_enabled or client.archived_at:
         raise Conflict("Turn the portal on for this client before inviting its contacts.")
     await revoke_links(session, contact_ids=[contact.id], purposes=frozenset({LinkPurpose.INVITE}))
-    issued = await issue_link(
-        session,
-        signer=deps.signer,
-        settings=deps.settings,
-        account=account,
-        contact=contact,
-        purpose=LinkPurpose.INVITE,
-        created_by_id=actor.user_id,
-    )
-    await mail_link(
+    issued = await send_link(
         session,
         deps,
         account=account,
         contact=contact,
-        issued=issued,
+        purpose=LinkPurpose.INVITE,
+        created_by_id=actor.user_id,
         template="invite",
-        inviter_name=inviter.name if inviter else account.name,
-        expires_days=deps.settings.invite_ttl_days,
+        extra={
+            "inviter_name": inviter.name if inviter else account.name,
+            "expires_days": deps.settings.invite_ttl_days,
+        },
     )
     activity.record(
         session,
@@ -498,20 +497,12 @@ async def register_client(
     ).one_or_none()
     if existing is not None:
         if await _portal_contact(session, account=account, email=email) is not None:
-            issued = await issue_link(
-                session,
-                signer=deps.signer,
-                settings=deps.settings,
-                account=account,
-                contact=existing,
-                purpose=LinkPurpose.MAGIC_LINK,
-            )
-            await mail_link(
+            await send_link(
                 session,
                 deps,
                 account=account,
                 contact=existing,
-                issued=issued,
+                purpose=LinkPurpose.MAGIC_LINK,
                 template="already_registered",
             )
         return
@@ -538,20 +529,12 @@ async def register_client(
     )
     session.add(contact)
     await session.flush()
-    issued = await issue_link(
-        session,
-        signer=deps.signer,
-        settings=deps.settings,
-        account=account,
-        contact=contact,
-        purpose=LinkPurpose.EMAIL_VERIFICATION,
-    )
-    await mail_link(
+    await send_link(
         session,
         deps,
         account=account,
         contact=contact,
-        issued=issued,
+        purpose=LinkPurpose.EMAIL_VERIFICATION,
         template="email_verification",
     )
     activity.record(

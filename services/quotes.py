@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -212,7 +213,7 @@ async def _transition(
         await session.refresh(quote)
         return False
     for name, value in values.items():
-        setattr(quote, name, value)
+        set_committed_value(quote, name, value)  # already stored: nothing left to flush
     return True
 
 

@@ -40,7 +40,7 @@ from services import activity
 from services.access import access_client, access_recurring_invoice, recurring_invoice_scope
 from services.errors import BadInput, Conflict, Forbidden
 from services.invoices import next_number
-from services.lines import LineData, build_lines, replace_lines
+from services.lines import LineData, build_lines, line_data_of, replace_lines
 from services.money import validate_currency
 from services.pagination import Edge, Page, PageInfo, decode_cursor, encode_cursor, page_size
 from services.pagination import paginate as paginate_statement
@@ -438,18 +438,7 @@ async def _current_lines(session: AsyncSession, recurring: RecurringInvoice) -> 
             .order_by(RecurringInvoiceLine.position)  # type: ignore[arg-type]
         )
     ).all()
-    return [
-        LineData(
-            description=row.description,
-            quantity=row.quantity,
-            unit_price=row.unit_price,
-            discount_percent=row.discount_percent,
-            tax_rate=row.tax_rate,
-            tax_name=row.tax_name,
-            unit_cost=row.unit_cost,
-        )
-        for row in rows
-    ]
+    return [line_data_of(row) for row in rows]
 
 
 async def _last_issued_period(session: AsyncSession, recurring_id: uuid.UUID) -> date | None:

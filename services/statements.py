@@ -34,7 +34,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -231,8 +231,9 @@ async def build_statement(
         for invoice in (await session.exec(select(Invoice).where(*conditions))).all()
     }
     events = [_invoice_event(invoice) for invoice in invoices.values()]
-    events += await _payment_events(session, principal, client.id, conditions, invoices, zone)
-    events += await _credit_events(session, principal, client.id, conditions, invoices, zone)
+    context = _Context(principal, client.id, conditions, invoices, zone, date_to)
+    events += await _payment_events(session, context)
+    events += await _credit_events(session, context)
     events = sorted((e for e in events if e.on <= date_to), key=lambda e: e.sort_key)
 
     owed: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
@@ -324,22 +325,32 @@ def _local_date(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
 
 
-async def _payment_events(
-    session: AsyncSession,
-    principal: AuthenticatedPrincipal,
-    client_id: uuid.UUID,
-    conditions: list[ColumnElement[bool]],
-    invoices: dict[uuid.UUID, Invoice],
-    zone: tzinfo,
-) -> list[_Event]:
+@dataclass(frozen=True, slots=True)
+class _Context:
+    principal: AuthenticatedPrincipal
+    client_id: uuid.UUID
+    conditions: list[ColumnElement[bool]]
+    invoices: dict[uuid.UUID, Invoice]
+    zone: tzinfo
+    date_to: date
+
+    @property
+    def end(self) -> datetime:
+        """The moment the period ends: midnight after ``date_to``, account time."""
+        return datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=self.zone)
+
+
+async def _payment_events(session: AsyncSession, context: _Context) -> list[_Event]:
+    invoices, zone = context.invoices, context.zone
     statement = (
         select(PaymentAllocation, Payment)
         .join(Payment, col(Payment.id) == col(PaymentAllocation.payment_id))
         .where(
-            *payment_scope(principal),
-            col(Payment.client_id) == client_id,
+            *payment_scope(context.principal),
+            col(Payment.client_id) == context.client_id,
             col(Payment.status).in_(COUNTED_PAYMENT_STATUSES),
-            col(PaymentAllocation.invoice_id).in_(select(Invoice.id).where(*conditions)),
+            col(Payment.received_on) <= context.date_to,
+            col(PaymentAllocation.invoice_id).in_(select(Invoice.id).where(*context.conditions)),
         )
     )
     paid: dict[uuid.UUID, list[PaymentAllocation]] = defaultdict(list)
@@ -377,21 +388,16 @@ async def _payment_events(
     return events
 
 
-async def _credit_events(
-    session: AsyncSession,
-    principal: AuthenticatedPrincipal,
-    client_id: uuid.UUID,
-    conditions: list[ColumnElement[bool]],
-    invoices: dict[uuid.UUID, Invoice],
-    zone: tzinfo,
-) -> list[_Event]:
+async def _credit_events(session: AsyncSession, context: _Context) -> list[_Event]:
+    invoices, zone = context.invoices, context.zone
     statement = (
         select(CreditApplication, Credit)
         .join(Credit, col(Credit.id) == col(CreditApplication.credit_id))
         .where(
-            *credit_scope(principal),
-            col(Credit.client_id) == client_id,
-            col(CreditApplication.invoice_id).in_(select(Invoice.id).where(*conditions)),
+            *credit_scope(context.principal),
+            col(Credit.client_id) == context.client_id,
+            col(CreditApplication.created_at) < context.end,
+            col(CreditApplication.invoice_id).in_(select(Invoice.id).where(*context.conditions)),
         )
     )
     applied: dict[tuple[uuid.UUID, date], list[CreditApplication]] = defaultdict(list)

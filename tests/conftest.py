@@ -118,6 +118,7 @@ def settings(backend: Backend) -> Settings:
         database_url=backend.url,
         secret_key=SECRET,
         public_base_url="http://portal.test",
+        scheduler_enabled=False,  # tests run the scheduler themselves
     )
 
 

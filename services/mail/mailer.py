@@ -26,6 +26,7 @@ from models.accounts import Account
 from models.enums import MailStatus
 from models.mail import MailMessage
 from models.types import utcnow
+from services.background import note_mail_queued
 from services.config import Settings
 from services.mail.branding import Branding
 from services.mail.rendering import render
@@ -97,6 +98,7 @@ class Mailer:
             html_body=rendered.html,
         )
         session.add(message)
+        note_mail_queued(session)  # delivered once the caller's transaction commits
         return message
 
     def kick(self) -> None:

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlmodel import select
 
 from models.portal import PortalLink
 from models.types import utcnow
@@ -76,7 +77,7 @@ async def test_expired_magic_links_are_refused(gql, tenant, smtp_runtime, smtp_s
     [mail] = await smtp_server.wait_for(1)
     # the link is valid for 15 minutes
     async with smtp_runtime.sessions() as session:
-        link = (await session.exec(PortalLink.__table__.select())).one()
+        link = (await session.exec(select(PortalLink))).one()
         assert timedelta(minutes=14) < link.expires_at - link.created_at <= timedelta(minutes=15)
         await session.exec(update(PortalLink).values(expires_at=utcnow() - timedelta(seconds=1)))
         await session.commit()

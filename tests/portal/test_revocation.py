@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 import pytest
-from httpx_ws import WebSocketDisconnect, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from resolvers.context import Runtime
@@ -46,28 +46,35 @@ REVOKE_ACCESS = "mutation($id: ID!) { revokeContactAccess(contactId: $id) { id }
 
 
 @asynccontextmanager
-async def open_socket(runtime, token: str) -> AsyncIterator:
+async def open_socket(runtime, token: str) -> AsyncIterator[AsyncWebSocketSession]:
     """A graphql-transport-ws connection signed in with ``token`` (acknowledged)."""
     app = create_app(runtime=runtime)
-    async with (
-        httpx.AsyncClient(
-            transport=ASGIWebSocketTransport(app), base_url="http://portal.test"
-        ) as http,
-        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        await ws.send_json(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+    async with httpx.AsyncClient(
+        transport=ASGIWebSocketTransport(app), base_url="http://portal.test"
+    ) as http:
+        connecting: AbstractAsyncContextManager[AsyncWebSocketSession] = aconnect_ws(
+            "/graphql", http, subprotocols=["graphql-transport-ws"]
         )
-        assert (await ws.receive_json())["type"] == "connection_ack"
-        yield ws
+        async with connecting as ws:
+            await _init(ws, token)
+            yield ws
+
+
+async def _init(ws: AsyncWebSocketSession, token: str) -> None:
+    await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    assert (await ws.receive_json())["type"] == "connection_ack"
 
 
 async def closed_with(ws) -> int:
     """The close code the server ends the socket with (within two seconds)."""
-    with pytest.raises(WebSocketDisconnect) as closed:
+
+    async def read_until_closed() -> None:
         async with asyncio.timeout(2):
             while True:
                 await ws.receive_text()
+
+    with pytest.raises(WebSocketDisconnect) as closed:
+        await read_until_closed()
     return closed.value.code
 
 

@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.activity import Activity
 from models.clients import Contact
@@ -246,8 +246,8 @@ async def test_a_credit_is_applied_until_its_balance_is_used_up(gql, tenant, run
             for e in (
                 await session.exec(
                     select(Activity)
-                    .where(Activity.verb.in_(["credit.applied", "invoice.paid"]))  # type: ignore[attr-defined]
-                    .order_by(Activity.created_at)
+                    .where(col(Activity.verb).in_(["credit.applied", "invoice.paid"]))
+                    .order_by(col(Activity.created_at))
                 )
             ).all()
         ]

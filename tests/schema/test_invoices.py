@@ -1074,3 +1074,44 @@ async def test_a_late_deposit_makes_an_invoice_overdue_until_it_is_paid(gql, ten
     # when the deposit is covered, only the invoice's own due date counts
     await record_payment(gql, tenant.admin, client["id"], invoice["id"], "10.00")
     assert await state() == (False, "70.00", False, True)
+
+
+async def test_amounts_beyond_decimal_precision_are_bad_input(gql, tenant):
+    client = await create_client(gql, tenant.admin)
+    # when quantity x price has more digits than exact arithmetic carries
+    body = await gql(
+        CREATE_INVOICE,
+        {
+            "input": {
+                "clientId": client["id"],
+                "lines": [line(quantity="99999999999999", unit_price="99999999999999.99")],
+            }
+        },
+        token=tenant.admin,
+    )
+    # then it is refused on the line, not an internal error
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "lines.0.quantity"}
+    # and fully discounted lines whose subtotal would not fit are refused too
+    free = line(unit_price="90000000000000.00", discountPercent="100")
+    body = await gql(
+        CREATE_INVOICE,
+        {"input": {"clientId": client["id"], "lines": [free, free]}},
+        token=tenant.admin,
+    )
+    assert error_of(body) == {"code": "BAD_USER_INPUT", "field": "lines"}
+    assert await invoice_count(gql, tenant.admin) == 0
+
+
+async def test_kwd_invoices_have_three_decimals(gql, tenant):
+    client = await create_client(gql, tenant.admin, currency="KWD")
+    invoice = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        lines=[line(quantity="3", unit_price="0.125", taxRate="10")],
+    )
+    assert (invoice["subtotal"], invoice["taxTotal"], invoice["total"]) == (
+        "0.375",
+        "0.038",
+        "0.413",
+    )

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.accounts import Account
 from models.activity import Activity
@@ -801,7 +801,7 @@ async def activities(runtime, client_id):
         rows = await session.exec(
             select(Activity)
             .where(Activity.client_id == client_id)
-            .order_by(Activity.created_at, Activity.id)
+            .order_by(col(Activity.created_at), col(Activity.id))
         )
         return list(rows.all())
 

@@ -4,6 +4,7 @@ invoices, and the portal shows a client its schedules (seed 004) and upcoming da
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from models.clients import Contact
 from services.periods import add_months
@@ -431,7 +432,7 @@ async def test_a_completed_schedule_can_no_longer_change(gql, runtime, tenant):
 
 async def test_invalid_input_is_refused_with_its_field(gql, runtime, tenant):
     client, _ = await portal_client(gql, runtime, tenant)
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"startDate": (TODAY - timedelta(days=1)).isoformat()}, "startDate"),
         ({"startDate": (TODAY + timedelta(days=3000)).isoformat()}, "startDate"),
         ({"remainingCycles": 0}, "remainingCycles"),
@@ -511,10 +512,17 @@ async def test_the_client_chooses_auto_bill_only_where_the_business_allows(gql, 
     # and when staff switch the policy to opt-out, the choice starts at "on"
     switched = (
         await gql.data(
+            UPDATE, {"id": always["id"], "input": {"autoBill": "OPT_OUT"}}, token=tenant.admin
+        )
+    )["updateRecurringInvoice"]
+    assert (switched["autoBillEnabled"], switched["canChangeAutoBill"]) == (True, True)
+    # and to opt-in, at "off"
+    switched = (
+        await gql.data(
             UPDATE, {"id": always["id"], "input": {"autoBill": "OPT_IN"}}, token=tenant.admin
         )
     )["updateRecurringInvoice"]
-    assert (switched["autoBillEnabled"], switched["canChangeAutoBill"]) == (False, True)
+    assert (switched["autoBillEnabled"], switched["chargesAutomatically"]) == (False, False)
 
 
 # --- who may do what ---------------------------------------------------------------------
@@ -597,3 +605,39 @@ async def test_a_client_without_the_invoices_module_sees_schedules_but_not_invoi
     assert missing_field(body, "invoices", "RecurringInvoice")
     seen = await gql.data("{ recurringInvoices { nodes { id } } }", token=tokens["BILLING"])
     assert seen["recurringInvoices"]["nodes"] == [{"id": recurring["id"]}]
+
+
+async def test_statements_do_not_grow_with_schedules(gql, runtime, tenant):
+    from sqlalchemy import event
+
+    document = """
+    { recurringInvoices(first: 50) { totalCount nodes {
+        total upcomingDates(count: 3) client { name } lines { description total }
+        invoices(first: 5) { totalCount nodes { number lines { total } } }
+    } } }
+    """
+    client, _ = await portal_client(gql, runtime, tenant)
+
+    async def measure():
+        counter = {"n": 0}
+
+        def before(*_args):
+            counter["n"] += 1
+
+        event.listen(runtime.engine.sync_engine, "before_cursor_execute", before)
+        try:
+            data = await gql.data(document, token=tenant.admin)
+        finally:
+            event.remove(runtime.engine.sync_engine, "before_cursor_execute", before)
+        return data["recurringInvoices"]["totalCount"], counter["n"]
+
+    for _ in range(2):
+        await started(gql, tenant, client["id"], frequency="WEEKLY")
+    await run_scheduler(runtime, TODAY + timedelta(days=7))
+    few = await measure()
+    for _ in range(4):
+        await started(gql, tenant, client["id"], frequency="WEEKLY")
+    await run_scheduler(runtime, TODAY + timedelta(days=14))
+    many = await measure()
+    assert (few[0], many[0]) == (2, 6)
+    assert many[1] == few[1]

@@ -255,7 +255,7 @@ async def test_statement_pdf_shows_period_balances_entries_and_aging(session, se
         "Invoiced 80.25",
         "Payments and credits 200.00",
         "Closing balance (USD) 1,080.25",
-        invoices[1].number,
+        f"Invoice {invoices[1].number}",
         "80.25",
         "1,280.25",  # running balance after the invoice
         "-200.00",

@@ -5,10 +5,11 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from auth.principals import ContactPrincipal
 from models.accounts import Account
@@ -86,7 +87,7 @@ async def timeline(runtime, client_id):
             await session.exec(
                 select(Activity)
                 .where(Activity.client_id == client_id, Activity.verb != "client.created")
-                .order_by(Activity.created_at, Activity.verb)
+                .order_by(col(Activity.created_at), col(Activity.verb))
             )
         ).all()
 
@@ -256,7 +257,7 @@ async def test_conversion_copies_the_lines_as_approved(runtime, tenant):
             await session.exec(
                 select(InvoiceLine)
                 .where(InvoiceLine.invoice_id == invoice.id)
-                .order_by(InvoiceLine.position)
+                .order_by(col(InvoiceLine.position))
             )
         ).all()
         quote_lines = await quotes_lines(session, quote_id)
@@ -290,7 +291,9 @@ async def test_conversion_copies_the_lines_as_approved(runtime, tenant):
 async def quotes_lines(session, quote_id):
     return (
         await session.exec(
-            select(QuoteLine).where(QuoteLine.quote_id == quote_id).order_by(QuoteLine.position)
+            select(QuoteLine)
+            .where(QuoteLine.quote_id == quote_id)
+            .order_by(col(QuoteLine.position))
         )
     ).all()
 
@@ -368,11 +371,12 @@ async def test_an_approval_racing_a_decline_settles_the_quote_once(runtime, tena
     contact = await billing_contact(runtime, tenant)
     for _ in range(3):
         quote_id = await sent_quote(runtime, tenant, contact.client_id)
-        approval, decline = await asyncio.gather(
+        results: tuple[Any, Any] = await asyncio.gather(
             approve_in_own_transaction(runtime, contact, quote_id),
             decline_in_own_transaction(runtime, contact, quote_id),
             return_exceptions=True,
         )
+        approval, decline = results
         # then exactly one of them won, and the loser was told the quote was answered
         outcomes = [isinstance(result, Conflict) for result in (approval, decline)]
         assert sorted(outcomes) == [False, True], (approval, decline)

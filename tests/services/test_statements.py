@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from auth.principals import ContactPrincipal
+from models.accounts import Account
 from models.clients import Client
 from models.credits import Credit, CreditApplication
 from models.enums import ContactRole, CreditStatus, Module, PaymentMethodKind, StaffRole
@@ -441,3 +442,24 @@ async def test_five_years_is_the_longest_period(session, tenant, world):
         client_id=world.client.id,
     )
     assert statement.closing_balance == D("310")
+
+
+async def test_days_are_the_accounts_days(session, tenant):
+    # given an account in New York and a credit applied at 02:00 UTC on 1 April,
+    # which is 22:00 on 31 March there
+    actor = tenant.principals[StaffRole.ADMIN]
+    account = await session.get(Account, actor.account_id)
+    account.timezone = "America/New_York"
+    client = await make_client(session, actor, "Late Night LLC")
+    invoice = await make_invoice(session, actor, client, "90", date(2024, 3, 1), date(2024, 3, 31))
+    await apply_credit_on(session, client, invoice, "25", datetime(2024, 4, 1, 2, tzinfo=UTC))
+    await session.commit()
+    # then the credit is on the March statement, on 31 March
+    statement = await build_statement(
+        session=session, principal=actor, date_from=MARCH_1, date_to=MARCH_31, client_id=client.id
+    )
+    assert [(e.on, e.kind, e.amount) for e in statement.entries] == [
+        (date(2024, 3, 1), EntryKind.INVOICE, D("90")),
+        (date(2024, 3, 31), EntryKind.CREDIT, D("-25")),
+    ]
+    assert statement.closing_balance == D("65")

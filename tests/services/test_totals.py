@@ -8,7 +8,7 @@ sets the parent's totals, exactly as createInvoice/updateInvoice do before stori
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -148,10 +148,13 @@ def test_amounts_too_large_are_bad_input_never_a_crash(
     parent = invoice(currency)
     price = unit_price.draw(below_limit(currency_precision(currency)))
     line = LineData("Big", quantity, price, discount, tax)
+    refused: BadInput | None = None
     try:
         build_lines(InvoiceLine, "invoice_id", parent, [line] * copies)
     except BadInput as error:
-        assert error.field in {"lines", "lines.0.quantity"}
+        refused = error
+    if refused is not None:
+        assert refused.field in {"lines", "lines.0.quantity"}
         return
     for amount in (parent.subtotal, parent.discount_total, parent.tax_total, parent.total):
         assert Decimal(0) <= amount < MAX_AMOUNT
