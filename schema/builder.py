@@ -16,6 +16,13 @@ CONFIG = StrawberryConfig(disable_field_suggestions=True)
 
 
 class PorticoSchema(strawberry.Schema):
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        """No "Did you mean ...?" in any message: not for fields (Strawberry's own rule),
+        and not for types, arguments or enum values either."""
+        if "Did you mean" in error.message:
+            error.message = error.message.split("Did you mean")[0].strip()
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -330,3 +330,17 @@ async def test_read_only_view_has_no_mutations(gql, tenant, runtime):
     token = await token_for("contact-billing-readonly", tenant, runtime, gql)
     body = await gql("mutation { signOut }", token=token)
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_no_error_suggests_names(gql, tenant):
+    """Unknown types, arguments and enum values get no "Did you mean" hint either."""
+    documents = [
+        "query($s: ProjectStatu) { viewer { __typename } }",
+        "{ invoices(firs: 1) { totalCount } }",
+        "{ invoices(status: [PAI]) { totalCount } }",
+    ]
+    for document in documents:
+        body = await gql(document, token=tenant.admin)
+        assert body["errors"], body
+        for error in body["errors"]:
+            assert "Did you mean" not in error["message"], error
