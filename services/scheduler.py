@@ -19,6 +19,7 @@ SQLite ignores ``FOR UPDATE`` and serialises writers; one instance per SQLite da
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -72,8 +73,15 @@ async def due_recurring_invoice_ids(session: AsyncSession, today: date) -> list[
     return list((await session.exec(statement)).all())
 
 
+OnIssued = Callable[[AsyncSession, list[IssuedInvoice]], Awaitable[None]]
+"""Called in a schedule's transaction with what it issued (the server mails them)."""
+
+
 async def generate_due_invoices(
-    *, session_factory: async_sessionmaker[AsyncSession], today: date
+    *,
+    session_factory: async_sessionmaker[AsyncSession],
+    today: date,
+    on_issued: OnIssued | None = None,
 ) -> SchedulerRun:
     """Issue the invoices of every period due by ``today`` (including periods missed
     while no scheduler ran), one transaction per schedule."""
@@ -82,7 +90,7 @@ async def generate_due_invoices(
         candidates = await due_recurring_invoice_ids(session, today)
     for recurring_id in candidates:
         try:
-            issued = await _generate_one(session_factory, recurring_id, today)
+            issued = await _generate_one(session_factory, recurring_id, today, on_issued)
         except IntegrityError:
             log.warning("recurring_period_conflict", recurring_invoice_id=str(recurring_id))
             run.conflicts.append(recurring_id)
@@ -108,7 +116,10 @@ async def generate_due_invoices(
 
 
 async def _generate_one(
-    session_factory: async_sessionmaker[AsyncSession], recurring_id: uuid.UUID, today: date
+    session_factory: async_sessionmaker[AsyncSession],
+    recurring_id: uuid.UUID,
+    today: date,
+    on_issued: OnIssued | None,
 ) -> list[IssuedInvoice] | None:
     """One schedule in its own transaction; ``None`` when it is locked by another
     instance or no longer due."""
@@ -121,4 +132,7 @@ async def _generate_one(
         recurring = (await session.exec(statement)).one_or_none()
         if recurring is None:
             return None
-        return await issue_due_invoices(session=session, recurring=recurring, today=today)
+        issued = await issue_due_invoices(session=session, recurring=recurring, today=today)
+        if issued and on_issued is not None:
+            await on_issued(session, issued)
+        return issued

@@ -150,3 +150,31 @@ def test_run_scheduler_once_from_the_command_line(tmp_path, sqlite_template, mon
     assert f"Issued 1 invoice(s) for {TODAY.isoformat()}" in first
     assert f"Issued 0 invoice(s) for {TODAY.isoformat()}" in second
     assert asyncio.run(periods(recurring.id)) == [TODAY]
+
+
+async def test_the_servers_scheduler_mails_issued_invoices(smtp_runtime, smtp_server):
+    """Like a sent invoice, an invoice issued by a schedule reaches the client's billing
+    contact with a link that opens it."""
+    from models.clients import Contact
+    from models.enums import ContactRole
+
+    recurring = await seed_due_schedule(smtp_runtime.sessions)
+    async with smtp_runtime.sessions() as session:
+        session.add(
+            Contact(
+                account_id=recurring.account_id,
+                client_id=recurring.client_id,
+                email="ap@acme.test",
+                role=ContactRole.BILLING,
+            )
+        )
+        await session.commit()
+    scheduler = RecurringScheduler.from_runtime(smtp_runtime)
+    run = await scheduler.run_once(NOW)
+    assert len(run.issued) == 1
+    await smtp_runtime.mailer.drain()
+    [mail] = await smtp_server.wait_for(1)
+    assert mail["To"] == "ap@acme.test"
+    text = mail.get_body(("plain",)).get_content()
+    assert run.issued[0].number in text
+    assert "/portal/acme/open?token=" in text
