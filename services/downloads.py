@@ -32,10 +32,8 @@ from auth.policy import Permission
 from auth.principals import AuthenticatedPrincipal, PartnerPrincipal
 from auth.profiles import profile_for
 from auth.tokens import InvalidToken, TokenPurpose, TokenSigner
-from models.accounts import Account
 from models.auth import ApiToken
 from models.enums import Module
-from models.types import utcnow
 from services import sessions
 from services.access import access_invoice, access_quote
 from services.config import Settings
@@ -169,7 +167,7 @@ async def open_download(
 ) -> Download:
     """The document behind ``token``, read again in the scope of the one who asked."""
     grant = read_download_token(signer, token, max_age_seconds=settings.download_url_ttl_seconds)
-    principal = await _holder(session, signer, settings, grant)
+    principal = await _holder(session, grant)
     permission, module = REQUIRES[grant.kind]
     if principal.account_id != grant.account_id or not profile_for(principal).allows(
         permission, module
@@ -181,43 +179,18 @@ async def open_download(
         raise DownloadUnavailable() from error
 
 
-async def _holder(
-    session: AsyncSession, signer: TokenSigner, settings: Settings, grant: DownloadGrant
-) -> AuthenticatedPrincipal:
-    if grant.holder_session_id is not None:
-        # The session is checked exactly as a bearer token naming it would be (revoked,
-        # expired, contact archived, portal off ...): one rule, in services.sessions.
-        bearer = signer.sign(TokenPurpose.SESSION, grant.holder_session_id.hex)
-        try:
-            return await sessions.authenticate(
-                session=session,
-                signer=signer,
-                token=bearer,
-                max_age_seconds=settings.session_ttl_hours * 3600,
-            )
-        except PorticoError as error:
-            raise DownloadUnavailable() from error
-    return await _partner(session, grant)
-
-
-async def _partner(session: AsyncSession, grant: DownloadGrant) -> PartnerPrincipal:
-    api_token = await session.get(ApiToken, grant.holder_api_token_id)
-    now = utcnow()
-    if (
-        api_token is None
-        or api_token.account_id != grant.account_id
-        or api_token.revoked_at is not None
-        or (api_token.expires_at is not None and api_token.expires_at <= now)
-    ):
-        raise DownloadUnavailable()
-    account = await session.get(Account, api_token.account_id)
-    modules = frozenset(Module(m) for m in account.enabled_modules) if account else frozenset()
-    return PartnerPrincipal(
-        account_id=api_token.account_id,
-        token_id=api_token.id,
-        scopes=frozenset(api_token.scopes),
-        modules=modules,
-    )
+async def _holder(session: AsyncSession, grant: DownloadGrant) -> AuthenticatedPrincipal:
+    """Who the link was issued to, checked by the same rules as their bearer token
+    (services.sessions): a revoked session or API token takes its links with it."""
+    try:
+        if grant.holder_session_id is not None:
+            return await sessions.principal_for_session(session, grant.holder_session_id)
+        api_token = await session.get(ApiToken, grant.holder_api_token_id)
+        if api_token is None or api_token.account_id != grant.account_id:
+            raise DownloadUnavailable()
+        return await sessions.partner_principal(session, api_token)
+    except PorticoError as error:
+        raise DownloadUnavailable() from error
 
 
 async def _prepare(

@@ -174,6 +174,15 @@ async def authenticate(
         session_id = uuid.UUID(hex=str(raw_id))
     except (InvalidToken, ValueError) as error:
         raise Unauthenticated("Invalid or expired token.") from error
+    return await principal_for_session(session, session_id)
+
+
+async def principal_for_session(
+    session: AsyncSession, session_id: uuid.UUID
+) -> StaffPrincipal | ContactPrincipal:
+    """The principal of a live session row (revoked, expired, inactive user, archived
+    client or portal off: :class:`Unauthenticated`). The one rule for sessions, used for
+    bearer tokens and for download links issued to a session."""
     auth_session = await session.get(AuthSession, session_id)
     now = utcnow()
     if auth_session is None or auth_session.revoked_at is not None:
@@ -228,6 +237,19 @@ async def _authenticate_api_token(*, session: AsyncSession, token: str) -> Partn
     api_token = (
         await session.exec(select(ApiToken).where(ApiToken.token_hash == hash_api_token(token)))
     ).one_or_none()
+    principal = await partner_principal(session, api_token)
+    now = utcnow()
+    if api_token is not None and (
+        api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION
+    ):
+        api_token.last_used_at = now
+        await session.commit()  # its own short write; the request's reads start afresh
+    return principal
+
+
+async def partner_principal(session: AsyncSession, api_token: ApiToken | None) -> PartnerPrincipal:
+    """The principal of a live API token (unknown, revoked or expired:
+    :class:`Unauthenticated`)."""
     now = utcnow()
     if (
         api_token is None
@@ -235,9 +257,6 @@ async def _authenticate_api_token(*, session: AsyncSession, token: str) -> Partn
         or (api_token.expires_at is not None and api_token.expires_at <= now)
     ):
         raise Unauthenticated("Invalid or expired token.")
-    if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION:
-        api_token.last_used_at = now
-        await session.commit()  # its own short write; the request's reads start afresh
     account = await session.get(Account, api_token.account_id)
     modules = frozenset(Module(m) for m in account.enabled_modules) if account else frozenset()
     return PartnerPrincipal(
