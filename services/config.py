@@ -41,6 +41,27 @@ class Settings(BaseSettings):
     sign_in_attempts_per_email: str = "5/15 minutes"
     sign_in_attempts_per_address: str = "30/15 minutes"
     schema_cache_size: int = 256
+    # Query limits (checked before any resolver runs; see schema/limits.py and the README)
+    query_max_cost: int = Field(default=5000, gt=0)
+    query_max_depth: int = Field(default=12, gt=0)
+    query_max_aliases: int = Field(default=30, gt=0)
+    query_max_tokens: int = Field(default=10_000, gt=0)
+    query_max_directives: int = Field(default=50, gt=0)
+    query_max_operations: int = Field(default=10, gt=0)
+    """Operation definitions per document."""
+    # Resource limits
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    """Request bodies above this are answered 413 before they are read whole."""
+    execution_timeout_seconds: float = Field(default=15, gt=0)
+    max_response_bytes: int = Field(default=10_000_000, gt=0)
+    password_hash_concurrency: int = Field(default=2, gt=0)
+    """Password hashes computed at once (off the event loop); more callers wait in line."""
+    password_hash_queue: int = Field(default=32, ge=0)
+    """Callers that may wait for a hashing slot; beyond them, ``RATE_LIMITED``."""
+    pdf_render_concurrency: int = Field(default=2, gt=0)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (CIDR) of reverse proxies whose ``X-Forwarded-For`` is believed;
+    by default none, and the client address is the connection's peer."""
     # Portal links (the portal frontend lives at portal_url; default: under public_base_url)
     portal_url: str | None = None
     magic_link_ttl_minutes: int = 15
