@@ -30,6 +30,10 @@ class AuthSession(SQLModel, table=True):
         default=None, foreign_key="portal_link.id", index=True, ondelete="SET NULL"
     )
     """The portal link the session was opened with (rotating a dashboard link ends it)."""
+    created_by_session_id: uuid.UUID | None = Field(
+        default=None, foreign_key="auth_session.id", index=True, ondelete="CASCADE"
+    )
+    """A view-as session: the staff session that opened it; it ends with that session."""
     user_agent: str | None = Field(default=None, max_length=300)
     ip_address: str | None = Field(default=None, max_length=64)
     created_at: datetime = created_at_field()

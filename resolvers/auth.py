@@ -17,18 +17,24 @@ from services.errors import NotFound, Unauthenticated
 
 
 async def sign_in(info: Info, email: str, password: str) -> str:
+    """Check the credentials outside the transaction (argon2 takes a while, and may wait
+    for a slot), then write the session row in a short one."""
     runtime = info.context.runtime
+    user_id = await sessions.verify_staff_credentials(
+        session=info.context.session,
+        limiter=runtime.limiter,
+        email=email,
+        password=password,
+        client_address=info.context.client_address,
+        limits=sessions.SignInLimits(
+            runtime.settings.sign_in_attempts_per_email,
+            runtime.settings.sign_in_attempts_per_address,
+        ),
+        passwords=runtime.passwords,
+    )
     async with atomic(info) as session:
-        return await sessions.sign_in_staff(
-            session=session,
-            signer=runtime.signer,
-            limiter=runtime.limiter,
-            email=email,
-            password=password,
-            client_address=info.context.client_address,
-            ttl=runtime.session_ttl,
-            per_email_limit=runtime.settings.sign_in_attempts_per_email,
-            per_address_limit=runtime.settings.sign_in_attempts_per_address,
+        return await sessions.open_staff_session(
+            session=session, signer=runtime.signer, user_id=user_id, ttl=runtime.session_ttl
         )
 
 

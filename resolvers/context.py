@@ -11,6 +11,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from auth.passwords import PasswordHasherPool
 from auth.principals import Anonymous, Principal
 from auth.tokens import TokenSigner
 from resolvers.loaders import Loaders
@@ -36,6 +37,8 @@ class Runtime:
     mailer: Mailer
     hub: RevocationHub
     background: Background
+    passwords: PasswordHasherPool
+    """Argon2 in worker threads, bounded (``password_hash_concurrency``/``_queue``)."""
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
@@ -49,6 +52,9 @@ class Runtime:
             mailer=Mailer(settings, sessions),
             hub=RevocationHub(settings.redis_url),
             background=Background(),
+            passwords=PasswordHasherPool(
+                settings.password_hash_concurrency, settings.password_hash_queue
+            ),
         )
 
     @property
@@ -88,4 +94,4 @@ Info = strawberry.Info[Context, None]
 def link_services(info: Info) -> LinkServices:
     """What issuing and mailing portal links needs (signer, settings, mailer)."""
     runtime = info.context.runtime
-    return LinkServices(runtime.signer, runtime.settings, runtime.mailer)
+    return LinkServices(runtime.signer, runtime.settings, runtime.mailer, runtime.passwords)

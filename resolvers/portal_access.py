@@ -85,16 +85,18 @@ async def reset_password(
 async def portal_sign_in(
     info: Info, account: str, email: str, password: str
 ) -> portal_auth.PortalSession:
+    """The password is checked outside the transaction, the session written in it."""
+    contact_id = await portal_auth.verify_contact_password(
+        info.context.session,
+        _deps(info),
+        limiter=info.context.runtime.limiter,
+        account_slug=account,
+        email=email,
+        password=password,
+        client_address=info.context.client_address,
+    )
     async with atomic(info) as session:
-        return await portal_auth.portal_sign_in(
-            session,
-            _deps(info),
-            limiter=info.context.runtime.limiter,
-            account_slug=account,
-            email=email,
-            password=password,
-            client_address=info.context.client_address,
-        )
+        return await portal_auth.open_password_session(session, _deps(info), contact_id=contact_id)
 
 
 async def register_client(info: Info, account: str, data: portal_auth.Registration) -> bool:

@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.passwords import hash_password, password_problem
+from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
 from models.enums import Module, StaffRole
@@ -19,6 +19,7 @@ from models.types import utcnow
 from services import activity
 from services.errors import BadInput, Conflict, NotFound
 from services.money import check_amount, validate_currency
+from services.passwords import hash_password
 from services.portal_access import end_contact_access
 from services.validation import normalise_email, optional_text, required_text
 
@@ -51,18 +52,20 @@ async def create_staff_user(
     name: str,
     role: StaffRole,
     password: str | None,
+    passwords: PasswordHasherPool | None = None,
 ) -> StaffUser:
     email = normalise_email(email)
     if (await session.exec(select(StaffUser.id).where(StaffUser.email == email))).first():
         raise Conflict("A staff user with this email exists.", field="email")
     if password is not None and (problem := password_problem(password)):
         raise BadInput(problem, field="password")
+    password_hash = await hash_password(password, pool=passwords) if password is not None else None
     user = StaffUser(
         account_id=account.id,
         email=email,
         name=required_text(name, field="name", max_length=200),
         role=role,
-        password_hash=hash_password(password) if password is not None else None,
+        password_hash=password_hash,
     )
     session.add(user)
     await session.flush()

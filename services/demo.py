@@ -28,7 +28,6 @@ from decimal import Decimal
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.passwords import hash_password
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account, StaffUser
 from models.clients import Client, Contact
@@ -71,6 +70,7 @@ from services.invoices import (
     void_invoice,
 )
 from services.lines import LineData, build_lines
+from services.passwords import hash_password
 from services.payments import AllocationData, PaymentData, record_payment
 from services.quotes import QuoteData, create_quote, send_quote
 from services.sessions import contact_modules
@@ -255,7 +255,7 @@ async def _clients(demo: _Demo) -> None:
         ("initech", "billing", "Bill", "Lumbergh", ContactRole.BILLING),
         ("initech", "viewer", "Peter", "Gibbons", ContactRole.VIEWER),
     )
-    password_hash = hash_password(DEMO_PASSWORD)
+    password_hash = await hash_password(DEMO_PASSWORD)
     for client_key, who, first, last, role in people:
         contact = await create_contact(
             session=demo.session,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.passwords import hash_password, password_problem, verify_password
+from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from auth.tokens import TokenSigner
 from models.accounts import Account, StaffUser
@@ -32,6 +32,7 @@ from services.config import Settings
 from services.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 from services.invoices import mark_invoice_viewed
 from services.mail import Mailer
+from services.passwords import hash_password, verify_password
 from services.portal_access import end_contact_access, revoke_sessions
 from services.portal_links import (
     IssuedLink,
@@ -46,6 +47,7 @@ from services.quotes import mark_quote_viewed
 from services.ratelimit import RateLimiter
 from services.sessions import (
     SIGN_IN_FAILED,
+    SignInLimits,
     issue_session_token,
     open_contact_session,
     portal_modules,
@@ -84,6 +86,8 @@ class LinkServices:
     signer: TokenSigner
     settings: Settings
     mailer: Mailer
+    passwords: PasswordHasherPool | None = None
+    """The runtime's hashing pool (``None``: the process-wide default)."""
 
     @property
     def session_ttl(self) -> timedelta:
@@ -199,13 +203,13 @@ async def _start_session(
     deps: LinkServices,
     opened: OpenedLink,
     *,
-    read_only_for: uuid.UUID | None,
+    read_only_for: StaffPrincipal | None,
 ) -> tuple[PortalSession, AuthSession]:
     auth_session = await open_contact_session(
         session=session,
         contact=opened.contact,
         ttl=deps.session_ttl,
-        viewer_staff_id=read_only_for,
+        viewer=read_only_for,
         link_id=opened.link.id,
     )
     result = PortalSession(
@@ -259,7 +263,7 @@ async def redeem_portal_link(
         session, signer=deps.signer, token=token, purposes=REDEEMABLE, account_slug=account_slug
     )
     staff_viewer = (
-        caller.user_id
+        caller
         if isinstance(caller, StaffPrincipal) and caller.account_id == opened.account.id
         else None
     )
@@ -347,7 +351,7 @@ async def set_password_with_link(
     if problem := password_problem(password):
         raise BadInput(problem, field="password")
     contact = opened.contact
-    contact.password_hash = hash_password(password)
+    contact.password_hash = await hash_password(password, pool=deps.passwords)
     now = utcnow()
     contact.email_verified_at = contact.email_verified_at or now
     contact.last_seen_at = now
@@ -370,7 +374,7 @@ async def set_password_with_link(
     return result
 
 
-async def portal_sign_in(
+async def verify_contact_password(
     session: AsyncSession,
     deps: LinkServices,
     *,
@@ -379,31 +383,49 @@ async def portal_sign_in(
     email: str,
     password: str,
     client_address: str,
-) -> PortalSession:
-    """Password sign-in for contacts, when the account allows it. Unknown account,
-    unknown email, wrong password and no password set answer alike, after the same
-    argon2 work; failures count against the email and the address."""
+) -> uuid.UUID:
+    """The id of the contact with these credentials, when the account allows password
+    sign-in. Unknown account, unknown email, wrong password and no password set answer
+    alike, after the same argon2 work.
+
+    The attempt counts against the email and the address before it is tried (parallel
+    attempts cannot exceed the limits) and is given back unless the password was wrong
+    (the limits count failures). The read transaction ends before the hash."""
     settings = deps.settings
     email_key = normalise_email_for_lookup(email)
-    await limiter.check(settings.sign_in_attempts_per_email, "portal-sign-in:email", email_key)
-    await limiter.check(
-        settings.sign_in_attempts_per_address, "portal-sign-in:address", client_address
+    limits = SignInLimits(
+        settings.sign_in_attempts_per_email, settings.sign_in_attempts_per_address
+    )
+    attempt = await limiter.attempt(
+        *limits.budgets("portal-sign-in", email_key=email_key, client_address=client_address)
     )
     account = (
         await session.exec(select(Account).where(Account.slug == account_slug.strip().lower()))
     ).one_or_none()
     if account is not None and account.portal_enabled and not account.password_login_enabled:
+        await attempt.refund()
         raise Forbidden("This portal signs in with emailed links only: ask for a sign-in link.")
     contact = await _portal_contact(session, account=account, email=email_key) if account else None
-    valid = verify_password(contact.password_hash if contact else None, password)
-    if contact is None or account is None or not valid:
-        await limiter.hit(settings.sign_in_attempts_per_email, "portal-sign-in:email", email_key)
-        await limiter.hit(
-            settings.sign_in_attempts_per_address, "portal-sign-in:address", client_address
-        )
+    contact_id, password_hash = (contact.id, contact.password_hash) if contact else (None, None)
+    verified = contact is not None and contact.email_verified_at is not None
+    await session.commit()  # ends the read transaction; nothing is pending, nothing expires
+    valid = await verify_password(password_hash, password, pool=deps.passwords)
+    if contact_id is None or not valid:
         raise Unauthenticated(SIGN_IN_FAILED)
-    if contact.email_verified_at is None:
+    await attempt.refund()
+    if not verified:
         raise Unauthenticated("Confirm your email address first: use the link we sent you.")
+    return contact_id
+
+
+async def open_password_session(
+    session: AsyncSession, deps: LinkServices, *, contact_id: uuid.UUID
+) -> PortalSession:
+    """A session for the contact whose password was just verified (the write half of
+    ``portalSignIn``: one short transaction, no hashing in it)."""
+    contact = await session.get(Contact, contact_id)
+    if contact is None:  # removed since the check
+        raise Unauthenticated(SIGN_IN_FAILED)
     contact.last_seen_at = utcnow()
     auth_session = await open_contact_session(
         session=session, contact=contact, ttl=deps.session_ttl

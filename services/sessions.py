@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.passwords import verify_password
+from auth.passwords import PasswordHasherPool
 from auth.principals import (
     AuthenticatedPrincipal,
     ContactPrincipal,
@@ -23,8 +24,10 @@ from models.clients import Client, Contact
 from models.enums import AutoBill, Module, RecurringStatus, SessionKind
 from models.recurring import RecurringInvoice
 from models.types import utcnow
+from services.db import write_apart
 from services.errors import Unauthenticated
-from services.ratelimit import RateLimiter
+from services.passwords import verify_password
+from services.ratelimit import Budget, RateLimiter
 from services.revocation import announce_after_commit
 from services.validation import normalise_email_for_lookup
 
@@ -34,31 +37,60 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 often, so that reads do not each cost a write."""
 
 
-async def sign_in_staff(
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    """Failed sign-ins allowed per email and per client address (e.g. ``"5/15 minutes"``)."""
+
+    per_email: str
+    per_address: str
+
+    def budgets(self, scope: str, *, email_key: str, client_address: str) -> tuple[Budget, ...]:
+        return (
+            Budget(self.per_email, (f"{scope}:email", email_key)),
+            Budget(self.per_address, (f"{scope}:address", client_address)),
+        )
+
+
+async def verify_staff_credentials(
     *,
     session: AsyncSession,
-    signer: TokenSigner,
     limiter: RateLimiter,
     email: str,
     password: str,
     client_address: str,
-    ttl: timedelta,
-    per_email_limit: str,
-    per_address_limit: str,
-) -> str:
-    """A session token for the staff user with these credentials.
+    limits: SignInLimits,
+    passwords: PasswordHasherPool | None = None,
+) -> uuid.UUID:
+    """The id of the active staff user with these credentials, or :class:`Unauthenticated`.
 
     Unknown email, wrong password and inactive user all answer the same error after the
-    same argon2 work; failures count against the email and the client address.
+    same argon2 work. The attempt counts against the email and the client address before
+    it is tried, so parallel attempts cannot exceed the limits, and is given back when it
+    succeeds (the limits count failures). The read transaction ends before the hash: no
+    transaction stays open while the password is checked (or waits for a hashing slot).
     """
     email_key = normalise_email_for_lookup(email)
-    await limiter.check(per_email_limit, "sign-in:email", email_key)
-    await limiter.check(per_address_limit, "sign-in:address", client_address)
+    attempt = await limiter.attempt(
+        *limits.budgets("sign-in", email_key=email_key, client_address=client_address)
+    )
     user = (await session.exec(select(StaffUser).where(StaffUser.email == email_key))).one_or_none()
-    valid = verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.is_active:
-        await limiter.hit(per_email_limit, "sign-in:email", email_key)
-        await limiter.hit(per_address_limit, "sign-in:address", client_address)
+    user_id, active = (user.id, user.is_active) if user else (None, False)
+    password_hash = user.password_hash if user else None
+    await session.commit()  # ends the read transaction; nothing is pending, nothing expires
+    valid = await verify_password(password_hash, password, pool=passwords)
+    if user_id is None or not valid or not active:
+        raise Unauthenticated(SIGN_IN_FAILED)
+    await attempt.refund()
+    return user_id
+
+
+async def open_staff_session(
+    *, session: AsyncSession, signer: TokenSigner, user_id: uuid.UUID, ttl: timedelta
+) -> str:
+    """A session token for the staff user whose credentials were just verified (the
+    write half of signing in: one short transaction, no hashing in it)."""
+    user = await session.get(StaffUser, user_id)
+    if user is None or not user.is_active:  # removed or deactivated since the check
         raise Unauthenticated(SIGN_IN_FAILED)
     now = utcnow()
     user.last_sign_in_at = now
@@ -73,15 +105,73 @@ async def sign_in_staff(
     return issue_session_token(signer, auth_session)
 
 
+async def sign_in_staff(
+    *,
+    session: AsyncSession,
+    signer: TokenSigner,
+    limiter: RateLimiter,
+    email: str,
+    password: str,
+    client_address: str,
+    ttl: timedelta,
+    per_email_limit: str,
+    per_address_limit: str,
+    passwords: PasswordHasherPool | None = None,
+) -> str:
+    """:func:`verify_staff_credentials` then :func:`open_staff_session` in ``session``
+    (the caller commits)."""
+    user_id = await verify_staff_credentials(
+        session=session,
+        limiter=limiter,
+        email=email,
+        password=password,
+        client_address=client_address,
+        limits=SignInLimits(per_email_limit, per_address_limit),
+        passwords=passwords,
+    )
+    return await open_staff_session(session=session, signer=signer, user_id=user_id, ttl=ttl)
+
+
 def issue_session_token(signer: TokenSigner, auth_session: AuthSession) -> str:
     return signer.sign(TokenPurpose.SESSION, auth_session.id.hex)
 
 
 async def sign_out(*, session: AsyncSession, session_id: uuid.UUID) -> None:
+    """End the session, and the view-as sessions it opened."""
     auth_session = await session.get(AuthSession, session_id)
     if auth_session is not None and auth_session.revoked_at is None:
         auth_session.revoked_at = utcnow()
-        announce_after_commit(session, [session_id])
+        children = await revoke_view_as_sessions_of(session, [session_id])
+        announce_after_commit(session, [session_id, *children])
+
+
+async def revoke_view_as_sessions_of(
+    session: AsyncSession, parent_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Revoke the live view-as sessions opened from these staff sessions (they end with
+    them: :func:`principal_for_session` refuses them anyway) and announce them after
+    commit, so their WebSockets close; their ids."""
+    if not parent_ids:
+        return []
+    children = list(
+        (
+            await session.exec(
+                select(AuthSession.id).where(
+                    col(AuthSession.created_by_session_id).in_(parent_ids),
+                    col(AuthSession.revoked_at).is_(None),
+                )
+            )
+        ).all()
+    )
+    if children:
+        await session.exec(
+            update(AuthSession)
+            .where(col(AuthSession.id).in_(children), col(AuthSession.revoked_at).is_(None))
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        announce_after_commit(session, children)
+    return children
 
 
 def contact_modules(account: Account, client: Client) -> frozenset[Module]:
@@ -128,19 +218,27 @@ async def open_contact_session(
     session: AsyncSession,
     contact: Contact,
     ttl: timedelta,
-    viewer_staff_id: uuid.UUID | None = None,
+    viewer: StaffPrincipal | None = None,
     link_id: uuid.UUID | None = None,
 ) -> AuthSession:
-    """A new session row for ``contact``; with ``viewer_staff_id``, a read-only "view as
-    client" session of that staff user; ``link_id``: the portal link it was opened with."""
+    """A new session row for ``contact``; with ``viewer``, a read-only "view as client"
+    session of that staff user, which ends with the staff session that opened it, and
+    never outlives it; ``link_id``: the portal link it was opened with."""
+    expires_at = utcnow() + ttl
+    if viewer is not None:
+        parent = await session.get(AuthSession, viewer.session_id)
+        if parent is None or parent.revoked_at is not None:
+            raise Unauthenticated("Invalid or expired token.")
+        expires_at = min(expires_at, parent.expires_at)
     auth_session = AuthSession(
         account_id=contact.account_id,
-        kind=SessionKind.VIEW_AS if viewer_staff_id else SessionKind.CONTACT,
+        kind=SessionKind.VIEW_AS if viewer else SessionKind.CONTACT,
         contact_id=contact.id,
-        staff_user_id=viewer_staff_id,
-        read_only=viewer_staff_id is not None,
+        staff_user_id=viewer.user_id if viewer else None,
+        read_only=viewer is not None,
         link_id=link_id,
-        expires_at=utcnow() + ttl,
+        created_by_session_id=viewer.session_id if viewer else None,
+        expires_at=expires_at,
     )
     session.add(auth_session)
     await session.flush()
@@ -153,12 +251,12 @@ async def start_contact_session(
     signer: TokenSigner,
     contact: Contact,
     ttl: timedelta,
-    viewer_staff_id: uuid.UUID | None = None,
+    viewer: StaffPrincipal | None = None,
     link_id: uuid.UUID | None = None,
 ) -> str:
     """A session token for ``contact`` (see :func:`open_contact_session`)."""
     auth_session = await open_contact_session(
-        session=session, contact=contact, ttl=ttl, viewer_staff_id=viewer_staff_id, link_id=link_id
+        session=session, contact=contact, ttl=ttl, viewer=viewer, link_id=link_id
     )
     return issue_session_token(signer, auth_session)
 
@@ -190,8 +288,8 @@ async def principal_for_session(
     if auth_session.expires_at <= now:
         raise Unauthenticated("Invalid or expired token.")
     if auth_session.last_seen_at is None or now - auth_session.last_seen_at >= LAST_USED_PRECISION:
-        auth_session.last_seen_at = now
-        await session.commit()
+        touch = update(AuthSession).where(col(AuthSession.id) == auth_session.id)
+        await write_apart(session, touch.values(last_seen_at=now))
     if auth_session.kind is SessionKind.STAFF and auth_session.staff_user_id:
         user = await session.get(StaffUser, auth_session.staff_user_id)
         if user is None or not user.is_active:
@@ -218,9 +316,7 @@ async def principal_for_session(
     if not account.portal_enabled or not client.portal_enabled or client.archived_at:
         raise Unauthenticated("Portal access has ended.")
     if auth_session.kind is SessionKind.VIEW_AS:
-        viewer = await session.get(StaffUser, auth_session.staff_user_id)
-        if viewer is None or not viewer.is_active or viewer.account_id != account.id:
-            raise Unauthenticated("Invalid or expired token.")
+        await _check_view_as_origin(session, auth_session, account_id=account.id, now=now)
     return ContactPrincipal(
         account_id=account.id,
         contact_id=contact.id,
@@ -233,6 +329,22 @@ async def principal_for_session(
     )
 
 
+async def _check_view_as_origin(
+    session: AsyncSession, auth_session: AuthSession, *, account_id: uuid.UUID, now: datetime
+) -> None:
+    """A view-as session lives while its staff user is active in the account and the
+    staff session that opened it is live (rows from before that was recorded: the user
+    only)."""
+    viewer = await session.get(StaffUser, auth_session.staff_user_id)
+    if viewer is None or not viewer.is_active or viewer.account_id != account_id:
+        raise Unauthenticated("Invalid or expired token.")
+    if auth_session.created_by_session_id is None:
+        return
+    parent = await session.get(AuthSession, auth_session.created_by_session_id)
+    if parent is None or parent.revoked_at is not None or parent.expires_at <= now:
+        raise Unauthenticated("Invalid or expired token.")
+
+
 async def _authenticate_api_token(*, session: AsyncSession, token: str) -> PartnerPrincipal:
     api_token = (
         await session.exec(select(ApiToken).where(ApiToken.token_hash == hash_api_token(token)))
@@ -242,8 +354,8 @@ async def _authenticate_api_token(*, session: AsyncSession, token: str) -> Partn
     if api_token is not None and (
         api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_PRECISION
     ):
-        api_token.last_used_at = now
-        await session.commit()  # its own short write; the request's reads start afresh
+        touch = update(ApiToken).where(col(ApiToken.id) == api_token.id)
+        await write_apart(session, touch.values(last_used_at=now))
     return principal
 
 

@@ -19,14 +19,15 @@ VIEW_AS_TTL = timedelta(hours=1)
 async def view_as_contact(
     *, session: AsyncSession, signer: TokenSigner, actor: StaffPrincipal, contact_id: uuid.UUID
 ) -> str:
-    """A read-only token with the contact's profile; each use is in the activity log."""
+    """A read-only token with the contact's profile; each use is in the activity log.
+    It ends when the staff session that asked for it ends (signed out, revoked, expired)."""
     contact = await access_contact(session, actor, contact_id)
     token = await start_contact_session(
         session=session,
         signer=signer,
         contact=contact,
         ttl=VIEW_AS_TTL,
-        viewer_staff_id=actor.user_id,
+        viewer=actor,
     )
     activity.record(
         session,
