@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import ErrorCodes
+from schema.limits import QueryLimits, limit_extensions
 from schema.root import Mutation, Query
 
 CONFIG = StrawberryConfig(disable_field_suggestions=True)
@@ -29,9 +30,16 @@ class PorticoSchema(strawberry.Schema):
         """Errors are presented and logged by :class:`ErrorCodes`; nothing more here."""
 
 
-def schema_arguments() -> dict[str, Any]:
-    """What every Portico schema is made of (the per-profile ones are cut from it)."""
-    return {"query": Query, "mutation": Mutation, "extensions": [ErrorCodes]}
+def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
+    """What every Portico schema is made of (the per-profile ones are cut from it).
+
+    ``limits`` (default: the settings' defaults) bound each document before it runs;
+    :class:`ErrorCodes` comes first so that it presents their refusals too."""
+    return {
+        "query": Query,
+        "mutation": Mutation,
+        "extensions": [ErrorCodes, *limit_extensions(limits or QueryLimits())],
+    }
 
 
 def build_full_schema() -> PorticoSchema:

@@ -10,7 +10,7 @@ profile (:class:`SchemaRouter`).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
@@ -19,6 +19,10 @@ from auth.principals import Principal
 from auth.profiles import Profile, profile_for
 from schema.builder import CONFIG, PorticoSchema, schema_arguments
 from schema.directives import Public, Requires
+from schema.limits import QueryLimits
+
+if TYPE_CHECKING:
+    from services.config import Settings
 
 ROOT_TYPE_NAMES = frozenset({"Query", "Mutation", "Subscription"})
 
@@ -52,24 +56,29 @@ class ProfileSchema(PorticoSchema):
         ]
 
 
-def build_profile_schema(profile: Profile) -> ProfileSchema:
-    arguments = schema_arguments()
+def build_profile_schema(profile: Profile, limits: QueryLimits | None = None) -> ProfileSchema:
+    arguments = schema_arguments(limits)
     if profile.read_only:
         arguments["mutation"] = None
     return ProfileSchema(profile, config=CONFIG, **arguments)
 
 
 class SchemaRegistry:
-    """A bounded LRU cache of profile schemas."""
+    """A bounded LRU cache of profile schemas, all enforcing the same query ``limits``."""
 
-    def __init__(self, max_size: int = 256) -> None:
+    def __init__(self, max_size: int = 256, limits: QueryLimits | None = None) -> None:
         self.max_size = max_size
+        self.limits = limits or QueryLimits()
         self._schemas: OrderedDict[Profile, ProfileSchema] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SchemaRegistry:
+        return cls(settings.schema_cache_size, QueryLimits.from_settings(settings))
 
     def for_profile(self, profile: Profile) -> ProfileSchema:
         schema = self._schemas.get(profile)
         if schema is None:
-            schema = build_profile_schema(profile)
+            schema = build_profile_schema(profile, self.limits)
             self._schemas[profile] = schema
             while len(self._schemas) > self.max_size:
                 self._schemas.popitem(last=False)

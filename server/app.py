@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         from server.settings import get_settings
 
         runtime = build_runtime(settings or get_settings())
-    registry = SchemaRegistry(runtime.settings.schema_cache_size)
+    registry = SchemaRegistry.from_settings(runtime.settings)
     graphql = PorticoGraphQL(runtime=runtime, schema=SchemaRouter(registry))
 
     async def healthz(_request: Request) -> JSONResponse:
