@@ -10,8 +10,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import ErrorCodes
+from schema.input_hygiene import InputHygiene
 from schema.limits import QueryLimits, limit_extensions
 from schema.root import Mutation, Query
+from schema.scalars import SCALAR_OVERRIDES
 
 CONFIG = StrawberryConfig(disable_field_suggestions=True)
 
@@ -38,7 +40,8 @@ def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
     return {
         "query": Query,
         "mutation": Mutation,
-        "extensions": [ErrorCodes, *limit_extensions(limits or QueryLimits())],
+        "extensions": [ErrorCodes, *limit_extensions(limits or QueryLimits()), InputHygiene],
+        "scalar_overrides": SCALAR_OVERRIDES,
     }
 
 

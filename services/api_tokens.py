@@ -16,7 +16,7 @@ from models.types import utcnow
 from services import activity
 from services.errors import BadInput, NotFound
 from services.revocation import announce_after_commit
-from services.validation import required_text
+from services.validation import check_datetime, required_text
 
 
 async def create_api_token(
@@ -36,6 +36,8 @@ async def create_api_token(
         )
     if not scopes:
         raise BadInput("Give the token at least one scope.", field="scopes")
+    if expires_at is not None:
+        expires_at = check_datetime(expires_at, field="expiresAt")
     if expires_at is not None and expires_at <= utcnow():
         raise BadInput("The expiry must be in the future.", field="expiresAt")
     token = new_api_token()

@@ -26,7 +26,7 @@ from services import activity
 from services.access import access_client, access_credit, access_invoice, credit_scope
 from services.errors import BadInput, Conflict
 from services.invoices import OPEN_STATUSES, next_number, settle_status
-from services.money import ZERO, check_amount, round_money, validate_currency
+from services.money import ZERO, check_amount, format_money, round_money, validate_currency
 from services.pagination import Page, paginate
 from services.payments import SETTLED_STATUSES
 from services.validation import optional_text
@@ -131,10 +131,15 @@ async def apply_credit(
     else:
         share = check_amount(amount, credit.currency, field="amount", allow_zero=False)
     if share > credit.balance:
-        raise BadInput(f"The credit has only {credit.balance} left.", field="amount")
+        raise BadInput(
+            f"The credit has only {format_money(credit.balance, credit.currency)} left.",
+            field="amount",
+        )
     if share > invoice.balance:
         raise BadInput(
-            f"The amount exceeds the invoice's balance of {invoice.balance}.", field="amount"
+            "The amount exceeds the invoice's balance of "
+            f"{format_money(invoice.balance, invoice.currency)}.",
+            field="amount",
         )
     now = utcnow()
     session.add(

@@ -57,6 +57,12 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+def format_money(amount: Decimal, currency: str) -> str:
+    """``amount`` as shown in a message: at the currency's precision ("100.00" USD,
+    "1500" JPY), never the stored scale ("100.0000") nor an exponent."""
+    return f"{round_money(amount, currency):f}"
+
+
 def _decimal_places(value: Decimal) -> int:
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0

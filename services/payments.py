@@ -36,7 +36,7 @@ from services import activity
 from services.access import access_client, access_invoice, access_payment, payment_scope
 from services.errors import BadInput, Conflict, NotFound
 from services.invoices import OPEN_STATUSES, settle_status
-from services.money import ZERO, check_amount, validate_currency
+from services.money import ZERO, check_amount, format_money, validate_currency
 from services.pagination import Page, paginate
 from services.validation import optional_text
 
@@ -370,7 +370,10 @@ async def refund_payment(
         raise Conflict("This payment is already fully refunded.")
     amount = check_amount(amount, payment.currency, field="amount", allow_zero=False)
     if amount > refundable:
-        raise BadInput(f"At most {refundable} can still be refunded.", field="amount")
+        raise BadInput(
+            f"At most {format_money(refundable, payment.currency)} can still be refunded.",
+            field="amount",
+        )
     existing = await allocations_of(session, payment.id)
     remainder = unapplied(payment, existing)
     if allocations is None:
@@ -467,7 +470,7 @@ def _named_takes(
         held = row.amount - row.refunded_amount
         if share > held:
             raise BadInput(
-                f"This payment holds only {held} on that invoice.",
+                f"This payment holds only {format_money(held, currency)} on that invoice.",
                 field=f"allocations.{index}.amount",
             )
         takes.append((row, share))

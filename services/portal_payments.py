@@ -27,7 +27,7 @@ from services import activity
 from services.access import access_invoice
 from services.errors import BadInput, Conflict, Forbidden, NotFound
 from services.invoices import OPEN_STATUSES, amount_due
-from services.money import ZERO, check_amount
+from services.money import ZERO, check_amount, format_money
 
 MAX_INVOICES = 100
 """Invoices one portal payment may cover."""
@@ -124,14 +124,21 @@ async def plan_portal_payment(
     paying = total_due if amount is None else _check_paying(amount, currency)
     if paying < total_due:
         if not account.allow_partial_payments:
-            raise BadInput(f"Pay the full amount due of {total_due}.", field="amount")
+            raise BadInput(
+                f"Pay the full amount due of {format_money(total_due, currency)}.",
+                field="amount",
+            )
         if paying < account.minimum_payment_amount:
             raise BadInput(
-                f"The smallest payment accepted is {account.minimum_payment_amount}.",
+                "The smallest payment accepted is "
+                f"{format_money(account.minimum_payment_amount, currency)}.",
                 field="amount",
             )
     if paying > total_due and not account.allow_overpayment:
-        raise BadInput(f"Pay at most the amount due of {total_due}.", field="amount")
+        raise BadInput(
+            f"Pay at most the amount due of {format_money(total_due, currency)}.",
+            field="amount",
+        )
     shares = _split(invoices, dues, paying)
     return PaymentPlan(
         client_id=contact.client_id,

@@ -60,6 +60,7 @@ from services.access import (
 )
 from services.errors import BadInput, NotFound
 from services.money import ZERO, validate_currency
+from services.validation import check_date
 
 MAX_PERIOD_DAYS = 5 * 366
 """Longest period one statement covers (five years)."""
@@ -182,6 +183,11 @@ class _Event:
 
 
 def check_period(date_from: date, date_to: date) -> None:
+    """A period a statement can cover. Its days stay inside the dates accepted anywhere
+    (:data:`services.validation.MAX_DATE`), so the moment after ``to`` and the aging
+    arithmetic never leave what :class:`datetime.date` holds."""
+    check_date(date_from, field="from")
+    check_date(date_to, field="to")
     if date_from > date_to:
         raise BadInput("The period must start on or before its end.", field="from")
     if (date_to - date_from).days > MAX_PERIOD_DAYS:
