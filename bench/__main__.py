@@ -1,6 +1,7 @@
 """``make bench``: schema-per-profile costs, written to bench/results/schema_profiles.json,
-and the timing of magic-link requests for known and unknown emails, written to
-bench/results/magic_link_timing.json.
+the timing of magic-link requests for known and unknown emails, written to
+bench/results/magic_link_timing.json, and the overhead of the query limits (cost
+analysis) per request, written to bench/results/query_cost.json.
 
 - time to build each standard profile's schema (cold, median of several builds);
 - memory held per cached profile schema (tracemalloc, retained after the build);
@@ -21,11 +22,13 @@ from pathlib import Path
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.profiles import ALL_MODULES, STANDARD_PROFILES
 from bench.magic_links import magic_link_timing
+from bench.query_cost import query_cost_overhead
 from models.enums import ContactRole, StaffRole
 from schema.registry import SchemaRegistry, build_profile_schema
 
 RESULTS = Path(__file__).parent / "results" / "schema_profiles.json"
 MAGIC_LINK_RESULTS = Path(__file__).parent / "results" / "magic_link_timing.json"
+QUERY_COST_RESULTS = Path(__file__).parent / "results" / "query_cost.json"
 
 
 def build_times(repeat: int = 7) -> dict[str, float]:
@@ -88,6 +91,10 @@ def main() -> None:
     MAGIC_LINK_RESULTS.write_text(json.dumps(timing, indent=2) + "\n")
     print(json.dumps(timing, indent=2))
     print(f"written to {MAGIC_LINK_RESULTS}")
+    cost = {"python": platform.python_version(), **query_cost_overhead()}
+    QUERY_COST_RESULTS.write_text(json.dumps(cost, indent=2) + "\n")
+    print(json.dumps(cost, indent=2))
+    print(f"written to {QUERY_COST_RESULTS}")
 
 
 if __name__ == "__main__":
