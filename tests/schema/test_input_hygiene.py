@@ -368,3 +368,25 @@ def test_services_refuse_far_dates_and_naive_datetimes_themselves():
         check_datetime(datetime(9999, 12, 31, tzinfo=UTC), field="expiresAt")
     eastern = datetime.fromisoformat("2030-01-01T00:00:00-05:00")
     assert check_datetime(eastern, field="expiresAt") == datetime(2030, 1, 1, 5, tzinfo=UTC)
+
+
+async def test_a_nul_byte_over_a_websocket_is_refused_too(runtime, tenant):
+    import httpx
+    from httpx_ws import aconnect_ws
+    from httpx_ws.transport import ASGIWebSocketTransport
+
+    from server.app import create_app
+
+    app = create_app(runtime=runtime)
+    transport = ASGIWebSocketTransport(app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://portal.test") as http,
+        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send_json({"type": "connection_init", "payload": {}})
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        payload = {"query": PORTAL, "variables": {"account": "de\x00mo"}}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        answer = await ws.receive_json()
+        error = refusal(answer["payload"])
+        assert error["extensions"]["field"] == "$account"
