@@ -3,6 +3,15 @@
 Schema fields declare what they need with ``@requires(permission:, module:)``; this table
 decides which staff roles, contact roles and partner scopes hold each permission. Nothing
 else decides visibility: the per-profile schema builder reads only this table.
+
+:data:`TYPE_READS` says, once, what reading each GraphQL object type requires, so that a
+nested path never shows more than the root field of the same type: every field that leads
+to a type declares the type's permission and module (``PaymentAllocation.invoice`` needs
+``INVOICES_READ`` like ``Query.invoices``). Two exceptions, both spelled out in the table:
+a type's *reference* (``Client``: ``id`` and ``name``) is open to whoever reaches the type,
+its other fields declaring the permission instead, and :data:`SELF_FIELDS` answer the
+caller itself (``viewer``). ``tests/schema/test_policy_matrix.py`` walks every profile's
+schema against this table.
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.enums import ContactRole, StaffRole
+from models.enums import ContactRole, Module, StaffRole
 
 
 class Permission(StrEnum):
@@ -123,3 +132,96 @@ def contact_holds(role: ContactRole, permission: Permission) -> bool:
 
 def scopes_hold(scopes: frozenset[str], permission: Permission) -> bool:
     return not POLICY[permission].scopes.isdisjoint(scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRead:
+    """What reading one object type requires.
+
+    Without a ``reference``, every field leading to the type requires ``permission`` and
+    ``module`` (a type with neither is open to whoever reaches it: payloads, parts read
+    through their parent). With a ``reference``, the fields leading to the type are open,
+    the reference fields are open, and every other field of the type requires
+    ``permission`` and ``module`` itself.
+    """
+
+    permission: Permission | None = None
+    module: Module | None = None
+    reference: frozenset[str] = frozenset()
+
+
+def _read(
+    permission: Permission | None = None, module: Module | None = None, reference: str = ""
+) -> TypeRead:
+    return TypeRead(permission, module, frozenset(reference.split()))
+
+
+_OPEN = _read()
+
+TYPE_READS: dict[str, TypeRead] = {
+    # Whoever reaches these may read them; their guarded fields say more themselves.
+    "PageInfo": _OPEN,
+    "Portal": _OPEN,  # public branding
+    "Session": _OPEN,  # the caller's own sessions (staff: a contact's)
+    "SignInPayload": _OPEN,
+    "PortalSessionPayload": _OPEN,
+    "InvitePayload": _OPEN,
+    "PortalLinkPayload": _OPEN,
+    "ApiTokenPayload": _OPEN,
+    "PayInvoicesPayload": _OPEN,
+    "InvoicePaymentShare": _OPEN,
+    "QuoteApproval": _OPEN,
+    "LineItem": _OPEN,  # a line of the invoice, quote or schedule it is read through
+    # The business, its people and partners.
+    "Account": _read(
+        Permission.ACCOUNT_ADMIN,
+        reference="id name slug currency timezone logoUrl primaryColor backgroundImageUrl",
+    ),
+    "StaffUser": _read(Permission.STAFF_READ),
+    "ApiClient": _read(Permission.ACCOUNT_ADMIN),
+    # Clients: a client's id and name are a reference anyone may follow (the client an
+    # invoice, payment or statement is of); its contact details and contacts are
+    # CLIENTS_READ.
+    "Client": _read(Permission.CLIENTS_READ, reference="id name"),
+    "Contact": _read(Permission.CLIENTS_READ),
+    # Money.
+    "Invoice": _read(Permission.INVOICES_READ, Module.INVOICES),
+    "Quote": _read(Permission.QUOTES_READ, Module.QUOTES),
+    "Payment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
+    "PaymentAllocation": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
+    "Credit": _read(Permission.CREDITS_READ, Module.CREDITS),
+    "CreditApplication": _read(Permission.CREDITS_READ, Module.CREDITS),
+    "AvailableCredit": _read(Permission.CREDITS_READ, Module.CREDITS),
+    "RecurringInvoice": _read(Permission.RECURRING_READ, Module.RECURRING_INVOICES),
+    "ClientSubscription": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "SubscriptionPlan": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "PaymentMethod": _read(Permission.PAYMENT_METHODS_READ, Module.PAYMENT_METHODS),
+    "Statement": _read(Permission.STATEMENTS_READ, Module.STATEMENTS),
+    "StatementEntry": _read(Permission.STATEMENTS_READ, Module.STATEMENTS),
+    "StatementAging": _read(Permission.STATEMENTS_READ, Module.STATEMENTS),
+    # Work.
+    "Project": _read(Permission.PROJECTS_READ, Module.PROJECTS),
+    "Task": _read(Permission.TASKS_READ, Module.TASKS),
+    "TaskComment": _read(Permission.TASKS_READ, Module.TASKS),
+    "Document": _read(Permission.DOCUMENTS_READ, Module.DOCUMENTS),
+    "TimeLog": _read(Permission.TIME_LOGS_READ, Module.TIME_LOGS),
+    "Activity": _read(Permission.ACTIVITY_READ),
+    "ActivityDetail": _read(Permission.ACTIVITY_READ),
+}
+"""What reading each object type requires, by GraphQL type name (a ``<T>Connection`` and
+``<T>Edge`` read like ``T``; see :func:`type_read`)."""
+
+SELF_FIELDS: frozenset[tuple[str, str]] = frozenset({("Query", "viewer")})
+"""Fields that answer the caller itself (the staff user, contact or API client behind the
+token), which any caller may read whatever its target type requires elsewhere."""
+
+
+def type_read(type_name: str) -> TypeRead | None:
+    """The rule for ``type_name``, or ``None`` when the type is in no table."""
+    if type_name in TYPE_READS:
+        return TYPE_READS[type_name]
+    for suffix in ("Connection", "Edge"):
+        node = type_name.removesuffix(suffix)
+        if node != type_name and node in TYPE_READS:
+            return TYPE_READS[node]
+    return None

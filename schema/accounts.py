@@ -166,7 +166,9 @@ class ApiTokenPayload:
     token: str = strawberry.field(
         description="The token: shown this once, send it as `Authorization: Bearer <token>`."
     )
-    api_client: ApiClient = strawberry.field(description="The token's name and scopes.")
+    api_client: ApiClient = field(
+        "The token's name and scopes.", permission=Permission.ACCOUNT_ADMIN
+    )
 
 
 @strawberry.type

@@ -49,7 +49,10 @@ class Activity:
     async def actor_name(self, info: Info, root: strawberry.Parent[ActivityRow]) -> str:
         return await resolvers.actor_name(info, root)
 
-    @field("Facts recorded with the entry that the caller may read, by key.")
+    @field(
+        "Facts recorded with the entry that the caller may read, by key.",
+        permission=Permission.ACTIVITY_READ,
+    )
     def details(self, info: Info, root: strawberry.Parent[ActivityRow]) -> list[ActivityDetail]:
         shown = resolvers.details(info, root)
         return [ActivityDetail(key=key, value=value) for key, value in shown.items()]

@@ -17,17 +17,28 @@ from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
 from services.clients import ClientData, ClientFilter, ContactData
 
+_CLIENTS_READ = Permission.CLIENTS_READ
 
-@strawberry.type(description="A customer of the business.")
+
+@strawberry.type(
+    description="A customer of the business. Whoever reaches a client (an invoice's, a "
+    "payment's ...) reads its `id` and `name`; the rest needs CLIENTS_READ."
+)
 class Client:
     id: strawberry.ID = id_field()
     name: str = field("Display name.")
-    company: str | None = field("Company name, when the client is a person at a company.")
-    email: str | None = field("Main email address.")
-    phone: str | None = field("Phone number.")
-    address: str | None = field("Postal address.")
-    avatar_url: str | None = field("Picture shown on the client's dashboard.")
-    currency: str = field("Currency new documents for this client use (ISO 4217).")
+    company: str | None = field(
+        "Company name, when the client is a person at a company.", permission=_CLIENTS_READ
+    )
+    email: str | None = field("Main email address.", permission=_CLIENTS_READ)
+    phone: str | None = field("Phone number.", permission=_CLIENTS_READ)
+    address: str | None = field("Postal address.", permission=_CLIENTS_READ)
+    avatar_url: str | None = field(
+        "Picture shown on the client's dashboard.", permission=_CLIENTS_READ
+    )
+    currency: str = field(
+        "Currency new documents for this client use (ISO 4217).", permission=_CLIENTS_READ
+    )
     portal_enabled: bool = field(
         "Whether this client's contacts can use the portal.", permission=Permission.INTERNAL_READ
     )
@@ -37,10 +48,13 @@ class Client:
     stripe_customer_id: str | None = field(
         "The client's customer id at Stripe.", permission=Permission.PROVIDER_IDS_READ
     )
-    archived_at: datetime | None = field("When the client was archived.")
-    created_at: datetime = field("When the client was added.")
+    archived_at: datetime | None = field("When the client was archived.", permission=_CLIENTS_READ)
+    created_at: datetime = field("When the client was added.", permission=_CLIENTS_READ)
 
-    @field("Whether the client is archived (its portal access has ended).")
+    @field(
+        "Whether the client is archived (its portal access has ended).",
+        permission=_CLIENTS_READ,
+    )
     def archived(self, root: strawberry.Parent[ClientRow]) -> bool:
         return root.archived_at is not None
 
@@ -51,7 +65,10 @@ class Client:
     def modules(self, root: strawberry.Parent[ClientRow]) -> list[Module] | None:
         return None if root.modules is None else [Module(m) for m in root.modules]
 
-    @field("People at the client who may use the portal, primary contact first.")
+    @field(
+        "People at the client who may use the portal, primary contact first.",
+        permission=_CLIENTS_READ,
+    )
     async def contacts(self, info: Info, root: strawberry.Parent[ClientRow]) -> list[Contact]:
         rows: list[Any] = await resolvers.contacts_of(info, root.id)
         return sorted(rows, key=lambda row: not row.is_primary)

@@ -37,6 +37,10 @@ class CreditApplication:
     )
     created_at: datetime = field("When it was applied.")
 
+    @field("Id of the invoice it was applied to (readable without reading the invoice).")
+    def invoice_id(self, root: strawberry.Parent[CreditApplicationRow]) -> strawberry.ID:
+        return strawberry.ID(str(root.invoice_id))
+
     @field(
         "The invoice it was applied to (null when the caller may not see it).",
         permission=Permission.INVOICES_READ,
@@ -71,7 +75,7 @@ class Credit:
     async def client(self, info: Info, root: strawberry.Parent[CreditRow]) -> Client:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
-    @field("Where the credit was applied, oldest first.")
+    @field("Where the credit was applied, oldest first.", permission=_READ, module=_CREDITS)
     async def applications(
         self, info: Info, root: strawberry.Parent[CreditRow]
     ) -> list[CreditApplication]:

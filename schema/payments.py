@@ -56,7 +56,11 @@ class Payment:
     async def client(self, info: Info, root: strawberry.Parent[PaymentRow]) -> Client:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
-    @field("How the payment is split across invoices.")
+    @field(
+        "How the payment is split across invoices.",
+        permission=Permission.PAYMENTS_READ,
+        module=_PAYMENTS,
+    )
     async def allocations(
         self, info: Info, root: strawberry.Parent[PaymentRow]
     ) -> list[PaymentAllocation]:
@@ -85,11 +89,19 @@ class PaymentAllocation:
         payment = await resolvers.allocation_payment(info, root.payment_id)
         return round_money(root.refunded_amount, payment.currency)
 
-    @field("The invoice paid (null when the caller may not see it).")
+    @field("Id of the invoice paid (readable without reading the invoice).")
+    def invoice_id(self, root: strawberry.Parent[AllocationRow]) -> strawberry.ID:
+        return strawberry.ID(str(root.invoice_id))
+
+    @field(
+        "The invoice paid (null when the caller may not see it).",
+        permission=Permission.INVOICES_READ,
+        module=Module.INVOICES,
+    )
     async def invoice(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Invoice | None:
         return await resolvers.allocation_invoice(info, root.invoice_id)  # type: ignore[return-value]
 
-    @field("The payment.")
+    @field("The payment.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
     async def payment(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Payment:
         return await resolvers.allocation_payment(info, root.payment_id)  # type: ignore[return-value]
 
@@ -144,7 +156,7 @@ def allocation_data(allocations: list[AllocationInput]) -> list[AllocationData]:
 
 @strawberry.type(description="One invoice of a portal payment.")
 class InvoicePaymentShare:
-    @field("The invoice.")
+    @field("The invoice.", permission=Permission.INVOICES_READ, module=Module.INVOICES)
     def invoice(self, root: strawberry.Parent[portal_payments.PlannedShare]) -> Invoice:
         return root.invoice  # type: ignore[return-value]
 
@@ -162,7 +174,7 @@ class InvoicePaymentShare:
     "(card charging comes with the payment gateway), with how it splits across invoices."
 )
 class PayInvoicesPayload:
-    @field("The pending payment.")
+    @field("The pending payment.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
     def payment(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Payment:
         return root.payment  # type: ignore[return-value]
 

@@ -69,7 +69,7 @@ class Session:
 
 @strawberry.type(description="An invitation on its way to a contact.")
 class InvitePayload:
-    contact: Contact = strawberry.field(description="The invited contact.")
+    contact: Contact = field("The invited contact.", permission=Permission.CLIENTS_READ)
     expires_at: datetime | None = strawberry.field(description="When the invite link expires.")
 
 
@@ -79,7 +79,7 @@ class PortalLinkPayload:
         description="Opens the contact's portal without signing in. Creating a new one "
         "revokes the previous URL and the sessions opened with it."
     )
-    contact: Contact = strawberry.field(description="Whose portal the URL opens.")
+    contact: Contact = field("Whose portal the URL opens.", permission=Permission.CLIENTS_READ)
 
 
 @strawberry.input(description="Someone registering as a new client of the business.")

@@ -67,7 +67,7 @@ class Task:
     async def project(self, info: Info, root: strawberry.Parent[TaskRow]) -> Project:
         return await resolvers.project_of(info, root.project_id)  # type: ignore[return-value]
 
-    @field("Comments on the task, oldest first.")
+    @field("Comments on the task, oldest first.", permission=Permission.TASKS_READ, module=_TASKS)
     async def comments(self, info: Info, root: strawberry.Parent[TaskRow]) -> list[TaskComment]:
         return await resolvers.task_comments(info, root.id)  # type: ignore[return-value]
 

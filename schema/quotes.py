@@ -159,7 +159,11 @@ class QuoteApprovalInput:
 
 @strawberry.type(description="What approving a quote gave.")
 class QuoteApproval:
-    quote: Quote = field("The approved quote: APPROVED, or CONVERTED into `invoice`.")
+    quote: Quote = field(
+        "The approved quote: APPROVED, or CONVERTED into `invoice`.",
+        permission=Permission.QUOTES_READ,
+        module=_QUOTES,
+    )
     invoice: Invoice | None = field(
         "The sent invoice created from the quote, to pay next; null when the account does"
         " not turn approved quotes into invoices.",

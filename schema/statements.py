@@ -33,6 +33,10 @@ strawberry.enum(
 )
 
 
+_READ = Permission.STATEMENTS_READ
+_STATEMENTS = Module.STATEMENTS
+
+
 @strawberry.type(description="One row of a statement.")
 class StatementEntry:
     kind: EntryKind = field(
@@ -81,8 +85,14 @@ class Statement:
         "received", "Payments and credits applied in the period, less refunds."
     )
     closing_balance: Decimal = money("closing_balance", "What the client owed at the end.")
-    entries: list[StatementEntry] = field("The rows, oldest first, filtered by `status`.")
-    aging: StatementAging = field("Open invoice balances at the end, by days past due.")
+    entries: list[StatementEntry] = field(
+        "The rows, oldest first, filtered by `status`.", permission=_READ, module=_STATEMENTS
+    )
+    aging: StatementAging = field(
+        "Open invoice balances at the end, by days past due.",
+        permission=_READ,
+        module=_STATEMENTS,
+    )
     generated_at: datetime = field("When the statement was built.")
 
     @field("First day of the period.", name="from")
@@ -114,8 +124,8 @@ class StatementQuery:
     @field(
         "A client's statement for a period. Contacts get their own client's; staff and"
         " partners name the client. The period is at most five years.",
-        permission=Permission.STATEMENTS_READ,
-        module=Module.STATEMENTS,
+        permission=_READ,
+        module=_STATEMENTS,
     )
     async def statement(
         self,

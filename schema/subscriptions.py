@@ -72,7 +72,7 @@ class ClientSubscription:
     )
     created_at: datetime = field("When the subscription was created.")
 
-    @field("The plan subscribed to.")
+    @field("The plan subscribed to.", permission=_READ, module=_SUBSCRIPTIONS)
     async def plan(self, info: Info, root: strawberry.Parent[SubscriptionRow]) -> SubscriptionPlan:
         return await resolvers.plan_of(info, root.plan_id)  # type: ignore[return-value]
 

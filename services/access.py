@@ -211,16 +211,19 @@ def project_scope(principal: Principal) -> Conditions:
 
 
 def task_scope(principal: Principal) -> Conditions:
-    """Contacts see only the tasks shared with their client."""
+    """Contacts see only the tasks shared with their client; partners, like the contacts
+    of every client of the account, only shared tasks too."""
     conditions = _own_client(Task, principal)
-    if isinstance(principal, ContactPrincipal):
+    if isinstance(principal, ContactPrincipal | PartnerPrincipal):
         conditions.append(Task.shared_with_client.is_(True))  # type: ignore[attr-defined]
     return conditions
 
 
 def document_scope(principal: Principal) -> Conditions:
     """Contacts see their client's documents that are shared in the portal or that a
-    contact of their client uploaded."""
+    contact of their client uploaded. Partners see what the contacts of the account's
+    clients see: a client's documents shared in the portal or uploaded by one of that
+    client's contacts; never internal or account-wide files."""
     conditions = _own_client(Document, principal)
     if isinstance(principal, ContactPrincipal):
         uploaded_by_client = select(Contact.id).where(
@@ -233,19 +236,34 @@ def document_scope(principal: Principal) -> Conditions:
                 Document.uploaded_by_contact_id.in_(uploaded_by_client),  # type: ignore[union-attr]
             )
         )
+    elif isinstance(principal, PartnerPrincipal):
+        uploaded_by_its_client = (
+            select(Contact.id)
+            .where(
+                Contact.account_id == principal.account_id,
+                col(Contact.client_id) == col(Document.client_id),
+            )
+            .correlate(Document)
+        )
+        conditions.append(col(Document.client_id).is_not(None))
+        conditions.append(
+            or_(
+                Document.visible_in_portal.is_(True),  # type: ignore[attr-defined]
+                col(Document.uploaded_by_contact_id).in_(uploaded_by_its_client),
+            )
+        )
     return conditions
 
 
 def time_log_scope(principal: Principal) -> Conditions:
     """Contacts see the time logged on their client's projects (time logs carry no
-    client of their own)."""
+    client of their own); partners, like the contacts of every client, the time logged
+    on the account's client projects. A log's task is read through :func:`task_scope`,
+    so an unshared task stays hidden behind it."""
     conditions = _tenant(TimeLog, principal)
-    if isinstance(principal, ContactPrincipal):
-        own_projects = select(Project.id).where(
-            Project.account_id == principal.account_id,
-            Project.client_id == principal.client_id,
-        )
-        conditions.append(TimeLog.project_id.in_(own_projects))  # type: ignore[attr-defined]
+    if isinstance(principal, ContactPrincipal | PartnerPrincipal):
+        client_projects = select(Project.id).where(*_own_client(Project, principal))
+        conditions.append(TimeLog.project_id.in_(client_projects))  # type: ignore[attr-defined]
     return conditions
 
 

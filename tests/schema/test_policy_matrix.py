@@ -2,7 +2,8 @@
 # graphql-core types its schema objects as wide unions; this test walks them dynamically.
 """The generated policy matrix: for every standard profile, the schema served over HTTP
 holds exactly the fields the policy table allows, and each hidden field fails validation
-as an unknown field does, with no suggestion.
+as an unknown field does, with no suggestion; and no path through a profile's schema
+reaches a type the profile may not read (``auth.policy.TYPE_READS``).
 
 The expectation is computed here from ``auth.policy.POLICY`` and the ``@requires`` /
 ``@public`` directives read off the full schema's SDL, independently of the builder.
@@ -28,13 +29,22 @@ from graphql import (
 from graphql.language import EnumValueNode, ObjectTypeDefinitionNode
 from sqlmodel import select
 
-from auth.policy import POLICY, Permission
-from auth.profiles import STANDARD_PROFILES
+from auth.policy import (
+    PARTNER_SCOPES,
+    POLICY,
+    SELF_FIELDS,
+    TYPE_READS,
+    Permission,
+    TypeRead,
+    type_read,
+)
+from auth.profiles import STANDARD_PROFILES, Profile, ProfileKind
 from models.accounts import Account
 from models.clients import Contact
 from models.enums import AutoBill, ContactRole, Module, RecurringStatus, StaffRole
 from models.recurring import RecurringInvoice
 from schema.builder import build_full_schema
+from schema.registry import build_profile_schema
 from services.api_tokens import create_api_token
 from services.sessions import start_contact_session
 
@@ -96,17 +106,21 @@ PROFILE_FACTS: dict[str, dict[str, object]] = {
 }
 
 
-def expected_visible(profile: str, type_name: str, rule: Rule) -> bool:
-    facts = PROFILE_FACTS[profile]
+# Partner tokens of one scope each: the paths a single scope opens are walked too.
+SCOPE_FACTS: dict[str, dict[str, object]] = {
+    f"partner-{scope}": {"kind": "partner", "scopes": {scope}} for scope in sorted(PARTNER_SCOPES)
+}
+FACTS = {**PROFILE_FACTS, **SCOPE_FACTS}
+
+
+def may(facts: dict[str, object], permission: Permission | None, module: Module | None) -> bool:
+    """Whether a caller with ``facts`` may use what needs ``permission`` and ``module``."""
     kind = facts["kind"]
-    root = type_name in ROOTS
     if kind == "anonymous":
-        return rule.public if root else rule.permission is None and rule.module is None
-    if type_name == "Mutation" and facts.get("ro"):
-        return False
+        return permission is None and module is None
     modules = facts.get("modules", set(Module))
-    if rule.permission is not None:
-        grant = POLICY[rule.permission]
+    if permission is not None:
+        grant = POLICY[permission]
         if kind == "staff" and facts["role"] not in grant.staff:
             return False
         if kind == "contact" and facts["role"] not in grant.contacts:
@@ -115,11 +129,20 @@ def expected_visible(profile: str, type_name: str, rule: Rule) -> bool:
             return False
     if kind == "staff":
         return True
-    if rule.module is not None:
-        return rule.module in modules  # type: ignore[operator]
-    if kind == "contact" and rule.permission is not None:
+    if module is not None:
+        return module in modules  # type: ignore[operator]
+    if kind == "contact" and permission is not None:
         return Module.CLIENT_PORTAL in modules  # type: ignore[operator]
     return True
+
+
+def expected_visible(profile: str, type_name: str, rule: Rule) -> bool:
+    facts = FACTS[profile]
+    if type_name in ROOTS and facts["kind"] == "anonymous":
+        return rule.public
+    if type_name == "Mutation" and facts.get("ro"):
+        return False
+    return may(facts, rule.permission, rule.module)
 
 
 def _named(gql_type):
@@ -312,6 +335,80 @@ async def test_each_profile_sees_exactly_what_the_policy_allows(
         len(set(FULL._schema.type_map[name].fields) - fields) for name, fields in served.items()
     )
     assert checked >= hidden_count * 0.8, (checked, hidden_count)
+
+
+# --- nested paths: every path to a type needs what reading the type needs ------------
+
+
+def _profile(name: str) -> Profile:
+    if name in STANDARD_PROFILES:
+        return STANDARD_PROFILES[name]
+    return Profile(ProfileKind.PARTNER, scopes=frozenset(SCOPE_FACTS[name]["scopes"]))
+
+
+def _needs(read: TypeRead) -> str:
+    return "+".join(str(part) for part in (read.permission, read.module) if part) or "nothing"
+
+
+def path_leaks(name: str) -> list[str]:
+    """Walk the schema ``name`` is served from its roots, and name every field that the
+    profile may not use: its own ``@requires`` is not satisfied, it leads to a type whose
+    read the profile does not hold, or it lies outside the reference of a type the
+    profile may only follow to (``TYPE_READS``)."""
+    facts = FACTS[name]
+    served = build_profile_schema(_profile(name))._schema
+    roots = [t for t in (served.query_type, served.mutation_type) if t is not None]
+    paths = {root.name: root.name for root in roots}
+    queue = deque(roots)
+    leaks: list[str] = []
+    while queue:
+        gql_type = queue.popleft()
+        read = type_read(gql_type.name) or TypeRead()  # the roots: each field says itself
+        for field_name, field in gql_type.fields.items():
+            here = f"{paths[gql_type.name]}.{field_name}"
+            if not expected_visible(name, gql_type.name, RULES[(gql_type.name, field_name)]):
+                leaks.append(f"{here}: its own @requires is not held")
+            outside = read.reference and field_name not in read.reference
+            if outside and not may(facts, read.permission, read.module):
+                leaks.append(f"{here}: outside {gql_type.name}'s reference, needs {_needs(read)}")
+            target = _named(field.type)
+            if not isinstance(target, GraphQLObjectType | GraphQLUnionType):
+                continue
+            members = target.types if isinstance(target, GraphQLUnionType) else [target]
+            for member in members:
+                member_read = type_read(member.name)
+                assert member_read is not None, f"{member.name} is not in auth.policy.TYPE_READS"
+                open_edge = (gql_type.name, field_name) in SELF_FIELDS or member_read.reference
+                if not open_edge and not may(facts, member_read.permission, member_read.module):
+                    leaks.append(f"{here} -> {member.name}: reading it needs {_needs(member_read)}")
+                if member.name not in paths:
+                    paths[member.name] = f"{here}{{{member.name}}}"
+                    queue.append(member)
+    return leaks
+
+
+def test_every_object_type_says_what_reading_it_requires():
+    # given every object type of the full schema (a connection or edge reads like its node)
+    types = {
+        name
+        for name, gql_type in FULL._schema.type_map.items()
+        if isinstance(gql_type, GraphQLObjectType)
+        and not name.startswith("__")
+        and name not in ROOTS
+    }
+    # then each has a rule in auth.policy, and the table names no type that is gone
+    assert {name for name in types if type_read(name) is None} == set()
+    assert set(TYPE_READS) <= types
+    for name, read in TYPE_READS.items():
+        assert read.reference <= set(FULL._schema.type_map[name].fields), name
+
+
+@pytest.mark.parametrize("profile", list(FACTS))
+def test_no_path_reaches_a_type_the_profile_may_not_read(profile):
+    # given the schema this profile is served, walked from its roots
+    # then every reachable field is one the profile holds the permissions for: the field's
+    # own @requires, and what reading the type it leads to requires
+    assert path_leaks(profile) == []
 
 
 async def test_a_hidden_root_field_answers_like_a_field_that_never_existed(gql, tenant):

@@ -80,14 +80,19 @@ CLIENTS = ("A1", "A2", "B1", "B2")
 @dataclass(frozen=True)
 class Row:
     """One row and who may see it: staff of its account always; a contact of its client
-    when ``contact_visible``; a partner of its account when ``partner_visible``."""
+    when ``contact_visible``; a partner of its account when ``partner_visible`` (by
+    default: what a contact of the row's client sees)."""
 
     entity: str
     id: uuid.UUID
     client: str
     variant: str = ""
     contact_visible: bool = True
-    partner_visible: bool = True
+    partner_visible: bool | None = None
+
+    @property
+    def partner_sees(self) -> bool:
+        return self.contact_visible if self.partner_visible is None else self.partner_visible
 
     @property
     def account(self) -> str:
@@ -151,7 +156,7 @@ class World:
         if kind == "staff":
             return {r.id for r in rows if r.account == where}
         if kind == "partner":
-            return {r.id for r in rows if r.account == where and r.partner_visible}
+            return {r.id for r in rows if r.account == where and r.partner_sees}
         if kind == "contact":
             return {r.id for r in rows if r.client == where and r.contact_visible}
         return set()
@@ -256,11 +261,12 @@ def _add_rows(
         "shared": {"visible_in_portal": True},
         "private": {"visible_in_portal": False},
         "uploaded by client": {"visible_in_portal": False, "uploaded_by_contact_id": contact.id},
+        # a file of the account, shared in the portal but of no client: no contact sees it
+        "account-wide": {"visible_in_portal": True, "client_id": None, "project_id": None},
     }
     for variant, attributes in documents.items():
+        attributes = {"project_id": project.id, **owned, **attributes}
         document = Document(
-            **owned,
-            project_id=project.id,
             filename=f"{variant}.pdf",
             content_type="application/pdf",
             size_bytes=1,
@@ -268,7 +274,7 @@ def _add_rows(
             storage_key=f"test/{uuid.uuid4()}",
             **attributes,
         )
-        add("documents", document, variant, contact_visible=variant != "private")
+        add("documents", document, variant, contact_visible=variant in VISIBLE_DOCUMENTS)
     time_log = TimeLog(
         account_id=client.account_id, project_id=project.id, started_at=NOW, minutes=30
     )
@@ -385,6 +391,8 @@ async def test_staff_never_see_another_accounts_rows(session, world, entity):
         assert not b_rows & {row.id for row in rows}, role
 
 
+VISIBLE_DOCUMENTS = ("shared", "uploaded by client")
+
 HIDDEN_FROM_CONTACTS = [
     ("invoices", InvoiceStatus.DRAFT),
     ("invoices", InvoiceStatus.VOID),
@@ -393,6 +401,7 @@ HIDDEN_FROM_CONTACTS = [
     ("recurring invoices", RecurringStatus.DRAFT),
     ("tasks", "unshared"),
     ("documents", "private"),
+    ("documents", "account-wide"),
 ]
 
 
@@ -413,18 +422,41 @@ async def test_contacts_never_see_hidden_rows_of_their_own_client(
     assert message == await not_found_message(entity.read(session, contact, uuid.uuid4()))
 
 
-@pytest.mark.parametrize(
-    ("entity_name", "variant"),
-    [("tasks", "unshared"), ("documents", "private")],
-)
-async def test_partners_see_the_accounts_internal_work_rows(session, world, entity_name, variant):
-    # given an unshared task or a private document in account A
+HIDDEN_FROM_PARTNERS = [
+    ("tasks", "unshared"),
+    ("documents", "private"),
+    ("documents", "account-wide"),
+]
+
+
+@pytest.mark.parametrize(("entity_name", "variant"), HIDDEN_FROM_PARTNERS)
+async def test_partners_never_see_the_accounts_internal_work_rows(
+    session, world, entity_name, variant
+):
+    # given an unshared task, a private document or a file of no client in account A
+    entity = BY_NAME[entity_name]
     hidden = world.row(entity_name, "A1", variant)
-    # when a partner of account A lists the entity
-    rows = await BY_NAME[entity_name].list_rows(session, world.partner("A"))
-    # then the row is listed (partners read the account's rows; only drafts and voids are
-    # held back from them)
-    assert hidden.id in {row.id for row in rows}
+    partner = world.partner("A")
+    # when a partner of account A, holding every scope, lists the entity and reads the row
+    listed = {row.id for row in await entity.list_rows(session, partner)}
+    assert entity.read is not None
+    message = await not_found_message(entity.read(session, partner, hidden.id))
+    # then it is neither listed nor readable, like an unknown id: partners see what the
+    # contacts of the account's clients see
+    assert hidden.id not in listed
+    assert message == await not_found_message(entity.read(session, partner, uuid.uuid4()))
+
+
+async def test_partners_see_documents_a_client_uploaded(session, world):
+    # given documents of A1 and A2 that are not shared but were uploaded by their contacts
+    uploaded = [world.row("documents", code, "uploaded by client").id for code in ("A1", "A2")]
+    # when a partner of account A reads them
+    rows = [await access.access_document(session, world.partner("A"), row) for row in uploaded]
+    # then it sees both, as their clients' contacts do; a partner of B sees neither
+    assert [row.id for row in rows] == uploaded
+    for row_id in uploaded:
+        with pytest.raises(NotFound):
+            await access.access_document(session, world.partner("B"), row_id)
 
 
 async def test_contacts_see_documents_their_client_uploaded(session, world):
@@ -504,6 +536,40 @@ async def test_project_documents_loader_gives_contacts_only_shared_or_own_upload
     # and staff get all three of their account's project, none of the other account's
     assert len(as_staff["A1"]) == 3
     assert as_staff["B1"] == []
+
+
+async def test_project_loaders_give_partners_only_what_contacts_see(session, world):
+    # given projects of A1, A2 and B1, each with shared and internal tasks and documents
+    projects = {code: world.projects[code].id for code in ("A1", "A2", "B1")}
+    loaders = Loaders(session, world.partner("A"))
+    # when a partner of account A loads each project's tasks, documents and time logs
+    tasks = {code: await loaders.tasks_by_project_id.load(p) for code, p in projects.items()}
+    documents = {
+        code: await loaders.documents_by_project_id.load(p) for code, p in projects.items()
+    }
+    time_logs = {
+        code: await loaders.time_logs_by_project_id.load(p) for code, p in projects.items()
+    }
+    # then it gets the shared tasks and the shared or client-uploaded documents of its
+    # account's projects, and their time logs; nothing of account B
+    for code in ("A1", "A2"):
+        assert [t.id for t in tasks[code]] == [world.row("tasks", code, "shared").id]
+        assert {d.id for d in documents[code]} == {
+            world.row("documents", code, variant).id for variant in VISIBLE_DOCUMENTS
+        }
+        assert [t.id for t in time_logs[code]] == [world.row("time logs", code, "").id]
+    assert (tasks["B1"], documents["B1"], time_logs["B1"]) == ([], [], [])
+
+
+async def test_task_loader_gives_partners_no_unshared_task(session, world):
+    # given a partner of account A and its loaders
+    loaders = Loaders(session, world.partner("A"))
+    # when it loads A1's tasks by id (a time log's task)
+    unshared = await loaders.task_by_id.load(world.row("tasks", "A1", "unshared").id)
+    shared = await loaders.task_by_id.load(world.row("tasks", "A1", "shared").id)
+    # then the unshared one answers None
+    assert unshared is None
+    assert shared is not None
 
 
 async def test_by_id_loaders_answer_none_out_of_scope(session, world):
