@@ -29,7 +29,14 @@ from services import activity
 from services.access import access_contact
 from services.accounts import account_for_portal
 from services.config import Settings
-from services.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
+from services.errors import (
+    BadInput,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from services.invoices import mark_invoice_viewed
 from services.mail import Mailer
 from services.passwords import hash_password, verify_password
@@ -409,7 +416,11 @@ async def verify_contact_password(
     contact_id, password_hash = (contact.id, contact.password_hash) if contact else (None, None)
     verified = contact is not None and contact.email_verified_at is not None
     await session.commit()  # ends the read transaction; nothing is pending, nothing expires
-    valid = await verify_password(password_hash, password, pool=deps.passwords)
+    try:
+        valid = await verify_password(password_hash, password, pool=deps.passwords)
+    except RateLimited:  # no hashing slot: the attempt was not tried
+        await attempt.refund()
+        raise
     if contact_id is None or not valid:
         raise Unauthenticated(SIGN_IN_FAILED)
     await attempt.refund()

@@ -25,7 +25,7 @@ from models.enums import AutoBill, Module, RecurringStatus, SessionKind
 from models.recurring import RecurringInvoice
 from models.types import utcnow
 from services.db import write_apart
-from services.errors import Unauthenticated
+from services.errors import RateLimited, Unauthenticated
 from services.passwords import verify_password
 from services.ratelimit import Budget, RateLimiter
 from services.revocation import announce_after_commit
@@ -77,7 +77,11 @@ async def verify_staff_credentials(
     user_id, active = (user.id, user.is_active) if user else (None, False)
     password_hash = user.password_hash if user else None
     await session.commit()  # ends the read transaction; nothing is pending, nothing expires
-    valid = await verify_password(password_hash, password, pool=passwords)
+    try:
+        valid = await verify_password(password_hash, password, pool=passwords)
+    except RateLimited:  # no hashing slot: the attempt was not tried
+        await attempt.refund()
+        raise
     if user_id is None or not valid or not active:
         raise Unauthenticated(SIGN_IN_FAILED)
     await attempt.refund()
