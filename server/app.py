@@ -15,8 +15,10 @@ from starlette.routing import Route, WebSocketRoute
 
 from resolvers.context import Runtime
 from schema.registry import SchemaRegistry, SchemaRouter
-from server.downloads import download_route
+from server.downloads import download_route, pdf_render_limiter
 from server.graphql_view import PorticoGraphQL
+from server.limits import BodySizeLimit
+from server.proxies import proxy_headers_middleware
 from server.scheduler import RecurringScheduler
 from services.config import Settings
 from services.db import create_engine
@@ -63,7 +65,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await runtime.mailer.close()
             await runtime.engine.dispose()
 
-    middleware = []
+    # Outermost first: the client address is settled before anything reads it, and a
+    # refused body still gets CORS headers a browser needs to read the answer.
+    middleware = proxy_headers_middleware(runtime.settings.trusted_proxies)
     if runtime.settings.cors_origins:
         middleware.append(
             Middleware(
@@ -74,16 +78,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 allow_credentials=False,
             )
         )
+    middleware.append(Middleware(BodySizeLimit, max_body_bytes=runtime.settings.max_body_bytes))
+    pdf_renders = pdf_render_limiter(runtime)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # other methods: the view's JSON 405
             WebSocketRoute("/graphql", graphql),
-            download_route(runtime),
+            download_route(runtime, pdf_renders),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.schemas = registry
+    app.state.pdf_renders = pdf_renders
     return app

@@ -23,7 +23,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        # X-Forwarded-For is believed only from PORTICO_TRUSTED_PROXIES, inside the app
+        # (server.proxies); uvicorn's own default would trust any proxy on 127.0.0.1.
+        proxy_headers=False,
+        # A WebSocket message is bounded like a request body.
+        ws_max_size=settings.max_body_bytes,
+    )
     return 0
 
 

@@ -3,12 +3,17 @@
 The token is the only credential (a browser follows the link without headers). A link
 that is malformed, tampered with, signed for another purpose, or no longer allowed
 answers 404; a genuine link past its lifetime answers 410. Neither says more.
+
+Rendering a PDF (fpdf2) is CPU work: it runs in a worker thread, never on the event loop,
+and at most ``pdf_render_concurrency`` at once (more downloads wait for a slot), so a
+burst of downloads neither stalls other requests nor takes every worker thread.
 """
 
 from __future__ import annotations
 
+import anyio
+import anyio.to_thread
 import structlog
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -31,7 +36,12 @@ def _error(status_code: int, code: str, message: str) -> JSONResponse:
     )
 
 
-def download_route(runtime: Runtime) -> Route:
+def pdf_render_limiter(runtime: Runtime) -> anyio.CapacityLimiter:
+    """The slots for PDF rendering, shared by every download of one app."""
+    return anyio.CapacityLimiter(runtime.settings.pdf_render_concurrency)
+
+
+def download_route(runtime: Runtime, renders: anyio.CapacityLimiter) -> Route:
     async def download(request: Request) -> Response:
         token = str(request.path_params["token"])
         async with runtime.sessions() as session:
@@ -45,7 +55,7 @@ def download_route(runtime: Runtime) -> Route:
             except DownloadUnavailable:
                 log.info("download.refused", reason="unavailable")
                 return _error(404, "NOT_FOUND", "Not found.")
-        content = await run_in_threadpool(document.render)
+        content = await anyio.to_thread.run_sync(document.render, limiter=renders)
         log.info("download.served", filename=document.filename, size=len(content))
         return Response(
             content,

@@ -4,21 +4,31 @@ graphql-ws), on Strawberry's ASGI view.
 Each request gets its own database session and a principal from its bearer token
 (``Authorization`` header; on a WebSocket, the ``connection_init`` payload). A bad token
 is refused before any GraphQL runs: 401 on HTTP, connection rejected on a WebSocket.
+
+Every error answer is GraphQL-shaped JSON with an ``extensions.code``: HTTP-level refusals
+(server.http_errors), timeouts (server.execution), oversized results and Strawberry's own
+WebSocket errors (server.encoding). The client address (for rate limits) is the
+connection's peer, or what a trusted proxy says (``trusted_proxies``, see server.app).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
+import orjson
 import structlog
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.parse_content_type import parse_content_type
 
 from auth.principals import (
     Anonymous,
@@ -29,6 +39,18 @@ from auth.principals import (
 )
 from resolvers.context import Context, Runtime
 from schema.registry import SchemaRouter
+from server.encoding import encode_message, encode_result
+from server.execution import LimitedSchema
+from server.http_errors import (
+    BAD_REQUEST,
+    INTERNAL_SERVER_ERROR,
+    METHOD_NOT_ALLOWED,
+    UNSUPPORTED_MEDIA_TYPE,
+    RequestRefused,
+    error_response,
+    refused_response,
+)
+from server.limits import BodyTooLarge
 from services import sessions
 from services.errors import Unauthenticated
 
@@ -66,11 +88,55 @@ def unauthenticated_response(message: str) -> Response:
     )
 
 
+class PorticoWebSocketAdapter(ASGIWebSocketAdapter):
+    """Sends text frames (the protocols' messages are text), with every error coded and
+    ``next`` payloads bounded by ``max_response_bytes``."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        view = cast("PorticoGraphQL", self.view)
+        encoded = encode_message(message, max_bytes=view.runtime.settings.max_response_bytes)
+        try:
+            await self.ws.send_text(encoded.decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class PorticoGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = PorticoWebSocketAdapter
+
     def __init__(self, *, runtime: Runtime, schema: SchemaRouter, **kwargs: Any) -> None:
-        # The router stands in for one schema: each operation runs on the caller's own.
-        super().__init__(schema=schema, **kwargs)  # type: ignore[arg-type]
+        # The router stands in for one schema: each operation runs on the caller's own,
+        # within the execution timeout.
+        limited = LimitedSchema(
+            schema,
+            timeout_seconds=runtime.settings.execution_timeout_seconds,
+            max_tokens=runtime.settings.query_max_tokens,
+        )
+        super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
+
+    def decode_json(self, data: str | bytes) -> object:
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise RequestRefused(
+                    400, BAD_REQUEST, "The request body is not valid UTF-8."
+                ) from error
+        return orjson.loads(data)  # orjson.JSONDecodeError is a json.JSONDecodeError
+
+    def encode_json(self, data: object) -> bytes:
+        return encode_result(data, max_bytes=self.runtime.settings.max_response_bytes)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and "application/json" not in content_type:
+            raise RequestRefused(
+                415, UNSUPPORTED_MEDIA_TYPE, "Send the GraphQL request as application/json."
+            )
+        return await super().parse_http_body(request)
 
     async def _principal(self, context: Context, token: str | None) -> Principal:
         if token is None:
@@ -101,6 +167,22 @@ class PorticoGraphQL(GraphQL[Context, None]):
                         context.release()
 
     async def _handle_http(self, request: Request, context: Context) -> Response:
+        if request.method not in ("GET", "POST"):
+            return error_response(
+                405,
+                METHOD_NOT_ALLOWED,
+                "GraphQL is served over GET and POST only.",
+                {"Allow": "GET, POST"},
+            )
+        try:
+            return await self._run_http(request, context)
+        except BodyTooLarge:
+            raise  # answered by server.limits.BodySizeLimit
+        except Exception:
+            log.exception("graphql.http_unexpected_error")
+            return error_response(500, INTERNAL_SERVER_ERROR, "Internal server error.")
+
+    async def _run_http(self, request: Request, context: Context) -> Response:
         header = request.headers.get("authorization")
         token = bearer_token(header)
         if header and token is None:
@@ -112,7 +194,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         try:
             return await self.run(request, context=context)
         except HTTPException as error:
-            return PlainTextResponse(error.reason, status_code=error.status_code)
+            return refused_response(error)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

@@ -1,0 +1,101 @@
+"""JSON out of ``/graphql``: encoded with orjson, bounded by ``max_response_bytes``, and
+on a WebSocket, every error payload with an ``extensions.code``.
+
+A result whose JSON is larger than the limit is replaced by ``{"data": null, "errors":
+[{"extensions": {"code": "RESPONSE_TOO_LARGE"}}]}`` (HTTP 200, or the ``next``/``data``
+message's payload). The result was computed (a mutation's changes are committed); only
+its answer is withheld, so the client should ask for fewer fields or a smaller page.
+
+Strawberry builds a few WebSocket errors of its own without a code (the operation limit,
+a ``connection_init`` payload that is not an object); :func:`with_codes` gives them one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import structlog
+
+log = structlog.get_logger("portico.graphql")
+
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+BAD_REQUEST = "BAD_REQUEST"
+TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+
+_KNOWN_CODES = {"Subscription limit reached": TOO_MANY_OPERATIONS}
+"""Codes for the errors Strawberry's protocol handlers build themselves."""
+
+
+def dumps(data: Any) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
+def too_large(max_bytes: int) -> dict[str, Any]:
+    message = (
+        f"The result is larger than {max_bytes} bytes; ask for fewer fields or a smaller page."
+    )
+    return {
+        "data": None,
+        "errors": [
+            {"message": message, "extensions": {"code": RESPONSE_TOO_LARGE, "maxBytes": max_bytes}}
+        ],
+    }
+
+
+def encode_result(data: Any, *, max_bytes: int) -> bytes:
+    """An HTTP GraphQL response body."""
+    encoded = dumps(data)
+    if len(encoded) <= max_bytes:
+        return encoded
+    log.warning("graphql.response_too_large", size=len(encoded), limit=max_bytes)
+    return dumps(too_large(max_bytes))
+
+
+def encode_message(message: Any, *, max_bytes: int) -> bytes:
+    """A WebSocket message (graphql-transport-ws or graphql-ws)."""
+    message = with_codes(message)
+    encoded = dumps(message)
+    if len(encoded) <= max_bytes or message.get("type") not in ("next", "data"):
+        return encoded
+    log.warning("graphql.response_too_large", size=len(encoded), limit=max_bytes)
+    return dumps({**message, "payload": too_large(max_bytes)})
+
+
+def coded(error: Any) -> Any:
+    """A formatted error (a dict) with an ``extensions.code``."""
+    if not isinstance(error, dict):
+        return error
+    extensions = error.get("extensions") or {}
+    if "code" in extensions:
+        return error
+    code = _KNOWN_CODES.get(str(error.get("message")), BAD_REQUEST)
+    return {**error, "extensions": {**extensions, "code": code}}
+
+
+def with_codes(message: Any) -> Any:
+    """``message`` with every error in it coded: the ``error`` message of either
+    protocol, the errors of a ``next``/``data`` payload, and ``connection_error``."""
+    if not isinstance(message, dict):
+        return message
+    kind = message.get("type")
+    payload = message.get("payload")
+    if kind == "error":
+        if isinstance(payload, list):
+            return {**message, "payload": [coded(error) for error in payload]}
+        return {**message, "payload": coded(payload)}
+    if kind in ("next", "data") and isinstance(payload, dict) and payload.get("errors"):
+        return {**message, "payload": {**payload, "errors": [coded(e) for e in payload["errors"]]}}
+    if kind == "connection_error":
+        if not isinstance(payload, dict):
+            payload = {
+                "message": "The connection_init payload must be an object.",
+                "code": BAD_REQUEST,
+            }
+        code = payload.get("code", BAD_REQUEST)
+        return {**message, "payload": {**payload, "code": code, "extensions": {"code": code}}}
+    return message

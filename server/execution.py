@@ -1,0 +1,147 @@
+"""What bounds one GraphQL operation: an execution timeout, on HTTP and WebSocket alike.
+
+:class:`LimitedSchema` stands in front of the schema router where Strawberry's view
+expects one schema. An operation that runs longer than ``execution_timeout_seconds`` is
+cancelled where it awaits (a mutation's :func:`resolvers.common.atomic` rolls its
+transaction back on the cancellation) and answered like any execution error: HTTP 200
+with ``{"data": null, "errors": [{"extensions": {"code": "TIMEOUT"}}]}``, or a ``next``
+message with that payload over a WebSocket. A subscription's stream is not bounded (it
+waits for events by design).
+
+It also presents the errors of results streamed over a WebSocket: Strawberry yields
+them before the schema's ``on_operation`` hooks finish, so the codes given by
+:class:`schema.errors.ErrorCodes` would otherwise be missing there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import structlog
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.utils.aio import aclosing
+
+from schema.errors import present
+from schema.registry import SchemaRouter
+
+log = structlog.get_logger("portico.graphql")
+
+TIMEOUT = "TIMEOUT"
+BAD_REQUEST = "BAD_REQUEST"
+
+_REFUSED = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
+"""What Strawberry refuses before execution (HTTP answers them 400/405, server.http_errors);
+on a WebSocket they arrive as errors of the stream."""
+
+
+def timed_out(seconds: float) -> ExecutionResult:
+    return ExecutionResult(
+        data=None,
+        errors=[
+            GraphQLError(
+                f"The operation took longer than {seconds:g} seconds and was cancelled.",
+                extensions={"code": TIMEOUT},
+            )
+        ],
+    )
+
+
+def presented(result: Any) -> Any:
+    """``result`` with every error carrying its ``extensions.code``."""
+    if isinstance(result, ExecutionResult) and result.errors:
+        result.errors = [_present(error) for error in result.errors]
+    return result
+
+
+def _present(error: GraphQLError) -> GraphQLError:
+    if isinstance(error.original_error, _REFUSED):  # e.g. a query on legacy graphql-ws
+        return GraphQLError(error.message, extensions={"code": BAD_REQUEST})
+    return present(error)
+
+
+def is_subscription(query: str | None, operation_name: str | None, *, max_tokens: int) -> bool:
+    """Whether the operation to run is a subscription. A document that does not parse is
+    not (Strawberry answers its syntax error at once)."""
+    if not query:
+        return False
+    try:
+        document = parse(query, no_location=True, max_lexical_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+
+async def discard_transaction(context: Any) -> None:
+    """End what the cancelled operation left of its transaction (a query's read
+    transaction; ``atomic`` already rolled a mutation's back)."""
+    session = getattr(context, "session", None)
+    if session is None:
+        return
+    try:
+        await session.rollback()
+    except Exception:  # a connection cancelled mid-query may refuse; drop it instead
+        log.warning("graphql.timeout_rollback_failed", exc_info=True)
+        await session.invalidate()
+
+
+class LimitedSchema:
+    def __init__(self, schema: SchemaRouter, *, timeout_seconds: float, max_tokens: int) -> None:
+        self.schema = schema
+        self.timeout_seconds = timeout_seconds
+        self.max_tokens = max_tokens
+
+    @property
+    def config(self) -> Any:
+        return self.schema.config
+
+    async def _timed_out(self, context: Any) -> ExecutionResult:
+        log.warning("graphql.timeout", seconds=self.timeout_seconds)
+        await discard_transaction(context)
+        return timed_out(self.timeout_seconds)
+
+    async def execute(self, query: str | None, **kwargs: Any) -> ExecutionResult:
+        try:
+            async with asyncio.timeout(self.timeout_seconds) as deadline:
+                result: ExecutionResult = await self.schema.execute(query, **kwargs)
+                return result
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+        return await self._timed_out(kwargs.get("context_value"))
+
+    async def stream(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        source = await self.schema.stream(query, **kwargs)
+        return self._results(source, kwargs, bounded=self._bounded(query, kwargs))
+
+    async def subscribe(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        source = await self.schema.subscribe(query, **kwargs)
+        return self._results(source, kwargs, bounded=self._bounded(query, kwargs))
+
+    def _bounded(self, query: str | None, kwargs: dict[str, Any]) -> bool:
+        operation_name = kwargs.get("operation_name")
+        return not is_subscription(query, operation_name, max_tokens=self.max_tokens)
+
+    async def _results(
+        self, source: AsyncIterator[Any], kwargs: dict[str, Any], *, bounded: bool
+    ) -> AsyncGenerator[Any, None]:
+        loop = asyncio.get_running_loop()
+        when = loop.time() + self.timeout_seconds if bounded else None
+        async with aclosing(source):
+            while True:
+                try:
+                    async with asyncio.timeout_at(when) as deadline:
+                        result = await anext(source)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    if not deadline.expired():
+                        raise
+                    yield await self._timed_out(kwargs.get("context_value"))
+                    return
+                yield presented(result)

@@ -1,0 +1,100 @@
+"""Request body size limit, as a pure ASGI middleware in front of every HTTP route.
+
+A body is refused with 413 ``PAYLOAD_TOO_LARGE`` before it is read whole: at once when
+its ``Content-Length`` is above ``max_body_bytes``, otherwise (chunked or streamed
+bodies) as soon as the bytes received pass the limit. Counting happens on the ASGI
+``receive`` channel, so it holds for every content type (JSON, multipart, webhooks) and
+the server never buffers more than the limit plus one chunk. The answer carries
+``Connection: close``: the rest of the body is never read, so the connection cannot be
+reused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+
+
+def graphql_error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    """``{"errors": [{"message", "extensions": {"code", ...}}]}``: how every error that
+    happens outside GraphQL execution is told, so clients read one shape."""
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` once a body passes the limit; the middleware answers."""
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._refuse(send)
+            return
+
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if response_started:  # pragma: no cover - no route answers before its body
+                raise
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = orjson.dumps(
+            graphql_error_body(
+                f"The request body is larger than {self.max_body_bytes} bytes.",
+                PAYLOAD_TOO_LARGE,
+                maxBytes=self.max_body_bytes,
+            )
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server (h11, httptools) refuses a malformed one itself
+    return None
