@@ -22,9 +22,9 @@ log = structlog.get_logger("portico.graphql")
 
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 BAD_REQUEST = "BAD_REQUEST"
-TOO_MANY_OPERATIONS = "TOO_MANY_OPERATIONS"
+TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
-_KNOWN_CODES = {"Subscription limit reached": TOO_MANY_OPERATIONS}
+_KNOWN_CODES = {"Subscription limit reached": TOO_MANY_SUBSCRIPTIONS}
 """Codes for the errors Strawberry's protocol handlers build themselves."""
 
 

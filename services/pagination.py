@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.errors import BadInput
+from services.validation import check_datetime
 
 T = TypeVar("T")
 
@@ -59,11 +60,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, row_id = base64.urlsafe_b64decode(padded).decode().split("|")
-        moment = datetime.fromisoformat(created)
-        if moment.tzinfo is None:
-            raise ValueError("naive cursor")
+        moment = check_datetime(datetime.fromisoformat(created), field="after")
         return moment, uuid.UUID(hex=row_id)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, BadInput) as error:
+        # A crafted cursor (naive or far-off moment) is just an invalid cursor.
         raise BadInput("Invalid cursor.", field="after") from error
 
 

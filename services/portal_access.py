@@ -16,12 +16,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import AuthenticatedPrincipal, ContactPrincipal, StaffPrincipal
 from models.auth import AuthSession
 from models.clients import Contact
+from models.enums import SessionKind
 from models.types import utcnow
 from services import activity
 from services.access import access_contact
 from services.errors import NotFound
 from services.portal_links import revoke_links
 from services.revocation import announce_after_commit
+from services.sessions import revoke_view_as_sessions_of
 
 
 async def revoke_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> None:
@@ -130,6 +132,9 @@ async def revoke_session(
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         announce_after_commit(session, [row.id])
+    if row.kind is SessionKind.STAFF:
+        # the "view as client" sessions it opened end with it, sockets included
+        await revoke_view_as_sessions_of(session, [row.id])
     return row
 
 

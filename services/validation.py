@@ -85,8 +85,12 @@ def check_datetime(value: datetime, *, field: str) -> datetime:
     """An aware datetime inside the date range, as UTC; :class:`BadInput` otherwise."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise BadInput("A date and time needs its UTC offset.", field=field)
-    value = value.astimezone(UTC)
-    if not MIN_DATETIME <= value <= MAX_DATETIME:
+    try:
+        value = value.astimezone(UTC)
+        in_range = MIN_DATETIME <= value <= MAX_DATETIME
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 has no UTC form at all
+        in_range = False
+    if not in_range:
         raise BadInput(
             f"Dates and times run from {MIN_DATE.isoformat()}T00:00:00Z to "
             f"{MAX_DATE.isoformat()}T23:59:59Z.",

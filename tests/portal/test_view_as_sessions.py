@@ -70,3 +70,24 @@ async def test_a_staff_opened_portal_link_ends_with_the_staff_session(gql, tenan
     await gql.data(SIGN_OUT, token=staff)
     # then so does the view
     assert (await gql.post(VIEWER, token=viewing)).status_code == 401
+
+
+REVOKE_SESSION = "mutation($id: ID!) { revokeSession(id: $id) { id } }"
+OWN_SESSIONS = "{ sessions { id kind current } }"
+
+
+async def test_revoking_the_staff_session_closes_its_view_as_sockets(gql, tenant, runtime):
+    # given a staff session viewing as a contact with a socket open
+    jane = (await make_client(gql, tenant.admin))["contacts"][0]
+    staff, other = await staff_session(gql), await staff_session(gql)
+    viewing = await view_as(gql, staff, jane["id"])
+    own = (await gql.data(OWN_SESSIONS, token=staff))["sessions"]
+    viewing_from = next(row["id"] for row in own if row["current"])
+    async with open_socket(runtime, viewing) as ws:
+        # when the same staff user revokes that session from another one
+        await gql.data(REVOKE_SESSION, {"id": viewing_from}, token=other)
+        # then the view-as socket is closed as unauthorized
+        assert await closed_with(ws) == ACCESS_REVOKED
+    # and the view-as token is refused, while the other staff session goes on
+    assert (await gql.post(VIEWER, token=viewing)).status_code == 401
+    assert (await gql.post(OWN_SESSIONS, token=other)).status_code == 200

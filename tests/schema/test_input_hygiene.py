@@ -5,6 +5,7 @@ with (datetimes with their offset), decimals only in plain ASCII notation. Each 
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -390,3 +391,23 @@ async def test_a_nul_byte_over_a_websocket_is_refused_too(runtime, tenant):
         answer = await ws.receive_json()
         error = refusal(answer["payload"])
         assert error["extensions"]["field"] == "$account"
+
+
+CLIENTS_AFTER = "query($after: String) { clients(first: 1, after: $after) { totalCount } }"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "2024-01-01T00:00:00"],
+)
+async def test_a_crafted_cursor_far_in_time_is_an_invalid_cursor(gql, tenant, moment):
+    # given a cursor made by hand, not by the server
+    await new_client(gql, tenant)
+    raw = f"{moment}|{'0' * 32}".encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # when it is used to page
+    body = await gql(CLIENTS_AFTER, {"after": cursor}, token=tenant.admin)
+    # then it is refused as a bad cursor, not a 500
+    error = refusal(body)
+    assert error["message"] == "Invalid cursor."
+    assert error["extensions"]["field"] == "after"

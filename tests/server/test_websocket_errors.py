@@ -111,7 +111,7 @@ async def test_legacy_connection_errors_have_codes(runtime):
             [
                 {
                     "message": "Subscription limit reached",
-                    "extensions": {"code": "TOO_MANY_OPERATIONS"},
+                    "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
                 }
             ],
         ),
@@ -119,7 +119,7 @@ async def test_legacy_connection_errors_have_codes(runtime):
             {"id": "1", "type": "error", "payload": {"message": "Subscription limit reached"}},
             {
                 "message": "Subscription limit reached",
-                "extensions": {"code": "TOO_MANY_OPERATIONS"},
+                "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
             },
         ),
         # a code already given is kept
