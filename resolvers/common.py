@@ -12,6 +12,7 @@ from auth.principals import AuthenticatedPrincipal, ContactPrincipal, StaffPrinc
 from resolvers.context import Info, Runtime
 from services.access import require_authenticated, require_staff
 from services.background import take_mail_queued
+from services.db import begin_write
 from services.errors import BadInput, Forbidden
 from services.revocation import forget_announcements, take_announcements
 
@@ -46,9 +47,15 @@ def acting_contact(info: Info) -> ContactPrincipal:
 @asynccontextmanager
 async def atomic(info: Info) -> AsyncIterator[AsyncSession]:
     """One mutation = one transaction: committed when the block ends, rolled back
-    entirely if anything in it raises, so nothing is half-written."""
+    entirely if anything in it raises, so nothing is half-written.
+
+    It begins as a write (:func:`services.db.begin_write`): the request's read
+    transaction (authentication ran in it) ends, and on SQLite the write lock is taken
+    before the mutation reads anything, so concurrent mutations check and write one
+    after the other, as row locks make them on PostgreSQL."""
     session = info.context.session
     try:
+        await begin_write(session)
         yield session
         await session.commit()
     except BaseException:

@@ -46,13 +46,14 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from services.db import create_engine, session_factory
+    from services.db import begin_write, create_engine, session_factory
     from services.demo import DEMO_PASSWORD, seed_demo
 
     async def run() -> list[tuple[str, str]]:
         engine = create_engine(get_settings().database_url)
         try:
             async with session_factory(engine)() as session:
+                await begin_write(session)
                 created, logins = await seed_demo(session, only_if_empty=args.if_empty)
                 await session.commit()
         finally:
@@ -71,7 +72,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _create_admin(args: argparse.Namespace) -> int:
     from services.accounts import create_account_with_owner
-    from services.db import create_engine, session_factory
+    from services.db import begin_write, create_engine, session_factory
     from services.errors import PorticoError
 
     password = args.password or getpass.getpass("Password for the new admin: ")
@@ -80,6 +81,7 @@ def _create_admin(args: argparse.Namespace) -> int:
         engine = create_engine(get_settings().database_url)
         try:
             async with session_factory(engine)() as session:
+                await begin_write(session)
                 await create_account_with_owner(
                     session,
                     account_name=args.account_name,

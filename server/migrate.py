@@ -9,6 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.db import WRITE_OPTIONS
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -32,8 +34,10 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    async with engine.connect() as connection:
+        await connection.execution_options(**WRITE_OPTIONS)  # SQLite: BEGIN IMMEDIATE
+        async with connection.begin():
+            await connection.run_sync(_upgrade)
 
 
 def upgrade_in_thread(database_url: str) -> asyncio.Future[None]:

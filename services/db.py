@@ -1,4 +1,29 @@
-"""Database engines and sessions (SQLAlchemy async: aiosqlite or asyncpg)."""
+"""Database engines and sessions (SQLAlchemy async: aiosqlite or asyncpg).
+
+Writes on SQLite take the write lock when their transaction begins.
+
+PostgreSQL serialises read-check-write with row locks (``SELECT ... FOR UPDATE``).
+SQLite has no row locks: it has one database-wide write lock, and a transaction begun
+with a plain (deferred) ``BEGIN`` takes it only at its first write, after its checks
+have already read. Two transactions may then both see "50.00 left on the credit", and
+both spend it. (The driver's own transaction handling is worse still: it begins a
+transaction only before the first ``INSERT``/``UPDATE``, so each ``SELECT`` before it
+runs on its own.) In WAL mode, a deferred transaction that has read cannot even take
+the lock once another writer has committed since: it fails at once with
+``SQLITE_BUSY`` (its snapshot is stale), whatever the busy timeout.
+
+So this module takes over ``BEGIN`` on SQLite (SQLAlchemy's recipe: the driver's
+``isolation_level = None``, and ``BEGIN`` emitted in the engine's ``begin`` event):
+
+- a transaction that will write is begun with :func:`begin_write` (or
+  :func:`transaction`) and emits ``BEGIN IMMEDIATE``: it waits, up to the busy timeout,
+  for the write lock before it reads anything, so writers run one after the other and
+  each one's checks see every earlier commit, as under PostgreSQL's row locks;
+- every other transaction emits a deferred ``BEGIN``: reads take a consistent snapshot
+  and, thanks to WAL, never wait for a writer nor block one.
+
+On PostgreSQL nothing changes: there the option is ignored and row locks do the work.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +33,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Update, event
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,23 +43,41 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+BUSY_TIMEOUT_SECONDS = 30
+"""How long a SQLite connection waits for a lock (the write lock, mostly) before it
+gives up with "database is locked"."""
+
+IMMEDIATE = "portico_sqlite_immediate"
+"""Execution option of a connection whose transactions take SQLite's write lock at
+``BEGIN`` (see the module docstring); set by :func:`begin_write`, ignored elsewhere."""
+
+WRITE_OPTIONS: dict[str, Any] = {IMMEDIATE: True}
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+    # The driver no longer begins transactions on its own: _sqlite_begin does.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes(connection) else "BEGIN")
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout, and its
-    directory is created."""
+    """An engine for ``url``; SQLite gets foreign keys on, WAL, a busy timeout, our own
+    ``BEGIN`` (deferred or immediate), and its directory is created."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": BUSY_TIMEOUT_SECONDS})
         engine = create_async_engine(url, **kwargs)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
@@ -94,10 +137,52 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=SerialAsyncSession, expire_on_commit=False)
 
 
+def serialises_writers(factory: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether ``factory``'s database has one write lock instead of row locks (SQLite):
+    there a write transaction holds up every other writer for as long as it lasts."""
+    bind = factory.kw.get("bind")
+    return isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite"
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Begin ``session``'s next transaction as a write: on SQLite it takes the write
+    lock now (``BEGIN IMMEDIATE``, waiting up to the busy timeout), so that what it
+    reads before writing stays true until it commits.
+
+    A read transaction the session is in (the reads that authenticated the request,
+    say) is committed first: its snapshot may be older than the lock, and it could not
+    take the lock anyway. Already in a write transaction: nothing to do. Objects loaded
+    earlier stay in the session unreloaded, so read again, locking, what the checks
+    depend on (the services' locking reads do). Not for a session inside an explicit
+    ``session.begin()`` block: use :func:`transaction` for that.
+    """
+    if session.in_transaction():
+        current = await session.connection()
+        if current.sync_connection is not None and writes(current.sync_connection):
+            return
+        await session.commit()
+    await session.connection(execution_options=WRITE_OPTIONS)
+
+
+def writes(connection: Connection) -> bool:
+    """Whether ``connection``'s transactions are begun as writes."""
+    return bool(connection.get_execution_options().get(IMMEDIATE, False))
+
+
+async def write_apart(session: AsyncSession, statement: Update) -> None:
+    """Run one small write (``UPDATE``) in a transaction of its own, then carry on in a
+    new read transaction: for the bookkeeping writes of reads (``last_seen_at``)."""
+    await begin_write(session)
+    await session.exec(statement)
+    await session.commit()
+
+
 @asynccontextmanager
 async def transaction(
     factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: committed when the block ends, rolled back if it raises."""
+    """One unit of work that writes: committed when the block ends, rolled back if it
+    raises; on SQLite it holds the write lock from its start (:func:`begin_write`)."""
     async with factory() as session, session.begin():
+        await session.connection(execution_options=WRITE_OPTIONS)
         yield session

@@ -397,7 +397,10 @@ async def void_invoice(
 ) -> Invoice:
     """Void an invoice that nothing is paid or credited on (refund or unapply first);
     it keeps its number, so numbering stays without gaps. Voiding again changes
-    nothing. A voided draft was never shown, so its entry is internal."""
+    nothing. A voided draft was never shown, so its entry is internal.
+
+    The checks read the invoice under its lock, which applying a payment or credit
+    also takes: a concurrent application is either seen here or refused there."""
     invoice = await access_invoice(session, actor, invoice_id, lock=True)
     if invoice.status is InvoiceStatus.VOID:
         return invoice

@@ -29,6 +29,7 @@ from services import activity
 from services.access import access_contact
 from services.accounts import account_for_portal
 from services.config import Settings
+from services.db import begin_write
 from services.errors import (
     BadInput,
     Conflict,
@@ -193,6 +194,7 @@ async def send_sign_in_link(
         contact = await _portal_contact(session, account=account, email=email)
         if contact is None:
             return
+        await begin_write(session)  # the reads end; SQLite's write lock for the new link
         await send_link(
             session,
             deps,

@@ -2,8 +2,9 @@
 
 A link's token is an itsdangerous signature over its :class:`PortalLink` row id, made
 with the salt of the link's purpose, so a token minted for one purpose never opens
-another. The row decides the rest: one-use links are spent when used, rotated or revoked
-links stop at once, and a link stops when the contact's email is no longer the address
+another. The row decides the rest: one-use links are spent when used (by a conditional
+update, so that of concurrent redemptions only one wins), rotated or revoked links stop
+at once, and a link stops when the contact's email is no longer the address
 it was sent to. Every failure answers the same ``UNAUTHENTICATED`` error.
 """
 
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import update
+from sqlalchemy import event, inspect, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -175,10 +178,35 @@ async def open_link(
 
 
 def mark_used(link: PortalLink) -> None:
+    """Record a use of ``link``; a one-use link is spent by it, once (see
+    :func:`_spend_once`: a second redemption that raced this one fails when it flushes)."""
     now = utcnow()
     link.last_used_at = now
     if link.used_at is None:
         link.used_at = now
+
+
+@event.listens_for(PortalLink, "before_update")
+def _spend_once(_mapper: Mapper[PortalLink], connection: Connection, link: PortalLink) -> None:
+    """Spend a one-use link with a conditional ``UPDATE ... WHERE used_at IS NULL`` when
+    its ``used_at`` is first set: of redemptions racing on one link, whatever the
+    database and its locks, exactly one updates the row and the others are refused
+    (their transaction rolls back: no session is opened). Runs in the flush of the
+    transaction that calls :func:`mark_used`."""
+    if link.purpose not in ONE_USE:
+        return
+    history = inspect(link).attrs.used_at.history
+    spent_now = [value for value in history.added if value is not None]
+    if not spent_now or any(value is not None for value in history.deleted):
+        return
+    table = PortalLink.__table__  # type: ignore[attr-defined]
+    result = connection.execute(
+        update(table)
+        .where(table.c.id == link.id, table.c.used_at.is_(None))
+        .values(used_at=spent_now[0])
+    )
+    if result.rowcount != 1:
+        raise Unauthenticated(LINK_FAILED)
 
 
 async def revoke_links(

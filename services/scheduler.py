@@ -13,7 +13,9 @@ wanted (a run that finds nothing due does nothing):
 - invoice numbers come from the account's counter under its row lock, so they stay
   gap-free across instances (a rolled-back transaction gives its numbers back).
 
-SQLite ignores ``FOR UPDATE`` and serialises writers; one instance per SQLite database.
+SQLite ignores ``FOR UPDATE``; there each schedule's transaction takes the database's
+write lock when it begins (``BEGIN IMMEDIATE``, see :mod:`services.db`), so concurrent
+runs take turns and each re-checks, under the lock, that its schedule is still due.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import RecurringStatus
 from models.recurring import RecurringInvoice
+from services.db import transaction
 from services.recurring import IssuedInvoice, issue_due_invoices
 
 log = structlog.get_logger("portico.scheduler")
@@ -123,7 +126,7 @@ async def _generate_one(
 ) -> list[IssuedInvoice] | None:
     """One schedule in its own transaction; ``None`` when it is locked by another
     instance or no longer due."""
-    async with session_factory() as session, session.begin():
+    async with transaction(session_factory) as session:
         statement = (
             select(RecurringInvoice)
             .where(RecurringInvoice.id == recurring_id, *_due(today))  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import models
-from services.db import create_engine
+from services.db import WRITE_OPTIONS, create_engine
 
 config = context.config
 target_metadata = models.metadata()
@@ -27,6 +27,7 @@ async def _run_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
         async with engine.connect() as connection:
+            await connection.execution_options(**WRITE_OPTIONS)  # SQLite: BEGIN IMMEDIATE
             await connection.run_sync(_run)
             await connection.commit()
     finally:

@@ -3,9 +3,11 @@ delivered after it commits, by a background task (one at a time per server insta
 
 Delivery claims each row in its own transaction, with ``SELECT ... FOR UPDATE SKIP
 LOCKED`` on PostgreSQL, so two instances never send the same mail; SQLite has no row
-locks and is for one instance. A failed mail is retried with growing pauses and marked
-FAILED after ``settings.mail_max_attempts`` tries, or at once when the server refuses
-the recipient for good.
+locks and is for one instance: there the mail is sent outside any transaction and its
+outcome written in a short write transaction afterwards (holding SQLite's write lock
+across an SMTP exchange would stall every other writer). A failed mail is retried with
+growing pauses and marked FAILED after ``settings.mail_max_attempts`` tries, or at once
+when the server refuses the recipient for good.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from models.mail import MailMessage
 from models.types import utcnow
 from services.background import note_mail_queued
 from services.config import Settings
+from services.db import begin_write, serialises_writers, transaction
 from services.mail.branding import Branding
 from services.mail.rendering import render
 from services.mail.transports import (
@@ -193,36 +196,65 @@ class Mailer:
         return created_at + timedelta(seconds=pause)
 
     async def _deliver_one(self, message_id: uuid.UUID) -> tuple[_Outcome, MailMessage | None]:
-        async with self.sessions() as session, session.begin():
-            message = (
-                await session.exec(
-                    select(MailMessage)
-                    .where(MailMessage.id == message_id, MailMessage.status == MailStatus.QUEUED)
-                    .with_for_update(skip_locked=True)
-                )
-            ).first()
+        if serialises_writers(self.sessions):
+            return await self._deliver_one_alone(message_id)
+        async with transaction(self.sessions) as session:
+            message = await self._claim(session, message_id)
             if message is None:  # sent meanwhile, or being sent by another instance
                 return _Outcome.SKIPPED, None
-            message.attempts += 1
-            try:
-                await self.transport.send(message)
-            except Exception as error:
-                message.last_error = describe(error)[:ERROR_MAX_LENGTH]
-                final = is_permanent(error) or message.attempts >= self.settings.mail_max_attempts
-                if final:
-                    message.status = MailStatus.FAILED
-                outcome = _Outcome.FAILED if final else _Outcome.RETRY
-                log.warning(
-                    "mail.failed" if final else "mail.retry",
-                    mail_id=str(message.id),
-                    template=message.template,
-                    attempts=message.attempts,
-                    error=message.last_error,
-                )
-            else:
-                message.status = MailStatus.SENT
-                message.sent_at = utcnow()
-                outcome = _Outcome.SENT
-                log.info("mail.sent", mail_id=str(message.id), template=message.template)
+            outcome = await self._send(message)
             session.add(message)
         return outcome, message
+
+    async def _deliver_one_alone(
+        self, message_id: uuid.UUID
+    ) -> tuple[_Outcome, MailMessage | None]:
+        """SQLite: the row is read, the mail sent outside any transaction (a lock held
+        across the send would be the whole database's write lock), and the outcome
+        written in a short write transaction. One instance per SQLite database, and
+        deliveries in it take turns (``_lock``), so nobody else sends the row meanwhile."""
+        async with self.sessions() as session:
+            message = await self._claim(session, message_id)
+            await session.commit()  # ends the read; the message stays loaded
+            if message is None:
+                return _Outcome.SKIPPED, None
+            outcome = await self._send(message)
+            await begin_write(session)
+            session.add(message)
+            await session.commit()
+        return outcome, message
+
+    @staticmethod
+    async def _claim(session: AsyncSession, message_id: uuid.UUID) -> MailMessage | None:
+        """The queued message, locked (PostgreSQL: skipped when another instance holds
+        it); ``None`` once it is sent or failed."""
+        return (
+            await session.exec(
+                select(MailMessage)
+                .where(MailMessage.id == message_id, MailMessage.status == MailStatus.QUEUED)
+                .with_for_update(skip_locked=True)
+            )
+        ).first()
+
+    async def _send(self, message: MailMessage) -> _Outcome:
+        """Try to send ``message`` once and record the outcome on it (not flushed)."""
+        message.attempts += 1
+        try:
+            await self.transport.send(message)
+        except Exception as error:
+            message.last_error = describe(error)[:ERROR_MAX_LENGTH]
+            final = is_permanent(error) or message.attempts >= self.settings.mail_max_attempts
+            if final:
+                message.status = MailStatus.FAILED
+            log.warning(
+                "mail.failed" if final else "mail.retry",
+                mail_id=str(message.id),
+                template=message.template,
+                attempts=message.attempts,
+                error=message.last_error,
+            )
+            return _Outcome.FAILED if final else _Outcome.RETRY
+        message.status = MailStatus.SENT
+        message.sent_at = utcnow()
+        log.info("mail.sent", mail_id=str(message.id), template=message.template)
+        return _Outcome.SENT

@@ -375,13 +375,10 @@ async def test_schedules_of_other_accounts_run_with_their_own_numbers(runtime, t
     assert (await issued(runtime, theirs.id))[0].account_id == other.account_id
 
 
-# --- several instances at once (PostgreSQL) ---------------------------------------------
+# --- several instances at once --------------------------------------------------------
 
 
-@pytest.mark.postgres_only
 async def test_concurrent_instances_issue_each_period_exactly_once(runtime, tenant, backend):
-    if backend.name != "postgres":
-        pytest.skip("row locks across instances: PostgreSQL only (SQLite has one writer)")
     # given 8 schedules of one account, each 3 weekly periods behind
     client = await new_client(runtime, tenant)
     schedules = [
@@ -437,7 +434,7 @@ async def test_a_schedule_locked_by_another_instance_is_skipped_not_awaited(
     runtime, tenant, backend
 ):
     if backend.name != "postgres":
-        pytest.skip("row locks across instances: PostgreSQL only (SQLite has one writer)")
+        pytest.skip("SKIP LOCKED: PostgreSQL only (on SQLite a run waits for the write lock)")
     client = await new_client(runtime, tenant)
     recurring = await seeded(runtime, tenant, client.id, TODAY)
     # given another instance holding the schedule's row lock
