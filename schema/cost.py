@@ -276,13 +276,14 @@ class _Costing(_Walk):
         if len(node.arguments or ()) > len(definition.args) and self.overloaded is None:
             self.overloaded = (f"{parent.name}.{node.name.value}", len(definition.args))
         named = get_named_type(definition.type)
-        if is_leaf_type(named):
-            return 0
-        own = self.model.object_cost
         if parent is self.schema.mutation_type:
-            own = self.model.mutation_cost
+            own = self.model.mutation_cost  # it writes, whatever it answers
+        elif is_leaf_type(named):
+            return 0
         elif is_edge(named) and page is not None:
             own = 0  # the edge wraps its node, which is what is counted
+        else:
+            own = self.model.object_cost
         length = 1
         inner_page = None
         if is_connection(named) and "first" in definition.args:

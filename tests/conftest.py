@@ -32,7 +32,7 @@ from server.app import create_app
 from server.migrate import upgrade_engine
 from services.accounts import create_account, create_staff_user
 from services.config import Settings
-from services.db import create_engine
+from services.db import begin_write, create_engine
 
 pytest_plugins = ["tests.smtp_server"]  # fixtures smtp_server, smtp_runtime
 
@@ -212,6 +212,7 @@ class Tenant:
 def make_tenant(runtime: Runtime, gql: GraphQLClient) -> Any:
     async def make(slug: str = "acme") -> Tenant:
         async with runtime.sessions() as session:
+            await begin_write(session)  # like every writer: mail may be delivered meanwhile
             account = await create_account(session, name=slug.title(), slug=slug)
             users = {}
             for role in StaffRole:

@@ -423,7 +423,7 @@ async def test_who_may_not_read_the_timeline(gql, tenant, runtime):
 
 
 DEEP = """
-{ invoices(first: 50) { nodes { number activity { verb actorName details { key value } } } } }
+{ invoices(first: 10) { nodes { number activity { verb actorName details { key value } } } } }
 """
 
 

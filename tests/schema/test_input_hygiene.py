@@ -372,20 +372,9 @@ def test_services_refuse_far_dates_and_naive_datetimes_themselves():
 
 
 async def test_a_nul_byte_over_a_websocket_is_refused_too(runtime, tenant):
-    import httpx
-    from httpx_ws import aconnect_ws
-    from httpx_ws.transport import ASGIWebSocketTransport
+    from tests.portal.test_revocation import open_socket
 
-    from server.app import create_app
-
-    app = create_app(runtime=runtime)
-    transport = ASGIWebSocketTransport(app)
-    async with (
-        httpx.AsyncClient(transport=transport, base_url="http://portal.test") as http,
-        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        await ws.send_json({"type": "connection_init", "payload": {}})
-        assert (await ws.receive_json())["type"] == "connection_ack"
+    async with open_socket(runtime, tenant.admin) as ws:
         payload = {"query": PORTAL, "variables": {"account": "de\x00mo"}}
         await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
         answer = await ws.receive_json()

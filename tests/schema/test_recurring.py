@@ -611,7 +611,7 @@ async def test_statements_do_not_grow_with_schedules(gql, runtime, tenant):
     from sqlalchemy import event
 
     document = """
-    { recurringInvoices(first: 50) { totalCount nodes {
+    { recurringInvoices(first: 20) { totalCount nodes {
         total upcomingDates(count: 3) client { name } lines { description total }
         invoices(first: 5) { totalCount nodes { number lines { total } } }
     } } }

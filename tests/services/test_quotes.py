@@ -21,6 +21,7 @@ from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from services import quotes
 from services.clients import ClientData, ContactData, create_client
+from services.db import begin_write
 from services.errors import Conflict, Forbidden
 from services.lines import LineData
 from services.quotes import ApprovalData, QuoteData
@@ -323,6 +324,7 @@ behind it (PostgreSQL: on the row lock; SQLite: on the database write lock)."""
 
 async def approve_in_own_transaction(runtime, actor, quote_id):
     async with runtime.sessions() as session:
+        await begin_write(session)  # as every mutation's transaction does (atomic)
         approval = await quotes.approve_quote(
             session=session,
             actor=actor,
@@ -337,6 +339,7 @@ async def approve_in_own_transaction(runtime, actor, quote_id):
 
 async def decline_in_own_transaction(runtime, actor, quote_id):
     async with runtime.sessions() as session:
+        await begin_write(session)  # as every mutation's transaction does (atomic)
         quote = await quotes.decline_quote(
             session=session, actor=actor, quote_id=quote_id, reason="No"
         )
