@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# Install with the test extra (pytest, httpx, hypothesis, aiosmtpd, ruff, mypy)
+# Install with the test extra (pytest, pytest-xdist, httpx, hypothesis, aiosmtpd, ruff, mypy)
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
@@ -24,8 +24,10 @@ serve: $(VENV)/.installed
 	$(BIN)/portico demo --if-empty
 	$(BIN)/portico serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
+# Two workers (one test file each at a time), then the timed tests alone on a quiet machine
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-2} --dist loadfile -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .

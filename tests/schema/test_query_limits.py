@@ -99,6 +99,7 @@ class Statements:
         event.remove(self.engine, "before_cursor_execute", self._before)
 
 
+@pytest.mark.serial  # timed: run alone, not beside another worker
 async def test_the_exponential_payment_query_is_refused_before_any_resolver(gql, tenant, runtime):
     # given a payment with an allocation, and what a request costs before GraphQL runs
     payment_id = await a_payment(gql, tenant.admin)
@@ -297,6 +298,7 @@ async def test_what_is_at_the_limits_passes(gql, tenant):
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"  # not its depth
 
 
+@pytest.mark.serial  # timed: run alone, not beside another worker
 @pytest.mark.parametrize(
     "query",
     [
@@ -316,6 +318,7 @@ async def test_floods_are_refused_quickly_by_the_token_limit(gql, tenant, query)
     assert elapsed < 2
 
 
+@pytest.mark.serial  # timed: run alone, not beside another worker
 async def test_a_field_repeated_thousands_of_times_is_refused_before_validation(gql, tenant):
     # graphql-core compares same-named fields pairwise: this took 1.6 s to validate
     query = "{ " + "clients { totalCount } " * 2_400 + "}"
@@ -332,6 +335,7 @@ async def test_a_field_repeated_thousands_of_times_is_refused_before_validation(
     assert time.perf_counter() - started < 1
 
 
+@pytest.mark.serial  # timed: run alone, not beside another worker
 async def test_bogus_arguments_within_the_token_limit_are_refused_without_validating_each(
     gql, tenant
 ):
@@ -344,6 +348,7 @@ async def test_bogus_arguments_within_the_token_limit_are_refused_without_valida
     assert elapsed < 2
 
 
+@pytest.mark.serial  # timed: run alone, not beside another worker
 async def test_fragments_spread_many_times_are_measured_once(gql, tenant):
     # 2^40 spreads of the last fragment once expanded: measured in linear time
     fragments = " ".join(

@@ -23,6 +23,8 @@ import pytest
 from tests.conftest import SECRET
 from tests.server.limit_helpers import http_client, with_settings
 
+pytestmark = pytest.mark.serial  # timed or memory-bound: run alone, not beside another worker
+
 LIMIT = 10_000
 CHUNK = 4096
 JSON = {"Content-Type": "application/json"}

@@ -12,6 +12,8 @@ import pytest
 from auth.passwords import PasswordHasherPool, argon2_parameters
 from tests.conftest import PASSWORD, SIGN_IN
 
+pytestmark = pytest.mark.serial  # timed or memory-bound: run alone, not beside another worker
+
 HEALTHZ_WORST_MS = 200
 FLOOD = 50
 ARRIVAL = 0.02
