@@ -72,7 +72,7 @@ async def _measure(rounds: int) -> dict[str, Any]:
                         "/graphql", json={"query": REQUEST, "variables": {"a": "bench", "e": email}}
                     )
                     elapsed = time.perf_counter() - start
-                    assert response.json() == {"data": {"requestMagicLink": True}}
+                    assert response.json()["data"] == {"requestMagicLink": True}
                     await runtime.background.drain()
                     await runtime.mailer.drain()
                     if n >= 20:  # the first rounds warm caches up

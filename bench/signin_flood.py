@@ -25,6 +25,7 @@ from auth.passwords import argon2_parameters
 from resolvers.context import Runtime
 from server.app import create_app
 from server.migrate import upgrade_engine
+from server.warmup import warm_up
 from services.config import Settings
 from services.db import create_engine
 
@@ -69,6 +70,7 @@ async def _measure() -> dict[str, Any]:
             transport=httpx.ASGITransport(app=app), base_url="http://bench"
         ) as http:
             await http.get("/healthz")
+            warm_up(app.state.schemas)  # what the app's lifespan does at start-up
             with argon2_parameters():
                 stop = asyncio.Event()
                 poller = asyncio.create_task(_poll(http, stop))

@@ -20,6 +20,7 @@ from server.graphql_view import PorticoGraphQL
 from server.limits import BodySizeLimit
 from server.proxies import proxy_headers_middleware
 from server.scheduler import RecurringScheduler
+from server.warmup import warm_up
 from services.config import Settings
 from services.db import create_engine
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if scheduler is not None:
             await scheduler.start()
         runtime.mailer.kick()  # mail left queued by a restart
+        warm_up(registry)
         try:
             yield
         finally:

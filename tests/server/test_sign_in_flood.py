@@ -26,8 +26,8 @@ event-loop work on a loaded machine, which is not what this test is about."""
 @pytest.fixture
 def quiet_gc():
     """Objects the suite made before this test are left out of garbage collection while it
-    runs: a full collection over them pauses the loop for a while on a busy machine,
-    whatever the server is doing."""
+    runs, as a served app's start-up heap is (``server.warmup``, run by the lifespan, which
+    the ASGI test client does not run): a full collection over them pauses the loop."""
     gc.collect()
     gc.freeze()
     yield
