@@ -57,12 +57,15 @@ async def redeem_portal_link(
 async def accept_invite(
     info: Info, token: str, password: str, account: str | None
 ) -> portal_auth.PortalSession:
+    password_hash = await portal_auth.hash_password_for_link(
+        _deps(info), token=token, password=password, purpose=LinkPurpose.INVITE
+    )
     async with atomic(info) as session:
         return await portal_auth.set_password_with_link(
             session,
             _deps(info),
             token=token,
-            password=password,
+            password_hash=password_hash,
             purpose=LinkPurpose.INVITE,
             account_slug=account,
         )
@@ -71,12 +74,15 @@ async def accept_invite(
 async def reset_password(
     info: Info, token: str, password: str, account: str | None
 ) -> portal_auth.PortalSession:
+    password_hash = await portal_auth.hash_password_for_link(
+        _deps(info), token=token, password=password, purpose=LinkPurpose.PASSWORD_RESET
+    )
     async with atomic(info) as session:
         return await portal_auth.set_password_with_link(
             session,
             _deps(info),
             token=token,
-            password=password,
+            password_hash=password_hash,
             purpose=LinkPurpose.PASSWORD_RESET,
             account_slug=account,
         )

@@ -46,6 +46,7 @@ from services.portal_links import (
     IssuedLink,
     OpenedLink,
     issue_link,
+    link_id_of,
     link_ttl,
     mark_used,
     open_link,
@@ -338,18 +339,32 @@ async def invite_contact(
     return contact, issued
 
 
+async def hash_password_for_link(
+    deps: LinkServices, *, token: str, password: str, purpose: LinkPurpose
+) -> str:
+    """The argon2 hash of the new password of ``acceptInvite`` / ``resetPassword``,
+    computed before their transaction begins: on SQLite a write transaction holds the
+    database's write lock, which no writer should wait on while a password hashes. Only
+    a token signed for ``purpose`` gets that far (the link row is checked in the
+    transaction, by :func:`set_password_with_link`)."""
+    link_id_of(deps.signer, token, frozenset({purpose}))
+    if problem := password_problem(password):
+        raise BadInput(problem, field="password")
+    return await hash_password(password, pool=deps.passwords)
+
+
 async def set_password_with_link(
     session: AsyncSession,
     deps: LinkServices,
     *,
     token: str,
-    password: str,
+    password_hash: str,
     purpose: LinkPurpose,
     account_slug: str | None,
 ) -> PortalSession:
-    """``acceptInvite`` / ``resetPassword``: set the password, spend the link, end the
-    contact's other sessions (a reset must lock out whoever had the old password) and
-    open a new session."""
+    """``acceptInvite`` / ``resetPassword``: set the password (hashed by
+    :func:`hash_password_for_link`), spend the link, end the contact's other sessions (a
+    reset must lock out whoever had the old password) and open a new session."""
     opened = await open_link(
         session,
         signer=deps.signer,
@@ -357,10 +372,8 @@ async def set_password_with_link(
         purposes=frozenset({purpose}),
         account_slug=account_slug,
     )
-    if problem := password_problem(password):
-        raise BadInput(problem, field="password")
     contact = opened.contact
-    contact.password_hash = await hash_password(password, pool=deps.passwords)
+    contact.password_hash = password_hash
     now = utcnow()
     contact.email_verified_at = contact.email_verified_at or now
     contact.last_seen_at = now

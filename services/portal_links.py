@@ -123,7 +123,9 @@ class OpenedLink:
     account: Account
 
 
-def _link_id(signer: TokenSigner, token: str, purposes: frozenset[LinkPurpose]) -> uuid.UUID:
+def link_id_of(signer: TokenSigner, token: str, purposes: frozenset[LinkPurpose]) -> uuid.UUID:
+    """The link row id a token is signed for (one of ``purposes``), or ``UNAUTHENTICATED``:
+    the signature only; whether the link still works is the row's to say."""
     for purpose in sorted(purposes):
         try:
             raw = signer.unsign(SALTS[purpose], token, max_age_seconds=None)
@@ -147,7 +149,7 @@ async def open_link(
     Refused alike: a bad signature, another purpose's token, an unknown, revoked,
     expired or spent link, a contact whose email changed, an archived client, a portal
     turned off, and (with ``account_slug``) a link of another account."""
-    link_id = _link_id(signer, token, purposes)
+    link_id = link_id_of(signer, token, purposes)
     row = (
         await session.exec(
             select(PortalLink, Contact, Client, Account)

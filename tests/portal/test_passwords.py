@@ -175,3 +175,39 @@ async def test_only_client_managers_invite(gql, tenant):
         INVITE, {"id": client["contacts"][0]["id"]}, token=tenant.tokens[StaffRole.MEMBER]
     )
     assert code_of(body) == "GRAPHQL_VALIDATION_FAILED"
+
+
+CREATE_CLIENT = "mutation($i: ClientInput!) { createClient(input: $i) { id } }"
+
+
+async def test_accepting_an_invite_does_not_hold_up_other_writers_while_it_hashes(
+    gql, tenant, smtp_runtime, smtp_server
+):
+    import asyncio
+    import time
+
+    from auth.passwords import argon2_parameters
+
+    # given an invite, accepted with production argon2 parameters (a slow hash)
+    client = await make_client(gql, tenant.admin)
+    mail = await invited(gql, tenant, smtp_runtime, smtp_server, client["contacts"][0]["id"])
+    token = token_of(link_in(mail))
+    finished: dict[str, float] = {}
+
+    async def accept():
+        body = await gql(ACCEPT, {"token": token, "password": "A-strong-pass-9"})
+        finished["accept"] = time.perf_counter()
+        return body
+
+    async def other_writer():
+        await asyncio.sleep(0.02)  # the acceptance is hashing by now
+        body = await gql(CREATE_CLIENT, {"i": {"name": "Busy Ltd"}}, token=tenant.admin)
+        finished["other"] = time.perf_counter()
+        return body
+
+    with argon2_parameters():
+        accepted, created = await asyncio.gather(accept(), other_writer())
+    # then both succeed, and the other mutation did not wait for the hash to end
+    assert accepted["data"]["acceptInvite"]["token"], accepted
+    assert created["data"]["createClient"]["id"], created
+    assert finished["other"] < finished["accept"]
