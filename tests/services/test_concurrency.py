@@ -245,11 +245,12 @@ async def test_sending_one_draft_many_times_at_once_takes_one_number(gql, tenant
     assert sent["sendInvoice"]["number"] == "INV-0002"
 
 
-async def test_a_magic_link_redeemed_many_times_at_once_opens_one_session(gql, runtime, tenant):
-    # given a magic link of a contact
+async def magic_link(gql, runtime, tenant):
+    """A new client's contact and a magic link issued to it."""
     client = await make_client(gql, tenant.admin)
     contact_id = uuid.UUID(client["contacts"][0]["id"])
     async with runtime.sessions() as session:
+        await begin_write(session)
         contact = await session.get(Contact, contact_id)
         account = await session.get(Account, contact.account_id)
         issued = await issue_link(
@@ -261,6 +262,12 @@ async def test_a_magic_link_redeemed_many_times_at_once_opens_one_session(gql, r
             purpose=LinkPurpose.MAGIC_LINK,
         )
         await session.commit()
+    return contact_id, issued
+
+
+async def test_a_magic_link_redeemed_many_times_at_once_opens_one_session(gql, runtime, tenant):
+    # given a magic link of a contact
+    contact_id, issued = await magic_link(gql, runtime, tenant)
     # when it is redeemed ten times at once
     bodies = await asyncio.gather(*(gql(REDEEM, {"token": issued.token}) for _ in range(10)))
     # then one redemption signs the contact in and the others are refused
@@ -281,20 +288,7 @@ async def test_a_magic_link_redeemed_many_times_at_once_opens_one_session(gql, r
 
 async def test_a_link_spent_meanwhile_cannot_be_spent_again(gql, runtime, tenant):
     # given a magic link that one redemption has opened (it read the link as unused)
-    client = await make_client(gql, tenant.admin)
-    contact_id = uuid.UUID(client["contacts"][0]["id"])
-    async with runtime.sessions() as session:
-        contact = await session.get(Contact, contact_id)
-        account = await session.get(Account, contact.account_id)
-        issued = await issue_link(
-            session,
-            signer=runtime.signer,
-            settings=runtime.settings,
-            account=account,
-            contact=contact,
-            purpose=LinkPurpose.MAGIC_LINK,
-        )
-        await session.commit()
+    _, issued = await magic_link(gql, runtime, tenant)
     purposes = frozenset({LinkPurpose.MAGIC_LINK})
     async with runtime.sessions() as late:
         opened = await open_link(late, signer=runtime.signer, token=issued.token, purposes=purposes)
