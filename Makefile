@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test check format bench clean
+.PHONY: serve test check format bench bench-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,12 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Results to var/bench/ (ignored); bench-update rewrites the committed bench/results/
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+bench-update: $(VENV)/.installed-test
+	$(BIN)/python -m bench --update
 
 clean:
 	rm -rf $(VENV) var/portico.sqlite3*

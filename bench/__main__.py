@@ -1,16 +1,20 @@
-"""``make bench``: schema-per-profile costs, written to bench/results/schema_profiles.json,
-the timing of magic-link requests for known and unknown emails, written to
-bench/results/magic_link_timing.json, and the overhead of the query limits (cost
-analysis) per request, written to bench/results/query_cost.json, and /healthz latency
-during 50 failed sign-ins with real argon2, written to bench/results/signin_flood.json.
+"""``make bench``: what Portico's costs are, measured, one JSON file per benchmark.
 
-- time to build each standard profile's schema (cold, median of several builds);
-- memory held per cached profile schema (tracemalloc, retained after the build);
-- per-request overhead of choosing the schema (principal -> profile -> cached schema).
+Results go to ``var/bench/`` (ignored by git), so a run never changes the committed
+numbers; ``make bench-update`` (``python -m bench --update``) writes them to
+``bench/results/`` instead, to be committed with the change they measure.
+
+- ``schema_profiles.json``: time to build each standard profile's schema (cold, median of
+  several builds), memory held per cached profile schema (tracemalloc, retained after the
+  build), per-request overhead of choosing the schema (principal -> profile -> schema);
+- ``magic_link_timing.json``: magic-link requests for known and unknown emails;
+- ``query_cost.json``: the overhead of the query limits (cost analysis) per request;
+- ``signin_flood.json``: ``/healthz`` latency during 50 failed sign-ins with real argon2.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import platform
@@ -18,6 +22,7 @@ import statistics
 import time
 import tracemalloc
 import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from auth.principals import ContactPrincipal, StaffPrincipal
@@ -28,10 +33,8 @@ from bench.signin_flood import signin_flood
 from models.enums import ContactRole, StaffRole
 from schema.registry import SchemaRegistry, build_profile_schema
 
-RESULTS = Path(__file__).parent / "results" / "schema_profiles.json"
-MAGIC_LINK_RESULTS = Path(__file__).parent / "results" / "magic_link_timing.json"
-QUERY_COST_RESULTS = Path(__file__).parent / "results" / "query_cost.json"
-SIGNIN_FLOOD_RESULTS = Path(__file__).parent / "results" / "signin_flood.json"
+COMMITTED = Path(__file__).parent / "results"
+SCRATCH = Path(__file__).resolve().parent.parent / "var" / "bench"
 
 
 def build_times(repeat: int = 7) -> dict[str, float]:
@@ -78,30 +81,45 @@ def selection_overhead(iterations: int = 200_000) -> dict[str, float]:
     return results
 
 
-def main() -> None:
-    result = {
-        "python": platform.python_version(),
+def schema_profiles() -> dict[str, object]:
+    return {
         "machine": platform.machine(),
         "build_ms_median": build_times(),
         "retained_bytes_per_profile": memory_per_profile(),
         "profile_selection_us_per_request": selection_overhead(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(f"written to {RESULTS}")
-    timing = {"python": platform.python_version(), **magic_link_timing()}
-    MAGIC_LINK_RESULTS.write_text(json.dumps(timing, indent=2) + "\n")
-    print(json.dumps(timing, indent=2))
-    print(f"written to {MAGIC_LINK_RESULTS}")
-    cost = {"python": platform.python_version(), **query_cost_overhead()}
-    QUERY_COST_RESULTS.write_text(json.dumps(cost, indent=2) + "\n")
-    print(json.dumps(cost, indent=2))
-    print(f"written to {QUERY_COST_RESULTS}")
-    flood = {"python": platform.python_version(), **signin_flood()}
-    SIGNIN_FLOOD_RESULTS.write_text(json.dumps(flood, indent=2) + "\n")
-    print(json.dumps(flood, indent=2))
-    print(f"written to {SIGNIN_FLOOD_RESULTS}")
+
+
+BENCHMARKS: dict[str, Callable[[], Mapping[str, object]]] = {
+    "schema_profiles": schema_profiles,
+    "magic_link_timing": magic_link_timing,
+    "query_cost": query_cost_overhead,
+    "signin_flood": signin_flood,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--update", action="store_true", help="write to bench/results/ (the committed numbers)"
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"only these: {', '.join(BENCHMARKS)}"
+    )
+    args = parser.parse_args(argv)
+    if unknown := set(args.names) - set(BENCHMARKS):
+        parser.error(f"unknown benchmark: {', '.join(sorted(unknown))}")
+    folder = COMMITTED if args.update else SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    names = args.names or list(BENCHMARKS)
+    for number, name in enumerate(names, start=1):
+        print(f"[{number}/{len(names)}] {name} ...", flush=True)
+        started = time.perf_counter()
+        result = {"python": platform.python_version(), **BENCHMARKS[name]()}
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result, indent=2))
+        print(f"written to {path} ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
