@@ -18,6 +18,7 @@ from schema.registry import SchemaRegistry, SchemaRouter
 from server.downloads import download_route, pdf_render_limiter
 from server.graphql_view import PorticoGraphQL
 from server.limits import BodySizeLimit
+from server.migrate import NOT_MIGRATED_HINT, MigrationCheck
 from server.proxies import proxy_headers_middleware
 from server.scheduler import RecurringScheduler
 from server.warmup import warm_up
@@ -38,12 +39,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     registry = SchemaRegistry.from_settings(runtime.settings)
     graphql = PorticoGraphQL(runtime=runtime, schema=SchemaRouter(registry))
 
+    migrations = MigrationCheck()  # once the database is seen migrated: SELECT 1 only
+
     async def healthz(_request: Request) -> JSONResponse:
         try:
             async with runtime.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+                migrated = await migrations.check(connection)
         except Exception:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        if not migrated:
+            return JSONResponse(
+                {"status": "error", "database": "not migrated", "hint": NOT_MIGRATED_HINT},
+                status_code=503,
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     scheduler = (

@@ -10,9 +10,46 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.settings import get_settings
+from server.settings import ConfigurationError, get_settings
+from services.config import Settings
 
 SDL_DIR = Path(__file__).resolve().parent.parent / "schema" / "sdl"
+
+
+def served_settings(settings: Settings, host: str, port: int) -> Settings:
+    """``settings`` whose links point at ``host:port`` unless ``PORTICO_PUBLIC_BASE_URL``
+    is set (a wildcard host is reached through the loopback address)."""
+    if settings.public_base_url_is_set:
+        return settings
+    reachable = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+    if ":" in reachable and not reachable.startswith("["):
+        reachable = f"[{reachable}]"  # an IPv6 address in a URL
+    return settings.model_copy(update={"public_base_url": f"http://{reachable}:{port}"})
+
+
+def _database_problem(database_url: str) -> str | None:
+    """Why ``portico serve`` must not start on this database, or None."""
+    from sqlalchemy.engine import make_url
+
+    from server.migrate import NOT_MIGRATED_HINT, is_migrated
+    from services.db import create_engine
+
+    async def check() -> bool:
+        engine = create_engine(database_url)
+        try:
+            return await is_migrated(engine)
+        finally:
+            await engine.dispose()
+
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    try:
+        migrated = asyncio.run(check())
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return f"cannot reach the database {shown} (PORTICO_DATABASE_URL): {reason}"
+    if not migrated:
+        return f"the database {shown} is not migrated: {NOT_MIGRATED_HINT} first"
+    return None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -21,7 +58,11 @@ def _serve(args: argparse.Namespace) -> int:
     from server.app import create_app
     from server.logging import configure_logging
 
-    settings = get_settings()
+    settings = served_settings(get_settings(), args.host, args.port)
+    problem = _database_problem(settings.database_url)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, json=settings.log_json)
     uvicorn.run(
         create_app(settings),
@@ -200,7 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.db import WRITE_OPTIONS
 
@@ -43,3 +47,42 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
 def upgrade_in_thread(database_url: str) -> asyncio.Future[None]:
     """Run :func:`upgrade` off the event loop (Alembic's env runs its own loop)."""
     return asyncio.get_running_loop().run_in_executor(None, upgrade, database_url)
+
+
+NOT_MIGRATED_HINT = "run `portico migrate`"
+
+
+@lru_cache(maxsize=1)
+def head_revisions() -> frozenset[str]:
+    """The revisions the code expects (read once from the migration scripts)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
+
+
+async def current_revisions(connection: AsyncConnection) -> frozenset[str]:
+    """The database's revisions, from Alembic's ``alembic_version`` table (none when the
+    table does not exist: the database was never migrated)."""
+    try:
+        rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:  # no such table; the caller's connection is rolled back after this
+        return frozenset()
+    return frozenset(str(row[0]) for row in rows)
+
+
+class MigrationCheck:
+    """Whether the database is at the head revision; once it was seen to be, it is not
+    read again (a process does not un-migrate its database)."""
+
+    def __init__(self) -> None:
+        self.migrated = False
+
+    async def check(self, connection: AsyncConnection) -> bool:
+        if not self.migrated:
+            self.migrated = await current_revisions(connection) == head_revisions()
+        return self.migrated
+
+
+async def is_migrated(engine: AsyncEngine) -> bool:
+    """Whether the database behind ``engine`` is at the head revision (raises when it
+    cannot be reached)."""
+    async with engine.connect() as connection:
+        return await MigrationCheck().check(connection)

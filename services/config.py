@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "portico-development-secret-change-me"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+"""Base of links when ``PORTICO_PUBLIC_BASE_URL`` is not set (``portico serve`` uses the
+address it actually serves instead)."""
+
+ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+"""URL schemes without a driver, and the async driver Portico uses for them."""
 
 
 class Settings(BaseSettings):
@@ -19,7 +26,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///var/portico.sqlite3"
     secret_key: str = DEVELOPMENT_SECRET
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+    """Base of links in mails, ``createPortalLink`` and ``pdfUrl``. When it is not set,
+    ``portico serve`` fills it from ``--host``/``--port`` (see
+    :attr:`public_base_url_is_set`)."""
     redis_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     upload_dir: Path = Path("var/uploads")
@@ -82,6 +92,43 @@ class Settings(BaseSettings):
     def portal_base_url(self) -> str:
         """Where the portal frontend lives; links in mails point there."""
         return (self.portal_url or f"{self.public_base_url.rstrip('/')}/portal").rstrip("/")
+
+    @property
+    def public_base_url_is_set(self) -> bool:
+        """Whether ``public_base_url`` was given (environment, ``.env`` or constructor)
+        rather than left at its default."""
+        return "public_base_url" in self.model_fields_set
+
+    @field_validator("database_url")
+    @classmethod
+    def _choose_the_async_driver(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or not scheme or not rest:
+            raise ValueError(
+                "expected a database URL such as sqlite+aiosqlite:///var/portico.sqlite3"
+                " or postgresql+asyncpg://user@host/db"
+            )
+        return f"{ASYNC_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises on a malformed port
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                f"expected an http(s) URL such as https://billing.example.com, got {value!r}"
+            )
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
