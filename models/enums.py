@@ -48,6 +48,7 @@ class PaidState(StrEnum):
     UNPAID = "UNPAID"
     PARTIAL = "PARTIAL"
     PAID = "PAID"
+    VOID = "VOID"
 
 
 class QuoteStatus(StrEnum):

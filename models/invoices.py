@@ -65,7 +65,10 @@ class Invoice(SQLModel, table=True):
 
     @property
     def balance(self) -> Decimal:
-        """What is still owed: total - payments allocated - credits applied."""
+        """What is still owed: total - payments allocated - credits applied; nothing for a
+        VOID invoice (voiding is refused while money is applied, so nothing is lost)."""
+        if self.status is InvoiceStatus.VOID:
+            return Decimal(0)
         return self.total - self.amount_paid - self.credits_applied
 
 

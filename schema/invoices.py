@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from schema.payments import PaymentAllocation
 
 strawberry.enum(InvoiceStatus, description="Where an invoice is in its life.")
-strawberry.enum(PaidState, description="How much of an invoice is paid (derived).")
+strawberry.enum(
+    PaidState,
+    description="How much of an invoice is paid (derived); VOID: voided, nothing is owed.",
+)
 
 _INVOICES = Module.INVOICES
 
@@ -61,7 +64,9 @@ class Invoice:
     total: Decimal = money("total", "What the invoice is for.")
     amount_paid: Decimal = money("amount_paid", "Payments applied to this invoice.")
     credits_applied: Decimal = money("credits_applied", "Credits applied to this invoice.")
-    balance: Decimal = money("balance", "What is still owed: total - paid - credits.")
+    balance: Decimal = money(
+        "balance", "What is still owed: total - paid - credits (0 when voided)."
+    )
     sent_at: datetime | None = field("When it was last sent.")
     viewed_at: datetime | None = field("When the client first opened it.")
     paid_at: datetime | None = field("When it was paid in full.")
@@ -69,12 +74,11 @@ class Invoice:
     created_at: datetime = field("When the invoice was created.")
     updated_at: datetime = field("Last change.")
 
-    @field("UNPAID, PARTIAL or PAID, from the amounts applied (not stored).")
+    @field(
+        "UNPAID, PARTIAL or PAID, from the amounts applied; VOID for a voided invoice (not stored)."
+    )
     def paid_state(self, root: strawberry.Parent[InvoiceRow]) -> PaidState:
-        applied = root.amount_paid + root.credits_applied
-        if root.total > 0 and applied >= root.total:
-            return PaidState.PAID
-        return PaidState.PARTIAL if applied > 0 else PaidState.UNPAID
+        return invoice_service.paid_state(root)
 
     @field(
         "Open, with a balance, and late: past its due date, or past its deposit due date "

@@ -7,8 +7,9 @@ The life of an invoice::
     DRAFT/SENT/VIEWED --void (nothing paid or credited)--> VOID
 
 Contacts and partners never see DRAFT or VOID invoices (:func:`services.access.invoice_scope`).
-The paid state (UNPAID/PARTIAL/PAID), ``is_overdue`` and ``amount_due`` are derived
-from the stored amounts and dates, never stored. Each public function is one state
+The paid state (UNPAID/PARTIAL/PAID, VOID once voided), the balance, ``is_overdue`` and
+``amount_due`` are derived from the stored status, amounts and dates, never stored; a VOID
+invoice owes nothing (balance and amount due 0, never overdue). Each public function is one state
 change and records its activity entry and outbox event in the caller's transaction.
 """
 
@@ -26,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account
-from models.enums import InvoiceStatus
+from models.enums import InvoiceStatus, PaidState
 from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
@@ -440,6 +441,17 @@ def settle_status(invoice: Invoice) -> None:
     else:
         invoice.status = InvoiceStatus.VIEWED if invoice.viewed_at else InvoiceStatus.SENT
         invoice.paid_at = None
+
+
+def paid_state(invoice: Invoice) -> PaidState:
+    """VOID for a voided invoice (it owes nothing), else UNPAID, PARTIAL or PAID from the
+    payments and credits applied."""
+    if invoice.status is InvoiceStatus.VOID:
+        return PaidState.VOID
+    applied = invoice.amount_paid + invoice.credits_applied
+    if invoice.total > 0 and applied >= invoice.total:
+        return PaidState.PAID
+    return PaidState.PARTIAL if applied > 0 else PaidState.UNPAID
 
 
 def amount_due(invoice: Invoice) -> Decimal:

@@ -72,3 +72,18 @@ def send_dates(start: date, frequency: Frequency, first: date) -> Iterator[date]
     while True:
         yield current
         current = next_period_after(start, frequency, current)
+
+
+def schedule_dates(start: date, frequency: Frequency, next_send: date) -> Iterator[date]:
+    """The send dates of a schedule whose next send date is ``next_send``, soonest first.
+
+    The first is ``next_send`` itself, the day the scheduler issues next, taken as stored
+    (never moved onto the start date's anchor); each following date is the one the
+    scheduler moves the next send date to once it has issued the one before
+    (:func:`next_period_after`). So a schedule's next send date and its upcoming dates
+    always agree, and the upcoming dates are the days invoices will be issued.
+    """
+    current = next_send
+    while True:
+        yield current
+        current = next_period_after(start, frequency, current)

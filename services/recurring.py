@@ -44,7 +44,7 @@ from services.lines import LineData, build_lines, line_data_of, replace_lines
 from services.money import validate_currency
 from services.pagination import Edge, Page, PageInfo, decode_cursor, encode_cursor, page_size
 from services.pagination import paginate as paginate_statement
-from services.periods import first_period_on_or_after, next_period_after, send_dates
+from services.periods import first_period_on_or_after, next_period_after, schedule_dates
 from services.validation import optional_text
 
 CLIENT_CHOICE_POLICIES = (AutoBill.OPT_IN, AutoBill.OPT_OUT)
@@ -136,14 +136,16 @@ def charges_automatically(recurring: RecurringInvoice) -> bool:
 
 def upcoming_send_dates(recurring: RecurringInvoice, count: int) -> list[date]:
     """The next ``count`` send dates of an ACTIVE schedule (fewer when its remaining
-    cycles end sooner; none when it is not active)."""
+    cycles end sooner; none when it is not active). The first is always its
+    ``next_send_date``, the rest follow as :func:`issue_due_invoices` advances it
+    (:func:`services.periods.schedule_dates`)."""
     if count < 0 or count > MAX_UPCOMING:
         raise BadInput(f"count must be between 0 and {MAX_UPCOMING}.", field="count")
     if recurring.status is not RecurringStatus.ACTIVE or recurring.next_send_date is None:
         return []
     if recurring.remaining_cycles is not None:
         count = min(count, recurring.remaining_cycles)
-    dates = send_dates(recurring.start_date, recurring.frequency, recurring.next_send_date)
+    dates = schedule_dates(recurring.start_date, recurring.frequency, recurring.next_send_date)
     return list(islice(dates, count))
 
 
