@@ -238,10 +238,12 @@ def check_invariants(state: State, currency: str) -> None:
     for invoice in state.invoices.values():
         for amount in (invoice.total, invoice.amount_paid, invoice.credits_applied):
             exact(amount)
-        # balance = total - allocations (net of refunds) - credits applied, never negative
+        # balance = total - allocations (net of refunds) - credits applied, never negative;
+        # a VOID invoice owes nothing (and holds no money: checked below)
         assert invoice.amount_paid == paid_on[invoice.id]
         assert invoice.credits_applied == credited_on[invoice.id]
-        assert invoice.balance == invoice.total - paid_on[invoice.id] - credited_on[invoice.id]
+        owed = invoice.total - paid_on[invoice.id] - credited_on[invoice.id]
+        assert invoice.balance == (0 if invoice.status is InvoiceStatus.VOID else owed)
         assert invoice.balance >= 0
         applied = invoice.amount_paid + invoice.credits_applied
         if invoice.status is InvoiceStatus.VOID:
