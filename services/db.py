@@ -19,8 +19,13 @@ So this module takes over ``BEGIN`` on SQLite (SQLAlchemy's recipe: the driver's
   :func:`transaction`) and emits ``BEGIN IMMEDIATE``: it waits, up to the busy timeout,
   for the write lock before it reads anything, so writers run one after the other and
   each one's checks see every earlier commit, as under PostgreSQL's row locks;
-- every other transaction emits a deferred ``BEGIN``: reads take a consistent snapshot
-  and, thanks to WAL, never wait for a writer nor block one.
+- every other transaction reads in autocommit (each statement sees the latest commit;
+  with WAL, reads never wait for a writer nor block one) and, should it write after
+  all, is begun with ``BEGIN IMMEDIATE`` at that first write — the driver's old habit,
+  with the lock taken at once. A deferred ``BEGIN`` would give reads one snapshot, but a
+  transaction that read under it and then writes fails at once ("database is locked")
+  whenever another writer committed in between: that broke every writer not marked
+  with :func:`begin_write` as soon as mail delivery ran beside it.
 
 On PostgreSQL nothing changes: there the option is ignored and row locks do the work.
 """
@@ -63,8 +68,38 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+_LAZY_BEGIN = "portico_sqlite_lazy_begin"
+"""``Connection.info`` key: the transaction is open for SQLAlchemy but not yet on SQLite
+(``True`` until its first write begins it)."""
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes(connection) else "BEGIN")
+    if writes(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.info[_LAZY_BEGIN] = False
+    else:
+        connection.info[_LAZY_BEGIN] = True
+
+
+def _sqlite_before_cursor_execute(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    _parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    """A transaction not begun as a write reads in autocommit until it first writes;
+    that write begins it with ``BEGIN IMMEDIATE`` (waiting for the lock), then it goes on
+    as one transaction to its commit or rollback. So a writer that forgot
+    :func:`begin_write` never fails at once with a stale snapshot, as a deferred
+    ``BEGIN`` that read first would (it still reads its checks unlocked: use
+    :func:`begin_write`)."""
+    if connection.info.get(_LAZY_BEGIN) and statement.lstrip()[:7].upper().startswith(_WRITES):
+        connection.info[_LAZY_BEGIN] = False
+        cursor.execute("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -78,6 +113,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "before_cursor_execute", _sqlite_before_cursor_execute)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
