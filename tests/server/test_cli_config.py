@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 from server.cli import served_settings
 from services.config import Settings
 from tests.conftest import SECRET
-from tests.server.test_limits import free_port
+from tests.server.serving import portico_serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,30 +146,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for command in (["migrate"], ["demo"]):
         result = portico(*command, cwd=home, **variables)
         assert result.returncode == 0, result.stderr
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-        cwd=home,
-        env={**portico_env(**variables), "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "portico serve exited"
-            assert time.monotonic() < deadline, "portico serve did not start"
-            time.sleep(0.1)
+    with portico_serve(cwd=home, env=portico_env(**variables)) as (base, _pid):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def graphql(base: str, query: str, token: str | None = None, **variables: object) -> dict[str, Any]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,13 +20,13 @@ import pytest
 
 from tests.conftest import SECRET
 from tests.server.limit_helpers import http_client, with_settings
+from tests.server.serving import ROOT, portico_serve
 
 pytestmark = pytest.mark.serial  # timed or memory-bound: run alone, not beside another worker
 
 LIMIT = 10_000
 CHUNK = 4096
 JSON = {"Content-Type": "application/json"}
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Body:
@@ -116,13 +114,6 @@ async def test_the_default_limit_is_one_megabyte(client):
 HUNDRED_MB = 100 * 1024 * 1024
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -137,7 +128,6 @@ def server(
     """``portico serve`` on a free port, on its own SQLite database: (base URL, pid)."""
     database = tmp_path_factory.mktemp("served") / "portico.sqlite3"
     shutil.copy(sqlite_template, database)
-    port = free_port()
     env = {
         **os.environ,
         "PORTICO_ENVIRONMENT": "test",
@@ -148,29 +138,8 @@ def server(
         "PORTICO_SIGN_IN_ATTEMPTS_PER_ADDRESS": "2/15 minutes",
     }
     env.pop("PORTICO_REDIS_URL", None)
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "portico serve exited"
-            assert time.monotonic() < deadline, "portico serve did not start"
-            time.sleep(0.1)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with portico_serve(cwd=ROOT, env=env) as served:
+        yield served
 
 
 def read_response(connection: socket.socket) -> tuple[int, bytes]:

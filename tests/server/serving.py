@@ -1,0 +1,46 @@
+"""``portico serve`` as a real process on a free port, for tests that need a real server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.smtp_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def portico_serve(*, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """Run ``portico serve`` in ``cwd`` with ``env`` until ``/healthz`` answers 200;
+    yields (base URL, pid) and stops the server afterwards."""
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "portico serve exited"
+            assert time.monotonic() < deadline, "portico serve did not start"
+            time.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
