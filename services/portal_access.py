@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,20 +22,7 @@ from services.access import access_contact
 from services.errors import NotFound
 from services.portal_links import revoke_links
 from services.revocation import announce_after_commit
-from services.sessions import revoke_view_as_sessions_of
-
-
-async def revoke_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> None:
-    """Mark these sessions revoked now and announce them after commit."""
-    if not session_ids:
-        return
-    await session.exec(
-        update(AuthSession)
-        .where(col(AuthSession.id).in_(session_ids), col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    announce_after_commit(session, session_ids)
+from services.sessions import revoke_sessions, revoke_view_as_sessions_of
 
 
 async def _live_sessions_of_contacts(

@@ -41,7 +41,7 @@ from services.errors import (
 from services.invoices import mark_invoice_viewed
 from services.mail import Mailer
 from services.passwords import hash_password, verify_password
-from services.portal_access import end_contact_access, revoke_sessions
+from services.portal_access import end_contact_access
 from services.portal_links import (
     IssuedLink,
     OpenedLink,
@@ -60,6 +60,7 @@ from services.sessions import (
     issue_session_token,
     open_contact_session,
     portal_modules,
+    revoke_sessions,
 )
 from services.validation import normalise_email, normalise_email_for_lookup, optional_text
 

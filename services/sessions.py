@@ -167,15 +167,21 @@ async def revoke_view_as_sessions_of(
             )
         ).all()
     )
-    if children:
-        await session.exec(
-            update(AuthSession)
-            .where(col(AuthSession.id).in_(children), col(AuthSession.revoked_at).is_(None))
-            .values(revoked_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        announce_after_commit(session, children)
+    await revoke_sessions(session, children)
     return children
+
+
+async def revoke_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> None:
+    """Mark these sessions revoked now and announce them after commit."""
+    if not session_ids:
+        return
+    await session.exec(
+        update(AuthSession)
+        .where(col(AuthSession.id).in_(session_ids), col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    announce_after_commit(session, session_ids)
 
 
 def contact_modules(account: Account, client: Client) -> frozenset[Module]:
