@@ -21,12 +21,12 @@ import httpx
 import structlog
 
 from models.clients import Client, Contact
-from resolvers.context import Runtime
 from server.app import create_app
 from server.migrate import upgrade_engine
 from services.accounts import create_account
 from services.config import Settings
 from services.db import create_engine
+from services.runtime import Runtime
 
 REQUEST = "mutation($a: String!, $e: String!) { requestMagicLink(account: $a, email: $e) }"
 

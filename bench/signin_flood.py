@@ -22,12 +22,12 @@ import httpx
 import structlog
 
 from auth.passwords import argon2_parameters
-from resolvers.context import Runtime
 from server.app import create_app
 from server.migrate import upgrade_engine
 from server.warmup import warm_up
 from services.config import Settings
 from services.db import create_engine
+from services.runtime import Runtime
 
 SIGN_IN = "mutation($e: String!, $p: String!) { signIn(email: $e, password: $p) { token } }"
 FLOOD = 50

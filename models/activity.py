@@ -1,8 +1,10 @@
 """The activity feed: a record of what happened, shown to staff and (when visible) to
-the client's contacts."""
+the client's contacts; and its vocabulary: what happened (:class:`Verb`), to what
+(:class:`SubjectType`), and which outbox stream carries it (:class:`EventTopic`)."""
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -10,6 +12,101 @@ from sqlmodel import Field, SQLModel
 
 from models.base import account_fk, created_at_field, enum_field, id_field
 from models.enums import ActorKind
+
+
+class SubjectType(StrEnum):
+    ACCOUNT = "account"
+    API_TOKEN = "api_token"
+    CLIENT = "client"
+    CONTACT = "contact"
+    CREDIT = "credit"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    PROJECT = "project"
+    QUOTE = "quote"
+    RECURRING_INVOICE = "recurring_invoice"
+
+
+class EventTopic(StrEnum):
+    """An outbox stream partners subscribe to (``invoiceChanged`` reads ``invoice``)."""
+
+    INVOICE = "invoice"
+
+
+class Verb(StrEnum):
+    """What happened, as ``<subject type>.<event>``; stored in ``activity.verb`` and, for
+    the events partners receive, as the outbox event's ``kind``. A value is a public
+    contract once partners see it: add members, never rename one."""
+
+    ACCOUNT_SETTINGS_UPDATED = "account.settings_updated"
+    API_TOKEN_CREATED = "api_token.created"
+    API_TOKEN_REVOKED = "api_token.revoked"
+    CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
+    CLIENT_ARCHIVED = "client.archived"
+    CLIENT_RESTORED = "client.restored"
+    CLIENT_REGISTERED = "client.registered"
+    CONTACT_CREATED = "contact.created"
+    CONTACT_UPDATED = "contact.updated"
+    CONTACT_DELETED = "contact.deleted"
+    CONTACT_INVITED = "contact.invited"
+    CONTACT_INVITE_ACCEPTED = "contact.invite_accepted"
+    CONTACT_PASSWORD_RESET = "contact.password_reset"
+    CONTACT_SIGNED_IN = "contact.signed_in"
+    CONTACT_ACCESS_REVOKED = "contact.access_revoked"
+    CONTACT_DASHBOARD_LINK_CREATED = "contact.dashboard_link_created"
+    CONTACT_VIEWED_AS = "contact.viewed_as"
+    CREDIT_CREATED = "credit.created"
+    CREDIT_APPLIED = "credit.applied"
+    INVOICE_CREATED = "invoice.created"
+    INVOICE_UPDATED = "invoice.updated"
+    INVOICE_SENT = "invoice.sent"
+    INVOICE_VIEWED = "invoice.viewed"
+    INVOICE_PAYMENT_APPLIED = "invoice.payment_applied"
+    INVOICE_PAID = "invoice.paid"
+    INVOICE_REFUNDED = "invoice.refunded"
+    INVOICE_VOIDED = "invoice.voided"
+    INVOICE_OVERDUE = "invoice.overdue"
+    PAYMENT_RECORDED = "payment.recorded"
+    PAYMENT_APPLIED = "payment.applied"
+    PAYMENT_STARTED = "payment.started"
+    PAYMENT_COMPLETED = "payment.completed"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_REFUNDED = "payment.refunded"
+    PROJECT_UPDATED = "project.updated"
+    QUOTE_CREATED = "quote.created"
+    QUOTE_SENT = "quote.sent"
+    QUOTE_VIEWED = "quote.viewed"
+    QUOTE_APPROVED = "quote.approved"
+    QUOTE_DECLINED = "quote.declined"
+    QUOTE_CONVERTED = "quote.converted"
+    RECURRING_INVOICE_CREATED = "recurring_invoice.created"
+    RECURRING_INVOICE_UPDATED = "recurring_invoice.updated"
+    RECURRING_INVOICE_STARTED = "recurring_invoice.started"
+    RECURRING_INVOICE_PAUSED = "recurring_invoice.paused"
+    RECURRING_INVOICE_RESUMED = "recurring_invoice.resumed"
+    RECURRING_INVOICE_DELETED = "recurring_invoice.deleted"
+    RECURRING_INVOICE_COMPLETED = "recurring_invoice.completed"
+    RECURRING_INVOICE_GENERATED = "recurring_invoice.generated"
+    RECURRING_INVOICE_AUTO_BILL_CHANGED = "recurring_invoice.auto_bill_changed"
+
+    @property
+    def subject_type(self) -> SubjectType:
+        return SubjectType(self.value.split(".", 1)[0])
+
+
+PARTNER_INVOICE_KINDS = (
+    Verb.INVOICE_CREATED,
+    Verb.INVOICE_UPDATED,
+    Verb.INVOICE_SENT,
+    Verb.INVOICE_VIEWED,
+    Verb.INVOICE_PAYMENT_APPLIED,
+    Verb.INVOICE_PAID,
+    Verb.INVOICE_REFUNDED,
+    Verb.INVOICE_VOIDED,
+    Verb.INVOICE_OVERDUE,
+)
+"""The kinds of the ``invoice`` outbox stream, in the README's order."""
 
 
 class Activity(SQLModel, table=True):

@@ -64,12 +64,18 @@ class Invoice(SQLModel, table=True):
     updated_at: datetime = updated_at_field()
 
     @property
+    def applied(self) -> Decimal:
+        """What has been put on the invoice: payments allocated plus credits applied
+        (in SQL: :func:`services.invoices.applied_sql`)."""
+        return self.amount_paid + self.credits_applied
+
+    @property
     def balance(self) -> Decimal:
-        """What is still owed: total - payments allocated - credits applied; nothing for a
-        VOID invoice (voiding is refused while money is applied, so nothing is lost)."""
+        """What is still owed: total - applied; nothing for a VOID invoice (voiding is
+        refused while money is applied, so nothing is lost)."""
         if self.status is InvoiceStatus.VOID:
             return Decimal(0)
-        return self.total - self.amount_paid - self.credits_applied
+        return self.total - self.applied
 
 
 class InvoiceLine(SQLModel, table=True):

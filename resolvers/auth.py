@@ -32,9 +32,9 @@ async def sign_in(info: Info, email: str, password: str) -> str:
         ),
         passwords=runtime.passwords,
     )
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await sessions.open_staff_session(
-            session=session, signer=runtime.signer, user_id=user_id, ttl=runtime.session_ttl
+            session=work.session, signer=runtime.signer, user_id=user_id, ttl=runtime.session_ttl
         )
 
 
@@ -42,8 +42,8 @@ async def sign_out(info: Info) -> bool:
     principal = caller(info)
     if isinstance(principal, PartnerPrincipal):
         return False
-    async with atomic(info) as session:
-        await sessions.sign_out(session=session, session_id=principal.session_id)
+    async with atomic(info) as work:
+        await sessions.sign_out(session=work.session, session_id=principal.session_id)
     return True
 
 
@@ -90,7 +90,7 @@ async def create_api_token(
     info: Info, name: str, scopes: list[str], expires_at: datetime | None
 ) -> tuple[ApiToken, str]:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await api_tokens.create_api_token(
-            session=session, actor=actor, name=name, scopes=scopes, expires_at=expires_at
+            session=work.session, actor=actor, name=name, scopes=scopes, expires_at=expires_at
         )

@@ -47,37 +47,41 @@ async def create_client(
     info: Info, data: clients.ClientData, contacts: list[clients.ContactData]
 ) -> Client:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await clients.create_client(
-            session=session, actor=actor, data=data, contacts=contacts
+            session=work.session, actor=actor, data=data, contacts=contacts
         )
 
 
 async def update_client(info: Info, id: str, data: clients.ClientData) -> Client:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await clients.update_client(
-            session=session, actor=actor, client_id=parse_id(id), data=data
+            session=work.session, actor=actor, client_id=parse_id(id), data=data
         )
 
 
 async def archive_client(info: Info, id: str) -> Client:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await clients.archive_client(session=session, actor=actor, client_id=parse_id(id))
+    async with atomic(info) as work:
+        return await clients.archive_client(
+            session=work.session, actor=actor, client_id=parse_id(id)
+        )
 
 
 async def restore_client(info: Info, id: str) -> Client:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await clients.restore_client(session=session, actor=actor, client_id=parse_id(id))
+    async with atomic(info) as work:
+        return await clients.restore_client(
+            session=work.session, actor=actor, client_id=parse_id(id)
+        )
 
 
 async def create_contact(info: Info, client_id: str, data: clients.ContactData) -> Contact:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await clients.create_contact(
-            session=session,
+            session=work.session,
             actor=actor,
             client_id=parse_id(client_id, field="clientId"),
             data=data,
@@ -86,26 +90,26 @@ async def create_contact(info: Info, client_id: str, data: clients.ContactData) 
 
 async def update_contact(info: Info, id: str, data: clients.ContactData) -> Contact:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await clients.update_contact(
-            session=session, actor=actor, contact_id=parse_id(id), data=data
+            session=work.session, actor=actor, contact_id=parse_id(id), data=data
         )
 
 
 async def delete_contact(info: Info, id: str) -> str:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         deleted = await clients.delete_contact(
-            session=session, actor=actor, contact_id=parse_id(id)
+            session=work.session, actor=actor, contact_id=parse_id(id)
         )
     return str(deleted)
 
 
 async def view_as_contact(info: Info, contact_id: str) -> str:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await view_as.view_as_contact(
-            session=session,
+            session=work.session,
             signer=info.context.runtime.signer,
             actor=actor,
             contact_id=parse_id(contact_id, field="contactId"),

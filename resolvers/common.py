@@ -6,15 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from auth.principals import AuthenticatedPrincipal, ContactPrincipal, StaffPrincipal
-from resolvers.context import Info, Runtime
+from resolvers.context import Info
 from services.access import require_authenticated, require_staff
-from services.background import take_mail_queued
-from services.db import begin_write
 from services.errors import BadInput, Forbidden
-from services.revocation import forget_announcements, take_announcements
+from services.unit_of_work import UnitOfWork, unit_of_work
 
 
 def parse_id(value: str, *, field: str = "id") -> uuid.UUID:
@@ -45,30 +41,9 @@ def acting_contact(info: Info) -> ContactPrincipal:
 
 
 @asynccontextmanager
-async def atomic(info: Info) -> AsyncIterator[AsyncSession]:
-    """One mutation = one transaction: committed when the block ends, rolled back
-    entirely if anything in it raises, so nothing is half-written.
-
-    It begins as a write (:func:`services.db.begin_write`): the request's read
-    transaction (authentication ran in it) ends, and on SQLite the write lock is taken
-    before the mutation reads anything, so concurrent mutations check and write one
-    after the other, as row locks make them on PostgreSQL."""
-    session = info.context.session
-    try:
-        await begin_write(session)
-        yield session
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        forget_announcements(session)
-        take_mail_queued(session)
-        raise
-    await after_commit(info.context.runtime, session)
-
-
-async def after_commit(runtime: Runtime, session: AsyncSession) -> None:
-    """What a committed transaction sets in motion: mail delivery, and closing the
-    connections of credentials it revoked."""
-    if take_mail_queued(session):
-        runtime.mailer.kick()
-    await runtime.hub.publish(take_announcements(session))
+async def atomic(info: Info) -> AsyncIterator[UnitOfWork]:
+    """One mutation = one unit of work (:func:`services.unit_of_work.unit_of_work`) on
+    the request's session: committed when the block ends, rolled back entirely if
+    anything in it raises, its follow-ups (mail, socket revocation) after the commit."""
+    async with unit_of_work(info.context.runtime, info.context.session) as work:
+        yield work

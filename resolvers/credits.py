@@ -58,17 +58,17 @@ async def available_credit(info: Info, client_id: str | None) -> list[credits.Av
 
 async def create_credit(info: Info, data: credits.CreditData) -> Credit:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await credits.create_credit(session=session, actor=actor, data=data)
+    async with atomic(info) as work:
+        return await credits.create_credit(session=work.session, actor=actor, data=data)
 
 
 async def apply_credit(
     info: Info, credit_id: str, invoice_id: str, amount: Decimal | None
 ) -> Credit:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await credits.apply_credit(
-            session=session,
+            session=work.session,
             actor=actor,
             credit_id=parse_id(credit_id, field="creditId"),
             invoice_id=parse_id(invoice_id, field="invoiceId"),

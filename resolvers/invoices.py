@@ -7,10 +7,9 @@ import uuid
 from models.invoices import Invoice
 from models.payments import PaymentAllocation
 from resolvers.common import atomic, caller, parse_id, staff
-from resolvers.context import Info, link_services
+from resolvers.context import Info
 from resolvers.views import PricedLine
 from services import access, invoices
-from services.document_links import email_document
 from services.pagination import Page
 
 
@@ -41,43 +40,41 @@ async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[Payment
 
 async def create_invoice(info: Info, data: invoices.InvoiceData) -> Invoice:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await invoices.create_invoice(session=session, actor=actor, data=data)
+    async with atomic(info) as work:
+        return await invoices.create_invoice(session=work.session, actor=actor, data=data)
 
 
 async def update_invoice(info: Info, id: str, data: invoices.InvoiceData) -> Invoice:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await invoices.update_invoice(
-            session=session, actor=actor, invoice_id=parse_id(id), data=data
+            session=work.session, actor=actor, invoice_id=parse_id(id), data=data
         )
 
 
 async def send_invoice(info: Info, id: str) -> Invoice:
     actor = staff(info)
-    async with atomic(info) as session:
-        invoice = await invoices.send_invoice(session=session, actor=actor, invoice_id=parse_id(id))
-        await email_document(session, link_services(info), document=invoice)
-        return invoice
+    async with atomic(info) as work:
+        return await invoices.send_invoice(work, actor=actor, invoice_id=parse_id(id))
 
 
 async def mark_invoice_sent(info: Info, id: str) -> Invoice:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await invoices.mark_invoice_sent(
-            session=session, actor=actor, invoice_id=parse_id(id)
-        )
+    async with atomic(info) as work:
+        return await invoices.mark_invoice_sent(work, actor=actor, invoice_id=parse_id(id))
 
 
 async def mark_invoice_viewed(info: Info, id: str) -> Invoice:
     actor = caller(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await invoices.mark_invoice_viewed(
-            session=session, actor=actor, invoice_id=parse_id(id)
+            session=work.session, actor=actor, invoice_id=parse_id(id)
         )
 
 
 async def void_invoice(info: Info, id: str) -> Invoice:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await invoices.void_invoice(session=session, actor=actor, invoice_id=parse_id(id))
+    async with atomic(info) as work:
+        return await invoices.void_invoice(
+            session=work.session, actor=actor, invoice_id=parse_id(id)
+        )

@@ -54,17 +54,17 @@ async def allocation_payment(info: Info, payment_id: uuid.UUID) -> Payment:
 
 async def record_payment(info: Info, data: payments.PaymentData) -> Payment:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await payments.record_payment(session=session, actor=actor, data=data)
+    async with atomic(info) as work:
+        return await payments.record_payment(session=work.session, actor=actor, data=data)
 
 
 async def apply_payment(
     info: Info, payment_id: str, allocations: Sequence[payments.AllocationData]
 ) -> Payment:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await payments.apply_payment(
-            session=session,
+            session=work.session,
             actor=actor,
             payment_id=parse_id(payment_id, field="paymentId"),
             allocations=allocations,
@@ -78,9 +78,9 @@ async def refund_payment(
     allocations: Sequence[payments.AllocationData] | None,
 ) -> Payment:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await payments.refund_payment(
-            session=session,
+            session=work.session,
             actor=actor,
             payment_id=parse_id(id),
             amount=amount,
@@ -93,7 +93,7 @@ async def pay_invoices(
 ) -> portal_payments.PortalPayment:
     contact = acting_contact(info)
     ids = [parse_id(value, field=f"invoiceIds.{i}") for i, value in enumerate(invoice_ids)]
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_payments.pay_invoices(
-            session=session, contact=contact, invoice_ids=ids, amount=amount
+            session=work.session, contact=contact, invoice_ids=ids, amount=amount
         )

@@ -8,13 +8,9 @@ from models.auth import ApiToken, AuthSession
 from models.clients import Contact
 from models.enums import LinkPurpose
 from resolvers.common import atomic, caller, parse_id, parse_optional_id, staff
-from resolvers.context import Info, link_services
+from resolvers.context import Info
 from services import accounts, api_tokens, portal_access, portal_auth
 from services.portal_links import IssuedLink
-
-
-def _deps(info: Info) -> portal_auth.LinkServices:
-    return link_services(info)
 
 
 async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpose) -> bool:
@@ -25,9 +21,7 @@ async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpo
         runtime.limiter, runtime.settings, email=email, client_address=info.context.client_address
     )
     runtime.background.spawn(
-        portal_auth.send_sign_in_link(
-            runtime.sessions, _deps(info), account_slug=account, email=key, purpose=purpose
-        ),
+        portal_auth.send_sign_in_link(runtime, account_slug=account, email=key, purpose=purpose),
         name=f"send-{purpose.value.lower()}",
     )
     return True
@@ -44,10 +38,10 @@ async def request_password_reset(info: Info, account: str, email: str) -> bool:
 async def redeem_portal_link(
     info: Info, token: str, account: str | None
 ) -> portal_auth.PortalSession:
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_auth.redeem_portal_link(
-            session,
-            _deps(info),
+            work.session,
+            info.context.runtime,
             token=token,
             account_slug=account,
             caller=info.context.principal,
@@ -58,12 +52,12 @@ async def accept_invite(
     info: Info, token: str, password: str, account: str | None
 ) -> portal_auth.PortalSession:
     password_hash = await portal_auth.hash_password_for_link(
-        _deps(info), token=token, password=password, purpose=LinkPurpose.INVITE
+        info.context.runtime, token=token, password=password, purpose=LinkPurpose.INVITE
     )
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_auth.set_password_with_link(
-            session,
-            _deps(info),
+            work.session,
+            info.context.runtime,
             token=token,
             password_hash=password_hash,
             purpose=LinkPurpose.INVITE,
@@ -75,12 +69,12 @@ async def reset_password(
     info: Info, token: str, password: str, account: str | None
 ) -> portal_auth.PortalSession:
     password_hash = await portal_auth.hash_password_for_link(
-        _deps(info), token=token, password=password, purpose=LinkPurpose.PASSWORD_RESET
+        info.context.runtime, token=token, password=password, purpose=LinkPurpose.PASSWORD_RESET
     )
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_auth.set_password_with_link(
-            session,
-            _deps(info),
+            work.session,
+            info.context.runtime,
             token=token,
             password_hash=password_hash,
             purpose=LinkPurpose.PASSWORD_RESET,
@@ -94,15 +88,17 @@ async def portal_sign_in(
     """The password is checked outside the transaction, the session written in it."""
     contact_id = await portal_auth.verify_contact_password(
         info.context.session,
-        _deps(info),
+        info.context.runtime,
         limiter=info.context.runtime.limiter,
         account_slug=account,
         email=email,
         password=password,
         client_address=info.context.client_address,
     )
-    async with atomic(info) as session:
-        return await portal_auth.open_password_session(session, _deps(info), contact_id=contact_id)
+    async with atomic(info) as work:
+        return await portal_auth.open_password_session(
+            work.session, info.context.runtime, contact_id=contact_id
+        )
 
 
 async def register_client(info: Info, account: str, data: portal_auth.Registration) -> bool:
@@ -112,32 +108,40 @@ async def register_client(info: Info, account: str, data: portal_auth.Registrati
         "register:address",
         info.context.client_address,
     )
-    async with atomic(info) as session:
-        await portal_auth.register_client(session, _deps(info), account_slug=account, data=data)
+    async with atomic(info) as work:
+        await portal_auth.register_client(
+            work.session, info.context.runtime, account_slug=account, data=data
+        )
     return True
 
 
 async def invite_contact(info: Info, contact_id: str) -> tuple[Contact, IssuedLink]:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_auth.invite_contact(
-            session, _deps(info), actor=actor, contact_id=parse_id(contact_id, field="contactId")
+            work.session,
+            info.context.runtime,
+            actor=actor,
+            contact_id=parse_id(contact_id, field="contactId"),
         )
 
 
 async def create_portal_link(info: Info, contact_id: str) -> IssuedLink:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_auth.create_dashboard_link(
-            session, _deps(info), actor=actor, contact_id=parse_id(contact_id, field="contactId")
+            work.session,
+            info.context.runtime,
+            actor=actor,
+            contact_id=parse_id(contact_id, field="contactId"),
         )
 
 
 async def revoke_contact_access(info: Info, contact_id: str) -> Contact:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_access.revoke_contact_access(
-            session, actor=actor, contact_id=parse_id(contact_id, field="contactId")
+            work.session, actor=actor, contact_id=parse_id(contact_id, field="contactId")
         )
 
 
@@ -151,9 +155,9 @@ async def sessions(info: Info, contact_id: str | None) -> list[AuthSession]:
 
 async def revoke_session(info: Info, id: str) -> AuthSession:
     principal = caller(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await portal_access.revoke_session(
-            session, principal=principal, session_id=parse_id(id)
+            work.session, principal=principal, session_id=parse_id(id)
         )
 
 
@@ -163,13 +167,13 @@ async def api_token_list(info: Info) -> list[ApiToken]:
 
 async def revoke_api_token(info: Info, id: str) -> ApiToken:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await api_tokens.revoke_api_token(
-            session=session, actor=actor, token_id=parse_id(id)
+            session=work.session, actor=actor, token_id=parse_id(id)
         )
 
 
 async def update_account_settings(info: Info, data: accounts.AccountSettingsData) -> Account:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await accounts.update_account_settings(session=session, actor=actor, data=data)
+    async with atomic(info) as work:
+        return await accounts.update_account_settings(session=work.session, actor=actor, data=data)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from models.invoices import Invoice
 from models.quotes import Quote
 from resolvers.common import acting_contact, atomic, caller, parse_id, staff
-from resolvers.context import Info, link_services
+from resolvers.context import Info
 from resolvers.views import PricedLine
 from services import access, quotes
-from services.document_links import email_document
 from services.pagination import Page
 
 
@@ -35,23 +34,21 @@ async def quote_lines(info: Info, quote: Quote) -> list[PricedLine]:
 
 async def create_quote(info: Info, data: quotes.QuoteData) -> Quote:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await quotes.create_quote(session=session, actor=actor, data=data)
+    async with atomic(info) as work:
+        return await quotes.create_quote(session=work.session, actor=actor, data=data)
 
 
 async def send_quote(info: Info, id: str) -> Quote:
     actor = staff(info)
-    async with atomic(info) as session:
-        quote = await quotes.send_quote(session=session, actor=actor, quote_id=parse_id(id))
-        await email_document(session, link_services(info), document=quote)
-        return quote
+    async with atomic(info) as work:
+        return await quotes.send_quote(work, actor=actor, quote_id=parse_id(id))
 
 
 async def approve_quote(info: Info, id: str, data: quotes.ApprovalData) -> quotes.Approval:
     actor = acting_contact(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await quotes.approve_quote(
-            session=session,
+            work,
             actor=actor,
             quote_id=parse_id(id),
             data=data,
@@ -61,16 +58,18 @@ async def approve_quote(info: Info, id: str, data: quotes.ApprovalData) -> quote
 
 async def decline_quote(info: Info, id: str, reason: str | None) -> Quote:
     actor = acting_contact(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await quotes.decline_quote(
-            session=session, actor=actor, quote_id=parse_id(id), reason=reason
+            session=work.session, actor=actor, quote_id=parse_id(id), reason=reason
         )
 
 
 async def mark_quote_viewed(info: Info, id: str) -> Quote:
     actor = caller(info)
-    async with atomic(info) as session:
-        return await quotes.mark_quote_viewed(session=session, actor=actor, quote_id=parse_id(id))
+    async with atomic(info) as work:
+        return await quotes.mark_quote_viewed(
+            session=work.session, actor=actor, quote_id=parse_id(id)
+        )
 
 
 async def converted_invoice(info: Info, quote: Quote) -> Invoice | None:

@@ -49,55 +49,57 @@ async def issued_invoices(
 
 async def create_recurring_invoice(info: Info, data: recurring.RecurringData) -> RecurringInvoice:
     actor = staff(info)
-    async with atomic(info) as session:
-        return await recurring.create_recurring_invoice(session=session, actor=actor, data=data)
+    async with atomic(info) as work:
+        return await recurring.create_recurring_invoice(
+            session=work.session, actor=actor, data=data
+        )
 
 
 async def update_recurring_invoice(
     info: Info, id: str, data: recurring.RecurringData
 ) -> RecurringInvoice:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await recurring.update_recurring_invoice(
-            session=session, actor=actor, recurring_invoice_id=parse_id(id), data=data
+            session=work.session, actor=actor, recurring_invoice_id=parse_id(id), data=data
         )
 
 
 async def start_recurring_invoice(info: Info, id: str) -> RecurringInvoice:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await recurring.start_recurring_invoice(
-            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+            session=work.session, actor=actor, recurring_invoice_id=parse_id(id)
         )
 
 
 async def pause_recurring_invoice(info: Info, id: str) -> RecurringInvoice:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await recurring.pause_recurring_invoice(
-            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+            session=work.session, actor=actor, recurring_invoice_id=parse_id(id)
         )
 
 
 async def resume_recurring_invoice(info: Info, id: str) -> RecurringInvoice:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await recurring.resume_recurring_invoice(
-            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+            session=work.session, actor=actor, recurring_invoice_id=parse_id(id)
         )
 
 
 async def delete_recurring_invoice(info: Info, id: str) -> uuid.UUID:
     actor = staff(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await recurring.delete_recurring_invoice(
-            session=session, actor=actor, recurring_invoice_id=parse_id(id)
+            session=work.session, actor=actor, recurring_invoice_id=parse_id(id)
         )
 
 
 async def set_auto_bill(info: Info, id: str, enabled: bool) -> RecurringInvoice:
     actor = acting_contact(info)
-    async with atomic(info) as session:
+    async with atomic(info) as work:
         return await recurring.set_auto_bill(
-            session=session, actor=actor, recurring_invoice_id=parse_id(id), enabled=enabled
+            session=work.session, actor=actor, recurring_invoice_id=parse_id(id), enabled=enabled
         )

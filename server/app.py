@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from resolvers.context import Runtime
 from schema.registry import SchemaRegistry, SchemaRouter
 from server.downloads import download_route, pdf_render_limiter
 from server.graphql_view import PorticoGraphQL
@@ -24,6 +23,7 @@ from server.scheduler import RecurringScheduler
 from server.warmup import warm_up
 from services.config import Settings
 from services.db import create_engine
+from services.runtime import Runtime
 
 
 def build_runtime(settings: Settings) -> Runtime:

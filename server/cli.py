@@ -7,11 +7,16 @@ import asyncio
 import contextlib
 import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.settings import ConfigurationError, get_settings
 from services.config import Settings
+
+if TYPE_CHECKING:
+    from server.scheduler import RecurringScheduler
+    from services.runtime import Runtime
 
 SDL_DIR = Path(__file__).resolve().parent.parent / "schema" / "sdl"
 
@@ -25,6 +30,23 @@ def served_settings(settings: Settings, host: str, port: int) -> Settings:
     if ":" in reachable and not reachable.startswith("["):
         reachable = f"[{reachable}]"  # an IPv6 address in a URL
     return settings.model_copy(update={"public_base_url": f"http://{reachable}:{port}"})
+
+
+@contextlib.asynccontextmanager
+async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime of one command: its engine is disposed at the end, after the mail
+    its changes queued has been delivered (what cannot be is sent at the next start)."""
+    from services.db import create_engine
+    from services.runtime import Runtime
+
+    engine = create_engine(settings.database_url)
+    runtime = Runtime.build(settings, engine)
+    try:
+        yield runtime
+        await runtime.mailer.drain()
+    finally:
+        await runtime.mailer.close()
+        await engine.dispose()
 
 
 def _database_problem(database_url: str) -> str | None:
@@ -87,18 +109,12 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from services.db import begin_write, create_engine, session_factory
     from services.demo import DEMO_PASSWORD, seed_demo
+    from services.unit_of_work import unit_of_work
 
     async def run() -> list[tuple[str, str]]:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with session_factory(engine)() as session:
-                await begin_write(session)
-                created, logins = await seed_demo(session, only_if_empty=args.if_empty)
-                await session.commit()
-        finally:
-            await engine.dispose()
+        async with _runtime(get_settings()) as runtime, unit_of_work(runtime) as work:
+            created, logins = await seed_demo(work, only_if_empty=args.if_empty)
         if not created:
             print("The demo account already exists; nothing was changed.")
         return logins
@@ -113,27 +129,21 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _create_admin(args: argparse.Namespace) -> int:
     from services.accounts import create_account_with_owner
-    from services.db import begin_write, create_engine, session_factory
     from services.errors import PorticoError
+    from services.unit_of_work import unit_of_work
 
     password = args.password or getpass.getpass("Password for the new admin: ")
 
     async def run() -> None:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with session_factory(engine)() as session:
-                await begin_write(session)
-                await create_account_with_owner(
-                    session,
-                    account_name=args.account_name,
-                    slug=args.slug,
-                    email=args.email,
-                    name=args.name,
-                    password=password,
-                )
-                await session.commit()
-        finally:
-            await engine.dispose()
+        async with _runtime(get_settings()) as runtime, unit_of_work(runtime) as work:
+            await create_account_with_owner(
+                work.session,
+                account_name=args.account_name,
+                slug=args.slug,
+                email=args.email,
+                name=args.name,
+                password=password,
+            )
 
     try:
         asyncio.run(run())
@@ -165,34 +175,33 @@ def _schema(args: argparse.Namespace) -> int:
 def _run_scheduler(args: argparse.Namespace) -> int:
     from server.logging import configure_logging
     from server.scheduler import RecurringScheduler
-    from services.db import create_engine, session_factory
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
 
     async def run() -> None:
-        engine = create_engine(settings.database_url)
-        scheduler = RecurringScheduler(
-            session_factory(engine), interval_seconds=settings.scheduler_interval_seconds
-        )
-        try:
-            if args.once:
-                result = await scheduler.run_once()
-                print(
-                    f"Issued {len(result.issued)} invoice(s) for {result.today.isoformat()}"
-                    f" ({len(result.to_charge)} to charge automatically,"
-                    f" {len(result.failed) + len(result.conflicts)} schedule(s) failed)."
-                )
-                return
-            await scheduler.start()
-            await asyncio.Event().wait()  # until interrupted
-        finally:
-            await scheduler.stop()
-            await engine.dispose()
+        async with _runtime(settings) as runtime:
+            await _schedule(RecurringScheduler.from_runtime(runtime), once=args.once)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
     return 0
+
+
+async def _schedule(scheduler: RecurringScheduler, *, once: bool) -> None:
+    try:
+        if once:
+            result = await scheduler.run_once()
+            print(
+                f"Issued {len(result.issued)} invoice(s) for {result.today.isoformat()}"
+                f" ({len(result.to_charge)} to charge automatically,"
+                f" {len(result.failed) + len(result.conflicts)} schedule(s) failed)."
+            )
+            return
+        await scheduler.start()
+        await asyncio.Event().wait()  # until interrupted
+    finally:
+        await scheduler.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from resolvers.context import Runtime
 from services.downloads import DownloadExpired, DownloadUnavailable, open_download
+from services.runtime import Runtime
 
 log = structlog.get_logger("portico.downloads")
 

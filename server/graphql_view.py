@@ -37,7 +37,7 @@ from auth.principals import (
     Principal,
     StaffPrincipal,
 )
-from resolvers.context import Context, Runtime
+from resolvers.context import Context
 from schema.registry import SchemaRouter
 from server.encoding import encode_message, encode_result
 from server.execution import LimitedSchema
@@ -53,6 +53,7 @@ from server.http_errors import (
 from server.limits import BodyTooLarge
 from services import sessions
 from services.errors import Unauthenticated
+from services.runtime import Runtime
 
 log = structlog.get_logger("portico.http")
 

@@ -14,16 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.invoices import Invoice
 from models.types import utcnow
-from resolvers.context import Runtime
-from services.document_links import email_document
-from services.portal_auth import LinkServices
-from services.recurring import IssuedInvoice
-from services.scheduler import OnIssued, SchedulerRun, generate_due_invoices
+from services.runtime import Runtime
+from services.scheduler import SchedulerRun, generate_due_invoices
 
 log = structlog.get_logger("portico.scheduler")
 
@@ -34,41 +28,24 @@ class RecurringScheduler:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        runtime: Runtime,
         *,
         interval_seconds: float = 60.0,
         clock: Callable[[], datetime] = utcnow,
-        on_issued: OnIssued | None = None,
-        after_run: Callable[[], None] | None = None,
     ) -> None:
         if interval_seconds <= 0:
             raise ValueError("interval_seconds must be positive")
-        self._sessions = sessions
+        self._runtime = runtime
         self._interval = interval_seconds
         self._clock = clock
-        self._on_issued = on_issued
-        self._after_run = after_run
         self._task: asyncio.Task[None] | None = None
         self._turn = asyncio.Lock()
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> RecurringScheduler:
-        """The server's scheduler: issued invoices are mailed to the client's contacts
-        like a sent invoice, with their document links."""
-        deps = LinkServices(runtime.signer, runtime.settings, runtime.mailer)
-
-        async def mail_issued(session: AsyncSession, issued: list[IssuedInvoice]) -> None:
-            for item in issued:
-                invoice = await session.get(Invoice, item.invoice_id)
-                if invoice is not None:
-                    await email_document(session, deps, document=invoice)
-
-        return cls(
-            runtime.sessions,
-            interval_seconds=runtime.settings.scheduler_interval_seconds,
-            on_issued=mail_issued,
-            after_run=runtime.mailer.kick,
-        )
+        """The server's scheduler, at the configured interval (issued invoices are mailed
+        by the action that issues them, after each schedule's commit)."""
+        return cls(runtime, interval_seconds=runtime.settings.scheduler_interval_seconds)
 
     @property
     def running(self) -> bool:
@@ -78,12 +55,7 @@ class RecurringScheduler:
         """Issue what is due at ``now`` (default: the clock's time, in UTC)."""
         moment = now or self._clock()
         async with self._turn:  # one run at a time in this process
-            run = await generate_due_invoices(
-                session_factory=self._sessions, today=moment.date(), on_issued=self._on_issued
-            )
-        if run.issued and self._after_run is not None:
-            self._after_run()
-        return run
+            return await generate_due_invoices(self._runtime, today=moment.date())
 
     async def start(self) -> None:
         if self.running:

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
+from models.activity import Verb
 from models.enums import Module, StaffRole
 from models.types import utcnow
 from services import activity
@@ -195,8 +196,7 @@ async def update_account_settings(
         session,
         account_id=account.id,
         actor=actor,
-        verb="account.settings_updated",
-        subject_type="account",
+        verb=Verb.ACCOUNT_SETTINGS_UPDATED,
         subject_id=account.id,
         details={"changed": sorted(k for k, v in asdict(data).items() if v is not None)},
         visible_to_client=False,

@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
-from models.activity import Activity
+from models.activity import Activity, EventTopic, Verb
 from models.enums import ActorKind
 from models.events import OutboxEvent
 from services.access import activity_scope
@@ -40,21 +40,21 @@ def record(
     *,
     account_id: uuid.UUID,
     actor: Principal | None,
-    verb: str,
-    subject_type: str,
+    verb: Verb,
     subject_id: uuid.UUID | None,
     client_id: uuid.UUID | None = None,
     details: dict[str, Any] | None = None,
     visible_to_client: bool = True,
-    event_topic: str | None = None,
+    event_topic: EventTopic | None = None,
 ) -> Activity:
-    """Add an activity entry and, when ``event_topic`` is given, an outbox event that
-    subscribers (``invoiceChanged``) read by position."""
+    """Add an activity entry about ``verb``'s subject type and, when ``event_topic`` is
+    given, an outbox event of kind ``verb`` that subscribers (``invoiceChanged``) read by
+    position. Detail keys are snake_case; the values JSON (amounts as strings)."""
     actor_kind, actor_id = actor_of(actor)
     activity = Activity(
         account_id=account_id,
         client_id=client_id,
-        subject_type=subject_type,
+        subject_type=verb.subject_type,
         subject_id=subject_id,
         verb=verb,
         actor_kind=actor_kind,
@@ -80,7 +80,7 @@ def record(
 # --- reading the timeline ---------------------------------------------------------------
 
 CLIENT_DETAIL_KEYS = frozenset(
-    {"number", "amount", "currency", "reason", "credit", "manual", "quote_number", "period"}
+    {"number", "amount", "currency", "reason", "credit", "source", "quote_number", "period"}
 )
 """Detail keys a contact (or partner) is shown; anything else an action recorded stays
 on the server. Add a key here when a client-visible entry should show it."""

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.policy import PARTNER_SCOPES
 from auth.principals import StaffPrincipal
 from auth.tokens import hash_api_token, new_api_token
+from models.activity import Verb
 from models.auth import ApiToken
 from models.types import utcnow
 from services import activity
@@ -56,8 +57,7 @@ async def create_api_token(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="api_token.created",
-        subject_type="api_token",
+        verb=Verb.API_TOKEN_CREATED,
         subject_id=row.id,
         details={"name": row.name, "scopes": row.scopes},
         visible_to_client=False,
@@ -93,8 +93,7 @@ async def revoke_api_token(
             session,
             account_id=actor.account_id,
             actor=actor,
-            verb="api_token.revoked",
-            subject_type="api_token",
+            verb=Verb.API_TOKEN_REVOKED,
             subject_id=row.id,
             details={"name": row.name},
             visible_to_client=False,

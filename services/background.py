@@ -9,7 +9,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 import structlog
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = structlog.get_logger("portico.background")
 
@@ -35,15 +34,3 @@ class Background:
             await job
         except Exception:
             log.exception("background_job_failed", job=name)
-
-
-_MAIL_QUEUED = "portico.mail_queued"
-
-
-def note_mail_queued(session: AsyncSession) -> None:
-    """Remember that ``session``'s transaction queued mail, to deliver after commit."""
-    session.info[_MAIL_QUEUED] = True
-
-
-def take_mail_queued(session: AsyncSession) -> bool:
-    return bool(session.info.pop(_MAIL_QUEUED, False))

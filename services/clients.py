@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
 from models.accounts import Account
+from models.activity import Verb
 from models.clients import Client, Contact
 from models.enums import ContactRole, Module
 from models.types import utcnow
@@ -130,8 +131,7 @@ async def create_client(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="client.created",
-        subject_type="client",
+        verb=Verb.CLIENT_CREATED,
         subject_id=client.id,
         client_id=client.id,
         visible_to_client=False,
@@ -152,8 +152,7 @@ async def update_client(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="client.updated",
-        subject_type="client",
+        verb=Verb.CLIENT_UPDATED,
         subject_id=client.id,
         client_id=client.id,
         visible_to_client=False,
@@ -175,8 +174,7 @@ async def archive_client(
             session,
             account_id=actor.account_id,
             actor=actor,
-            verb="client.archived",
-            subject_type="client",
+            verb=Verb.CLIENT_ARCHIVED,
             subject_id=client.id,
             client_id=client.id,
             visible_to_client=False,
@@ -195,8 +193,7 @@ async def restore_client(
             session,
             account_id=actor.account_id,
             actor=actor,
-            verb="client.restored",
-            subject_type="client",
+            verb=Verb.CLIENT_RESTORED,
             subject_id=client.id,
             client_id=client.id,
             visible_to_client=False,
@@ -265,8 +262,7 @@ async def create_contact(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.created",
-        subject_type="contact",
+        verb=Verb.CONTACT_CREATED,
         subject_id=contact.id,
         client_id=client.id,
         visible_to_client=False,
@@ -305,8 +301,7 @@ async def update_contact(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.updated",
-        subject_type="contact",
+        verb=Verb.CONTACT_UPDATED,
         subject_id=contact.id,
         client_id=contact.client_id,
         visible_to_client=False,
@@ -324,8 +319,7 @@ async def delete_contact(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.deleted",
-        subject_type="contact",
+        verb=Verb.CONTACT_DELETED,
         subject_id=contact.id,
         client_id=contact.client_id,
         details={"email": contact.email},

@@ -18,11 +18,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
+from models.activity import Verb
 from models.credits import Credit, CreditApplication
 from models.enums import CreditStatus
 from models.payments import Payment, PaymentAllocation
 from models.types import utcnow
-from services import activity
+from services import activity, invoice_events
 from services.access import access_client, access_credit, access_invoice, credit_scope
 from services.errors import BadInput, Conflict
 from services.invoices import OPEN_STATUSES, next_number, settle_status
@@ -94,8 +95,7 @@ async def create_credit(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="credit.created",
-        subject_type="credit",
+        verb=Verb.CREDIT_CREATED,
         subject_id=credit.id,
         client_id=client.id,
         details={"number": credit.number, "amount": str(amount), "currency": currency},
@@ -158,27 +158,16 @@ async def apply_credit(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="credit.applied",
-        subject_type="credit",
+        verb=Verb.CREDIT_APPLIED,
         subject_id=credit.id,
         client_id=credit.client_id,
         details={
-            "invoiceId": str(invoice.id),
+            "invoice_id": str(invoice.id),
             "amount": str(share),
             "balance": str(credit.balance),
         },
     )
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb="invoice.paid" if invoice.balance == 0 else "invoice.partially_paid",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=invoice.client_id,
-        details={"creditId": str(credit.id), "amount": str(share), "balance": str(invoice.balance)},
-        event_topic="invoice",
-    )
+    invoice_events.money_applied(session, invoice, actor, amount=str(share), credit_id=credit.id)
     return credit
 
 

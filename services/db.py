@@ -15,7 +15,7 @@ the lock once another writer has committed since: it fails at once with
 So this module takes over ``BEGIN`` on SQLite (SQLAlchemy's recipe: the driver's
 ``isolation_level = None``, and ``BEGIN`` emitted in the engine's ``begin`` event):
 
-- a transaction that will write is begun with :func:`begin_write` (or
+- a transaction that will write is begun with :func:`services.unit_of_work.begin_write` (or
   :func:`transaction`) and emits ``BEGIN IMMEDIATE``: it waits, up to the busy timeout,
   for the write lock before it reads anything, so writers run one after the other and
   each one's checks see every earlier commit, as under PostgreSQL's row locks;
@@ -33,12 +33,10 @@ On PostgreSQL nothing changes: there the option is ignored and row locks do the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Update, event
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -180,45 +178,6 @@ def serialises_writers(factory: async_sessionmaker[AsyncSession]) -> bool:
     return isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite"
 
 
-async def begin_write(session: AsyncSession) -> None:
-    """Begin ``session``'s next transaction as a write: on SQLite it takes the write
-    lock now (``BEGIN IMMEDIATE``, waiting up to the busy timeout), so that what it
-    reads before writing stays true until it commits.
-
-    A read transaction the session is in (the reads that authenticated the request,
-    say) is committed first: its snapshot may be older than the lock, and it could not
-    take the lock anyway. Already in a write transaction: nothing to do. Objects loaded
-    earlier stay in the session unreloaded, so read again, locking, what the checks
-    depend on (the services' locking reads do). Not for a session inside an explicit
-    ``session.begin()`` block: use :func:`transaction` for that.
-    """
-    if session.in_transaction():
-        current = await session.connection()
-        if current.sync_connection is not None and writes(current.sync_connection):
-            return
-        await session.commit()
-    await session.connection(execution_options=WRITE_OPTIONS)
-
-
 def writes(connection: Connection) -> bool:
     """Whether ``connection``'s transactions are begun as writes."""
     return bool(connection.get_execution_options().get(IMMEDIATE, False))
-
-
-async def write_apart(session: AsyncSession, statement: Update) -> None:
-    """Run one small write (``UPDATE``) in a transaction of its own, then carry on in a
-    new read transaction: for the bookkeeping writes of reads (``last_seen_at``)."""
-    await begin_write(session)
-    await session.exec(statement)
-    await session.commit()
-
-
-@asynccontextmanager
-async def transaction(
-    factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """One unit of work that writes: committed when the block ends, rolled back if it
-    raises; on SQLite it holds the write lock from its start (:func:`begin_write`)."""
-    async with factory() as session, session.begin():
-        await session.connection(execution_options=WRITE_OPTIONS)
-        yield session

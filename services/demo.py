@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account, StaffUser
+from models.activity import Verb
 from models.clients import Client, Contact
 from models.credits import Credit, CreditApplication
 from models.documents import Document
@@ -64,8 +65,8 @@ from services.clients import ClientData, ContactData, create_client, create_cont
 from services.invoices import (
     InvoiceData,
     create_invoice,
+    mark_invoice_sent,
     next_number,
-    send_invoice,
     settle_status,
     void_invoice,
 )
@@ -74,6 +75,7 @@ from services.passwords import hash_password
 from services.payments import AllocationData, PaymentData, record_payment
 from services.quotes import QuoteData, create_quote, send_quote
 from services.sessions import contact_modules
+from services.unit_of_work import UnitOfWork
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "portico-demo"
@@ -97,7 +99,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class _Demo:
     """What the sections share while seeding."""
 
-    session: AsyncSession
+    work: UnitOfWork
     account: Account
     staff: dict[StaffRole, StaffUser]
     actor: StaffPrincipal
@@ -106,6 +108,10 @@ class _Demo:
     clients: dict[str, Client] = field(default_factory=dict)
     contacts: dict[str, Contact] = field(default_factory=dict)
     projects: dict[str, Project] = field(default_factory=dict)
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.work.session
 
     def days_ago(self, days: int) -> datetime:
         return self.now - timedelta(days=days)
@@ -116,21 +122,23 @@ class _Demo:
 
 
 async def seed_demo(
-    session: AsyncSession, *, only_if_empty: bool = False
+    work: UnitOfWork, *, only_if_empty: bool = False
 ) -> tuple[bool, list[tuple[str, str]]]:
     """Create the demo account unless it exists; return whether it was created and the
     logins as ``(email, label)``.
 
     With ``only_if_empty``, nothing happens when the database has any account at all
-    (the answer is then ``(False, [])``). Flushes, never commits.
+    (the answer is then ``(False, [])``). Runs in the caller's unit of work; nothing
+    is mailed (invoices are marked sent, quotes sent without mail).
     """
+    session = work.session
     if only_if_empty and (await session.exec(select(Account.id).limit(1))).first() is not None:
         return False, []
     existing = (await session.exec(select(Account).where(Account.slug == DEMO_SLUG))).first()
     if existing is not None:
         return False, await demo_logins(session, existing)
 
-    demo = await _account_and_staff(session)
+    demo = await _account_and_staff(work)
     await _clients(demo)
     await _projects(demo)
     await _invoices_and_payments(demo)
@@ -173,7 +181,8 @@ async def demo_logins(session: AsyncSession, account: Account) -> list[tuple[str
 # --- account and staff ----------------------------------------------------------------
 
 
-async def _account_and_staff(session: AsyncSession) -> _Demo:
+async def _account_and_staff(work: UnitOfWork) -> _Demo:
+    session = work.session
     account = await create_account(session, name="Demo Studio", slug=DEMO_SLUG, currency="USD")
     account.timezone = "America/New_York"
     account.primary_color = "#7C3AED"
@@ -201,9 +210,7 @@ async def _account_and_staff(session: AsyncSession) -> _Demo:
         account_id=account.id, user_id=admin.id, role=admin.role, session_id=uuid.uuid4()
     )
     now = utcnow()
-    return _Demo(
-        session=session, account=account, staff=staff, actor=actor, today=now.date(), now=now
-    )
+    return _Demo(work=work, account=account, staff=staff, actor=actor, today=now.date(), now=now)
 
 
 # --- clients and contacts -------------------------------------------------------------
@@ -290,14 +297,13 @@ def _as_contact(demo: _Demo, contact_key: str) -> ContactPrincipal:
 
 
 def _record(
-    demo: _Demo, actor: Principal, verb: str, subject: Invoice | Quote | Credit, **details: str
+    demo: _Demo, actor: Principal, verb: Verb, subject: Invoice | Quote | Credit, **details: str
 ) -> None:
     activity.record(
         demo.session,
         account_id=demo.account.id,
         actor=actor,
         verb=verb,
-        subject_type=str(type(subject).__tablename__),
         subject_id=subject.id,
         client_id=subject.client_id,
         details=dict(details),
@@ -494,7 +500,7 @@ async def _invoice(
     if project:
         invoice.project_id = demo.projects[project].id  # create_invoice ignores project_id
     if sent:
-        await send_invoice(session=demo.session, actor=demo.actor, invoice_id=invoice.id)
+        await mark_invoice_sent(demo.work, actor=demo.actor, invoice_id=invoice.id)
         invoice.sent_at = demo.days_ago(issued)
     return invoice
 
@@ -645,7 +651,7 @@ async def _invoices_and_payments(demo: _Demo) -> None:
     # VIEWED: the billing contact opened it in the portal.
     audit.status = InvoiceStatus.VIEWED
     audit.viewed_at = demo.days_ago(3)
-    _record(demo, _as_contact(demo, "acme.billing"), "invoice.viewed", audit)
+    _record(demo, _as_contact(demo, "acme.billing"), Verb.INVOICE_VIEWED, audit)
 
     # VOID: sent by mistake, voided the next day.
     await void_invoice(session=demo.session, actor=demo.actor, invoice_id=printer.id)
@@ -677,7 +683,7 @@ async def _credit(demo: _Demo, client_key: str, amount: Decimal, reason: str) ->
     )
     demo.session.add(credit)
     await demo.session.flush()
-    _record(demo, demo.actor, "credit.created", credit, amount=str(amount))
+    _record(demo, demo.actor, Verb.CREDIT_CREATED, credit, amount=str(amount))
     return credit
 
 
@@ -691,7 +697,7 @@ async def _apply_credit(demo: _Demo, credit: Credit, invoice: Invoice, amount: D
     credit.status = CreditStatus.APPLIED if credit.balance == 0 else CreditStatus.OPEN
     invoice.credits_applied += amount
     settle_status(invoice)
-    _record(demo, demo.actor, "invoice.credit_applied", invoice, credit=str(credit.number))
+    _record(demo, demo.actor, Verb.INVOICE_PAYMENT_APPLIED, invoice, credit=str(credit.number))
 
 
 # --- quotes ---------------------------------------------------------------------------
@@ -723,7 +729,7 @@ async def _quote(
         ),
     )
     if sent:
-        await send_quote(session=demo.session, actor=demo.actor, quote_id=quote.id)
+        await send_quote(demo.work, actor=demo.actor, quote_id=quote.id, notify=False)
         quote.sent_at = demo.days_ago(issued)
     return quote
 
@@ -747,7 +753,7 @@ async def _quotes(demo: _Demo) -> None:
     approved.viewed_at = demo.days_ago(25)
     approved.approved_at = demo.days_ago(22)
     approved.terms_accepted_at = approved.approved_at
-    _record(demo, _as_contact(demo, "acme.billing"), "quote.approved", approved)
+    _record(demo, _as_contact(demo, "acme.billing"), Verb.QUOTE_APPROVED, approved)
 
     # DECLINED, with the client's reason.
     declined = await _quote(
@@ -765,7 +771,7 @@ async def _quotes(demo: _Demo) -> None:
     declined.viewed_at = demo.days_ago(12)
     declined.declined_at = demo.days_ago(6)
     declined.decline_reason = "Budget moved to next fiscal year."
-    _record(demo, _as_contact(demo, "initech.billing"), "quote.declined", declined)
+    _record(demo, _as_contact(demo, "initech.billing"), Verb.QUOTE_DECLINED, declined)
 
     # SENT: a proposal and an estimate awaiting an answer.
     await _quote(

@@ -6,27 +6,29 @@ from __future__ import annotations
 
 from babel.numbers import format_currency
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.policy import Permission, contact_holds
+from auth.policy import TYPE_READS
+from auth.profiles import Profile, ProfileKind
 from models.accounts import Account
 from models.clients import Client, Contact
 from models.enums import LinkPurpose
 from models.invoices import Invoice
 from models.quotes import Quote
 from services.money import round_money
-from services.portal_auth import LinkServices, send_link
+from services.portal_links import send_link
+from services.sessions import portal_modules
+from services.unit_of_work import UnitOfWork
 
-READ_PERMISSION = {"invoice": Permission.INVOICES_READ, "quote": Permission.QUOTES_READ}
 
-
-async def email_document(
-    session: AsyncSession, deps: LinkServices, *, document: Invoice | Quote
-) -> int:
+async def email_document(work: UnitOfWork, document: Invoice | Quote) -> int:
     """Queue the document's mail to every contact who may open it; how many mails.
 
+    A contact receives it when its own schema would show the document: its role holds
+    the document type's read permission and its client's modules include the type's
+    module (:meth:`auth.profiles.Profile.allows` over :data:`auth.policy.TYPE_READS`).
     Nothing is sent when the client's (or the account's) portal is off or the client is
     archived: the link would not open."""
+    session = work.session
     subject_type = "invoice" if isinstance(document, Invoice) else "quote"
     account = await session.get(Account, document.account_id)
     client = await session.get(Client, document.client_id)
@@ -41,26 +43,26 @@ async def email_document(
             .order_by(col(Contact.is_primary).desc(), col(Contact.email))
         )
     ).all()
-    permission = READ_PERMISSION[subject_type]
+    read = TYPE_READS[type(document).__name__]
+    modules = await portal_modules(session, account, client)
+    extra: dict[str, object] = {
+        "number": document.number,
+        "total": format_currency(  # TODO(rules helper): services.money's formatter
+            round_money(document.total, document.currency), document.currency, locale="en_US"
+        ),
+    }
+    if isinstance(document, Invoice):
+        extra["due_date"] = document.due_date.isoformat() if document.due_date else None
+    else:
+        extra["valid_until"] = document.valid_until.isoformat() if document.valid_until else None
     sent = 0
     for contact in contacts:
-        if not contact_holds(contact.role, permission):
+        profile = Profile(ProfileKind.CONTACT, contact_role=contact.role, modules=modules)
+        if not profile.allows(read.permission, read.module):
             continue
-        extra: dict[str, object] = {
-            "number": document.number,
-            "total": format_currency(
-                round_money(document.total, document.currency), document.currency, locale="en_US"
-            ),
-        }
-        if isinstance(document, Invoice):
-            extra["due_date"] = document.due_date.isoformat() if document.due_date else None
-        else:
-            extra["valid_until"] = (
-                document.valid_until.isoformat() if document.valid_until else None
-            )
         await send_link(
             session,
-            deps,
+            work.runtime,
             account=account,
             contact=contact,
             purpose=LinkPurpose.DOCUMENT,

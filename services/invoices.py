@@ -31,12 +31,15 @@ from models.enums import InvoiceStatus, PaidState
 from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
-from services import activity
+from services import invoice_events
 from services.access import access_client, access_invoice, invoice_scope
+from services.document_links import email_document
 from services.errors import BadInput, Conflict
-from services.lines import LineData, line_data_of, replace_lines
+from services.invoice_events import InvoiceOrigin, IssueSource
+from services.lines import LineData, copy_lines, replace_lines, stored_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
+from services.unit_of_work import UnitOfWork
 from services.validation import optional_text
 
 OPEN_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.VIEWED, InvoiceStatus.PARTIAL)
@@ -80,18 +83,21 @@ def is_overdue(invoice: Invoice, today: date | None = None) -> bool:
         return False
     if invoice.due_date is not None and invoice.due_date < today:
         return True
-    applied = invoice.amount_paid + invoice.credits_applied
     return (
-        invoice.deposit_amount is not None
-        and invoice.deposit_due_date is not None
+        invoice.deposit_due_date is not None
         and invoice.deposit_due_date < today
-        and applied < invoice.deposit_amount
+        and deposit_outstanding(invoice)
     )
+
+
+def applied_sql() -> ColumnElement[Decimal]:
+    """:attr:`Invoice.applied` as SQL."""
+    return Invoice.amount_paid + Invoice.credits_applied  # type: ignore[return-value]
 
 
 def overdue_condition(today: date) -> ColumnElement[bool]:
     """:func:`is_overdue` as SQL (never NULL, so its negation is exact too)."""
-    applied = Invoice.amount_paid + Invoice.credits_applied
+    applied = applied_sql()
     late_balance = col(Invoice.due_date).is_not(None) & (col(Invoice.due_date) < today)
     late_deposit = (
         col(Invoice.deposit_amount).is_not(None)
@@ -203,16 +209,7 @@ async def create_invoice(
     await session.flush()
     await replace_lines(session, InvoiceLine, "invoice_id", invoice, data.lines or [])
     _apply_deposit(invoice, data)
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb="invoice.created",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=client.id,
-        visible_to_client=False,
-    )
+    invoice_events.created(session, invoice, actor, InvoiceOrigin.STAFF)
     return invoice
 
 
@@ -248,38 +245,21 @@ async def update_invoice(
         invoice.currency = currency
     _apply(invoice, data)
     if data.lines is not None or currency is not None:
-        lines = data.lines if data.lines is not None else await _current_lines(session, invoice)
+        lines = (
+            data.lines
+            if data.lines is not None
+            else await stored_lines(session, InvoiceLine, "invoice_id", invoice.id)
+        )
         await replace_lines(session, InvoiceLine, "invoice_id", invoice, lines)
     if not draft and invoice.total <= 0:
         raise Conflict("A sent invoice needs a total above zero.", field="lines")
-    if invoice.total < invoice.amount_paid + invoice.credits_applied:
+    if invoice.total < invoice.applied:
         raise Conflict("The new total is below what has already been paid.", field="lines")
     _apply_deposit(invoice, data)
     settle_status(invoice)
     invoice.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb="invoice.updated",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=invoice.client_id,
-        visible_to_client=False,
-        event_topic="invoice" if invoice.status is not InvoiceStatus.DRAFT else None,
-    )
+    invoice_events.updated(session, invoice, actor)
     return invoice
-
-
-async def _current_lines(session: AsyncSession, invoice: Invoice) -> list[LineData]:
-    rows = (
-        await session.exec(
-            select(InvoiceLine)
-            .where(InvoiceLine.invoice_id == invoice.id)
-            .order_by(InvoiceLine.position)  # type: ignore[arg-type]
-        )
-    ).all()
-    return [line_data_of(row) for row in rows]
 
 
 async def next_number(session: AsyncSession, account_id: uuid.UUID, kind: str) -> str:
@@ -302,24 +282,23 @@ async def next_number(session: AsyncSession, account_id: uuid.UUID, kind: str) -
 
 
 async def send_invoice(
-    *, session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID
+    work: UnitOfWork, *, actor: StaffPrincipal, invoice_id: uuid.UUID
 ) -> Invoice:
-    """Send an invoice (again), numbering it on its first send; an open invoice may be
-    sent again as a reminder and keeps its number. (Mailing it to the client's contacts
-    comes with the portal-access mail.)"""
-    invoice = await _sendable(session, actor, invoice_id)
-    return await _issue(session, actor, invoice, details={})
+    """Send an invoice (again) and mail it to the client's contacts, numbering it on its
+    first send; an open invoice may be sent again as a reminder and keeps its number."""
+    invoice = await _sendable(work.session, actor, invoice_id)
+    return await issue_invoice(work, invoice, actor=actor, source=IssueSource.SEND)
 
 
 async def mark_invoice_sent(
-    *, session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID
+    work: UnitOfWork, *, actor: StaffPrincipal, invoice_id: uuid.UUID
 ) -> Invoice:
     """Number a draft and show it to the client without sending anything, for an
     invoice delivered outside Portico (printed, attached to a mail by hand)."""
-    invoice = await _sendable(session, actor, invoice_id)
+    invoice = await _sendable(work.session, actor, invoice_id)
     if invoice.status is not InvoiceStatus.DRAFT:
         raise Conflict(f"Invoice {invoice.number} is already sent.")
-    return await _issue(session, actor, invoice, details={"manual": True})
+    return await issue_invoice(work, invoice, actor=actor, source=IssueSource.MARK_SENT)
 
 
 async def _sendable(session: AsyncSession, actor: StaffPrincipal, invoice_id: uuid.UUID) -> Invoice:
@@ -336,29 +315,37 @@ async def _sendable(session: AsyncSession, actor: StaffPrincipal, invoice_id: uu
     return invoice
 
 
-async def _issue(
-    session: AsyncSession, actor: StaffPrincipal, invoice: Invoice, *, details: dict[str, Any]
+async def issue_invoice(
+    work: UnitOfWork,
+    invoice: Invoice,
+    *,
+    actor: Principal | None,
+    source: IssueSource,
+    origin: dict[str, Any] | None = None,
 ) -> Invoice:
-    """Number (first time only) and mark sent, with its activity entry and event."""
+    """The one way an invoice becomes SENT, whatever asks for it (``sendInvoice``,
+    ``markInvoiceSent``, a quote's conversion, the recurring scheduler).
+
+    It is numbered on its first issue (gap-free, :func:`next_number`), becomes SENT with
+    its issue date, and records one sequence of events for every source: an invoice
+    created by this issue (a quote's or a schedule's: ``origin`` holds its details) is
+    recorded as ``invoice.created`` first, then ``invoice.sent`` with the ``source``.
+    Sources that mail (:attr:`IssueSource.mails`) queue the document's mail to the
+    client's contacts, delivered after the unit of work commits."""
+    session = work.session
     if invoice.number is None:
-        invoice.number = await next_number(session, actor.account_id, "invoice")
+        invoice.number = await next_number(session, invoice.account_id, "invoice")
+    if source.origin is not None:
+        invoice_events.created(session, invoice, actor, source.origin, **(origin or {}))
     now = utcnow()
     if invoice.status is InvoiceStatus.DRAFT:
         invoice.status = InvoiceStatus.SENT
         invoice.issue_date = invoice.issue_date or now.date()
     invoice.sent_at = now
     invoice.updated_at = now
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb="invoice.sent",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=invoice.client_id,
-        details={"number": invoice.number, **details},
-        event_topic="invoice",
-    )
+    invoice_events.sent(session, invoice, actor, source)
+    if source.mails:
+        await email_document(work, invoice)
     return invoice
 
 
@@ -379,17 +366,7 @@ async def mark_invoice_viewed(
     if invoice.status is InvoiceStatus.SENT:
         invoice.status = InvoiceStatus.VIEWED
     invoice.updated_at = now
-    activity.record(
-        session,
-        account_id=invoice.account_id,
-        actor=actor,
-        verb="invoice.viewed",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=invoice.client_id,
-        details={"number": invoice.number},
-        event_topic="invoice",
-    )
+    invoice_events.viewed(session, invoice, actor)
     return invoice
 
 
@@ -412,18 +389,7 @@ async def void_invoice(
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = now
     invoice.updated_at = now
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb="invoice.voided",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=invoice.client_id,
-        details={"number": invoice.number},
-        visible_to_client=previous is not InvoiceStatus.DRAFT,
-        event_topic="invoice" if previous is not InvoiceStatus.DRAFT else None,
-    )
+    invoice_events.voided(session, invoice, actor, was_shown=previous is not InvoiceStatus.DRAFT)
     return invoice
 
 
@@ -431,11 +397,10 @@ def settle_status(invoice: Invoice) -> None:
     """Move an open invoice to PARTIAL or PAID (or back) after money was applied."""
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         return
-    applied = invoice.amount_paid + invoice.credits_applied
-    if applied >= invoice.total:
+    if invoice.applied >= invoice.total:
         invoice.status = InvoiceStatus.PAID
         invoice.paid_at = invoice.paid_at or utcnow()
-    elif applied > 0:
+    elif invoice.applied > 0:
         invoice.status = InvoiceStatus.PARTIAL
         invoice.paid_at = None
     else:
@@ -448,44 +413,47 @@ def paid_state(invoice: Invoice) -> PaidState:
     payments and credits applied."""
     if invoice.status is InvoiceStatus.VOID:
         return PaidState.VOID
-    applied = invoice.amount_paid + invoice.credits_applied
-    if invoice.total > 0 and applied >= invoice.total:
+    if invoice.total > 0 and invoice.applied >= invoice.total:
         return PaidState.PAID
-    return PaidState.PARTIAL if applied > 0 else PaidState.UNPAID
+    return PaidState.PARTIAL if invoice.applied > 0 else PaidState.UNPAID
+
+
+def deposit_outstanding(invoice: Invoice) -> bool:
+    """Whether the invoice asks for a deposit that its payments and credits do not yet
+    cover (then the deposit is what is due, by its own due date)."""
+    return bool(invoice.deposit_amount) and invoice.applied < (invoice.deposit_amount or 0)
 
 
 def amount_due(invoice: Invoice) -> Decimal:
     """What the client should pay now: an unpaid deposit first, else the balance."""
     if invoice.status not in OPEN_STATUSES:
         return Decimal(0)
-    applied = invoice.amount_paid + invoice.credits_applied
-    if invoice.deposit_amount and applied < invoice.deposit_amount:
-        return invoice.deposit_amount - applied
+    if invoice.deposit_amount is not None and deposit_outstanding(invoice):
+        return invoice.deposit_amount - invoice.applied
     return invoice.balance
 
 
 async def create_invoice_from_quote(
-    *, session: AsyncSession, actor: Principal, quote: Quote, issue_date: date
+    work: UnitOfWork, *, actor: Principal, quote: Quote, issue_date: date
 ) -> Invoice:
     """A sent, numbered invoice for an approved ``quote``, ready to pay: the quote's
     client, project, currency, PO number, public notes and lines, with the amounts the
-    client approved copied as they are (not recomputed), linked back by ``quote_id``.
+    client approved copied as they are (not recomputed), linked back by ``quote_id``;
+    issued by :func:`issue_invoice` (not mailed: the client is in the portal).
 
     The caller holds the quote's row lock and marks the quote converted in the same
     transaction, so a quote converts at most once."""
+    session = work.session
     lines = (
         await session.exec(
             select(QuoteLine).where(QuoteLine.quote_id == quote.id).order_by(QuoteLine.position)  # type: ignore[arg-type]
         )
     ).all()
-    now = utcnow()
     invoice = Invoice(
         account_id=quote.account_id,
         client_id=quote.client_id,
         project_id=quote.project_id,
         quote_id=quote.id,
-        number=await next_number(session, quote.account_id, "invoice"),
-        status=InvoiceStatus.SENT,
         currency=quote.currency,
         issue_date=issue_date,
         po_number=quote.po_number,
@@ -494,40 +462,14 @@ async def create_invoice_from_quote(
         discount_total=quote.discount_total,
         tax_total=quote.tax_total,
         total=quote.total,
-        sent_at=now,
     )
     session.add(invoice)
     await session.flush()
-    session.add_all(
-        [
-            InvoiceLine(
-                account_id=quote.account_id,
-                invoice_id=invoice.id,
-                position=line.position,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                unit_cost=line.unit_cost,
-                discount_percent=line.discount_percent,
-                tax_name=line.tax_name,
-                tax_rate=line.tax_rate,
-                line_subtotal=line.line_subtotal,
-                line_discount=line.line_discount,
-                line_tax=line.line_tax,
-                line_total=line.line_total,
-            )
-            for line in lines
-        ]
-    )
-    activity.record(
-        session,
-        account_id=quote.account_id,
+    session.add_all(copy_lines(lines, InvoiceLine, invoice_id=invoice.id))
+    return await issue_invoice(
+        work,
+        invoice,
         actor=actor,
-        verb="invoice.created",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=quote.client_id,
-        details={"number": invoice.number, "quote_id": str(quote.id), "quote_number": quote.number},
-        event_topic="invoice",
+        source=IssueSource.QUOTE,
+        origin={"quote_id": str(quote.id), "quote_number": quote.number},
     )
-    return invoice

@@ -11,11 +11,13 @@ error.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import delete
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.errors import BadInput
@@ -52,6 +54,52 @@ class HasTotals(Protocol):
     discount_total: Decimal
     tax_total: Decimal
     total: Decimal
+
+
+STORED_FIELDS = (
+    "position",
+    "description",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "discount_percent",
+    "tax_name",
+    "tax_rate",
+    "line_subtotal",
+    "line_discount",
+    "line_tax",
+    "line_total",
+)
+"""What a stored line holds besides its keys: copied as is by :func:`copy_lines`."""
+
+
+def copy_lines(rows: Sequence[Any], line_model: type[Any], **parent_key: uuid.UUID) -> list[Any]:
+    """Copies of stored ``rows`` for another document (``parent_key``: its foreign key),
+    amounts as they are: what a client approved is never recomputed. Nothing is added
+    to the session here."""
+    return [
+        line_model(
+            account_id=row.account_id,
+            **{name: getattr(row, name) for name in STORED_FIELDS},
+            **parent_key,
+        )
+        for row in rows
+    ]
+
+
+async def stored_lines(
+    session: AsyncSession, line_model: type[Any], parent_key: str, parent_id: uuid.UUID
+) -> list[LineData]:
+    """The lines stored for a document, in order, as the input that would rebuild them
+    (to reprice them, or to issue a schedule's invoice)."""
+    rows = (
+        await session.exec(
+            select(line_model)
+            .where(getattr(line_model, parent_key) == parent_id)
+            .order_by(line_model.position)
+        )
+    ).all()
+    return [line_data_of(row) for row in rows]
 
 
 def line_data_of(row: Any) -> LineData:

@@ -28,11 +28,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
+from models.activity import Verb
 from models.enums import PaymentMethodKind, PaymentStatus
 from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
 from models.types import utcnow
-from services import activity
+from services import activity, invoice_events
 from services.access import access_client, access_invoice, access_payment, payment_scope
 from services.errors import BadInput, Conflict, NotFound
 from services.invoices import OPEN_STATUSES, settle_status
@@ -182,23 +183,13 @@ def _credit_invoice(
     actor: Principal | None,
     invoice: Invoice,
     share: Decimal,
-    details: dict[str, str],
+    payment_id: uuid.UUID,
 ) -> None:
     """Put ``share`` of a settled payment on ``invoice``, move its status and record it."""
     invoice.amount_paid += share
     settle_status(invoice)
     invoice.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=invoice.account_id,
-        actor=actor,
-        verb="invoice.paid" if invoice.balance == 0 else "invoice.partially_paid",
-        subject_type="invoice",
-        subject_id=invoice.id,
-        client_id=invoice.client_id,
-        details={**details, "amount": str(share), "balance": str(invoice.balance)},
-        event_topic="invoice",
-    )
+    invoice_events.money_applied(session, invoice, actor, amount=str(share), payment_id=payment_id)
 
 
 async def _allocate(
@@ -239,7 +230,7 @@ async def _allocate(
             actor=actor,
             invoice=invoice,
             share=share,
-            details={"paymentId": str(payment.id)},
+            payment_id=payment.id,
         )
     return sum(shares, ZERO)
 
@@ -285,8 +276,7 @@ async def record_payment(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="payment.recorded",
-        subject_type="payment",
+        verb=Verb.PAYMENT_RECORDED,
         subject_id=payment.id,
         client_id=client.id,
         details={
@@ -329,8 +319,7 @@ async def apply_payment(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="payment.applied",
-        subject_type="payment",
+        verb=Verb.PAYMENT_APPLIED,
         subject_id=payment.id,
         client_id=payment.client_id,
         details={"amount": str(applied), "unapplied": str(available - applied)},
@@ -395,21 +384,7 @@ async def refund_payment(
         invoice.amount_paid -= share
         settle_status(invoice)
         invoice.updated_at = utcnow()
-        activity.record(
-            session,
-            account_id=actor.account_id,
-            actor=actor,
-            verb="invoice.payment_refunded",
-            subject_type="invoice",
-            subject_id=invoice.id,
-            client_id=invoice.client_id,
-            details={
-                "paymentId": str(payment.id),
-                "amount": str(share),
-                "balance": str(invoice.balance),
-            },
-            event_topic="invoice",
-        )
+        invoice_events.refunded(session, invoice, actor, amount=str(share), payment_id=payment.id)
     payment.refunded_amount += amount
     payment.status = (
         PaymentStatus.REFUNDED
@@ -421,15 +396,14 @@ async def refund_payment(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="payment.refunded",
-        subject_type="payment",
+        verb=Verb.PAYMENT_REFUNDED,
         subject_id=payment.id,
         client_id=payment.client_id,
         details={
             "amount": str(amount),
             "currency": payment.currency,
-            "fromUnapplied": str(from_unapplied),
-            "refundedTotal": str(payment.refunded_amount),
+            "from_unapplied": str(from_unapplied),
+            "refunded_total": str(payment.refunded_amount),
         },
     )
     return payment
@@ -530,7 +504,7 @@ async def complete_payment(
             actor=None,
             invoice=invoice,
             share=share,
-            details={"paymentId": str(payment.id)},
+            payment_id=payment.id,
         )
     payment.status = PaymentStatus.COMPLETED
     payment.received_on = utcnow().date()
@@ -541,8 +515,7 @@ async def complete_payment(
         session,
         account_id=payment.account_id,
         actor=None,
-        verb="payment.completed",
-        subject_type="payment",
+        verb=Verb.PAYMENT_COMPLETED,
         subject_id=payment.id,
         client_id=payment.client_id,
         details={
@@ -587,8 +560,7 @@ async def fail_payment(
         session,
         account_id=payment.account_id,
         actor=None,
-        verb="payment.failed",
-        subject_type="payment",
+        verb=Verb.PAYMENT_FAILED,
         subject_id=payment.id,
         client_id=payment.client_id,
         details={"amount": str(payment.amount), "currency": payment.currency}

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import AuthenticatedPrincipal, ContactPrincipal, StaffPrincipal
+from models.activity import Verb
 from models.auth import AuthSession
 from models.clients import Contact
 from models.enums import SessionKind
@@ -134,8 +135,7 @@ async def revoke_contact_access(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.access_revoked",
-        subject_type="contact",
+        verb=Verb.CONTACT_ACCESS_REVOKED,
         subject_id=contact.id,
         client_id=contact.client_id,
         details={"sessions": ended},

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.passwords import PasswordHasherPool, password_problem
+from auth.passwords import password_problem
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
-from auth.tokens import TokenSigner
 from models.accounts import Account, StaffUser
+from models.activity import Verb
 from models.auth import AuthSession
 from models.clients import Client, Contact
 from models.enums import ContactRole, LinkPurpose
@@ -29,7 +28,6 @@ from services import activity
 from services.access import access_contact
 from services.accounts import account_for_portal
 from services.config import Settings
-from services.db import begin_write
 from services.errors import (
     BadInput,
     Conflict,
@@ -39,7 +37,6 @@ from services.errors import (
     Unauthenticated,
 )
 from services.invoices import mark_invoice_viewed
-from services.mail import Mailer
 from services.passwords import hash_password, verify_password
 from services.portal_access import end_contact_access
 from services.portal_links import (
@@ -47,13 +44,14 @@ from services.portal_links import (
     OpenedLink,
     issue_link,
     link_id_of,
-    link_ttl,
     mark_used,
     open_link,
     revoke_links,
+    send_link,
 )
 from services.quotes import mark_quote_viewed
 from services.ratelimit import RateLimiter
+from services.runtime import Runtime
 from services.sessions import (
     SIGN_IN_FAILED,
     SignInLimits,
@@ -62,6 +60,7 @@ from services.sessions import (
     portal_modules,
     revoke_sessions,
 )
+from services.unit_of_work import end_read, unit_of_work
 from services.validation import normalise_email, normalise_email_for_lookup, optional_text
 
 REDEEMABLE = frozenset(
@@ -87,65 +86,6 @@ class PortalSession:
     subject_type: str | None = None
     subject_id: uuid.UUID | None = None
     read_only: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class LinkServices:
-    """What link-issuing functions need besides the database session."""
-
-    signer: TokenSigner
-    settings: Settings
-    mailer: Mailer
-    passwords: PasswordHasherPool | None = None
-    """The runtime's hashing pool (``None``: the process-wide default)."""
-
-    @property
-    def session_ttl(self) -> timedelta:
-        return timedelta(hours=self.settings.session_ttl_hours)
-
-
-def _name(contact: Contact) -> str:
-    return f"{contact.first_name} {contact.last_name}".strip() or contact.email
-
-
-def _minutes(ttl: timedelta | None) -> int | None:
-    return None if ttl is None else int(ttl.total_seconds() // 60)
-
-
-async def send_link(
-    session: AsyncSession,
-    deps: LinkServices,
-    *,
-    account: Account,
-    contact: Contact,
-    purpose: LinkPurpose,
-    template: str,
-    created_by_id: uuid.UUID | None = None,
-    subject: tuple[str, uuid.UUID] | None = None,
-    extra: dict[str, object] | None = None,
-) -> IssuedLink:
-    """Issue a link of ``purpose`` to ``contact`` and queue the mail that carries it
-    (``extra``: more template context)."""
-    issued = await issue_link(
-        session,
-        signer=deps.signer,
-        settings=deps.settings,
-        account=account,
-        contact=contact,
-        purpose=purpose,
-        created_by_id=created_by_id,
-        subject=subject,
-    )
-    context: dict[str, object] = {
-        "contact_name": _name(contact),
-        "link": issued.url,
-        "expires_minutes": _minutes(link_ttl(deps.settings, purpose)),
-    }
-    context.update(extra or {})
-    await deps.mailer.queue(
-        session, account=account, to=contact.email, template=template, context=context
-    )
-    return issued
 
 
 async def _portal_contact(session: AsyncSession, *, account: Account, email: str) -> Contact | None:
@@ -177,8 +117,7 @@ async def check_link_request_limits(
 
 
 async def send_sign_in_link(
-    sessions: async_sessionmaker[AsyncSession],
-    deps: LinkServices,
+    runtime: Runtime,
     *,
     account_slug: str,
     email: str,
@@ -187,7 +126,7 @@ async def send_sign_in_link(
     """Background job: email a magic link (or password-reset link) when ``email`` is an
     active contact of the account's portal; nothing otherwise."""
     template = {LinkPurpose.MAGIC_LINK: "magic_link", LinkPurpose.PASSWORD_RESET: "password_reset"}
-    async with sessions() as session:
+    async with runtime.sessions() as session:
         account = (
             await session.exec(select(Account).where(Account.slug == account_slug.strip().lower()))
         ).one_or_none()
@@ -196,22 +135,20 @@ async def send_sign_in_link(
         contact = await _portal_contact(session, account=account, email=email)
         if contact is None:
             return
-        await begin_write(session)  # the reads end; SQLite's write lock for the new link
-        await send_link(
-            session,
-            deps,
-            account=account,
-            contact=contact,
-            purpose=purpose,
-            template=template[purpose],
-        )
-        await session.commit()
-    deps.mailer.kick()
+        async with unit_of_work(runtime, session) as work:  # the reads end; the write begins
+            await send_link(
+                work.session,
+                runtime,
+                account=account,
+                contact=contact,
+                purpose=purpose,
+                template=template[purpose],
+            )
 
 
 async def _start_session(
     session: AsyncSession,
-    deps: LinkServices,
+    runtime: Runtime,
     opened: OpenedLink,
     *,
     read_only_for: StaffPrincipal | None,
@@ -219,12 +156,12 @@ async def _start_session(
     auth_session = await open_contact_session(
         session=session,
         contact=opened.contact,
-        ttl=deps.session_ttl,
+        ttl=runtime.session_ttl,
         viewer=read_only_for,
         link_id=opened.link.id,
     )
     result = PortalSession(
-        token=issue_session_token(deps.signer, auth_session),
+        token=issue_session_token(runtime.signer, auth_session),
         expires_at=auth_session.expires_at,
         contact=opened.contact,
         subject_type=opened.link.subject_type,
@@ -261,7 +198,7 @@ async def _record_document_view(
 
 async def redeem_portal_link(
     session: AsyncSession,
-    deps: LinkServices,
+    runtime: Runtime,
     *,
     token: str,
     account_slug: str | None,
@@ -271,7 +208,7 @@ async def redeem_portal_link(
     session. Staff of the same account opening a client's link get a read-only view
     (like "view as client"), and their visit is not recorded as the client's."""
     opened = await open_link(
-        session, signer=deps.signer, token=token, purposes=REDEEMABLE, account_slug=account_slug
+        session, signer=runtime.signer, token=token, purposes=REDEEMABLE, account_slug=account_slug
     )
     staff_viewer = (
         caller
@@ -284,15 +221,16 @@ async def redeem_portal_link(
         opened.contact.last_seen_at = now
         if opened.link.purpose is LinkPurpose.EMAIL_VERIFICATION:
             opened.contact.email_verified_at = opened.contact.email_verified_at or now
-    result, auth_session = await _start_session(session, deps, opened, read_only_for=staff_viewer)
+    result, auth_session = await _start_session(
+        session, runtime, opened, read_only_for=staff_viewer
+    )
     if staff_viewer is None and opened.link.purpose is LinkPurpose.DOCUMENT:
         await _record_document_view(session, opened, auth_session)
     activity.record(
         session,
         account_id=opened.account.id,
         actor=caller if staff_viewer else None,
-        verb="contact.viewed_as" if staff_viewer else "contact.signed_in",
-        subject_type="contact",
+        verb=Verb.CONTACT_VIEWED_AS if staff_viewer else Verb.CONTACT_SIGNED_IN,
         subject_id=opened.contact.id,
         client_id=opened.client.id,
         details={"link": opened.link.purpose.value},
@@ -302,7 +240,7 @@ async def redeem_portal_link(
 
 
 async def invite_contact(
-    session: AsyncSession, deps: LinkServices, *, actor: StaffPrincipal, contact_id: uuid.UUID
+    session: AsyncSession, runtime: Runtime, *, actor: StaffPrincipal, contact_id: uuid.UUID
 ) -> tuple[Contact, IssuedLink]:
     """Email the contact a link to set a password; earlier unused invites stop working."""
     contact = await access_contact(session, actor, contact_id)
@@ -316,7 +254,7 @@ async def invite_contact(
     await revoke_links(session, contact_ids=[contact.id], purposes=frozenset({LinkPurpose.INVITE}))
     issued = await send_link(
         session,
-        deps,
+        runtime,
         account=account,
         contact=contact,
         purpose=LinkPurpose.INVITE,
@@ -324,15 +262,14 @@ async def invite_contact(
         template="invite",
         extra={
             "inviter_name": inviter.name if inviter else account.name,
-            "expires_days": deps.settings.invite_ttl_days,
+            "expires_days": runtime.settings.invite_ttl_days,
         },
     )
     activity.record(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.invited",
-        subject_type="contact",
+        verb=Verb.CONTACT_INVITED,
         subject_id=contact.id,
         client_id=contact.client_id,
         visible_to_client=False,
@@ -341,22 +278,22 @@ async def invite_contact(
 
 
 async def hash_password_for_link(
-    deps: LinkServices, *, token: str, password: str, purpose: LinkPurpose
+    runtime: Runtime, *, token: str, password: str, purpose: LinkPurpose
 ) -> str:
     """The argon2 hash of the new password of ``acceptInvite`` / ``resetPassword``,
     computed before their transaction begins: on SQLite a write transaction holds the
     database's write lock, which no writer should wait on while a password hashes. Only
     a token signed for ``purpose`` gets that far (the link row is checked in the
     transaction, by :func:`set_password_with_link`)."""
-    link_id_of(deps.signer, token, frozenset({purpose}))
+    link_id_of(runtime.signer, token, frozenset({purpose}))
     if problem := password_problem(password):
         raise BadInput(problem, field="password")
-    return await hash_password(password, pool=deps.passwords)
+    return await hash_password(password, pool=runtime.passwords)
 
 
 async def set_password_with_link(
     session: AsyncSession,
-    deps: LinkServices,
+    runtime: Runtime,
     *,
     token: str,
     password_hash: str,
@@ -368,7 +305,7 @@ async def set_password_with_link(
     reset must lock out whoever had the old password) and open a new session."""
     opened = await open_link(
         session,
-        signer=deps.signer,
+        signer=runtime.signer,
         token=token,
         purposes=frozenset({purpose}),
         account_slug=account_slug,
@@ -381,15 +318,14 @@ async def set_password_with_link(
     contact.updated_at = now
     mark_used(opened.link)
     await end_contact_access(session, account_id=opened.account.id, contact_ids=[contact.id])
-    result, _ = await _start_session(session, deps, opened, read_only_for=None)
+    result, _ = await _start_session(session, runtime, opened, read_only_for=None)
     activity.record(
         session,
         account_id=opened.account.id,
         actor=None,
-        verb="contact.invite_accepted"
+        verb=Verb.CONTACT_INVITE_ACCEPTED
         if purpose is LinkPurpose.INVITE
-        else "contact.password_reset",
-        subject_type="contact",
+        else Verb.CONTACT_PASSWORD_RESET,
         subject_id=contact.id,
         client_id=opened.client.id,
         visible_to_client=False,
@@ -399,7 +335,7 @@ async def set_password_with_link(
 
 async def verify_contact_password(
     session: AsyncSession,
-    deps: LinkServices,
+    runtime: Runtime,
     *,
     limiter: RateLimiter,
     account_slug: str,
@@ -414,7 +350,7 @@ async def verify_contact_password(
     The attempt counts against the email and the address before it is tried (parallel
     attempts cannot exceed the limits) and is given back unless the password was wrong
     (the limits count failures). The read transaction ends before the hash."""
-    settings = deps.settings
+    settings = runtime.settings
     email_key = normalise_email_for_lookup(email)
     limits = SignInLimits(
         settings.sign_in_attempts_per_email, settings.sign_in_attempts_per_address
@@ -431,9 +367,9 @@ async def verify_contact_password(
     contact = await _portal_contact(session, account=account, email=email_key) if account else None
     contact_id, password_hash = (contact.id, contact.password_hash) if contact else (None, None)
     verified = contact is not None and contact.email_verified_at is not None
-    await session.commit()  # ends the read transaction; nothing is pending, nothing expires
+    await end_read(session)  # no transaction stays open while the password is checked
     try:
-        valid = await verify_password(password_hash, password, pool=deps.passwords)
+        valid = await verify_password(password_hash, password, pool=runtime.passwords)
     except RateLimited:  # no hashing slot: the attempt was not tried
         await attempt.refund()
         raise
@@ -446,7 +382,7 @@ async def verify_contact_password(
 
 
 async def open_password_session(
-    session: AsyncSession, deps: LinkServices, *, contact_id: uuid.UUID
+    session: AsyncSession, runtime: Runtime, *, contact_id: uuid.UUID
 ) -> PortalSession:
     """A session for the contact whose password was just verified (the write half of
     ``portalSignIn``: one short transaction, no hashing in it)."""
@@ -455,17 +391,17 @@ async def open_password_session(
         raise Unauthenticated(SIGN_IN_FAILED)
     contact.last_seen_at = utcnow()
     auth_session = await open_contact_session(
-        session=session, contact=contact, ttl=deps.session_ttl
+        session=session, contact=contact, ttl=runtime.session_ttl
     )
     return PortalSession(
-        token=issue_session_token(deps.signer, auth_session),
+        token=issue_session_token(runtime.signer, auth_session),
         expires_at=auth_session.expires_at,
         contact=contact,
     )
 
 
 async def create_dashboard_link(
-    session: AsyncSession, deps: LinkServices, *, actor: StaffPrincipal, contact_id: uuid.UUID
+    session: AsyncSession, runtime: Runtime, *, actor: StaffPrincipal, contact_id: uuid.UUID
 ) -> IssuedLink:
     """The contact's secure dashboard URL (seed 000). A new one replaces the old: the old
     link and every session opened with it stop at once."""
@@ -489,8 +425,8 @@ async def create_dashboard_link(
         await revoke_sessions(session, opened_with_old)
     issued = await issue_link(
         session,
-        signer=deps.signer,
-        settings=deps.settings,
+        signer=runtime.signer,
+        settings=runtime.settings,
         account=account,
         contact=contact,
         purpose=LinkPurpose.DASHBOARD,
@@ -500,8 +436,7 @@ async def create_dashboard_link(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.dashboard_link_created",
-        subject_type="contact",
+        verb=Verb.CONTACT_DASHBOARD_LINK_CREATED,
         subject_id=contact.id,
         client_id=contact.client_id,
         details={"replaced": len(old)},
@@ -521,7 +456,7 @@ class Registration:
 
 async def register_client(
     session: AsyncSession,
-    deps: LinkServices,
+    runtime: Runtime,
     *,
     account_slug: str,
     data: Registration,
@@ -548,7 +483,7 @@ async def register_client(
         if await _portal_contact(session, account=account, email=email) is not None:
             await send_link(
                 session,
-                deps,
+                runtime,
                 account=account,
                 contact=existing,
                 purpose=LinkPurpose.MAGIC_LINK,
@@ -580,7 +515,7 @@ async def register_client(
     await session.flush()
     await send_link(
         session,
-        deps,
+        runtime,
         account=account,
         contact=contact,
         purpose=LinkPurpose.EMAIL_VERIFICATION,
@@ -590,8 +525,7 @@ async def register_client(
         session,
         account_id=account.id,
         actor=None,
-        verb="client.registered",
-        subject_type="client",
+        verb=Verb.CLIENT_REGISTERED,
         subject_id=client.id,
         client_id=client.id,
         details={"email": email},

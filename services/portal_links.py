@@ -29,6 +29,7 @@ from models.portal import PortalLink
 from models.types import utcnow
 from services.config import Settings
 from services.errors import Unauthenticated
+from services.runtime import Runtime
 
 LINK_FAILED = "This link is invalid or has expired."
 
@@ -234,3 +235,47 @@ async def revoke_links(
             .execution_options(synchronize_session=False)
         )
     return ids
+
+
+def _name(contact: Contact) -> str:
+    return f"{contact.first_name} {contact.last_name}".strip() or contact.email
+
+
+def _minutes(ttl: timedelta | None) -> int | None:
+    return None if ttl is None else int(ttl.total_seconds() // 60)
+
+
+async def send_link(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    account: Account,
+    contact: Contact,
+    purpose: LinkPurpose,
+    template: str,
+    created_by_id: uuid.UUID | None = None,
+    subject: tuple[str, uuid.UUID] | None = None,
+    extra: dict[str, object] | None = None,
+) -> IssuedLink:
+    """Issue a link of ``purpose`` to ``contact`` and queue the mail that carries it
+    (``extra``: more template context)."""
+    issued = await issue_link(
+        session,
+        signer=runtime.signer,
+        settings=runtime.settings,
+        account=account,
+        contact=contact,
+        purpose=purpose,
+        created_by_id=created_by_id,
+        subject=subject,
+    )
+    context: dict[str, object] = {
+        "contact_name": _name(contact),
+        "link": issued.url,
+        "expires_minutes": _minutes(link_ttl(runtime.settings, purpose)),
+    }
+    context.update(extra or {})
+    await runtime.mailer.queue(
+        session, account=account, to=contact.email, template=template, context=context
+    )
+    return issued

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal
 from models.accounts import Account
+from models.activity import Verb
 from models.enums import PaymentMethodKind, PaymentStatus
 from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
@@ -26,7 +27,7 @@ from models.types import utcnow
 from services import activity
 from services.access import access_invoice
 from services.errors import BadInput, Conflict, Forbidden, NotFound
-from services.invoices import OPEN_STATUSES, amount_due
+from services.invoices import OPEN_STATUSES, amount_due, deposit_outstanding
 from services.money import ZERO, check_amount, format_money
 
 MAX_INVOICES = 100
@@ -60,8 +61,7 @@ class PaymentPlan:
 
 def _due_on(invoice: Invoice) -> date | None:
     """The date of what is due now: the deposit's while the deposit is unpaid."""
-    applied = invoice.amount_paid + invoice.credits_applied
-    if invoice.deposit_amount and applied < invoice.deposit_amount:
+    if deposit_outstanding(invoice):
         return invoice.deposit_due_date or invoice.due_date
     return invoice.due_date
 
@@ -220,14 +220,13 @@ async def pay_invoices(
         session,
         account_id=contact.account_id,
         actor=contact,
-        verb="payment.started",
-        subject_type="payment",
+        verb=Verb.PAYMENT_STARTED,
         subject_id=payment.id,
         client_id=plan.client_id,
         details={
             "amount": str(plan.amount),
             "currency": plan.currency,
-            "invoiceIds": [str(share.invoice.id) for share in plan.shares],
+            "invoice_ids": [str(share.invoice.id) for share in plan.shares],
         },
     )
     return PortalPayment(payment=payment, plan=plan)

@@ -26,17 +26,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account
+from models.activity import Verb
 from models.enums import QuoteKind, QuoteStatus
 from models.invoices import Invoice
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
 from services import activity
 from services.access import access_client, access_quote, invoice_scope, quote_scope
+from services.document_links import email_document
 from services.errors import BadInput, Conflict, Forbidden
 from services.invoices import create_invoice_from_quote, next_number
 from services.lines import LineData, replace_lines
 from services.money import validate_currency
 from services.pagination import Page, paginate
+from services.unit_of_work import UnitOfWork
 from services.validation import optional_text
 
 
@@ -153,8 +156,7 @@ async def create_quote(*, session: AsyncSession, actor: StaffPrincipal, data: Qu
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="quote.created",
-        subject_type="quote",
+        verb=Verb.QUOTE_CREATED,
         subject_id=quote.id,
         client_id=client.id,
         visible_to_client=False,
@@ -162,7 +164,13 @@ async def create_quote(*, session: AsyncSession, actor: StaffPrincipal, data: Qu
     return quote
 
 
-async def send_quote(*, session: AsyncSession, actor: StaffPrincipal, quote_id: uuid.UUID) -> Quote:
+async def send_quote(
+    work: UnitOfWork, *, actor: StaffPrincipal, quote_id: uuid.UUID, notify: bool = True
+) -> Quote:
+    """Send a quote (again), numbering it on its first send, and mail it to the client's
+    contacts who may read quotes (``notify=False``: delivered outside Portico, as the
+    demo's are)."""
+    session = work.session
     quote = await access_quote(session, actor, quote_id, lock=True)
     if quote.status not in (QuoteStatus.DRAFT, QuoteStatus.SENT, QuoteStatus.VIEWED):
         raise Conflict(f"A {quote.status.value.lower()} quote cannot be sent.")
@@ -182,12 +190,13 @@ async def send_quote(*, session: AsyncSession, actor: StaffPrincipal, quote_id: 
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="quote.sent",
-        subject_type="quote",
+        verb=Verb.QUOTE_SENT,
         subject_id=quote.id,
         client_id=quote.client_id,
         details={"number": quote.number},
     )
+    if notify:
+        await email_document(work, quote)
     return quote
 
 
@@ -266,8 +275,8 @@ def _approval_fields(
 
 
 async def approve_quote(
+    work: UnitOfWork,
     *,
-    session: AsyncSession,
     actor: ContactPrincipal,
     quote_id: uuid.UUID,
     data: ApprovalData,
@@ -286,6 +295,7 @@ async def approve_quote(
     contacts at once) changes nothing and answers the first approval's result, so one
     quote never makes two invoices.
     """
+    session = work.session
     if actor.read_only:
         raise Forbidden()
     quote = await access_quote(session, actor, quote_id, lock=True)
@@ -319,8 +329,7 @@ async def approve_quote(
         session,
         account_id=quote.account_id,
         actor=actor,
-        verb="quote.approved",
-        subject_type="quote",
+        verb=Verb.QUOTE_APPROVED,
         subject_id=quote.id,
         client_id=quote.client_id,
         details={
@@ -333,7 +342,7 @@ async def approve_quote(
     if not account.convert_quote_on_approval:
         return Approval(quote=quote, invoice=None)
     invoice = await create_invoice_from_quote(
-        session=session, actor=actor, quote=quote, issue_date=local_today(account.timezone)
+        work, actor=actor, quote=quote, issue_date=local_today(account.timezone)
     )
     quote.status = QuoteStatus.CONVERTED
     quote.converted_invoice_id = invoice.id
@@ -341,8 +350,7 @@ async def approve_quote(
         session,
         account_id=quote.account_id,
         actor=actor,
-        verb="quote.converted",
-        subject_type="quote",
+        verb=Verb.QUOTE_CONVERTED,
         subject_id=quote.id,
         client_id=quote.client_id,
         details={
@@ -387,8 +395,7 @@ async def decline_quote(
         session,
         account_id=quote.account_id,
         actor=actor,
-        verb="quote.declined",
-        subject_type="quote",
+        verb=Verb.QUOTE_DECLINED,
         subject_id=quote.id,
         client_id=quote.client_id,
         details={"number": quote.number, "reason": reason},
@@ -423,8 +430,7 @@ async def mark_quote_viewed(
             session,
             account_id=quote.account_id,
             actor=actor,
-            verb="quote.viewed",
-            subject_type="quote",
+            verb=Verb.QUOTE_VIEWED,
             subject_id=quote.id,
             client_id=quote.client_id,
             details={"number": quote.number},

@@ -31,20 +31,23 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
+from models.activity import Verb
 from models.clients import Client
-from models.enums import AutoBill, Frequency, InvoiceStatus, RecurringStatus
+from models.enums import AutoBill, Frequency, RecurringStatus
 from models.invoices import Invoice, InvoiceLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.types import utcnow
 from services import activity
 from services.access import access_client, access_recurring_invoice, recurring_invoice_scope
 from services.errors import BadInput, Conflict, Forbidden
-from services.invoices import next_number
-from services.lines import LineData, build_lines, line_data_of, replace_lines
+from services.invoice_events import IssueSource
+from services.invoices import issue_invoice
+from services.lines import LineData, build_lines, replace_lines, stored_lines
 from services.money import validate_currency
 from services.pagination import Edge, Page, PageInfo, decode_cursor, encode_cursor, page_size
 from services.pagination import paginate as paginate_statement
 from services.periods import first_period_on_or_after, next_period_after, schedule_dates
+from services.unit_of_work import UnitOfWork
 from services.validation import optional_text
 
 CLIENT_CHOICE_POLICIES = (AutoBill.OPT_IN, AutoBill.OPT_OUT)
@@ -221,7 +224,7 @@ def _record(
     session: AsyncSession,
     recurring: RecurringInvoice,
     actor: Principal | None,
-    verb: str,
+    verb: Verb,
     *,
     visible_to_client: bool,
     details: dict[str, object] | None = None,
@@ -231,7 +234,6 @@ def _record(
         account_id=recurring.account_id,
         actor=actor,
         verb=verb,
-        subject_type="recurring_invoice",
         subject_id=recurring.id,
         client_id=recurring.client_id,
         details=details,
@@ -266,7 +268,7 @@ async def create_recurring_invoice(
     await replace_lines(
         session, RecurringInvoiceLine, "recurring_invoice_id", recurring, data.lines or []
     )
-    _record(session, recurring, actor, "recurring_invoice.created", visible_to_client=False)
+    _record(session, recurring, actor, Verb.RECURRING_INVOICE_CREATED, visible_to_client=False)
     return recurring
 
 
@@ -306,14 +308,20 @@ async def update_recurring_invoice(
         recurring.frequency = data.frequency
     _apply(recurring, data)
     if data.lines is not None or data.currency is not None:
-        lines = data.lines if data.lines is not None else await _current_lines(session, recurring)
+        lines = (
+            data.lines
+            if data.lines is not None
+            else await stored_lines(
+                session, RecurringInvoiceLine, "recurring_invoice_id", recurring.id
+            )
+        )
         await replace_lines(session, RecurringInvoiceLine, "recurring_invoice_id", recurring, lines)
     if not draft and recurring.total <= 0:
         raise Conflict("A started schedule needs a total above zero.", field="lines")
     if reschedule and recurring.status is RecurringStatus.ACTIVE:
         recurring.next_send_date = await _first_open_period(session, recurring, today)
     recurring.updated_at = utcnow()
-    _record(session, recurring, actor, "recurring_invoice.updated", visible_to_client=False)
+    _record(session, recurring, actor, Verb.RECURRING_INVOICE_UPDATED, visible_to_client=False)
     return recurring
 
 
@@ -341,7 +349,7 @@ async def start_recurring_invoice(
         session,
         recurring,
         actor,
-        "recurring_invoice.started",
+        Verb.RECURRING_INVOICE_STARTED,
         visible_to_client=True,
         details={"next_send_date": recurring.start_date.isoformat()},
     )
@@ -376,7 +384,7 @@ def _pause(
         session,
         recurring,
         actor,
-        "recurring_invoice.paused",
+        Verb.RECURRING_INVOICE_PAUSED,
         visible_to_client=True,
         details={"reason": reason} if reason else None,
     )
@@ -412,7 +420,7 @@ async def resume_recurring_invoice(
         session,
         recurring,
         actor,
-        "recurring_invoice.resumed",
+        Verb.RECURRING_INVOICE_RESUMED,
         visible_to_client=True,
         details={"next_send_date": recurring.next_send_date.isoformat()},
     )
@@ -426,21 +434,10 @@ async def delete_recurring_invoice(
     recurring = await access_recurring_invoice(session, actor, recurring_invoice_id, lock=True)
     if recurring.status is not RecurringStatus.DRAFT:
         raise Conflict("Only a draft schedule can be deleted; pause a started one.")
-    _record(session, recurring, actor, "recurring_invoice.deleted", visible_to_client=False)
+    _record(session, recurring, actor, Verb.RECURRING_INVOICE_DELETED, visible_to_client=False)
     await session.delete(recurring)  # its lines go with it (ON DELETE CASCADE)
     await session.flush()
     return recurring.id
-
-
-async def _current_lines(session: AsyncSession, recurring: RecurringInvoice) -> list[LineData]:
-    rows = (
-        await session.exec(
-            select(RecurringInvoiceLine)
-            .where(RecurringInvoiceLine.recurring_invoice_id == recurring.id)
-            .order_by(RecurringInvoiceLine.position)  # type: ignore[arg-type]
-        )
-    ).all()
-    return [line_data_of(row) for row in rows]
 
 
 async def _last_issued_period(session: AsyncSession, recurring_id: uuid.UUID) -> date | None:
@@ -493,8 +490,7 @@ async def set_auto_bill(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="recurring_invoice.auto_bill_changed",
-        subject_type="recurring_invoice",
+        verb=Verb.RECURRING_INVOICE_AUTO_BILL_CHANGED,
         subject_id=recurring.id,
         client_id=recurring.client_id,
         details={"enabled": enabled},
@@ -506,7 +502,7 @@ async def set_auto_bill(
 
 
 async def issue_due_invoices(
-    *, session: AsyncSession, recurring: RecurringInvoice, today: date
+    work: UnitOfWork, *, recurring: RecurringInvoice, today: date
 ) -> list[IssuedInvoice]:
     """Issue one SENT, numbered invoice for every period of ``recurring`` due by
     ``today``, oldest first, and advance the schedule past them.
@@ -517,6 +513,7 @@ async def issue_due_invoices(
     refuses a second one should two writers ever get this far. A schedule whose client
     was archived is paused instead.
     """
+    session = work.session
     issued: list[IssuedInvoice] = []
     if recurring.status is not RecurringStatus.ACTIVE:
         return issued
@@ -524,7 +521,7 @@ async def issue_due_invoices(
     if client is None or client.archived_at is not None:
         _pause(session, recurring, None, reason="client_archived")
         return issued
-    lines = await _current_lines(session, recurring)
+    lines = await stored_lines(session, RecurringInvoiceLine, "recurring_invoice_id", recurring.id)
     now = utcnow()
     while (
         recurring.status is RecurringStatus.ACTIVE
@@ -533,14 +530,16 @@ async def issue_due_invoices(
     ):
         period = recurring.next_send_date
         if not await _period_issued(session, recurring.id, period):
-            issued.append(await _issue(session, recurring, period, lines, now))
+            issued.append(await _issue(work, recurring, period, lines, now))
             if recurring.remaining_cycles is not None:
                 recurring.remaining_cycles -= 1
         if recurring.remaining_cycles is not None and recurring.remaining_cycles <= 0:
             recurring.remaining_cycles = 0
             recurring.status = RecurringStatus.COMPLETED
             recurring.next_send_date = None
-            _record(session, recurring, None, "recurring_invoice.completed", visible_to_client=True)
+            _record(
+                session, recurring, None, Verb.RECURRING_INVOICE_COMPLETED, visible_to_client=True
+            )
         else:
             recurring.next_send_date = next_period_after(
                 recurring.start_date, recurring.frequency, period
@@ -564,18 +563,20 @@ async def _period_issued(session: AsyncSession, recurring_id: uuid.UUID, period:
 
 
 async def _issue(
-    session: AsyncSession,
+    work: UnitOfWork,
     recurring: RecurringInvoice,
     period: date,
     lines: list[LineData],
     now: datetime,
 ) -> IssuedInvoice:
+    """The invoice of one period, issued (:func:`services.invoices.issue_invoice`: numbered,
+    recorded and mailed like a sent invoice)."""
+    session = work.session
     invoice = Invoice(
         account_id=recurring.account_id,
         client_id=recurring.client_id,
         recurring_invoice_id=recurring.id,
         recurring_period=period,
-        status=InvoiceStatus.SENT,
         currency=recurring.currency,
         issue_date=period,
         due_date=period + timedelta(days=recurring.due_days),
@@ -583,44 +584,29 @@ async def _issue(
         public_notes=recurring.public_notes,
         private_notes=recurring.private_notes,
         terms=recurring.terms,
-        sent_at=now,
     )
     rows = build_lines(InvoiceLine, "invoice_id", invoice, lines)
     if invoice.total <= 0:
         raise Conflict("A recurring invoice needs a total above zero.", field="lines")
-    invoice.number = await next_number(session, recurring.account_id, "invoice")
     session.add(invoice)
     await session.flush()  # a second invoice for this period fails here (UNIQUE)
     session.add_all(rows)
+    origin = {"recurring_invoice_id": str(recurring.id), "period": period.isoformat()}
+    await issue_invoice(work, invoice, actor=None, source=IssueSource.SCHEDULE, origin=origin)
+    assert invoice.number is not None  # noqa: S101 - issue_invoice numbers it
     automatic = charges_automatically(recurring)
-    details: dict[str, object] = {
-        "number": invoice.number,
-        "recurring_invoice_id": str(recurring.id),
-        "period": period.isoformat(),
-    }
-    for verb, visible, topic in (
-        ("invoice.created", False, None),
-        ("invoice.sent", True, "invoice"),
-    ):
-        activity.record(
-            session,
-            account_id=recurring.account_id,
-            actor=None,
-            verb=verb,
-            subject_type="invoice",
-            subject_id=invoice.id,
-            client_id=invoice.client_id,
-            details=details,
-            visible_to_client=visible,
-            event_topic=topic,
-        )
     _record(
         session,
         recurring,
         None,
-        "recurring_invoice.generated",
+        Verb.RECURRING_INVOICE_GENERATED,
         visible_to_client=False,
-        details={**details, "invoice_id": str(invoice.id), "charge_automatically": automatic},
+        details={
+            "number": invoice.number,
+            **origin,
+            "invoice_id": str(invoice.id),
+            "charge_automatically": automatic,
+        },
     )
     # Charging the card: the Stripe integration takes every IssuedInvoice with
     # charge_automatically (its schedule's payment_method_id, else the client's default

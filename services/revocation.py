@@ -3,8 +3,8 @@ transaction are announced after it commits, and every open WebSocket authenticat
 with one of them is closed - on this server instance and, through Redis pub/sub when
 ``PORTICO_REDIS_URL`` is set, on every other instance.
 
-Services only mark what they revoke (:func:`announce_after_commit`); the transaction
-helper calls :meth:`RevocationHub.publish` once the commit has succeeded, so a rolled-back
+Services only mark what they revoke (:func:`announce_after_commit`); the unit of work
+calls :meth:`RevocationHub.publish` once the commit has succeeded, so a rolled-back
 revocation never closes anything.
 """
 
@@ -14,34 +14,42 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import orjson
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.unit_of_work import after_commit
+
+if TYPE_CHECKING:
+    from services.runtime import Runtime
+
 log = structlog.get_logger("portico.revocation")
 
 CHANNEL = "portico:revocations"
-_PENDING_KEY = "portico.revoked_credentials"
 
 CloseCallback = Callable[[], Awaitable[None]]
 
 
+class _Announcement:
+    """The follow-up of a transaction that revoked credentials: it gathers their ids
+    and, once the transaction commits, closes their connections everywhere."""
+
+    __name__ = "announce_revocations"
+
+    def __init__(self) -> None:
+        self.credential_ids: set[uuid.UUID] = set()
+
+    async def __call__(self, runtime: Runtime) -> None:
+        await runtime.hub.publish(self.credential_ids)
+
+
 def announce_after_commit(session: AsyncSession, credential_ids: Iterable[uuid.UUID]) -> None:
-    """Remember credentials revoked in ``session``'s transaction, to be announced after
-    it commits."""
-    pending: set[uuid.UUID] = session.info.setdefault(_PENDING_KEY, set())
-    pending.update(credential_ids)
-
-
-def take_announcements(session: AsyncSession) -> set[uuid.UUID]:
-    """The credentials marked in ``session`` (and forget them)."""
-    pending: set[uuid.UUID] = session.info.pop(_PENDING_KEY, set())
-    return pending
-
-
-def forget_announcements(session: AsyncSession) -> None:
-    session.info.pop(_PENDING_KEY, None)
+    """Close the connections of credentials revoked in ``session``'s transaction once it
+    commits (:func:`services.unit_of_work.after_commit`); a rollback closes nothing."""
+    announcement = after_commit(session, "revocations", _Announcement())
+    announcement.credential_ids.update(credential_ids)
 
 
 class RevocationHub:

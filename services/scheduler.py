@@ -21,20 +21,19 @@ runs take turns and each re-checks, under the lock, that its schedule is still d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 
 import structlog
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import RecurringStatus
 from models.recurring import RecurringInvoice
-from services.db import transaction
 from services.recurring import IssuedInvoice, issue_due_invoices
+from services.runtime import Runtime
+from services.unit_of_work import unit_of_work
 
 log = structlog.get_logger("portico.scheduler")
 
@@ -76,24 +75,16 @@ async def due_recurring_invoice_ids(session: AsyncSession, today: date) -> list[
     return list((await session.exec(statement)).all())
 
 
-OnIssued = Callable[[AsyncSession, list[IssuedInvoice]], Awaitable[None]]
-"""Called in a schedule's transaction with what it issued (the server mails them)."""
-
-
-async def generate_due_invoices(
-    *,
-    session_factory: async_sessionmaker[AsyncSession],
-    today: date,
-    on_issued: OnIssued | None = None,
-) -> SchedulerRun:
+async def generate_due_invoices(runtime: Runtime, *, today: date) -> SchedulerRun:
     """Issue the invoices of every period due by ``today`` (including periods missed
-    while no scheduler ran), one transaction per schedule."""
+    while no scheduler ran), one unit of work per schedule: each issued invoice is
+    mailed like a sent invoice once its schedule's transaction commits."""
     run = SchedulerRun(today=today)
-    async with session_factory() as session:
+    async with runtime.sessions() as session:
         candidates = await due_recurring_invoice_ids(session, today)
     for recurring_id in candidates:
         try:
-            issued = await _generate_one(session_factory, recurring_id, today, on_issued)
+            issued = await _generate_one(runtime, recurring_id, today)
         except IntegrityError:
             log.warning("recurring_period_conflict", recurring_invoice_id=str(recurring_id))
             run.conflicts.append(recurring_id)
@@ -119,23 +110,17 @@ async def generate_due_invoices(
 
 
 async def _generate_one(
-    session_factory: async_sessionmaker[AsyncSession],
-    recurring_id: uuid.UUID,
-    today: date,
-    on_issued: OnIssued | None,
+    runtime: Runtime, recurring_id: uuid.UUID, today: date
 ) -> list[IssuedInvoice] | None:
-    """One schedule in its own transaction; ``None`` when it is locked by another
+    """One schedule in its own unit of work; ``None`` when it is locked by another
     instance or no longer due."""
-    async with transaction(session_factory) as session:
+    async with unit_of_work(runtime) as work:
         statement = (
             select(RecurringInvoice)
             .where(RecurringInvoice.id == recurring_id, *_due(today))  # type: ignore[arg-type]
             .with_for_update(skip_locked=True)
         )
-        recurring = (await session.exec(statement)).one_or_none()
+        recurring = (await work.session.exec(statement)).one_or_none()
         if recurring is None:
             return None
-        issued = await issue_due_invoices(session=session, recurring=recurring, today=today)
-        if issued and on_issued is not None:
-            await on_issued(session, issued)
-        return issued
+        return await issue_due_invoices(work, recurring=recurring, today=today)

@@ -24,11 +24,11 @@ from models.clients import Client, Contact
 from models.enums import AutoBill, Module, RecurringStatus, SessionKind
 from models.recurring import RecurringInvoice
 from models.types import utcnow
-from services.db import write_apart
 from services.errors import RateLimited, Unauthenticated
 from services.passwords import verify_password
 from services.ratelimit import Budget, RateLimiter
 from services.revocation import announce_after_commit
+from services.unit_of_work import end_read, write_apart
 from services.validation import normalise_email_for_lookup
 
 SIGN_IN_FAILED = "Invalid email or password."
@@ -76,7 +76,7 @@ async def verify_staff_credentials(
     user = (await session.exec(select(StaffUser).where(StaffUser.email == email_key))).one_or_none()
     user_id, active = (user.id, user.is_active) if user else (None, False)
     password_hash = user.password_hash if user else None
-    await session.commit()  # ends the read transaction; nothing is pending, nothing expires
+    await end_read(session)  # no transaction stays open while the password is checked
     try:
         valid = await verify_password(password_hash, password, pool=passwords)
     except RateLimited:  # no hashing slot: the attempt was not tried

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import StaffPrincipal
 from auth.tokens import TokenSigner
+from models.activity import Verb
 from services import activity
 from services.access import access_contact
 from services.sessions import start_contact_session
@@ -33,8 +34,7 @@ async def view_as_contact(
         session,
         account_id=actor.account_id,
         actor=actor,
-        verb="contact.viewed_as",
-        subject_type="contact",
+        verb=Verb.CONTACT_VIEWED_AS,
         subject_id=contact.id,
         client_id=contact.client_id,
         details={"email": contact.email},

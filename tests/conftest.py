@@ -27,12 +27,13 @@ import models
 from auth.passwords import use_cheapest_parameters
 from auth.principals import StaffPrincipal
 from models.enums import StaffRole
-from resolvers.context import Runtime
 from server.app import create_app
 from server.migrate import upgrade_engine
 from services.accounts import create_account, create_staff_user
 from services.config import Settings
-from services.db import begin_write, create_engine
+from services.db import create_engine
+from services.runtime import Runtime
+from services.unit_of_work import UnitOfWork, begin_write
 
 pytest_plugins = ["tests.smtp_server"]  # fixtures smtp_server, smtp_runtime
 
@@ -138,7 +139,17 @@ async def runtime(backend: Backend, settings: Settings) -> AsyncIterator[Runtime
 @pytest.fixture
 async def session(runtime: Runtime) -> AsyncIterator[AsyncSession]:
     async with runtime.sessions() as session:
+        session.info[_TEST_RUNTIME] = runtime
         yield session
+
+
+_TEST_RUNTIME = "test.runtime"
+
+
+def as_work(session: AsyncSession, runtime: Runtime | None = None) -> UnitOfWork:
+    """A service test's session as the unit of work an action takes (the test commits
+    or reads on itself); the runtime is the ``session`` fixture's unless given."""
+    return UnitOfWork(session=session, runtime=runtime or session.info[_TEST_RUNTIME])
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from resolvers.context import Runtime
 from services.mail import Mailer
+from services.runtime import Runtime
 
 
 def free_port() -> int:

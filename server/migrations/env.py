@@ -28,8 +28,8 @@ async def _run_online() -> None:
     try:
         async with engine.connect() as connection:
             await connection.execution_options(**WRITE_OPTIONS)  # SQLite: BEGIN IMMEDIATE
-            await connection.run_sync(_run)
-            await connection.commit()
+            async with connection.begin():  # committed when the migrations ran
+                await connection.run_sync(_run)
     finally:
         await engine.dispose()
 

@@ -17,7 +17,7 @@ import re
 import uuid
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -28,9 +28,8 @@ from models.accounts import Account
 from models.enums import MailStatus
 from models.mail import MailMessage
 from models.types import utcnow
-from services.background import note_mail_queued
 from services.config import Settings
-from services.db import begin_write, serialises_writers, transaction
+from services.db import serialises_writers
 from services.mail.branding import Branding
 from services.mail.rendering import render
 from services.mail.transports import (
@@ -40,6 +39,10 @@ from services.mail.transports import (
     describe,
     is_permanent,
 )
+from services.unit_of_work import after_commit, end_read, transaction
+
+if TYPE_CHECKING:
+    from services.runtime import Runtime
 
 log = structlog.get_logger("portico.mail")
 
@@ -52,6 +55,11 @@ class _Outcome(Enum):
     RETRY = "retry"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+def kick_mailer(runtime: Runtime) -> None:
+    """The follow-up of a change that queued mail: deliver it now."""
+    runtime.mailer.kick()
 
 
 class Mailer:
@@ -101,7 +109,7 @@ class Mailer:
             html_body=rendered.html,
         )
         session.add(message)
-        note_mail_queued(session)  # delivered once the caller's transaction commits
+        after_commit(session, "mail", kick_mailer)  # delivered once the change commits
         return message
 
     def kick(self) -> None:
@@ -215,13 +223,12 @@ class Mailer:
         deliveries in it take turns (``_lock``), so nobody else sends the row meanwhile."""
         async with self.sessions() as session:
             message = await self._claim(session, message_id)
-            await session.commit()  # ends the read; the message stays loaded
-            if message is None:
-                return _Outcome.SKIPPED, None
-            outcome = await self._send(message)
-            await begin_write(session)
+            await end_read(session)  # the message stays loaded
+        if message is None:
+            return _Outcome.SKIPPED, None
+        outcome = await self._send(message)
+        async with transaction(self.sessions) as session:
             session.add(message)
-            await session.commit()
         return outcome, message
 
     @staticmethod

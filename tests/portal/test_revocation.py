@@ -14,10 +14,10 @@ import pytest
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from resolvers.context import Runtime
 from server.app import create_app
 from server.graphql_view import ACCESS_REVOKED
 from services.db import create_engine
+from services.runtime import Runtime
 from tests.portal.helpers import (
     ARCHIVE_CLIENT,
     VIEWER,

@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import event
 
 from auth.principals import PartnerPrincipal
+from models.activity import Verb
 from models.clients import Contact
 from models.enums import StaffRole
 from services import activity
@@ -126,15 +127,19 @@ async def test_staff_see_every_step_with_its_actor_newest_first(gql, tenant, run
     # then every step is there, newest first, with who did it
     assert [(n["verb"], n["actorKind"], n["actorName"]) for n in page["nodes"]] == [
         ("invoice.paid", "STAFF", "Manager User"),
+        ("invoice.payment_applied", "STAFF", "Manager User"),
         ("invoice.viewed", "CONTACT", "Billing Acme"),
         ("invoice.sent", "STAFF", "Admin User"),
         ("invoice.created", "STAFF", "Admin User"),
     ]
-    assert page["totalCount"] == 4
+    assert page["totalCount"] == 5
     assert {n["subjectType"] for n in page["nodes"]} == {"invoice"}
     assert {n["subjectId"] for n in page["nodes"]} == {invoice["id"]}
-    sent = page["nodes"][2]
-    assert sent["details"] == [{"key": "number", "value": "INV-0001"}]
+    sent = page["nodes"][3]
+    assert sent["details"] == [
+        {"key": "number", "value": "INV-0001"},
+        {"key": "source", "value": "send"},
+    ]
     # and Invoice.activity gives the same entries, oldest first
     nested = (await gql.data(INVOICE_ACTIVITY, {"id": invoice["id"]}, token=tenant.admin))[
         "invoice"
@@ -166,7 +171,7 @@ async def test_a_contact_sees_only_its_clients_entries_meant_for_it(gql, tenant,
     assert sorted(verbs(page)) == sorted(
         [
             "invoice.sent",
-            "invoice.partially_paid",
+            "invoice.payment_applied",
             "payment.recorded",
             "invoice.sent",
             "invoice.voided",
@@ -180,11 +185,14 @@ async def test_a_contact_sees_only_its_clients_entries_meant_for_it(gql, tenant,
     body = await gql(INVOICE, {"id": voided["id"]}, token=acme_tokens["BILLING"])
     assert error_of(body) == {"code": "NOT_FOUND"}
     # and only safe details are shown to it: the amount, not the payment's id
-    paid = next(n for n in page["nodes"] if n["verb"] == "invoice.partially_paid")
-    assert paid["details"] == [{"key": "amount", "value": "40.00"}]
+    paid = next(n for n in page["nodes"] if n["verb"] == "invoice.payment_applied")
+    assert paid["details"] == [
+        {"key": "amount", "value": "40.00"},
+        {"key": "number", "value": invoice["number"]},
+    ]
     staff_page = await timeline(gql, tenant.admin, subjectId=invoice["id"])
-    staff_paid = next(n for n in staff_page["nodes"] if n["verb"] == "invoice.partially_paid")
-    assert {"amount", "paymentId"} <= {d["key"] for d in staff_paid["details"]}
+    staff_paid = next(n for n in staff_page["nodes"] if n["verb"] == "invoice.payment_applied")
+    assert {"amount", "payment_id"} <= {d["key"] for d in staff_paid["details"]}
     # and filters cannot widen the scope
     assert (await timeline(gql, acme_tokens["BILLING"], clientId=globex["id"]))["totalCount"] == 0
     assert (await timeline(gql, acme_tokens["BILLING"], subjectId=foreign["id"]))["totalCount"] == 0
@@ -216,8 +224,7 @@ async def test_contacts_without_money_rights_see_no_money_entries(gql, tenant, r
             session,
             account_id=tenant.account_id,
             actor=tenant.principals[StaffRole.MEMBER],
-            verb="project.updated",
-            subject_type="project",
+            verb=Verb.PROJECT_UPDATED,
             subject_id=uuid.uuid4(),
             client_id=uuid.UUID(client["id"]),
         )
@@ -227,6 +234,7 @@ async def test_contacts_without_money_rights_see_no_money_entries(gql, tenant, r
     assert set(verbs(await timeline(gql, tokens["BILLING"]))) == {
         "project.updated",
         "payment.recorded",
+        "invoice.payment_applied",
         "invoice.paid",
         "invoice.sent",
     }
@@ -261,13 +269,12 @@ async def test_actor_names_for_api_tokens_and_the_system(gql, tenant, runtime):
         partner = PartnerPrincipal(
             account_id=tenant.account_id, token_id=row.id, scopes=frozenset()
         )
-        for actor, verb in [(partner, "invoice.reminded"), (None, "invoice.overdue")]:
+        for actor, verb in [(partner, Verb.INVOICE_UPDATED), (None, Verb.INVOICE_OVERDUE)]:
             activity.record(
                 session,
                 account_id=tenant.account_id,
                 actor=actor,
                 verb=verb,
-                subject_type="invoice",
                 subject_id=uuid.UUID(invoice["id"]),
                 client_id=uuid.UUID(client["id"]),
             )
@@ -277,16 +284,16 @@ async def test_actor_names_for_api_tokens_and_the_system(gql, tenant, runtime):
         return {
             n["verb"]: (n["actorKind"], n["actorName"])
             for n in page["nodes"]
-            if n["verb"] in ("invoice.reminded", "invoice.overdue")
+            if n["verb"] in ("invoice.updated", "invoice.overdue")
         }
 
     # then staff read the token's name, contacts only that it came through the API
     assert names(await timeline(gql, tenant.admin)) == {
-        "invoice.reminded": ("PARTNER", "Bookkeeping sync"),
+        "invoice.updated": ("PARTNER", "Bookkeeping sync"),
         "invoice.overdue": ("SYSTEM", "System"),
     }
     assert names(await timeline(gql, tokens["BILLING"])) == {
-        "invoice.reminded": ("PARTNER", "API"),
+        "invoice.updated": ("PARTNER", "API"),
         "invoice.overdue": ("SYSTEM", "System"),
     }
     # and the token's creation (with its scopes) is an internal, admin-only entry
@@ -314,8 +321,7 @@ async def test_an_entry_about_a_draft_never_reaches_the_client(gql, tenant, runt
             session,
             account_id=tenant.account_id,
             actor=tenant.principals[StaffRole.ADMIN],
-            verb="invoice.updated",
-            subject_type="invoice",
+            verb=Verb.INVOICE_UPDATED,
             subject_id=uuid.UUID(draft["id"]),
             client_id=uuid.UUID(client["id"]),
             visible_to_client=True,

@@ -745,7 +745,8 @@ async def test_lifecycle_from_draft_to_paid_as_the_client_sees_it(gql, tenant, r
         ("invoice.created", "STAFF", "Admin User"),
         ("invoice.sent", "STAFF", "Admin User"),
         ("invoice.viewed", "CONTACT", "Billing Contact"),
-        ("invoice.partially_paid", "STAFF", "Admin User"),
+        ("invoice.payment_applied", "STAFF", "Admin User"),
+        ("invoice.payment_applied", "STAFF", "Admin User"),
         ("invoice.paid", "STAFF", "Admin User"),
     ]
     client_view = (await gql.data(INVOICE_ACTIVITY, {"id": invoice["id"]}, token=contact))[

@@ -680,7 +680,7 @@ async def test_a_refund_is_recorded_with_its_actor_and_shown_to_the_client(gql, 
         True,
     )
     assert entry.details["amount"] == "40.00"
-    (invoice_entry,) = [e for e in entries if e.verb == "invoice.payment_refunded"]
+    (invoice_entry,) = [e for e in entries if e.verb == "invoice.refunded"]
     assert (invoice_entry.subject_id, invoice_entry.visible_to_client) == (
         uuid.UUID(invoice),
         True,

@@ -137,7 +137,7 @@ async def started(gql, tenant, client_id, **fields):
 
 
 async def run_scheduler(runtime, today):
-    return await generate_due_invoices(session_factory=runtime.sessions, today=today)
+    return await generate_due_invoices(runtime, today=today)
 
 
 async def test_staff_create_a_draft_then_start_it(gql, runtime, tenant):

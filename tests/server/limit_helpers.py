@@ -11,8 +11,8 @@ import httpx
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from resolvers.context import Runtime
 from server.app import create_app
+from services.runtime import Runtime
 
 
 def with_settings(runtime: Runtime, **overrides: Any) -> Runtime:

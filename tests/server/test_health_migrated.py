@@ -14,11 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from resolvers.context import Runtime
 from server.app import create_app
 from server.migrate import upgrade_engine
 from services.config import Settings
 from services.db import create_engine
+from services.runtime import Runtime
 from tests.conftest import SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

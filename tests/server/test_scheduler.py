@@ -67,7 +67,7 @@ async def invoice_periods(sessions, recurring_id):
 
 async def test_the_loop_issues_due_invoices_until_stopped(runtime):
     recurring = await seed_due_schedule(runtime.sessions)
-    scheduler = RecurringScheduler(runtime.sessions, interval_seconds=0.05)
+    scheduler = RecurringScheduler(runtime, interval_seconds=0.05)
     # when the server starts the loop, the due invoice is issued on the first tick
     await scheduler.start()
     states = [scheduler.running]
@@ -102,7 +102,7 @@ async def test_run_once_uses_the_given_time(runtime):
 async def test_the_clock_decides_today_when_no_time_is_given(runtime):
     recurring = await seed_due_schedule(runtime.sessions, frequency=Frequency.WEEKLY)
     later = NOW + timedelta(days=7)
-    scheduler = RecurringScheduler(runtime.sessions, clock=lambda: later)
+    scheduler = RecurringScheduler(runtime, clock=lambda: later)
     await scheduler.run_once()
     assert await invoice_periods(runtime.sessions, recurring.id) == [
         TODAY,
@@ -112,7 +112,7 @@ async def test_the_clock_decides_today_when_no_time_is_given(runtime):
 
 def test_the_interval_must_be_positive(runtime):
     with pytest.raises(ValueError, match="positive"):
-        RecurringScheduler(runtime.sessions, interval_seconds=0)
+        RecurringScheduler(runtime, interval_seconds=0)
 
 
 def test_run_scheduler_once_from_the_command_line(tmp_path, sqlite_template, monkeypatch, capsys):

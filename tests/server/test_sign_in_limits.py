@@ -15,10 +15,10 @@ import pytest
 
 from models.clients import Contact
 from models.types import utcnow
-from resolvers.context import Runtime
 from server.app import create_app
 from services.db import create_engine
 from services.passwords import hash_password
+from services.runtime import Runtime
 from tests.conftest import PASSWORD, SIGN_IN
 from tests.portal.helpers import make_client
 

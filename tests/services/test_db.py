@@ -9,7 +9,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from services.db import begin_write
+from services.unit_of_work import begin_write
 
 
 async def test_a_writer_that_read_first_waits_for_another_writer_instead_of_failing(

@@ -24,23 +24,39 @@ from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription
 from server.migrate import upgrade_engine
 from services.accounts import create_account
+from services.config import Settings
 from services.db import create_engine, session_factory
 from services.demo import DEMO_PASSWORD, DEMO_SLUG, seed_demo
 from services.invoices import is_overdue
 from services.ratelimit import RateLimiter
+from services.runtime import Runtime
 from services.sessions import sign_in_staff
+from services.unit_of_work import UnitOfWork
 
 
 @pytest.fixture
 async def db(tmp_path):
     """A session on a fresh, migrated SQLite database."""
-    engine = create_engine("sqlite+aiosqlite:///" + str(tmp_path / "demo.sqlite3"))
+    url = "sqlite+aiosqlite:///" + str(tmp_path / "demo.sqlite3")
+    engine = create_engine(url)
+    settings = Settings(environment="test", database_url=url, secret_key="s" * 40)
+    runtime = Runtime.build(settings, engine)
     try:
         await upgrade_engine(engine)
         async with session_factory(engine)() as session:
+            session.info[_RUNTIME] = runtime
             yield session
     finally:
+        await runtime.mailer.close()
         await engine.dispose()
+
+
+_RUNTIME = "test.runtime"
+
+
+def work(session) -> UnitOfWork:
+    """The seeding's unit of work on the test's session (the test commits, or reads on)."""
+    return UnitOfWork(session=session, runtime=session.info[_RUNTIME])
 
 
 async def count(session, model) -> int:
@@ -52,7 +68,7 @@ async def all_rows(session, model):
 
 
 async def test_seed_creates_the_demo_account_with_one_staff_user_per_role(db):
-    created, logins = await seed_demo(db)
+    created, logins = await seed_demo(work(db))
     await db.commit()
 
     assert created is True
@@ -77,7 +93,7 @@ async def test_seed_creates_the_demo_account_with_one_staff_user_per_role(db):
 
 
 async def test_every_invoice_status_and_contact_role_is_present(db):
-    await seed_demo(db)
+    await seed_demo(work(db))
 
     invoices = await all_rows(db, Invoice)
     assert {i.status for i in invoices} == set(InvoiceStatus)
@@ -95,7 +111,7 @@ async def test_every_invoice_status_and_contact_role_is_present(db):
 
 
 async def test_quotes_cover_the_main_statuses_and_both_kinds(db):
-    await seed_demo(db)
+    await seed_demo(work(db))
 
     quotes = await all_rows(db, Quote)
     statuses = {q.status for q in quotes}
@@ -109,7 +125,7 @@ async def test_quotes_cover_the_main_statuses_and_both_kinds(db):
 
 
 async def test_totals_match_lines_and_balances_are_never_negative(db):
-    await seed_demo(db)
+    await seed_demo(work(db))
     await db.commit()
 
     line_totals: dict[object, Decimal] = defaultdict(Decimal)
@@ -134,7 +150,7 @@ async def test_totals_match_lines_and_balances_are_never_negative(db):
 
 
 async def test_payments_and_credits_add_up(db):
-    await seed_demo(db)
+    await seed_demo(work(db))
     await db.commit()
 
     allocations = await all_rows(db, PaymentAllocation)
@@ -168,7 +184,7 @@ async def test_payments_and_credits_add_up(db):
 
 
 async def test_portal_visibility_flags_are_mixed(db):
-    await seed_demo(db)
+    await seed_demo(work(db))
 
     tasks = await all_rows(db, Task)
     assert {t.shared_with_client for t in tasks} == {True, False}
@@ -178,11 +194,11 @@ async def test_portal_visibility_flags_are_mixed(db):
 
 
 async def test_seeding_twice_changes_nothing(db):
-    created, logins = await seed_demo(db)
+    created, logins = await seed_demo(work(db))
     await db.commit()
     before = [await count(db, model) for model in (Invoice, Client, Contact, Quote, Payment)]
 
-    again, logins_again = await seed_demo(db)
+    again, logins_again = await seed_demo(work(db))
     await db.commit()
 
     assert (created, again) == (True, False)
@@ -195,7 +211,7 @@ async def test_only_if_empty_leaves_a_used_database_alone(db):
     await create_account(db, name="Someone Else", slug="someone")
     await db.commit()
 
-    created, logins = await seed_demo(db, only_if_empty=True)
+    created, logins = await seed_demo(work(db), only_if_empty=True)
 
     assert (created, logins) == (False, [])
     assert await count(db, Account) == 1
@@ -203,14 +219,14 @@ async def test_only_if_empty_leaves_a_used_database_alone(db):
 
 
 async def test_only_if_empty_seeds_an_empty_database(db):
-    created, logins = await seed_demo(db, only_if_empty=True)
+    created, logins = await seed_demo(work(db), only_if_empty=True)
 
     assert created is True
     assert logins
 
 
 async def test_demo_admin_can_sign_in(db):
-    _created, logins = await seed_demo(db)
+    _created, logins = await seed_demo(work(db))
     await db.commit()
     admin_email = next(email for email, label in logins if label == "staff ADMIN")
 

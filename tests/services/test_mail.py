@@ -17,9 +17,9 @@ from models.accounts import Account
 from models.enums import MailStatus
 from models.mail import MailMessage
 from models.types import utcnow
-from resolvers.context import Runtime
 from services.accounts import create_account
 from services.mail import Mailer, template_names
+from services.runtime import Runtime
 from tests.smtp_server import SmtpServer, free_port
 
 LINK = "http://portal.test/link/abc?next=/invoices&x=1"

@@ -49,11 +49,12 @@ from models.payments import Payment, PaymentAllocation
 from services import credits, payments, portal_payments
 from services.accounts import create_account, create_staff_user
 from services.clients import ClientData, ContactData, create_client
-from services.db import begin_write
 from services.errors import PorticoError
 from services.invoices import InvoiceData, create_invoice, send_invoice, void_invoice
 from services.lines import LineData
 from services.money import currency_precision, round_money
+from services.unit_of_work import begin_write
+from tests.conftest import as_work
 
 CURRENCIES = ("USD", "JPY", "KWD")
 OPERATIONS = (
@@ -144,7 +145,7 @@ async def open_account(runtime: Any, data: st.DataObject) -> Ledger:
                     ],
                 ),
             )
-            await send_invoice(session=session, actor=staff, invoice_id=invoice.id)
+            await send_invoice(as_work(session, runtime), actor=staff, invoice_id=invoice.id)
             ledger.invoices.append(invoice.id)
         await session.commit()
     return ledger
@@ -524,7 +525,7 @@ async def test_concurrent_movements_never_overdraw(runtime, tenant):
                     lines=[LineData(description="W", quantity=Decimal(1), unit_price=Decimal(100))],
                 ),
             )
-            await send_invoice(session=session, actor=staff, invoice_id=invoice.id)
+            await send_invoice(as_work(session, runtime), actor=staff, invoice_id=invoice.id)
             invoice_ids.append(invoice.id)
         payment = await payments.record_payment(
             session=session,

@@ -24,6 +24,7 @@ from services.pdf.quote import load_quote_pdf, render_quote
 from services.pdf.statement import load_statement_pdf, render_statement
 from services.quotes import QuoteData, create_quote, send_quote
 from services.statements import StatementStatus, build_statement
+from tests.conftest import as_work
 
 D = Decimal
 TODAY = datetime.now(UTC).date()
@@ -97,7 +98,7 @@ async def test_invoice_pdf_shows_number_lines_and_totals(session, settings, acme
             lines=LINES,
         ),
     )
-    invoice = await send_invoice(session=session, actor=actor, invoice_id=invoice.id)
+    invoice = await send_invoice(as_work(session), actor=actor, invoice_id=invoice.id)
     await record_payment(
         session=session,
         actor=actor,
@@ -179,7 +180,7 @@ async def test_quote_pdf_shows_validity_terms_lines_and_totals(session, settings
             ],
         ),
     )
-    quote = await send_quote(session=session, actor=actor, quote_id=quote.id)
+    quote = await send_quote(as_work(session), actor=actor, quote_id=quote.id)
     await session.commit()
 
     document = await load_quote_pdf(session, quote, upload_dir=settings.upload_dir)
@@ -219,7 +220,7 @@ async def test_statement_pdf_shows_period_balances_entries_and_aging(session, se
                 lines=[LineData(description="Retainer", quantity=D(1), unit_price=D(amount))],
             ),
         )
-        invoice = await send_invoice(session=session, actor=actor, invoice_id=invoice.id)
+        invoice = await send_invoice(as_work(session), actor=actor, invoice_id=invoice.id)
         invoices.append(invoice)
     await record_payment(
         session=session,

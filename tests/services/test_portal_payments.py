@@ -33,6 +33,7 @@ from services.invoices import InvoiceData, create_invoice, send_invoice, void_in
 from services.lines import LineData
 from services.payments import AllocationData, PaymentData
 from services.portal_payments import pay_invoices, plan_portal_payment
+from tests.conftest import as_work
 
 TODAY = datetime.now(UTC).date()
 
@@ -87,7 +88,7 @@ async def invoice(
         ),
     )
     if send:
-        await send_invoice(session=session, actor=world.staff, invoice_id=row.id)
+        await send_invoice(as_work(session), actor=world.staff, invoice_id=row.id)
     await session.commit()
     return row
 

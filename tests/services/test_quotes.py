@@ -21,10 +21,11 @@ from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from services import quotes
 from services.clients import ClientData, ContactData, create_client
-from services.db import begin_write
 from services.errors import Conflict, Forbidden
 from services.lines import LineData
 from services.quotes import ApprovalData, QuoteData
+from services.unit_of_work import begin_write
+from tests.conftest import as_work
 
 ADDRESS = "198.51.100.23"
 
@@ -40,7 +41,7 @@ async def sent_quote(runtime, tenant, client_id, *, lines=None):
                 lines=lines or [LineData("Website redesign", Decimal(1), Decimal("1500.00"))],
             ),
         )
-        await quotes.send_quote(session=session, actor=staff, quote_id=quote.id)
+        await quotes.send_quote(as_work(session, runtime), actor=staff, quote_id=quote.id)
         await session.commit()
     return quote.id
 
@@ -110,7 +111,7 @@ async def test_every_answer_is_on_the_clients_timeline_with_its_actor(runtime, t
         await session.commit()
     async with runtime.sessions() as session:
         approval = await quotes.approve_quote(
-            session=session,
+            as_work(session, runtime),
             actor=contact,
             quote_id=quote_id,
             data=ApprovalData(accept_terms=True, po_number="PO-9", signature_name="Jane Doe"),
@@ -143,8 +144,14 @@ async def test_every_answer_is_on_the_clients_timeline_with_its_actor(runtime, t
             (
                 "invoice.created",
                 *by_contact,
-                {"number": "INV-0001", "quote_id": str(quote_id), "quote_number": "Q-0001"},
+                {
+                    "number": "INV-0001",
+                    "source": "quote",
+                    "quote_id": str(quote_id),
+                    "quote_number": "Q-0001",
+                },
             ),
+            ("invoice.sent", *by_contact, {"number": "INV-0001", "source": "quote"}),
             (
                 "quote.converted",
                 *by_contact,
@@ -216,7 +223,7 @@ async def test_view_as_cannot_approve_or_decline_even_below_the_api(runtime, ten
     async with runtime.sessions() as session:
         with pytest.raises(Forbidden):
             await quotes.approve_quote(
-                session=session,
+                as_work(session, runtime),
                 actor=read_only,
                 quote_id=quote_id,
                 data=ApprovalData(),
@@ -242,7 +249,7 @@ async def test_conversion_copies_the_lines_as_approved(runtime, tenant):
     # when it is approved
     async with runtime.sessions() as session:
         approval = await quotes.approve_quote(
-            session=session,
+            as_work(session, runtime),
             actor=contact,
             quote_id=quote_id,
             data=ApprovalData(),
@@ -326,7 +333,7 @@ async def approve_in_own_transaction(runtime, actor, quote_id):
     async with runtime.sessions() as session:
         await begin_write(session)  # as every mutation's transaction does (atomic)
         approval = await quotes.approve_quote(
-            session=session,
+            as_work(session, runtime),
             actor=actor,
             quote_id=quote_id,
             data=ApprovalData(signature_name="Racer"),

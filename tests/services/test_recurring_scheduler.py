@@ -23,10 +23,11 @@ from models.invoices import Invoice, InvoiceLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from services import recurring as service
 from services.clients import ClientData, archive_client, create_client
-from services.db import create_engine, session_factory
+from services.db import create_engine
 from services.lines import LineData, build_lines
 from services.periods import add_months
 from services.recurring import RecurringData
+from services.runtime import Runtime
 from services.scheduler import generate_due_invoices
 
 TODAY = datetime.now(UTC).date()
@@ -112,7 +113,7 @@ async def reload(runtime, recurring_id):
 
 
 async def run(runtime, today):
-    return await generate_due_invoices(session_factory=runtime.sessions, today=today)
+    return await generate_due_invoices(runtime, today=today)
 
 
 async def test_catch_up_issues_every_missed_period_oldest_first(runtime, tenant):
@@ -392,14 +393,14 @@ async def test_concurrent_instances_issue_each_period_exactly_once(runtime, tena
     try:
         results = await asyncio.gather(
             *(
-                generate_due_invoices(session_factory=session_factory(engine), today=TODAY)
+                generate_due_invoices(Runtime.build(runtime.settings, engine), today=TODAY)
                 for engine in engines
             )
         )
         # and once more afterwards, all together again
         again = await asyncio.gather(
             *(
-                generate_due_invoices(session_factory=session_factory(engine), today=TODAY)
+                generate_due_invoices(Runtime.build(runtime.settings, engine), today=TODAY)
                 for engine in engines
             )
         )
@@ -446,7 +447,7 @@ async def test_a_schedule_locked_by_another_instance_is_skipped_not_awaited(
         engine = create_engine(backend.url, **backend.engine_kwargs)
         try:
             result = await asyncio.wait_for(
-                generate_due_invoices(session_factory=session_factory(engine), today=TODAY),
+                generate_due_invoices(Runtime.build(runtime.settings, engine), today=TODAY),
                 timeout=10,
             )
         finally:

@@ -28,6 +28,7 @@ from services.invoices import (
 from services.lines import LineData
 from services.payments import AllocationData, PaymentData, record_payment, refund_payment
 from services.statements import EntryKind, StatementStatus, build_statement
+from tests.conftest import as_work
 
 D = Decimal
 MARCH_1 = date(2024, 3, 1)
@@ -61,7 +62,7 @@ async def make_invoice(session, actor, client, total, issued, due=None, *, curre
             lines=[LineData(description="Work", quantity=D(1), unit_price=D(total))],
         ),
     )
-    return await send_invoice(session=session, actor=actor, invoice_id=invoice.id)
+    return await send_invoice(as_work(session), actor=actor, invoice_id=invoice.id)
 
 
 async def pay(session, actor, client, amount, received_on, *shares):

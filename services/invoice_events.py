@@ -1,0 +1,180 @@
+"""The events of an invoice's life, one recorder each.
+
+Each recorder is the only way its event is recorded: one activity entry and one outbox
+event of topic ``invoice`` whose ``kind`` is the entry's verb, with the same details.
+Partners receive these kinds (README, "Partner events"); the details are snake_case:
+
+=========================  ============================================================
+kind                       details
+=========================  ============================================================
+``invoice.created``        ``number`` (none for a draft), ``source`` (``staff``,
+                           ``quote``, ``schedule``); from a quote ``quote_id`` and
+                           ``quote_number``; from a schedule ``recurring_invoice_id`` and
+                           ``period``
+``invoice.updated``        ``number``
+``invoice.sent``           ``number``, ``source`` (``send``, ``mark_sent``, ``quote``,
+                           ``schedule``)
+``invoice.viewed``         ``number``
+``invoice.payment_applied`` ``number``, ``amount``, ``balance``, and ``payment_id`` or
+                           ``credit_id``
+``invoice.paid``           ``number``, ``amount`` (the invoice's total)
+``invoice.refunded``       ``number``, ``amount``, ``balance``, ``payment_id``
+``invoice.voided``         ``number``
+``invoice.overdue``        ``number``, ``due_date``, ``balance``
+=========================  ============================================================
+
+Amounts are decimal strings. An entry is shown on the client's timeline when the client
+can see the invoice then: never while it is a draft (a draft's creation, edits and
+voiding stay internal).
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.principals import Principal
+from models.activity import EventTopic, Verb
+from models.enums import InvoiceStatus
+from models.invoices import Invoice
+from services import activity
+
+
+class InvoiceOrigin(StrEnum):
+    """Where an invoice came from (``invoice.created``'s ``source``)."""
+
+    STAFF = "staff"
+    """Drafted by staff (``createInvoice``); shown to the client once sent."""
+    QUOTE = "quote"
+    """An approved quote converted into a sent invoice."""
+    SCHEDULE = "schedule"
+    """Issued by the recurring scheduler."""
+
+
+class IssueSource(StrEnum):
+    """How an invoice became SENT (``invoice.sent``'s ``source``)."""
+
+    SEND = "send"
+    """``sendInvoice``: mailed to the client's contacts with their links."""
+    MARK_SENT = "mark_sent"
+    """``markInvoiceSent``: delivered outside Portico, nothing mailed."""
+    QUOTE = "quote"
+    """Converted from a quote the client just approved in the portal: nothing mailed."""
+    SCHEDULE = "schedule"
+    """The recurring scheduler: mailed like a sent invoice."""
+
+    @property
+    def mails(self) -> bool:
+        return self in (IssueSource.SEND, IssueSource.SCHEDULE)
+
+    @property
+    def origin(self) -> InvoiceOrigin | None:
+        """The origin of an invoice created and issued at once by this source."""
+        return {
+            IssueSource.QUOTE: InvoiceOrigin.QUOTE,
+            IssueSource.SCHEDULE: InvoiceOrigin.SCHEDULE,
+        }.get(self)
+
+
+def _record(
+    session: AsyncSession,
+    verb: Verb,
+    invoice: Invoice,
+    actor: Principal | None,
+    details: dict[str, Any],
+    *,
+    shown: bool | None = None,
+) -> None:
+    activity.record(
+        session,
+        account_id=invoice.account_id,
+        actor=actor,
+        verb=verb,
+        subject_id=invoice.id,
+        client_id=invoice.client_id,
+        details={"number": invoice.number, **details},
+        visible_to_client=invoice.status is not InvoiceStatus.DRAFT if shown is None else shown,
+        event_topic=EventTopic.INVOICE,
+    )
+
+
+def created(
+    session: AsyncSession,
+    invoice: Invoice,
+    actor: Principal | None,
+    origin: InvoiceOrigin,
+    **details: Any,
+) -> None:
+    """A new invoice; one made by a quote or a schedule is shown to the client at once
+    (it is issued in the same transaction), a staff draft is not."""
+    _record(
+        session,
+        Verb.INVOICE_CREATED,
+        invoice,
+        actor,
+        {"source": origin.value, **details},
+        shown=origin is not InvoiceOrigin.STAFF,
+    )
+
+
+def updated(session: AsyncSession, invoice: Invoice, actor: Principal) -> None:
+    """Staff changed the invoice (internal: the client sees the result, not the edit)."""
+    _record(session, Verb.INVOICE_UPDATED, invoice, actor, {}, shown=False)
+
+
+def sent(
+    session: AsyncSession, invoice: Invoice, actor: Principal | None, source: IssueSource
+) -> None:
+    _record(session, Verb.INVOICE_SENT, invoice, actor, {"source": source.value})
+
+
+def viewed(session: AsyncSession, invoice: Invoice, actor: Principal) -> None:
+    _record(session, Verb.INVOICE_VIEWED, invoice, actor, {})
+
+
+def money_applied(
+    session: AsyncSession,
+    invoice: Invoice,
+    actor: Principal | None,
+    *,
+    amount: str,
+    payment_id: uuid.UUID | None = None,
+    credit_id: uuid.UUID | None = None,
+) -> None:
+    """A payment's or credit's share was put on the invoice; when that settles it,
+    ``invoice.paid`` follows."""
+    source = {"payment_id": str(payment_id)} if payment_id else {"credit_id": str(credit_id)}
+    _record(
+        session,
+        Verb.INVOICE_PAYMENT_APPLIED,
+        invoice,
+        actor,
+        {"amount": amount, "balance": str(invoice.balance), **source},
+    )
+    if invoice.status is InvoiceStatus.PAID:
+        _record(session, Verb.INVOICE_PAID, invoice, actor, {"amount": str(invoice.total)})
+
+
+def refunded(
+    session: AsyncSession,
+    invoice: Invoice,
+    actor: Principal | None,
+    *,
+    amount: str,
+    payment_id: uuid.UUID,
+) -> None:
+    _record(
+        session,
+        Verb.INVOICE_REFUNDED,
+        invoice,
+        actor,
+        {"amount": amount, "balance": str(invoice.balance), "payment_id": str(payment_id)},
+    )
+
+
+def voided(session: AsyncSession, invoice: Invoice, actor: Principal, *, was_shown: bool) -> None:
+    """Voided; shown when the client could see the invoice before (it was not a draft)."""
+    _record(session, Verb.INVOICE_VOIDED, invoice, actor, {}, shown=was_shown)
