@@ -7,8 +7,9 @@ import uuid
 from models.payment_methods import SavedPaymentMethod
 from resolvers.common import caller, parse_id
 from resolvers.context import Info
-from services import access, payment_methods
+from services import access
 from services.pagination import Page
+from services.payments import methods as payment_methods
 
 
 async def list_payment_methods(

@@ -10,9 +10,10 @@ from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
 from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
-from services import access, payments, portal_payments
+from services import access, payments
 from services.errors import NotFound
 from services.pagination import Page
+from services.payments import portal as portal_payments
 
 
 async def list_payments(

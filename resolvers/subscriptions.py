@@ -7,9 +7,10 @@ import uuid
 from models.subscriptions import Subscription, SubscriptionPlan
 from resolvers.common import caller, parse_id
 from resolvers.context import Info
-from services import access, subscriptions
+from services import access
 from services.errors import NotFound
 from services.pagination import Page
+from services.recurring import subscriptions
 
 
 async def list_subscriptions(

@@ -17,7 +17,7 @@ from resolvers.context import Info
 from schema.clients import Client
 from schema.fields import field, id_field
 from schema.pagination import Connection
-from services.payment_methods import PaymentMethodFilter
+from services.payments.methods import PaymentMethodFilter
 
 _PAYMENT_METHODS = Module.PAYMENT_METHODS
 _READ = Permission.PAYMENT_METHODS_READ

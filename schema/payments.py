@@ -19,9 +19,9 @@ from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
 from schema.invoices import Invoice
 from schema.pagination import Connection
-from services import portal_payments
 from services.money import round_money
 from services.payments import AllocationData, PaymentData, PaymentFilter
+from services.payments import portal as portal_payments
 
 strawberry.enum(PaymentMethodKind, description="How a payment arrived.")
 strawberry.enum(PaymentStatus, description="Where a payment is in its life.")

@@ -23,7 +23,7 @@ from schema.clients import Client
 from schema.fields import field, id_field, money
 from schema.pagination import Connection
 from schema.payment_methods import PaymentMethod
-from services.subscriptions import SubscriptionFilter
+from services.recurring.subscriptions import SubscriptionFilter
 
 strawberry.enum(PlanInterval, description="The unit of a plan's billing period.")
 strawberry.enum(SubscriptionStatus, description="Where a subscription is in its life.")

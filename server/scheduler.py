@@ -1,6 +1,6 @@
 """The background loop that runs the recurring-invoice job inside the server process.
 
-Every instance may run it: :func:`services.scheduler.generate_due_invoices` makes
+Every instance may run it: :func:`services.recurring.scheduler.generate_due_invoices` makes
 concurrent runs safe (row locks, one invoice per period), so no leader election is
 needed. A run that fails is logged and retried on the next tick; a tick after downtime
 catches up every missed period.
@@ -16,8 +16,8 @@ from datetime import datetime
 import structlog
 
 from models.types import utcnow
+from services.recurring.scheduler import SchedulerRun, generate_due_invoices
 from services.runtime import Runtime
-from services.scheduler import SchedulerRun, generate_due_invoices
 
 log = structlog.get_logger("portico.scheduler")
 

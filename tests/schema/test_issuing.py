@@ -12,7 +12,7 @@ from models.activity import Activity
 from models.events import OutboxEvent
 from models.invoices import Invoice
 from models.mail import MailMessage
-from services.scheduler import generate_due_invoices
+from services.recurring.scheduler import generate_due_invoices
 from tests.schema.test_quotes import contact_token
 
 CREATE_CLIENT = """

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from models.recurring import RecurringInvoice
-from services.periods import add_months
+from services.recurring.periods import add_months
 from tests.schema.test_recurring import (
     TODAY,
     UPCOMING,

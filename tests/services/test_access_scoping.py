@@ -60,12 +60,12 @@ from services.documents import DocumentFilter, list_documents
 from services.errors import Conflict, NotFound
 from services.invoices import InvoiceFilter, list_invoices
 from services.pagination import MAX_PAGE_SIZE, Page
-from services.payment_methods import PaymentMethodFilter, list_payment_methods
 from services.payments import PaymentFilter, list_payments
+from services.payments.methods import PaymentMethodFilter, list_payment_methods
 from services.projects import ProjectFilter, TaskFilter, list_projects, list_tasks
 from services.quotes import QuoteFilter, list_quotes
 from services.recurring import RecurringInvoiceFilter, list_recurring_invoices, set_auto_bill
-from services.subscriptions import SubscriptionFilter, list_subscriptions
+from services.recurring.subscriptions import SubscriptionFilter, list_subscriptions
 from services.time_logs import TimeLogFilter, list_time_logs
 
 NOW = datetime.now(UTC)

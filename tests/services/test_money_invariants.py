@@ -46,13 +46,14 @@ from models.enums import (
 )
 from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
-from services import credits, payments, portal_payments
+from services import credits, payments
 from services.accounts import create_account, create_staff_user
 from services.clients import ClientData, ContactData, create_client
 from services.errors import PorticoError
 from services.invoices import InvoiceData, create_invoice, send_invoice, void_invoice
 from services.lines import LineData
 from services.money import currency_precision, round_money
+from services.payments import portal as portal_payments
 from services.unit_of_work import begin_write
 from tests.conftest import as_work
 

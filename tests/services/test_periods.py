@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.enums import Frequency
-from services.periods import (
+from services.recurring.periods import (
     add_months,
     first_period_on_or_after,
     next_period_after,

@@ -32,7 +32,7 @@ from services.errors import BadInput, Conflict
 from services.invoices import InvoiceData, create_invoice, send_invoice, void_invoice
 from services.lines import LineData
 from services.payments import AllocationData, PaymentData
-from services.portal_payments import pay_invoices, plan_portal_payment
+from services.payments.portal import pay_invoices, plan_portal_payment
 from tests.conftest import as_work
 
 TODAY = datetime.now(UTC).date()

@@ -25,10 +25,10 @@ from services import recurring as service
 from services.clients import ClientData, archive_client, create_client
 from services.db import create_engine
 from services.lines import LineData, build_lines
-from services.periods import add_months
 from services.recurring import RecurringData
+from services.recurring.periods import add_months
+from services.recurring.scheduler import generate_due_invoices
 from services.runtime import Runtime
-from services.scheduler import generate_due_invoices
 
 TODAY = datetime.now(UTC).date()
 

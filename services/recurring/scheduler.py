@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import RecurringStatus
 from models.recurring import RecurringInvoice
-from services.recurring import IssuedInvoice, issue_due_invoices
+from services.recurring.issuing import IssuedInvoice, issue_due_invoices
 from services.runtime import Runtime
 from services.unit_of_work import unit_of_work
 

@@ -2,12 +2,13 @@
 
 Life of a schedule: created as a DRAFT (invisible to the client), started (ACTIVE, its
 first invoice due on the start date), PAUSED and resumed any number of times, COMPLETED
-when its last cycle was issued. The scheduler (:mod:`services.scheduler`) calls
-:func:`issue_due_invoices` for every ACTIVE schedule whose next send date has come.
+when its last cycle was issued. The scheduler (:mod:`services.recurring.scheduler`)
+calls :func:`services.recurring.issuing.issue_due_invoices` for every ACTIVE schedule
+whose next send date has come.
 
 Decisions a user can rely on:
 
-- Send dates are anchored to the start date (:mod:`services.periods`), so a schedule
+- Send dates are anchored to the start date (:mod:`services.recurring.periods`), so a schedule
   that starts on Jan 31 sends on Feb 28/29, Mar 31, Apr 30, ...
 - A start date cannot lie in the past: a schedule never back-fills invoices for periods
   before it was started.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import islice
 
 from sqlalchemy import func
@@ -32,30 +33,33 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.activity import Verb
-from models.clients import Client
 from models.enums import AutoBill, Frequency, RecurringStatus
-from models.invoices import Invoice, InvoiceLine
+from models.invoices import Invoice
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.types import utcnow
 from services import activity
 from services.access import access_client, access_recurring_invoice, recurring_invoice_scope
 from services.errors import BadInput, Conflict, Forbidden
-from services.invoice_events import IssueSource
-from services.invoices import issue_invoice
-from services.lines import LineData, build_lines, replace_lines, stored_lines
+from services.lines import LineData, replace_lines, stored_lines
 from services.money import validate_currency
 from services.pagination import Edge, Page, PageInfo, decode_cursor, encode_cursor, page_size
 from services.pagination import paginate as paginate_statement
-from services.periods import first_period_on_or_after, next_period_after, schedule_dates
-from services.unit_of_work import UnitOfWork
+from services.recurring.periods import first_period_on_or_after, schedule_dates
 from services.validation import optional_text
 
 CLIENT_CHOICE_POLICIES = (AutoBill.OPT_IN, AutoBill.OPT_OUT)
 """The auto-bill policies under which the client's own choice counts."""
 
+
 MAX_CYCLES = 1000
+
+
 MAX_DUE_DAYS = 365
+
+
 MAX_START_AHEAD = timedelta(days=5 * 366)
+
+
 MAX_UPCOMING = 24
 
 
@@ -84,23 +88,6 @@ class RecurringData:
     private_notes: str | None = None
     terms: str | None = None
     lines: list[LineData] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedInvoice:
-    """One invoice the scheduler issued. ``charge_automatically``: the schedule's
-    auto-bill setting asks for the invoice to be charged to the client's saved payment
-    method (done by the card-payment integration, not here)."""
-
-    account_id: uuid.UUID
-    recurring_invoice_id: uuid.UUID
-    invoice_id: uuid.UUID
-    number: str
-    period: date
-    charge_automatically: bool
-
-
-# --- reading ---------------------------------------------------------------------------
 
 
 async def list_recurring_invoices(
@@ -141,7 +128,7 @@ def upcoming_send_dates(recurring: RecurringInvoice, count: int) -> list[date]:
     """The next ``count`` send dates of an ACTIVE schedule (fewer when its remaining
     cycles end sooner; none when it is not active). The first is always its
     ``next_send_date``, the rest follow as :func:`issue_due_invoices` advances it
-    (:func:`services.periods.schedule_dates`)."""
+    (:func:`services.recurring.periods.schedule_dates`)."""
     if count < 0 or count > MAX_UPCOMING:
         raise BadInput(f"count must be between 0 and {MAX_UPCOMING}.", field="count")
     if recurring.status is not RecurringStatus.ACTIVE or recurring.next_send_date is None:
@@ -175,9 +162,6 @@ def invoices_page(
         ),
         total_count=total,
     )
-
-
-# --- staff actions ---------------------------------------------------------------------
 
 
 def _check_start_date(start: date, today: date) -> date:
@@ -220,7 +204,7 @@ def _apply(recurring: RecurringInvoice, data: RecurringData) -> None:
         recurring.terms = optional_text(data.terms, field="terms", max_length=10000)
 
 
-def _record(
+def record_schedule_event(
     session: AsyncSession,
     recurring: RecurringInvoice,
     actor: Principal | None,
@@ -268,7 +252,9 @@ async def create_recurring_invoice(
     await replace_lines(
         session, RecurringInvoiceLine, "recurring_invoice_id", recurring, data.lines or []
     )
-    _record(session, recurring, actor, Verb.RECURRING_INVOICE_CREATED, visible_to_client=False)
+    record_schedule_event(
+        session, recurring, actor, Verb.RECURRING_INVOICE_CREATED, visible_to_client=False
+    )
     return recurring
 
 
@@ -321,7 +307,9 @@ async def update_recurring_invoice(
     if reschedule and recurring.status is RecurringStatus.ACTIVE:
         recurring.next_send_date = await _first_open_period(session, recurring, today)
     recurring.updated_at = utcnow()
-    _record(session, recurring, actor, Verb.RECURRING_INVOICE_UPDATED, visible_to_client=False)
+    record_schedule_event(
+        session, recurring, actor, Verb.RECURRING_INVOICE_UPDATED, visible_to_client=False
+    )
     return recurring
 
 
@@ -345,7 +333,7 @@ async def start_recurring_invoice(
     recurring.status = RecurringStatus.ACTIVE
     recurring.next_send_date = recurring.start_date
     recurring.updated_at = utcnow()
-    _record(
+    record_schedule_event(
         session,
         recurring,
         actor,
@@ -365,11 +353,11 @@ async def pause_recurring_invoice(
         return recurring
     if recurring.status is not RecurringStatus.ACTIVE:
         raise Conflict("Only an active schedule can be paused.")
-    _pause(session, recurring, actor)
+    pause(session, recurring, actor)
     return recurring
 
 
-def _pause(
+def pause(
     session: AsyncSession,
     recurring: RecurringInvoice,
     actor: Principal | None,
@@ -380,7 +368,7 @@ def _pause(
     recurring.next_send_date = None
     recurring.paused_at = now
     recurring.updated_at = now
-    _record(
+    record_schedule_event(
         session,
         recurring,
         actor,
@@ -416,7 +404,7 @@ async def resume_recurring_invoice(
         session, recurring, today or utcnow().date()
     )
     recurring.updated_at = utcnow()
-    _record(
+    record_schedule_event(
         session,
         recurring,
         actor,
@@ -434,7 +422,9 @@ async def delete_recurring_invoice(
     recurring = await access_recurring_invoice(session, actor, recurring_invoice_id, lock=True)
     if recurring.status is not RecurringStatus.DRAFT:
         raise Conflict("Only a draft schedule can be deleted; pause a started one.")
-    _record(session, recurring, actor, Verb.RECURRING_INVOICE_DELETED, visible_to_client=False)
+    record_schedule_event(
+        session, recurring, actor, Verb.RECURRING_INVOICE_DELETED, visible_to_client=False
+    )
     await session.delete(recurring)  # its lines go with it (ON DELETE CASCADE)
     await session.flush()
     return recurring.id
@@ -460,9 +450,6 @@ async def _first_open_period(
     if last is not None:
         earliest = max(earliest, last + timedelta(days=1))
     return first_period_on_or_after(recurring.start_date, recurring.frequency, earliest)
-
-
-# --- the client's choice ---------------------------------------------------------------
 
 
 async def set_auto_bill(
@@ -496,126 +483,3 @@ async def set_auto_bill(
         details={"enabled": enabled},
     )
     return recurring
-
-
-# --- issuing (the scheduler) -----------------------------------------------------------
-
-
-async def issue_due_invoices(
-    work: UnitOfWork, *, recurring: RecurringInvoice, today: date
-) -> list[IssuedInvoice]:
-    """Issue one SENT, numbered invoice for every period of ``recurring`` due by
-    ``today``, oldest first, and advance the schedule past them.
-
-    The caller holds the schedule's row lock in the transaction that commits the result
-    (see :func:`services.scheduler.generate_due_invoices`). A period that already has its
-    invoice is skipped; the ``UNIQUE (recurring_invoice_id, recurring_period)`` constraint
-    refuses a second one should two writers ever get this far. A schedule whose client
-    was archived is paused instead.
-    """
-    session = work.session
-    issued: list[IssuedInvoice] = []
-    if recurring.status is not RecurringStatus.ACTIVE:
-        return issued
-    client = await session.get(Client, recurring.client_id)
-    if client is None or client.archived_at is not None:
-        _pause(session, recurring, None, reason="client_archived")
-        return issued
-    lines = await stored_lines(session, RecurringInvoiceLine, "recurring_invoice_id", recurring.id)
-    now = utcnow()
-    while (
-        recurring.status is RecurringStatus.ACTIVE
-        and recurring.next_send_date is not None
-        and recurring.next_send_date <= today
-    ):
-        period = recurring.next_send_date
-        if not await _period_issued(session, recurring.id, period):
-            issued.append(await _issue(work, recurring, period, lines, now))
-            if recurring.remaining_cycles is not None:
-                recurring.remaining_cycles -= 1
-        if recurring.remaining_cycles is not None and recurring.remaining_cycles <= 0:
-            recurring.remaining_cycles = 0
-            recurring.status = RecurringStatus.COMPLETED
-            recurring.next_send_date = None
-            _record(
-                session, recurring, None, Verb.RECURRING_INVOICE_COMPLETED, visible_to_client=True
-            )
-        else:
-            recurring.next_send_date = next_period_after(
-                recurring.start_date, recurring.frequency, period
-            )
-    if issued:
-        recurring.last_sent_at = now
-        recurring.updated_at = now
-    return issued
-
-
-async def _period_issued(session: AsyncSession, recurring_id: uuid.UUID, period: date) -> bool:
-    found = (
-        await session.exec(
-            select(Invoice.id).where(
-                Invoice.recurring_invoice_id == recurring_id,
-                Invoice.recurring_period == period,
-            )
-        )
-    ).first()
-    return found is not None
-
-
-async def _issue(
-    work: UnitOfWork,
-    recurring: RecurringInvoice,
-    period: date,
-    lines: list[LineData],
-    now: datetime,
-) -> IssuedInvoice:
-    """The invoice of one period, issued (:func:`services.invoices.issue_invoice`: numbered,
-    recorded and mailed like a sent invoice)."""
-    session = work.session
-    invoice = Invoice(
-        account_id=recurring.account_id,
-        client_id=recurring.client_id,
-        recurring_invoice_id=recurring.id,
-        recurring_period=period,
-        currency=recurring.currency,
-        issue_date=period,
-        due_date=period + timedelta(days=recurring.due_days),
-        po_number=recurring.po_number,
-        public_notes=recurring.public_notes,
-        private_notes=recurring.private_notes,
-        terms=recurring.terms,
-    )
-    rows = build_lines(InvoiceLine, "invoice_id", invoice, lines)
-    if invoice.total <= 0:
-        raise Conflict("A recurring invoice needs a total above zero.", field="lines")
-    session.add(invoice)
-    await session.flush()  # a second invoice for this period fails here (UNIQUE)
-    session.add_all(rows)
-    origin = {"recurring_invoice_id": str(recurring.id), "period": period.isoformat()}
-    await issue_invoice(work, invoice, actor=None, source=IssueSource.SCHEDULE, origin=origin)
-    assert invoice.number is not None  # noqa: S101 - issue_invoice numbers it
-    automatic = charges_automatically(recurring)
-    _record(
-        session,
-        recurring,
-        None,
-        Verb.RECURRING_INVOICE_GENERATED,
-        visible_to_client=False,
-        details={
-            "number": invoice.number,
-            **origin,
-            "invoice_id": str(invoice.id),
-            "charge_automatically": automatic,
-        },
-    )
-    # Charging the card: the Stripe integration takes every IssuedInvoice with
-    # charge_automatically (its schedule's payment_method_id, else the client's default
-    # method) after this transaction commits. Nothing is charged or faked here.
-    return IssuedInvoice(
-        account_id=recurring.account_id,
-        recurring_invoice_id=recurring.id,
-        invoice_id=invoice.id,
-        number=invoice.number,
-        period=period,
-        charge_automatically=automatic,
-    )
