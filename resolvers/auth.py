@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from auth.principals import ContactPrincipal, PartnerPrincipal, StaffPrincipal
 from models.accounts import Account, StaffUser
@@ -12,7 +12,7 @@ from models.auth import ApiToken
 from models.clients import Contact
 from resolvers.common import atomic, caller, staff
 from resolvers.context import Info
-from services import accounts, api_tokens, sessions
+from services import access, accounts, api_tokens, sessions
 from services.errors import NotFound, Unauthenticated
 
 
@@ -58,7 +58,7 @@ async def viewer(info: Info) -> StaffUser | Contact | ApiToken:
         row = (
             await session.exec(
                 select(Contact).where(
-                    Contact.id == principal.contact_id, Contact.account_id == principal.account_id
+                    col(Contact.id) == principal.contact_id, *access.contact_scope(principal)
                 )
             )
         ).one_or_none()
@@ -66,7 +66,7 @@ async def viewer(info: Info) -> StaffUser | Contact | ApiToken:
         row = (
             await session.exec(
                 select(ApiToken).where(
-                    ApiToken.id == principal.token_id, ApiToken.account_id == principal.account_id
+                    col(ApiToken.id) == principal.token_id, *access.api_token_scope(principal)
                 )
             )
         ).one_or_none()

@@ -1,8 +1,9 @@
 """Per-request DataLoaders, one per relationship (``<Target>By<Key>Loader``).
 
 Each loader answers a whole batch of keys with one statement, always inside the
-caller's scope, so a request costs statements in proportion to its depth, never to
-the number of rows it returns.
+caller's scope from :mod:`services.access` (no loader builds a scope of its own), so a
+request costs statements in proportion to its depth, never to the number of rows it
+returns.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -33,18 +33,9 @@ from models.recurring import RecurringInvoiceLine
 from models.subscriptions import SubscriptionPlan
 from models.time_logs import TimeLog
 from services import access
-from services.payments import SETTLED_STATUSES
 
 RowT = TypeVar("RowT")
-Scope = Callable[[Principal], list[ColumnElement[bool]]]
-
-
-def _tenant_scope(model: Any) -> Scope:
-    def scope(principal: Principal) -> list[ColumnElement[bool]]:
-        account_id = getattr(principal, "account_id", None)
-        return [model.account_id == account_id]
-
-    return scope
+Scope = Callable[[Principal], access.Conditions]
 
 
 def _by_id(
@@ -101,7 +92,7 @@ class Loaders:
     def account_by_id(self) -> DataLoader[uuid.UUID, Account | None]:
         return self._get(
             "AccountByIdLoader",
-            lambda: _by_id(self._session, self._principal, Account, _account_scope),
+            lambda: _by_id(self._session, self._principal, Account, access.account_scope),
         )
 
     @property
@@ -150,7 +141,7 @@ class Loaders:
                 self._principal,
                 InvoiceLine,
                 "invoice_id",
-                _tenant_scope(InvoiceLine),
+                access.invoice_line_scope,
                 order_by="position",
             ),
         )
@@ -164,7 +155,7 @@ class Loaders:
                 self._principal,
                 QuoteLine,
                 "quote_id",
-                _tenant_scope(QuoteLine),
+                access.quote_line_scope,
                 order_by="position",
             ),
         )
@@ -178,7 +169,7 @@ class Loaders:
                 self._principal,
                 PaymentAllocation,
                 "invoice_id",
-                _settled_allocation_scope,
+                access.settled_allocation_scope,
             ),
         )
 
@@ -191,7 +182,7 @@ class Loaders:
                 self._principal,
                 PaymentAllocation,
                 "payment_id",
-                _tenant_scope(PaymentAllocation),
+                access.payment_allocation_scope,
             ),
         )
 
@@ -208,7 +199,7 @@ class Loaders:
                 self._principal,
                 CreditApplication,
                 "credit_id",
-                _tenant_scope(CreditApplication),
+                access.credit_application_scope,
             ),
         )
 
@@ -223,7 +214,7 @@ class Loaders:
                 self._principal,
                 RecurringInvoiceLine,
                 "recurring_invoice_id",
-                _tenant_scope(RecurringInvoiceLine),
+                access.recurring_invoice_line_scope,
                 order_by="position",
             ),
         )
@@ -302,7 +293,7 @@ class Loaders:
         return self._get(
             "CommentsByTaskIdLoader",
             lambda: _many_by(
-                self._session, self._principal, TaskComment, "task_id", _tenant_scope(TaskComment)
+                self._session, self._principal, TaskComment, "task_id", access.task_comment_scope
             ),
         )
 
@@ -358,38 +349,19 @@ class Loaders:
 
     @property
     def api_token_name_by_id(self) -> DataLoader[uuid.UUID, str | None]:
-        """API tokens' names within the caller's account (who acted in the timeline)."""
+        """API tokens' names in the caller's token scope (who acted in the timeline):
+        staff read their account's, a partner only its own."""
         return self._get(
             "ApiTokenNameByIdLoader", lambda: _api_token_names(self._session, self._principal)
         )
 
 
-def _settled_allocation_scope(principal: Principal) -> list[ColumnElement[bool]]:
-    """Allocations of received payments only: a pending portal payment's planned split
-    is not (yet) money on the invoice."""
-    account_id = getattr(principal, "account_id", None)
-    settled = select(Payment.id).where(
-        Payment.account_id == account_id,
-        col(Payment.status).in_(SETTLED_STATUSES),
-    )
-    return [
-        PaymentAllocation.account_id == account_id,  # type: ignore[list-item]
-        col(PaymentAllocation.payment_id).in_(settled),
-    ]
-
-
-def _account_scope(principal: Principal) -> list[ColumnElement[bool]]:
-    return [col(Account.id) == getattr(principal, "account_id", None)]
-
-
 def _staff_names(session: AsyncSession, principal: Principal) -> DataLoader[uuid.UUID, str | None]:
     async def load(keys: list[uuid.UUID]) -> Sequence[str | None]:
-        account_id = getattr(principal, "account_id", None)
         rows = (
             await session.exec(
                 select(StaffUser.id, StaffUser.name).where(
-                    StaffUser.id.in_(keys),  # type: ignore[attr-defined]
-                    StaffUser.account_id == account_id,
+                    col(StaffUser.id).in_(keys), *access.staff_name_scope(principal)
                 )
             )
         ).all()
@@ -403,11 +375,10 @@ def _api_token_names(
     session: AsyncSession, principal: Principal
 ) -> DataLoader[uuid.UUID, str | None]:
     async def load(keys: list[uuid.UUID]) -> Sequence[str | None]:
-        account_id = getattr(principal, "account_id", None)
         rows = (
             await session.exec(
                 select(ApiToken.id, ApiToken.name).where(
-                    col(ApiToken.id).in_(keys), ApiToken.account_id == account_id
+                    col(ApiToken.id).in_(keys), *access.api_token_scope(principal)
                 )
             )
         ).all()

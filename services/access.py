@@ -24,18 +24,19 @@ from auth.principals import (
     StaffPrincipal,
 )
 from auth.profiles import profile_for
-from models.accounts import StaffUser
+from models.accounts import Account, StaffUser
 from models.activity import Activity
+from models.auth import ApiToken
 from models.clients import Client, Contact
-from models.credits import Credit
+from models.credits import Credit, CreditApplication
 from models.documents import Document
 from models.enums import CreditStatus, InvoiceStatus, Module, QuoteStatus, RecurringStatus
-from models.invoices import Invoice
+from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment
-from models.projects import Project, Task
-from models.quotes import Quote
-from models.recurring import RecurringInvoice
+from models.payments import Payment, PaymentAllocation
+from models.projects import Project, Task, TaskComment
+from models.quotes import Quote, QuoteLine
+from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.time_logs import TimeLog
 from services.errors import Forbidden, NotFound, Unauthenticated
@@ -74,6 +75,14 @@ def _own_client(model: Any, principal: Principal) -> Conditions:
     return conditions
 
 
+def account_scope(principal: Principal) -> Conditions:
+    """The caller's own account (its settings, branding and time zone), for every
+    authenticated caller; anonymous callers none (they read branding by slug)."""
+    if isinstance(principal, Anonymous):
+        return [false()]
+    return [col(Account.id) == principal.account_id]
+
+
 def client_scope(principal: Principal) -> Conditions:
     conditions = _tenant(Client, principal)
     if isinstance(principal, ContactPrincipal):
@@ -89,6 +98,23 @@ def staff_user_scope(principal: Principal) -> Conditions:
     if not isinstance(principal, StaffPrincipal):
         return [false()]
     return _tenant(StaffUser, principal)
+
+
+def staff_name_scope(principal: Principal) -> Conditions:
+    """The staff users whose display *name* the caller may read: those of its account,
+    for any caller of the account (a contact reads who commented on a task). Only names
+    are read in this scope; whole staff rows are :func:`staff_user_scope`'s."""
+    return _tenant(StaffUser, principal)
+
+
+def api_token_scope(principal: Principal) -> Conditions:
+    """Staff: their account's API tokens (the timeline names who acted). A partner: its
+    own token only. Contacts and anonymous callers: none."""
+    if isinstance(principal, StaffPrincipal):
+        return _tenant(ApiToken, principal)
+    if isinstance(principal, PartnerPrincipal):
+        return [*_tenant(ApiToken, principal), col(ApiToken.id) == principal.token_id]
+    return [false()]
 
 
 def invoice_scope(principal: Principal) -> Conditions:
@@ -108,6 +134,40 @@ def quote_scope(principal: Principal) -> Conditions:
 
 def payment_scope(principal: Principal) -> Conditions:
     return _own_client(Payment, principal)
+
+
+# Rows that are only read below their parent (lines, allocations, applications,
+# comments) are scoped to the caller's account: the parent was read in its own scope
+# first, so the caller sees the children of the parents it sees.
+
+
+def invoice_line_scope(principal: Principal) -> Conditions:
+    """The lines of the account's invoices, read below an invoice in :func:`invoice_scope`."""
+    return _tenant(InvoiceLine, principal)
+
+
+def quote_line_scope(principal: Principal) -> Conditions:
+    """The lines of the account's quotes, read below a quote in :func:`quote_scope`."""
+    return _tenant(QuoteLine, principal)
+
+
+def payment_allocation_scope(principal: Principal) -> Conditions:
+    """The account's payment allocations, read below a payment in :func:`payment_scope`:
+    a payment shows its whole split, a pending one its planned split."""
+    return _tenant(PaymentAllocation, principal)
+
+
+def settled_allocation_scope(principal: Principal) -> Conditions:
+    """The allocations of the account's received (settled) payments only, as read below
+    an invoice in :func:`invoice_scope`: a pending portal payment's planned split is not
+    (yet) money on the invoice."""
+    # imported here: services.payments imports this module
+    from services.payments import SETTLED_STATUSES
+
+    settled = select(Payment.id).where(
+        *_tenant(Payment, principal), col(Payment.status).in_(SETTLED_STATUSES)
+    )
+    return [*_tenant(PaymentAllocation, principal), col(PaymentAllocation.payment_id).in_(settled)]
 
 
 async def _access(
@@ -194,6 +254,17 @@ def subscription_scope(principal: Principal) -> Conditions:
     return _own_client(Subscription, principal)
 
 
+def credit_application_scope(principal: Principal) -> Conditions:
+    """The account's credit applications, read below a credit in :func:`credit_scope`."""
+    return _tenant(CreditApplication, principal)
+
+
+def recurring_invoice_line_scope(principal: Principal) -> Conditions:
+    """The lines of the account's recurring invoices, read below a schedule in
+    :func:`recurring_invoice_scope`."""
+    return _tenant(RecurringInvoiceLine, principal)
+
+
 def plan_scope(principal: Principal) -> Conditions:
     """Plans are the account's price list: every caller of the account may read them."""
     return _tenant(SubscriptionPlan, principal)
@@ -217,6 +288,12 @@ def task_scope(principal: Principal) -> Conditions:
     if isinstance(principal, ContactPrincipal | PartnerPrincipal):
         conditions.append(Task.shared_with_client.is_(True))  # type: ignore[attr-defined]
     return conditions
+
+
+def task_comment_scope(principal: Principal) -> Conditions:
+    """The comments on the account's tasks, read below a task in :func:`task_scope` (so a
+    contact reads the comments of shared tasks only)."""
+    return _tenant(TaskComment, principal)
 
 
 def document_scope(principal: Principal) -> Conditions:

@@ -29,9 +29,11 @@ from auth.principals import (
     Principal,
     StaffPrincipal,
 )
+from models.accounts import Account, StaffUser
 from models.activity import Activity
+from models.auth import ApiToken
 from models.clients import Client, Contact
-from models.credits import Credit
+from models.credits import Credit, CreditApplication
 from models.documents import Document
 from models.enums import (
     AutoBill,
@@ -39,17 +41,18 @@ from models.enums import (
     CreditStatus,
     InvoiceStatus,
     Module,
+    PaymentStatus,
     QuoteStatus,
     RecurringStatus,
     StaffRole,
     SubscriptionStatus,
 )
-from models.invoices import Invoice
+from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment
-from models.projects import Project, Task
-from models.quotes import Quote
-from models.recurring import RecurringInvoice
+from models.payments import Payment, PaymentAllocation
+from models.projects import Project, Task, TaskComment
+from models.quotes import Quote, QuoteLine
+from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.time_logs import TimeLog
 from resolvers.loaders import Loaders
@@ -587,6 +590,192 @@ async def test_by_id_loaders_answer_none_out_of_scope(session, world):
     assert foreign_project is None
     assert unshared_task is None
     assert time_logs == []
+
+
+# --- the scopes loaders use for rows read below their parent, and for names ----------
+
+
+async def ids_in_scope(session: AsyncSession, model: Any, scope: access.Conditions) -> set[Any]:
+    return set((await session.exec(select(model.id).where(*scope))).all())
+
+
+def account_viewers(world: World, account: str) -> list[str]:
+    """The viewers of ``account``: its staff, its partner and its clients' contacts."""
+    return [name for name in world.viewers() if name.partition(" ")[2].startswith(account)]
+
+
+ChildFactory = Callable[[World, str], Any]
+
+CHILD_SCOPES: list[tuple[Callable[[Principal], access.Conditions], ChildFactory]] = [
+    (
+        access.invoice_line_scope,
+        lambda w, code: InvoiceLine(
+            account_id=w.clients[code].account_id,
+            invoice_id=w.row("invoices", code, InvoiceStatus.SENT).id,
+            description="Design",
+        ),
+    ),
+    (
+        access.quote_line_scope,
+        lambda w, code: QuoteLine(
+            account_id=w.clients[code].account_id,
+            quote_id=w.row("quotes", code, QuoteStatus.SENT).id,
+            description="Design",
+        ),
+    ),
+    (
+        access.payment_allocation_scope,
+        lambda w, code: PaymentAllocation(
+            account_id=w.clients[code].account_id,
+            payment_id=w.row("payments", code, "").id,
+            invoice_id=w.row("invoices", code, InvoiceStatus.SENT).id,
+            amount=Decimal(10),
+        ),
+    ),
+    (
+        access.settled_allocation_scope,
+        lambda w, code: PaymentAllocation(
+            account_id=w.clients[code].account_id,
+            payment_id=w.row("payments", code, "").id,
+            invoice_id=w.row("invoices", code, InvoiceStatus.SENT).id,
+            amount=Decimal(10),
+        ),
+    ),
+    (
+        access.credit_application_scope,
+        lambda w, code: CreditApplication(
+            account_id=w.clients[code].account_id,
+            credit_id=w.row("credits", code, CreditStatus.APPLIED).id,
+            invoice_id=w.row("invoices", code, InvoiceStatus.SENT).id,
+            amount=Decimal(5),
+        ),
+    ),
+    (
+        access.recurring_invoice_line_scope,
+        lambda w, code: RecurringInvoiceLine(
+            account_id=w.clients[code].account_id,
+            recurring_invoice_id=w.row("recurring invoices", code, RecurringStatus.ACTIVE).id,
+            description="Hosting",
+        ),
+    ),
+    (
+        access.task_comment_scope,
+        lambda w, code: TaskComment(
+            account_id=w.clients[code].account_id,
+            task_id=w.row("tasks", code, "shared").id,
+            body="Looks good",
+            author_contact_id=w.contacts[code].id,
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("scope", "make_row"),
+    [pytest.param(scope, make_row, id=scope.__name__) for scope, make_row in CHILD_SCOPES],
+)
+async def test_child_row_scopes_keep_each_account_to_its_own_rows(session, world, scope, make_row):
+    # given a row of client A1 and one of B1 below their (visible) parents
+    rows = {code: make_row(world, code) for code in ("A1", "B1")}
+    session.add_all(rows.values())
+    await session.commit()
+    model = type(rows["A1"])
+    for viewer, principal in world.viewers().items():
+        # when each caller selects the rows in the scope
+        seen = await ids_in_scope(session, model, scope(principal))
+        # then the callers of account A see A1's row (their parent's scope decides which
+        # client), those of B only B1's, anonymous callers none
+        expected = {rows[code].id for code in rows if viewer in account_viewers(world, code[0])}
+        assert seen == expected, viewer
+
+
+async def test_settled_allocation_scope_hides_a_pending_payments_split(session, world):
+    # given A1's payment still pending, with an allocation on A1's sent invoice
+    payment = await session.get(Payment, world.row("payments", "A1", "").id)
+    assert payment is not None
+    payment.status = PaymentStatus.PENDING
+    allocation = PaymentAllocation(
+        account_id=payment.account_id,
+        payment_id=payment.id,
+        invoice_id=world.row("invoices", "A1", InvoiceStatus.SENT).id,
+        amount=Decimal(10),
+    )
+    session.add(allocation)
+    await session.commit()
+    # when A's staff and A1's contact select allocations as read below an invoice and
+    # below a payment
+    for principal in (world.staff["A"], world.contact("A1")):
+        below_invoice = await ids_in_scope(
+            session, PaymentAllocation, access.settled_allocation_scope(principal)
+        )
+        below_payment = await ids_in_scope(
+            session, PaymentAllocation, access.payment_allocation_scope(principal)
+        )
+        # then the planned split is on the payment but not (yet) on the invoice
+        assert allocation.id not in below_invoice
+        assert allocation.id in below_payment
+
+
+async def test_account_scope_is_the_callers_own_account(session, world):
+    for viewer, principal in world.viewers().items():
+        # when each caller selects the accounts in its scope
+        seen = await ids_in_scope(session, Account, access.account_scope(principal))
+        # then it is its own account only; anonymous callers have none
+        expected = {
+            world.account_ids[account]
+            for account in ACCOUNTS
+            if viewer in account_viewers(world, account)
+        }
+        assert seen == expected, viewer
+
+
+async def test_staff_name_scope_names_the_accounts_staff_to_all_its_callers(session, world):
+    # given the admins of accounts A and B
+    admins = {account: world.staff[account].user_id for account in ACCOUNTS}
+    for viewer, principal in world.viewers().items():
+        # when each caller selects the staff users whose names it may read
+        names = await ids_in_scope(session, StaffUser, access.staff_name_scope(principal))
+        # then every caller of an account (contacts too) names its staff, never another
+        # account's; whole staff rows stay the staff's own
+        for account, admin in admins.items():
+            assert (admin in names) == (viewer in account_viewers(world, account)), viewer
+        rows = await ids_in_scope(session, StaffUser, access.staff_user_scope(principal))
+        assert bool(rows) == viewer.startswith("staff"), viewer
+
+
+async def test_api_token_scope_gives_a_partner_only_its_own_token(session, world):
+    # given two API tokens in account A and one in account B
+    tokens = {
+        name: ApiToken(
+            account_id=world.account_ids[name[0]],
+            name=name,
+            token_prefix="pt_",
+            token_hash=uuid.uuid4().hex,
+        )
+        for name in ("A first", "A second", "B only")
+    }
+    session.add_all(tokens.values())
+    await session.commit()
+    ids = {name: token.id for name, token in tokens.items()}
+    partner = PartnerPrincipal(
+        account_id=world.account_ids["A"],
+        token_id=ids["A first"],
+        scopes=PARTNER_SCOPES,
+        modules=frozenset(Module),
+    )
+
+    async def seen(principal: Principal) -> set[Any]:
+        return await ids_in_scope(session, ApiToken, access.api_token_scope(principal))
+
+    # when A's staff, the partner holding A's first token, B's staff, A1's contact and an
+    # anonymous caller select the tokens in their scope
+    # then A's staff see both of A's tokens, the partner only its own, B's staff B's,
+    # contacts and anonymous callers none
+    assert await seen(world.staff["A"]) == {ids["A first"], ids["A second"]}
+    assert await seen(partner) == {ids["A first"]}
+    assert await seen(world.staff["B"]) == {ids["B only"]}
+    assert await seen(world.contact("A1")) == set()
+    assert await seen(Anonymous()) == set()
 
 
 # --- the one action goes through the same scope --------------------------------------
