@@ -17,6 +17,14 @@ from models.base import (
 )
 from models.enums import PaymentMethodKind, PaymentStatus
 
+SETTLED_STATUSES = (
+    PaymentStatus.COMPLETED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+)
+"""Payments whose money was received: their allocations count on invoices (and in an
+invoice's ``amount_paid``); a pending payment's allocations are only its plan."""
+
 
 class Payment(SQLModel, table=True):
     """Money received from a client. What is not allocated to invoices stays as credit

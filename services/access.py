@@ -33,7 +33,7 @@ from models.documents import Document
 from models.enums import CreditStatus, InvoiceStatus, Module, QuoteStatus, RecurringStatus
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment, PaymentAllocation
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
@@ -161,8 +161,6 @@ def settled_allocation_scope(principal: Principal) -> Conditions:
     """The allocations of the account's received (settled) payments only, as read below
     an invoice in :func:`invoice_scope`: a pending portal payment's planned split is not
     (yet) money on the invoice."""
-    # imported here: services.payments imports this module
-    from services.payments import SETTLED_STATUSES
 
     settled = select(Payment.id).where(
         *_tenant(Payment, principal), col(Payment.status).in_(SETTLED_STATUSES)

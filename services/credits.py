@@ -21,7 +21,7 @@ from auth.principals import Principal, StaffPrincipal
 from models.activity import Verb
 from models.credits import Credit, CreditApplication
 from models.enums import CreditStatus
-from models.payments import Payment, PaymentAllocation
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
 from services import activity, invoice_events
 from services.access import access_client, access_credit, access_invoice, credit_scope
@@ -29,7 +29,6 @@ from services.errors import BadInput, Conflict
 from services.invoices import OPEN_STATUSES, next_number, settle_status
 from services.money import ZERO, check_amount, format_money, round_money, validate_currency
 from services.pagination import Page, paginate
-from services.payments import SETTLED_STATUSES
 from services.validation import optional_text
 
 

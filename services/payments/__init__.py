@@ -7,8 +7,8 @@ The names below are the package's public actions and types, so callers may write
 ``payments.record_payment``.
 """
 
+from models.payments import SETTLED_STATUSES
 from services.payments.ledger import (
-    SETTLED_STATUSES,
     AllocationData,
     PaymentFilter,
     allocations_of,

@@ -25,9 +25,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
-from models.enums import PaymentStatus
 from models.invoices import Invoice
-from models.payments import Payment, PaymentAllocation
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
 from services import invoice_events
 from services.access import access_invoice, payment_scope
@@ -41,14 +40,6 @@ from services.pagination import Page, paginate
 class AllocationData:
     invoice_id: uuid.UUID
     amount: Decimal
-
-
-SETTLED_STATUSES = (
-    PaymentStatus.COMPLETED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-)
-"""Payments whose money was received: their allocations count on invoices."""
 
 
 @dataclass(slots=True)

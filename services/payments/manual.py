@@ -16,14 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import StaffPrincipal
 from models.activity import Verb
 from models.enums import PaymentMethodKind, PaymentStatus
-from models.payments import Payment
+from models.payments import SETTLED_STATUSES, Payment
 from models.types import utcnow
 from services import activity
 from services.access import access_client, access_payment
 from services.errors import BadInput, Conflict
 from services.money import check_amount, validate_currency
 from services.payments.ledger import (
-    SETTLED_STATUSES,
     AllocationData,
     allocate,
     allocations_of,

@@ -14,13 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.activity import Verb
 from models.enums import PaymentStatus
 from models.invoices import Invoice
-from models.payments import Payment, PaymentAllocation
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
 from services import activity
 from services.errors import Conflict, NotFound
 from services.invoices import OPEN_STATUSES
 from services.money import ZERO
-from services.payments.ledger import SETTLED_STATUSES, allocations_of, credit_invoice
+from services.payments.ledger import allocations_of, credit_invoice
 
 
 async def _lock_payment_by_id(session: AsyncSession, payment_id: uuid.UUID) -> Payment:

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import StaffPrincipal
 from models.activity import Verb
 from models.enums import PaymentStatus
-from models.payments import Payment, PaymentAllocation
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
 from services import activity, invoice_events
 from services.access import access_payment
@@ -21,7 +21,6 @@ from services.errors import BadInput, Conflict
 from services.invoices import settle_status
 from services.money import ZERO, check_amount, format_money
 from services.payments.ledger import (
-    SETTLED_STATUSES,
     AllocationData,
     allocations_of,
     checked_shares,
