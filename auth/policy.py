@@ -122,18 +122,6 @@ PARTNER_SCOPES: frozenset[str] = frozenset(
 """Every scope an API token may carry."""
 
 
-def staff_holds(role: StaffRole, permission: Permission) -> bool:
-    return role in POLICY[permission].staff
-
-
-def contact_holds(role: ContactRole, permission: Permission) -> bool:
-    return role in POLICY[permission].contacts
-
-
-def scopes_hold(scopes: frozenset[str], permission: Permission) -> bool:
-    return not POLICY[permission].scopes.isdisjoint(scopes)
-
-
 @dataclass(frozen=True, slots=True)
 class TypeRead:
     """What reading one object type requires.
