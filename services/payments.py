@@ -171,7 +171,8 @@ def _check_allocation(
         )
     if share > invoice.balance:
         raise BadInput(
-            f"The amount exceeds the invoice's balance of {invoice.balance}.",
+            "The amount exceeds the invoice's balance of "
+            f"{format_money(invoice.balance, invoice.currency)}.",
             field=prefix + "amount",
         )
 
