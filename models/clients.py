@@ -61,3 +61,8 @@ class Contact(SQLModel, table=True):
     last_seen_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+    @property
+    def display_name(self) -> str:
+        """The name people see: first and last name, or the email when both are blank."""
+        return f"{self.first_name} {self.last_name}".strip() or self.email

@@ -47,7 +47,7 @@ async def actor_name(info: Info, entry: Activity) -> str:
         contact = await loaders.contact_by_id.load(entry.actor_id)
         if contact is None:
             return "Former contact"
-        return f"{contact.first_name} {contact.last_name}".strip() or contact.email
+        return contact.display_name
     if not isinstance(info.context.principal, StaffPrincipal):
         return API_NAME
     return await loaders.api_token_name_by_id.load(entry.actor_id) or API_NAME

@@ -93,5 +93,5 @@ async def comment_author_name(info: Info, comment: TaskComment) -> str | None:
         contact = await loaders.contact_by_id.load(comment.author_contact_id)
         if contact is None:
             return None
-        return f"{contact.first_name} {contact.last_name}".strip() or contact.email
+        return contact.display_name
     return None

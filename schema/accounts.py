@@ -85,7 +85,7 @@ class Contact:
 
     @field("Full name.")
     def name(self, root: strawberry.Parent[ContactRow]) -> str:
-        return f"{root.first_name} {root.last_name}".strip() or root.email
+        return root.display_name
 
     @field("The client this contact belongs to.", permission=Permission.CLIENTS_READ)
     async def client(

@@ -4,7 +4,6 @@ mail with its own document link, which opens that document in the portal (seed 0
 
 from __future__ import annotations
 
-from babel.numbers import format_currency
 from sqlmodel import col, select
 
 from auth.policy import TYPE_READS
@@ -14,7 +13,7 @@ from models.clients import Client, Contact
 from models.enums import LinkPurpose
 from models.invoices import Invoice
 from models.quotes import Quote
-from services.money import round_money
+from services.money import format_money
 from services.portal_links import send_link
 from services.sessions import portal_modules
 from services.unit_of_work import UnitOfWork
@@ -47,9 +46,7 @@ async def email_document(work: UnitOfWork, document: Invoice | Quote) -> int:
     modules = await portal_modules(session, account, client)
     extra: dict[str, object] = {
         "number": document.number,
-        "total": format_currency(  # TODO(rules helper): services.money's formatter
-            round_money(document.total, document.currency), document.currency, locale="en_US"
-        ),
+        "total": format_money(document.total, document.currency),
     }
     if isinstance(document, Invoice):
         extra["due_date"] = document.due_date.isoformat() if document.due_date else None

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from models.types import SCALE
 from services.errors import BadInput
@@ -32,6 +33,8 @@ HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 MAX_AMOUNT = Decimal(10) ** 14
 """Largest amount, quantity or total accepted: well inside what a scaled BIGINT holds."""
+DEFAULT_LOCALE = "en_US"
+"""How amounts are written while an account has no locale of its own."""
 
 
 @cache
@@ -57,10 +60,33 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    """``amount`` as shown in a message: at the currency's precision ("100.00" USD,
-    "1500" JPY), never the stored scale ("100.0000") nor an exponent."""
-    return f"{round_money(amount, currency):f}"
+def format_money(
+    amount: Decimal, currency: str, *, locale: str = DEFAULT_LOCALE, symbol: bool = True
+) -> str:
+    """``amount`` as people read it, in mails, messages and PDFs alike: rounded half up
+    to the currency's minor unit (:func:`round_money`), then written by Babel in
+    ``locale``'s style (``$1,234.50`` and ``¥1,500`` in en_US, ``1.234,50 €`` in de_DE,
+    ``-$5.00``). ``symbol=False`` leaves the currency sign out (``1,234.50``) where the
+    currency is named beside the amount.
+
+    Babel itself would round half to even (``0.125`` -> ``0.12``), hence the rounding
+    first; a negative amount that rounds to zero shows as zero, not ``-0.00``."""
+    rounded = round_money(amount, currency)
+    if not rounded:
+        rounded = rounded.copy_abs()
+    pattern = None if symbol else _pattern_without_symbol(locale)
+    return format_currency(rounded, currency, format=pattern, locale=locale, currency_digits=True)
+
+
+@cache
+def _pattern_without_symbol(locale: str) -> str:
+    """``locale``'s currency pattern with the sign and the space beside it removed
+    (``#,##0.00 ¤`` -> ``#,##0.00``), so grouping and the minus sign stay the locale's."""
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    return ";".join(
+        part.replace("\N{CURRENCY SIGN}", "").strip(" \N{NO-BREAK SPACE}\N{NARROW NO-BREAK SPACE}")
+        for part in pattern.split(";")
+    )
 
 
 def _decimal_places(value: Decimal) -> int:

@@ -237,10 +237,6 @@ async def revoke_links(
     return ids
 
 
-def _name(contact: Contact) -> str:
-    return f"{contact.first_name} {contact.last_name}".strip() or contact.email
-
-
 def _minutes(ttl: timedelta | None) -> int | None:
     return None if ttl is None else int(ttl.total_seconds() // 60)
 
@@ -270,7 +266,7 @@ async def send_link(
         subject=subject,
     )
     context: dict[str, object] = {
-        "contact_name": _name(contact),
+        "contact_name": contact.display_name,
         "link": issued.url,
         "expires_minutes": _minutes(link_ttl(runtime.settings, purpose)),
     }

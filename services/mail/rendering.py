@@ -5,6 +5,7 @@ the bodies extend ``base.txt``/``base.html`` (shared header and footer). HTML is
 autoescaped, text and subject are not. Every template gets ``account`` (a
 :class:`~services.mail.branding.Branding`) and ``base_url`` besides its own context;
 a key the template needs but the caller did not pass is an error, not a blank.
+Amounts go through the ``money`` filter (:func:`services.money.format_money`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from jinja2 import (
 )
 
 from services.mail.branding import Branding
+from services.money import format_money
 
 SUBJECT_MAX_LENGTH = 300
 RESERVED_KEYS = frozenset({"account", "base_url", "subject"})
@@ -37,6 +39,8 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# ``{{ amount|money(currency) }}`` (``locale=`` too): the one money formatter.
+_environment.filters["money"] = format_money
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from services import invoice_events
 from services.access import access_invoice, payment_scope
 from services.errors import BadInput, Conflict
 from services.invoices import OPEN_STATUSES, settle_status
-from services.money import ZERO, check_amount
+from services.money import ZERO, check_amount, format_money
 from services.pagination import Page, paginate
 
 
@@ -140,7 +140,8 @@ def check_allocation(
         )
     if share > invoice.balance:
         raise BadInput(
-            f"The amount exceeds the invoice's balance of {invoice.balance}.",
+            "The amount exceeds the invoice's balance of "
+            f"{format_money(invoice.balance, invoice.currency)}.",
             field=prefix + "amount",
         )
 

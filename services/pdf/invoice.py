@@ -84,7 +84,7 @@ def render_invoice(document: InvoicePdf) -> bytes:
     )
     totals = [("Subtotal", money(invoice.subtotal))]
     if invoice.discount_total:
-        totals.append(("Discount", f"-{money(invoice.discount_total)}"))
+        totals.append(("Discount", money(-invoice.discount_total)))
     totals += [("Tax", money(invoice.tax_total)), (f"Total ({currency})", money(invoice.total))]
     totals.append(("Amount paid", money(invoice.amount_paid)))
     if invoice.credits_applied:

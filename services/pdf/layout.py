@@ -34,7 +34,7 @@ from fpdf import FPDF
 
 from models.accounts import Account
 from models.clients import Client
-from services.money import round_money
+from services.money import format_money
 
 log = structlog.get_logger("portico.pdf")
 
@@ -97,8 +97,11 @@ def _encodable(char: str) -> bool:
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """``1234.5`` USD -> ``1,234.50``: the currency's minor unit, grouped thousands."""
-    return f"{round_money(amount, currency):,}"
+    """An amount in a PDF: :func:`~services.money.format_money` without the currency
+    sign (``1234.5`` USD -> ``1,234.50``). Every PDF names its currency (the "Currency"
+    fact and each total's label), and the built-in fonts cannot draw every sign (``₹``,
+    ``₩``, ``₪`` would print as ``?``)."""
+    return format_money(amount, currency, symbol=False)
 
 
 def format_number(value: Decimal) -> str:

@@ -87,7 +87,7 @@ def render_quote(document: QuotePdf) -> bytes:
     )
     totals = [("Subtotal", money(quote.subtotal))]
     if quote.discount_total:
-        totals.append(("Discount", f"-{money(quote.discount_total)}"))
+        totals.append(("Discount", money(-quote.discount_total)))
     totals += [("Tax", money(quote.tax_total)), (f"Total ({currency})", money(quote.total))]
     pdf.totals(totals, emphasis=(f"Total ({currency})",))
     pdf.section("Notes", quote.public_notes)

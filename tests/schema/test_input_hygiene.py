@@ -337,7 +337,7 @@ async def test_refusal_messages_show_amounts_at_the_currency_precision(gql, tena
         await gql(REFUND_PAYMENT, {"id": payment_id, "amount": "100.01"}, token=tenant.admin)
     )
     # then the message shows 100.00, not the stored 100.0000
-    assert error["message"] == "At most 100.00 can still be refunded."
+    assert error["message"] == "At most $100.00 can still be refunded."
     # and once the invoice's share is refunded, nothing more can be taken from it
     share = [{"invoiceId": invoice_id, "amount": "60.00"}]
     variables = {"id": payment_id, "amount": "60.00", "allocations": share}
@@ -345,7 +345,7 @@ async def test_refusal_messages_show_amounts_at_the_currency_precision(gql, tena
     share = [{"invoiceId": invoice_id, "amount": "10.00"}]
     variables = {"id": payment_id, "amount": "10.00", "allocations": share}
     error = refusal(await gql(REFUND_PAYMENT, variables, token=tenant.admin))
-    assert error["message"] == "This payment holds only 0.00 on that invoice."
+    assert error["message"] == "This payment holds only $0.00 on that invoice."
 
 
 # --- the same rules in the services (for callers that are not the GraphQL schema) -------
