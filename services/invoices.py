@@ -40,7 +40,7 @@ from services.lines import LineData, copy_lines, replace_lines, stored_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
 from services.unit_of_work import UnitOfWork
-from services.validation import optional_text
+from services.validation import apply_document_texts
 
 OPEN_STATUSES = (InvoiceStatus.SENT, InvoiceStatus.VIEWED, InvoiceStatus.PARTIAL)
 
@@ -136,18 +136,7 @@ def _apply(invoice: Invoice, data: InvoiceData) -> None:
         invoice.issue_date = data.issue_date
     if data.due_date is not None:
         invoice.due_date = data.due_date
-    if data.po_number is not None:
-        invoice.po_number = optional_text(data.po_number, field="poNumber", max_length=100)
-    if data.public_notes is not None:
-        invoice.public_notes = optional_text(
-            data.public_notes, field="publicNotes", max_length=10000
-        )
-    if data.private_notes is not None:
-        invoice.private_notes = optional_text(
-            data.private_notes, field="privateNotes", max_length=10000
-        )
-    if data.terms is not None:
-        invoice.terms = optional_text(data.terms, field="terms", max_length=10000)
+    apply_document_texts(invoice, data)
     if invoice.issue_date and invoice.due_date and invoice.due_date < invoice.issue_date:
         raise BadInput("The due date cannot be before the issue date.", field="dueDate")
 

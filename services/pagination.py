@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -104,16 +105,20 @@ async def paginate(
             )
         ).all()
     )
-    has_next = len(rows) > size
-    rows = rows[:size]
-    edges = [Edge(encode_cursor(row.created_at, row.id), row) for row in rows]  # type: ignore[attr-defined]
+    return page_of(rows, size=size, after=after, total=int(total))
+
+
+def page_of(rows: Sequence[T], *, size: int, after: str | None, total: int) -> Page[T]:
+    """The page of ``rows`` (newest first, after the cursor, up to ``size + 1`` of them:
+    one more than fits tells that a next page exists)."""
+    edges = [Edge(encode_cursor(row.created_at, row.id), row) for row in rows[:size]]  # type: ignore[attr-defined]
     return Page(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=has_next,
+            has_next_page=len(rows) > size,
             has_previous_page=after is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=int(total),
+        total_count=total,
     )

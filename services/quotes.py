@@ -40,7 +40,7 @@ from services.lines import LineData, replace_lines
 from services.money import validate_currency
 from services.pagination import Page, paginate
 from services.unit_of_work import UnitOfWork
-from services.validation import optional_text
+from services.validation import DOCUMENT_TEXTS, apply_document_texts, optional_text
 
 
 @dataclass(slots=True)
@@ -142,11 +142,9 @@ async def create_quote(*, session: AsyncSession, actor: StaffPrincipal, data: Qu
         title=optional_text(data.title, field="title", max_length=200),
         issue_date=data.issue_date or utcnow().date(),
         valid_until=data.valid_until,
-        public_notes=optional_text(data.public_notes, field="publicNotes", max_length=10000),
-        private_notes=optional_text(data.private_notes, field="privateNotes", max_length=10000),
-        terms=optional_text(data.terms, field="terms", max_length=10000),
         created_by_id=actor.user_id,
     )
+    apply_document_texts(quote, data)
     if quote.valid_until and quote.issue_date and quote.valid_until < quote.issue_date:
         raise BadInput("A quote cannot expire before it is issued.", field="validUntil")
     session.add(quote)
@@ -254,7 +252,9 @@ def _approval_fields(
     account: Account, data: ApprovalData, *, now: datetime, client_address: str
 ) -> dict[str, Any]:
     """The columns an approval stores, after the account's requirements are checked."""
-    po_number = optional_text(data.po_number, field="poNumber", max_length=100)
+    po_number = optional_text(
+        data.po_number, field="poNumber", max_length=DOCUMENT_TEXTS["po_number"][1]
+    )
     signature_name = optional_text(data.signature_name, field="signatureName", max_length=200)
     if account.quote_requires_terms and not data.accept_terms:
         raise BadInput("Accept the terms to approve this quote.", field="acceptTerms")

@@ -44,6 +44,25 @@ def optional_text(value: str | None, *, field: str, max_length: int) -> str | No
     return value or None
 
 
+DOCUMENT_TEXTS = {
+    "po_number": ("poNumber", 100),
+    "public_notes": ("publicNotes", 10000),
+    "private_notes": ("privateNotes", 10000),
+    "terms": ("terms", 10000),
+}
+"""The free texts of a billing document (invoice, quote, recurring invoice): their
+GraphQL field names and length limits."""
+
+
+def apply_document_texts(document: object, data: object) -> None:
+    """Copy each of :data:`DOCUMENT_TEXTS` that ``data`` gives (not ``None``) onto
+    ``document``, trimmed and checked (blank clears it)."""
+    for name, (field, max_length) in DOCUMENT_TEXTS.items():
+        value = getattr(data, name, None)
+        if value is not None:
+            setattr(document, name, optional_text(value, field=field, max_length=max_length))
+
+
 # --- the input rules every argument follows (README "Input rules") ---------------------
 
 MIN_DATE = date(1900, 1, 1)

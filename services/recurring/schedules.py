@@ -42,10 +42,10 @@ from services.access import access_client, access_recurring_invoice, recurring_i
 from services.errors import BadInput, Conflict, Forbidden
 from services.lines import LineData, replace_lines, stored_lines
 from services.money import validate_currency
-from services.pagination import Edge, Page, PageInfo, decode_cursor, encode_cursor, page_size
+from services.pagination import Page, decode_cursor, page_of, page_size
 from services.pagination import paginate as paginate_statement
 from services.recurring.periods import first_period_on_or_after, schedule_dates
-from services.validation import optional_text
+from services.validation import apply_document_texts
 
 CLIENT_CHOICE_POLICIES = (AutoBill.OPT_IN, AutoBill.OPT_OUT)
 """The auto-bill policies under which the client's own choice counts."""
@@ -150,18 +150,7 @@ def invoices_page(
     if after:
         created_at, row_id = decode_cursor(after)
         rows = [row for row in rows if (row.created_at, row.id) < (created_at, row_id)]
-    has_next = len(rows) > size
-    edges = [Edge(encode_cursor(row.created_at, row.id), row) for row in rows[:size]]
-    return Page(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=total,
-    )
+    return page_of(rows, size=size, after=after, total=total)
 
 
 def _check_start_date(start: date, today: date) -> date:
@@ -190,18 +179,7 @@ def _apply(recurring: RecurringInvoice, data: RecurringData) -> None:
         recurring.auto_bill = data.auto_bill
         # the client's choice starts at the new policy's default
         recurring.auto_bill_enabled = data.auto_bill is AutoBill.OPT_OUT
-    if data.po_number is not None:
-        recurring.po_number = optional_text(data.po_number, field="poNumber", max_length=100)
-    if data.public_notes is not None:
-        recurring.public_notes = optional_text(
-            data.public_notes, field="publicNotes", max_length=10000
-        )
-    if data.private_notes is not None:
-        recurring.private_notes = optional_text(
-            data.private_notes, field="privateNotes", max_length=10000
-        )
-    if data.terms is not None:
-        recurring.terms = optional_text(data.terms, field="terms", max_length=10000)
+    apply_document_texts(recurring, data)
 
 
 def record_schedule_event(
