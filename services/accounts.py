@@ -14,11 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.activity import Verb
 from models.enums import Module, StaffRole
 from models.types import utcnow
-from services import activity
 from services.errors import BadInput, Conflict, NotFound
+from services.events import access as access_events
 from services.money import check_amount, validate_currency
 from services.passwords import hash_password
 from services.portal_access import end_contact_access
@@ -192,13 +191,7 @@ async def update_account_settings(
     account.updated_at = utcnow()
     if portal_was_on and not account.portal_enabled:
         await end_contact_access(session, account_id=account.id)
-    activity.record(
-        session,
-        account_id=account.id,
-        actor=actor,
-        verb=Verb.ACCOUNT_SETTINGS_UPDATED,
-        subject_id=account.id,
-        details={"changed": sorted(k for k, v in asdict(data).items() if v is not None)},
-        visible_to_client=False,
+    access_events.settings_updated(
+        session, account, actor, changed=(k for k, v in asdict(data).items() if v is not None)
     )
     return account

@@ -11,11 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.policy import PARTNER_SCOPES
 from auth.principals import StaffPrincipal
 from auth.tokens import hash_api_token, new_api_token
-from models.activity import Verb
 from models.auth import ApiToken
 from models.types import utcnow
-from services import activity
 from services.errors import BadInput, NotFound
+from services.events import access as access_events
 from services.revocation import announce_after_commit
 from services.validation import check_datetime, required_text
 
@@ -53,15 +52,7 @@ async def create_api_token(
     )
     session.add(row)
     await session.flush()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.API_TOKEN_CREATED,
-        subject_id=row.id,
-        details={"name": row.name, "scopes": row.scopes},
-        visible_to_client=False,
-    )
+    access_events.api_token_created(session, row, actor)
     return row, token
 
 
@@ -89,13 +80,5 @@ async def revoke_api_token(
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         announce_after_commit(session, [row.id])
-        activity.record(
-            session,
-            account_id=actor.account_id,
-            actor=actor,
-            verb=Verb.API_TOKEN_REVOKED,
-            subject_id=row.id,
-            details={"name": row.name},
-            visible_to_client=False,
-        )
+        access_events.api_token_revoked(session, row, actor)
     return row

@@ -11,13 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
 from models.accounts import Account
-from models.activity import Verb
 from models.clients import Client, Contact
 from models.enums import ContactRole, Module
 from models.types import utcnow
-from services import activity
 from services.access import access_client, access_contact, client_scope
 from services.errors import BadInput, Conflict
+from services.events import clients as client_events
 from services.money import validate_currency
 from services.pagination import Page, paginate
 from services.portal_access import end_contact_access
@@ -127,15 +126,7 @@ async def create_client(
     await session.flush()
     for index, contact_data in enumerate(contacts or []):
         await _add_contact(session, client, contact_data, field_prefix=f"contacts.{index}.")
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CLIENT_CREATED,
-        subject_id=client.id,
-        client_id=client.id,
-        visible_to_client=False,
-    )
+    client_events.created(session, client, actor)
     return client
 
 
@@ -148,15 +139,7 @@ async def update_client(
     client.updated_at = utcnow()
     if portal_was_on and not client.portal_enabled:
         await end_contact_access(session, account_id=actor.account_id, client_id=client.id)
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CLIENT_UPDATED,
-        subject_id=client.id,
-        client_id=client.id,
-        visible_to_client=False,
-    )
+    client_events.updated(session, client, actor)
     return client
 
 
@@ -170,15 +153,7 @@ async def archive_client(
         client.archived_at = utcnow()
         client.updated_at = client.archived_at
         await end_contact_access(session, account_id=actor.account_id, client_id=client.id)
-        activity.record(
-            session,
-            account_id=actor.account_id,
-            actor=actor,
-            verb=Verb.CLIENT_ARCHIVED,
-            subject_id=client.id,
-            client_id=client.id,
-            visible_to_client=False,
-        )
+        client_events.archived(session, client, actor)
     return client
 
 
@@ -189,15 +164,7 @@ async def restore_client(
     if client.archived_at is not None:
         client.archived_at = None
         client.updated_at = utcnow()
-        activity.record(
-            session,
-            account_id=actor.account_id,
-            actor=actor,
-            verb=Verb.CLIENT_RESTORED,
-            subject_id=client.id,
-            client_id=client.id,
-            visible_to_client=False,
-        )
+        client_events.restored(session, client, actor)
     return client
 
 
@@ -258,15 +225,7 @@ async def create_contact(
 ) -> Contact:
     client = await access_client(session, actor, client_id)
     contact = await _add_contact(session, client, data)
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_CREATED,
-        subject_id=contact.id,
-        client_id=client.id,
-        visible_to_client=False,
-    )
+    client_events.contact_created(session, contact, actor)
     return contact
 
 
@@ -297,15 +256,7 @@ async def update_contact(
         await _clear_primary(session, contact.client_id)
         contact.is_primary = True
     contact.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_UPDATED,
-        subject_id=contact.id,
-        client_id=contact.client_id,
-        visible_to_client=False,
-    )
+    client_events.contact_updated(session, contact, actor)
     return contact
 
 
@@ -315,14 +266,5 @@ async def delete_contact(
     contact = await access_contact(session, actor, contact_id)
     await end_contact_access(session, account_id=actor.account_id, contact_ids=[contact.id])
     await session.delete(contact)
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_DELETED,
-        subject_id=contact.id,
-        client_id=contact.client_id,
-        details={"email": contact.email},
-        visible_to_client=False,
-    )
+    client_events.contact_deleted(session, contact, actor)
     return contact.id

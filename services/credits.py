@@ -18,14 +18,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal, StaffPrincipal
-from models.activity import Verb
 from models.credits import Credit, CreditApplication
 from models.enums import CreditStatus
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
-from services import activity, invoice_events
 from services.access import access_client, access_credit, access_invoice, credit_scope
 from services.errors import BadInput, Conflict
+from services.events import credits as credit_events
+from services.events import invoices as invoice_events
 from services.invoices import OPEN_STATUSES, next_number, settle_status
 from services.money import ZERO, check_amount, format_money, round_money, validate_currency
 from services.pagination import Page, paginate
@@ -90,15 +90,7 @@ async def create_credit(
     )
     session.add(credit)
     await session.flush()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CREDIT_CREATED,
-        subject_id=credit.id,
-        client_id=client.id,
-        details={"number": credit.number, "amount": str(amount), "currency": currency},
-    )
+    credit_events.created(session, credit, actor)
     return credit
 
 
@@ -153,19 +145,7 @@ async def apply_credit(
     invoice.credits_applied += share
     settle_status(invoice)
     invoice.updated_at = now
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CREDIT_APPLIED,
-        subject_id=credit.id,
-        client_id=credit.client_id,
-        details={
-            "invoice_id": str(invoice.id),
-            "amount": str(share),
-            "balance": str(credit.balance),
-        },
-    )
+    credit_events.applied(session, credit, actor, invoice=invoice, amount=share)
     invoice_events.money_applied(session, invoice, actor, amount=str(share), credit_id=credit.id)
     return credit
 

@@ -19,7 +19,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
@@ -31,11 +30,11 @@ from models.enums import InvoiceStatus, PaidState
 from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
-from services import invoice_events
 from services.access import access_client, access_invoice, invoice_scope
 from services.document_links import email_document
 from services.errors import BadInput, Conflict
-from services.invoice_events import InvoiceOrigin, IssueSource
+from services.events import invoices as invoice_events
+from services.events.invoices import InvoiceOrigin, IssueSource
 from services.lines import LineData, copy_lines, replace_lines, stored_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
@@ -310,14 +309,14 @@ async def issue_invoice(
     *,
     actor: Principal | None,
     source: IssueSource,
-    origin: dict[str, Any] | None = None,
+    quote: Quote | None = None,
 ) -> Invoice:
     """The one way an invoice becomes SENT, whatever asks for it (``sendInvoice``,
     ``markInvoiceSent``, a quote's conversion, the recurring scheduler).
 
     It is numbered on its first issue (gap-free, :func:`next_number`), becomes SENT with
     its issue date, and records one sequence of events for every source: an invoice
-    created by this issue (a quote's or a schedule's: ``origin`` holds its details) is
+    created by this issue (converted from ``quote``, or issued by its schedule) is
     recorded as ``invoice.created`` first, then ``invoice.sent`` with the ``source``.
     Sources that mail (:attr:`IssueSource.mails`) queue the document's mail to the
     client's contacts, delivered after the unit of work commits."""
@@ -325,7 +324,7 @@ async def issue_invoice(
     if invoice.number is None:
         invoice.number = await next_number(session, invoice.account_id, "invoice")
     if source.origin is not None:
-        invoice_events.created(session, invoice, actor, source.origin, **(origin or {}))
+        invoice_events.created(session, invoice, actor, source.origin, quote=quote)
     now = utcnow()
     if invoice.status is InvoiceStatus.DRAFT:
         invoice.status = InvoiceStatus.SENT
@@ -460,5 +459,5 @@ async def create_invoice_from_quote(
         invoice,
         actor=actor,
         source=IssueSource.QUOTE,
-        origin={"quote_id": str(quote.id), "quote_number": quote.number},
+        quote=quote,
     )

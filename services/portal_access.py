@@ -13,14 +13,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import AuthenticatedPrincipal, ContactPrincipal, StaffPrincipal
-from models.activity import Verb
 from models.auth import AuthSession
 from models.clients import Contact
 from models.enums import SessionKind
 from models.types import utcnow
-from services import activity
 from services.access import access_contact
 from services.errors import NotFound
+from services.events import access as access_events
 from services.portal_links import revoke_links
 from services.revocation import announce_after_commit
 from services.sessions import revoke_sessions, revoke_view_as_sessions_of
@@ -131,14 +130,5 @@ async def revoke_contact_access(
     """Staff: sign a contact out everywhere and void its links."""
     contact = await access_contact(session, actor, contact_id)
     ended = await end_contact_access(session, account_id=actor.account_id, contact_ids=[contact.id])
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_ACCESS_REVOKED,
-        subject_id=contact.id,
-        client_id=contact.client_id,
-        details={"sessions": ended},
-        visible_to_client=False,
-    )
+    access_events.access_revoked(session, contact, actor, sessions=ended)
     return contact

@@ -19,12 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import password_problem
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.activity import Verb
 from models.auth import AuthSession
 from models.clients import Client, Contact
 from models.enums import ContactRole, LinkPurpose
 from models.types import utcnow
-from services import activity
 from services.access import access_contact
 from services.accounts import account_for_portal
 from services.config import Settings
@@ -36,6 +34,8 @@ from services.errors import (
     RateLimited,
     Unauthenticated,
 )
+from services.events import access as access_events
+from services.events import clients as client_events
 from services.invoices import mark_invoice_viewed
 from services.passwords import hash_password, verify_password
 from services.portal_access import end_contact_access
@@ -226,16 +226,10 @@ async def redeem_portal_link(
     )
     if staff_viewer is None and opened.link.purpose is LinkPurpose.DOCUMENT:
         await _record_document_view(session, opened, auth_session)
-    activity.record(
-        session,
-        account_id=opened.account.id,
-        actor=caller if staff_viewer else None,
-        verb=Verb.CONTACT_VIEWED_AS if staff_viewer else Verb.CONTACT_SIGNED_IN,
-        subject_id=opened.contact.id,
-        client_id=opened.client.id,
-        details={"link": opened.link.purpose.value},
-        visible_to_client=False,
-    )
+    if staff_viewer is None:
+        access_events.signed_in(session, opened.contact, link=opened.link.purpose)
+    else:
+        access_events.viewed_as(session, opened.contact, staff_viewer, link=opened.link.purpose)
     return result
 
 
@@ -265,15 +259,7 @@ async def invite_contact(
             "expires_days": runtime.settings.invite_ttl_days,
         },
     )
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_INVITED,
-        subject_id=contact.id,
-        client_id=contact.client_id,
-        visible_to_client=False,
-    )
+    access_events.invited(session, contact, actor)
     return contact, issued
 
 
@@ -319,17 +305,10 @@ async def set_password_with_link(
     mark_used(opened.link)
     await end_contact_access(session, account_id=opened.account.id, contact_ids=[contact.id])
     result, _ = await _start_session(session, runtime, opened, read_only_for=None)
-    activity.record(
-        session,
-        account_id=opened.account.id,
-        actor=None,
-        verb=Verb.CONTACT_INVITE_ACCEPTED
-        if purpose is LinkPurpose.INVITE
-        else Verb.CONTACT_PASSWORD_RESET,
-        subject_id=contact.id,
-        client_id=opened.client.id,
-        visible_to_client=False,
-    )
+    if purpose is LinkPurpose.INVITE:
+        access_events.invite_accepted(session, contact)
+    else:
+        access_events.password_reset(session, contact)
     return result
 
 
@@ -432,16 +411,7 @@ async def create_dashboard_link(
         purpose=LinkPurpose.DASHBOARD,
         created_by_id=actor.user_id,
     )
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_DASHBOARD_LINK_CREATED,
-        subject_id=contact.id,
-        client_id=contact.client_id,
-        details={"replaced": len(old)},
-        visible_to_client=False,
-    )
+    access_events.dashboard_link_created(session, contact, actor, replaced=len(old))
     return issued
 
 
@@ -521,13 +491,4 @@ async def register_client(
         purpose=LinkPurpose.EMAIL_VERIFICATION,
         template="email_verification",
     )
-    activity.record(
-        session,
-        account_id=account.id,
-        actor=None,
-        verb=Verb.CLIENT_REGISTERED,
-        subject_id=client.id,
-        client_id=client.id,
-        details={"email": email},
-        visible_to_client=False,
-    )
+    client_events.registered(session, client)

@@ -26,15 +26,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account
-from models.activity import Verb
 from models.enums import QuoteKind, QuoteStatus
 from models.invoices import Invoice
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
-from services import activity
 from services.access import access_client, access_quote, invoice_scope, quote_scope
 from services.document_links import email_document
 from services.errors import BadInput, Conflict, Forbidden
+from services.events import quotes as quote_events
 from services.invoices import create_invoice_from_quote, next_number
 from services.lines import LineData, replace_lines
 from services.money import validate_currency
@@ -150,15 +149,7 @@ async def create_quote(*, session: AsyncSession, actor: StaffPrincipal, data: Qu
     session.add(quote)
     await session.flush()
     await replace_lines(session, QuoteLine, "quote_id", quote, data.lines or [])
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.QUOTE_CREATED,
-        subject_id=quote.id,
-        client_id=client.id,
-        visible_to_client=False,
-    )
+    quote_events.created(session, quote, actor)
     return quote
 
 
@@ -184,15 +175,7 @@ async def send_quote(
         quote.status = QuoteStatus.SENT
     quote.sent_at = now
     quote.updated_at = now
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.QUOTE_SENT,
-        subject_id=quote.id,
-        client_id=quote.client_id,
-        details={"number": quote.number},
-    )
+    quote_events.sent(session, quote, actor)
     if notify:
         await email_document(work, quote)
     return quote
@@ -325,20 +308,7 @@ async def approve_quote(
         if quote.status in APPROVED_STATUSES:
             return await _approval_of(session, actor, quote)
         raise _not_open(quote, "approved")
-    activity.record(
-        session,
-        account_id=quote.account_id,
-        actor=actor,
-        verb=Verb.QUOTE_APPROVED,
-        subject_id=quote.id,
-        client_id=quote.client_id,
-        details={
-            "number": quote.number,
-            "po_number": quote.po_number,
-            "signature_name": quote.signature_name,
-            "terms_accepted": quote.terms_accepted_at is not None,
-        },
-    )
+    quote_events.approved(session, quote, actor)
     if not account.convert_quote_on_approval:
         return Approval(quote=quote, invoice=None)
     invoice = await create_invoice_from_quote(
@@ -346,19 +316,7 @@ async def approve_quote(
     )
     quote.status = QuoteStatus.CONVERTED
     quote.converted_invoice_id = invoice.id
-    activity.record(
-        session,
-        account_id=quote.account_id,
-        actor=actor,
-        verb=Verb.QUOTE_CONVERTED,
-        subject_id=quote.id,
-        client_id=quote.client_id,
-        details={
-            "number": quote.number,
-            "invoice_id": str(invoice.id),
-            "invoice_number": invoice.number,
-        },
-    )
+    quote_events.converted(session, quote, actor, invoice=invoice)
     return Approval(quote=quote, invoice=invoice)
 
 
@@ -391,15 +349,7 @@ async def decline_quote(
         if _declined(quote):
             return quote
         raise _not_open(quote, "declined")
-    activity.record(
-        session,
-        account_id=quote.account_id,
-        actor=actor,
-        verb=Verb.QUOTE_DECLINED,
-        subject_id=quote.id,
-        client_id=quote.client_id,
-        details={"number": quote.number, "reason": reason},
-    )
+    quote_events.declined(session, quote, actor)
     return quote
 
 
@@ -426,13 +376,5 @@ async def mark_quote_viewed(
         updated_at=now,
     )
     if viewed:
-        activity.record(
-            session,
-            account_id=quote.account_id,
-            actor=actor,
-            verb=Verb.QUOTE_VIEWED,
-            subject_id=quote.id,
-            client_id=quote.client_id,
-            details={"number": quote.number},
-        )
+        quote_events.viewed(session, quote, actor)
     return quote

@@ -9,9 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import StaffPrincipal
 from auth.tokens import TokenSigner
-from models.activity import Verb
-from services import activity
 from services.access import access_contact
+from services.events import access as access_events
 from services.sessions import start_contact_session
 
 VIEW_AS_TTL = timedelta(hours=1)
@@ -30,14 +29,5 @@ async def view_as_contact(
         ttl=VIEW_AS_TTL,
         viewer=actor,
     )
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.CONTACT_VIEWED_AS,
-        subject_id=contact.id,
-        client_id=contact.client_id,
-        details={"email": contact.email},
-        visible_to_client=False,
-    )
+    access_events.viewed_as(session, contact, actor)
     return token

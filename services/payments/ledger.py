@@ -28,9 +28,9 @@ from auth.principals import Principal, StaffPrincipal
 from models.invoices import Invoice
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
-from services import invoice_events
 from services.access import access_invoice, payment_scope
 from services.errors import BadInput, Conflict
+from services.events import invoices as invoice_events
 from services.invoices import OPEN_STATUSES, settle_status
 from services.money import ZERO, check_amount, format_money
 from services.pagination import Page, paginate

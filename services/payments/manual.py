@@ -14,13 +14,12 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import StaffPrincipal
-from models.activity import Verb
 from models.enums import PaymentMethodKind, PaymentStatus
 from models.payments import SETTLED_STATUSES, Payment
 from models.types import utcnow
-from services import activity
 from services.access import access_client, access_payment
 from services.errors import BadInput, Conflict
+from services.events import payments as payment_events
 from services.money import check_amount, validate_currency
 from services.payments.ledger import (
     AllocationData,
@@ -88,20 +87,7 @@ async def record_payment(
         available=amount,
         too_much="Allocations exceed the payment amount.",
     )
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.PAYMENT_RECORDED,
-        subject_id=payment.id,
-        client_id=client.id,
-        details={
-            "amount": str(amount),
-            "currency": currency,
-            "method": payment.method.value,
-            "unapplied": str(amount - applied),
-        },
-    )
+    payment_events.recorded(session, payment, actor, applied=applied)
     return payment
 
 
@@ -131,13 +117,5 @@ async def apply_payment(
         too_much=f"Allocations exceed the payment's unapplied amount of {available}.",
     )
     payment.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.PAYMENT_APPLIED,
-        subject_id=payment.id,
-        client_id=payment.client_id,
-        details={"amount": str(applied), "unapplied": str(available - applied)},
-    )
+    payment_events.applied(session, payment, actor, amount=applied, unapplied=available - applied)
     return payment

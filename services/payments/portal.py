@@ -19,14 +19,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal
 from models.accounts import Account
-from models.activity import Verb
 from models.enums import PaymentMethodKind, PaymentStatus
 from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
 from models.types import utcnow
-from services import activity
 from services.access import access_invoice
 from services.errors import BadInput, Conflict, Forbidden, NotFound
+from services.events import payments as payment_events
 from services.invoices import OPEN_STATUSES, amount_due, deposit_outstanding
 from services.money import ZERO, check_amount, format_money
 
@@ -216,17 +215,7 @@ async def pay_invoices(
                     amount=share.amount,
                 )
             )
-    activity.record(
-        session,
-        account_id=contact.account_id,
-        actor=contact,
-        verb=Verb.PAYMENT_STARTED,
-        subject_id=payment.id,
-        client_id=plan.client_id,
-        details={
-            "amount": str(plan.amount),
-            "currency": plan.currency,
-            "invoice_ids": [str(share.invoice.id) for share in plan.shares],
-        },
+    payment_events.started(
+        session, payment, contact, invoice_ids=[share.invoice.id for share in plan.shares]
     )
     return PortalPayment(payment=payment, plan=plan)

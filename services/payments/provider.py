@@ -11,13 +11,12 @@ import uuid
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.activity import Verb
 from models.enums import PaymentStatus
 from models.invoices import Invoice
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
-from services import activity
 from services.errors import Conflict, NotFound
+from services.events import payments as payment_events
 from services.invoices import OPEN_STATUSES
 from services.money import ZERO
 from services.payments.ledger import allocations_of, credit_invoice
@@ -80,19 +79,7 @@ async def complete_payment(
     if provider_payment_id is not None:
         payment.provider_payment_id = provider_payment_id
     payment.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=payment.account_id,
-        actor=None,
-        verb=Verb.PAYMENT_COMPLETED,
-        subject_id=payment.id,
-        client_id=payment.client_id,
-        details={
-            "amount": str(payment.amount),
-            "currency": payment.currency,
-            "unapplied": str(payment.amount - applied),
-        },
-    )
+    payment_events.completed(session, payment, applied=applied)
     return payment
 
 
@@ -125,14 +112,5 @@ async def fail_payment(
         raise Conflict(f"A {payment.status.value.lower()} payment cannot fail.")
     payment.status = PaymentStatus.FAILED
     payment.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=payment.account_id,
-        actor=None,
-        verb=Verb.PAYMENT_FAILED,
-        subject_id=payment.id,
-        client_id=payment.client_id,
-        details={"amount": str(payment.amount), "currency": payment.currency}
-        | ({"reason": reason} if reason else {}),
-    )
+    payment_events.failed(session, payment, reason=reason)
     return payment

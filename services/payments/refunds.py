@@ -11,13 +11,13 @@ from decimal import Decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import StaffPrincipal
-from models.activity import Verb
 from models.enums import PaymentStatus
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
-from services import activity, invoice_events
 from services.access import access_payment
 from services.errors import BadInput, Conflict
+from services.events import invoices as invoice_events
+from services.events import payments as payment_events
 from services.invoices import settle_status
 from services.money import ZERO, check_amount, format_money
 from services.payments.ledger import (
@@ -91,20 +91,7 @@ async def refund_payment(
         else PaymentStatus.PARTIALLY_REFUNDED
     )
     payment.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.PAYMENT_REFUNDED,
-        subject_id=payment.id,
-        client_id=payment.client_id,
-        details={
-            "amount": str(amount),
-            "currency": payment.currency,
-            "from_unapplied": str(from_unapplied),
-            "refunded_total": str(payment.refunded_amount),
-        },
-    )
+    payment_events.refunded(session, payment, actor, amount=amount, from_unapplied=from_unapplied)
     return payment
 
 

@@ -12,18 +12,18 @@ from datetime import date, datetime, timedelta
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.activity import Verb
 from models.clients import Client
 from models.enums import RecurringStatus
 from models.invoices import Invoice, InvoiceLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.types import utcnow
 from services.errors import Conflict
-from services.invoice_events import IssueSource
+from services.events import recurring as schedule_events
+from services.events.invoices import IssueSource
 from services.invoices import issue_invoice
 from services.lines import LineData, build_lines, stored_lines
 from services.recurring.periods import next_period_after
-from services.recurring.schedules import charges_automatically, pause, record_schedule_event
+from services.recurring.schedules import charges_automatically, pause
 from services.unit_of_work import UnitOfWork
 
 
@@ -77,9 +77,7 @@ async def issue_due_invoices(
             recurring.remaining_cycles = 0
             recurring.status = RecurringStatus.COMPLETED
             recurring.next_send_date = None
-            record_schedule_event(
-                session, recurring, None, Verb.RECURRING_INVOICE_COMPLETED, visible_to_client=True
-            )
+            schedule_events.completed(session, recurring)
         else:
             recurring.next_send_date = next_period_after(
                 recurring.start_date, recurring.frequency, period
@@ -131,23 +129,10 @@ async def _issue(
     session.add(invoice)
     await session.flush()  # a second invoice for this period fails here (UNIQUE)
     session.add_all(rows)
-    origin = {"recurring_invoice_id": str(recurring.id), "period": period.isoformat()}
-    await issue_invoice(work, invoice, actor=None, source=IssueSource.SCHEDULE, origin=origin)
+    await issue_invoice(work, invoice, actor=None, source=IssueSource.SCHEDULE)
     assert invoice.number is not None  # noqa: S101 - issue_invoice numbers it
     automatic = charges_automatically(recurring)
-    record_schedule_event(
-        session,
-        recurring,
-        None,
-        Verb.RECURRING_INVOICE_GENERATED,
-        visible_to_client=False,
-        details={
-            "number": invoice.number,
-            **origin,
-            "invoice_id": str(invoice.id),
-            "charge_automatically": automatic,
-        },
-    )
+    schedule_events.generated(session, recurring, invoice, charge_automatically=automatic)
     # Charging the card: the Stripe integration takes every IssuedInvoice with
     # charge_automatically (its schedule's payment_method_id, else the client's default
     # method) after this transaction commits. Nothing is charged or faked here.

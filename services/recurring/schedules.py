@@ -32,14 +32,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
-from models.activity import Verb
 from models.enums import AutoBill, Frequency, RecurringStatus
 from models.invoices import Invoice
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.types import utcnow
-from services import activity
 from services.access import access_client, access_recurring_invoice, recurring_invoice_scope
 from services.errors import BadInput, Conflict, Forbidden
+from services.events import recurring as schedule_events
 from services.lines import LineData, replace_lines, stored_lines
 from services.money import validate_currency
 from services.pagination import Page, decode_cursor, page_of, page_size
@@ -182,27 +181,6 @@ def _apply(recurring: RecurringInvoice, data: RecurringData) -> None:
     apply_document_texts(recurring, data)
 
 
-def record_schedule_event(
-    session: AsyncSession,
-    recurring: RecurringInvoice,
-    actor: Principal | None,
-    verb: Verb,
-    *,
-    visible_to_client: bool,
-    details: dict[str, object] | None = None,
-) -> None:
-    activity.record(
-        session,
-        account_id=recurring.account_id,
-        actor=actor,
-        verb=verb,
-        subject_id=recurring.id,
-        client_id=recurring.client_id,
-        details=details,
-        visible_to_client=visible_to_client,
-    )
-
-
 async def create_recurring_invoice(
     *, session: AsyncSession, actor: StaffPrincipal, data: RecurringData
 ) -> RecurringInvoice:
@@ -230,9 +208,7 @@ async def create_recurring_invoice(
     await replace_lines(
         session, RecurringInvoiceLine, "recurring_invoice_id", recurring, data.lines or []
     )
-    record_schedule_event(
-        session, recurring, actor, Verb.RECURRING_INVOICE_CREATED, visible_to_client=False
-    )
+    schedule_events.created(session, recurring, actor)
     return recurring
 
 
@@ -285,9 +261,7 @@ async def update_recurring_invoice(
     if reschedule and recurring.status is RecurringStatus.ACTIVE:
         recurring.next_send_date = await _first_open_period(session, recurring, today)
     recurring.updated_at = utcnow()
-    record_schedule_event(
-        session, recurring, actor, Verb.RECURRING_INVOICE_UPDATED, visible_to_client=False
-    )
+    schedule_events.updated(session, recurring, actor)
     return recurring
 
 
@@ -311,14 +285,7 @@ async def start_recurring_invoice(
     recurring.status = RecurringStatus.ACTIVE
     recurring.next_send_date = recurring.start_date
     recurring.updated_at = utcnow()
-    record_schedule_event(
-        session,
-        recurring,
-        actor,
-        Verb.RECURRING_INVOICE_STARTED,
-        visible_to_client=True,
-        details={"next_send_date": recurring.start_date.isoformat()},
-    )
+    schedule_events.started(session, recurring, actor)
     return recurring
 
 
@@ -346,14 +313,7 @@ def pause(
     recurring.next_send_date = None
     recurring.paused_at = now
     recurring.updated_at = now
-    record_schedule_event(
-        session,
-        recurring,
-        actor,
-        Verb.RECURRING_INVOICE_PAUSED,
-        visible_to_client=True,
-        details={"reason": reason} if reason else None,
-    )
+    schedule_events.paused(session, recurring, actor, reason=reason)
 
 
 async def resume_recurring_invoice(
@@ -382,14 +342,7 @@ async def resume_recurring_invoice(
         session, recurring, today or utcnow().date()
     )
     recurring.updated_at = utcnow()
-    record_schedule_event(
-        session,
-        recurring,
-        actor,
-        Verb.RECURRING_INVOICE_RESUMED,
-        visible_to_client=True,
-        details={"next_send_date": recurring.next_send_date.isoformat()},
-    )
+    schedule_events.resumed(session, recurring, actor)
     return recurring
 
 
@@ -400,9 +353,7 @@ async def delete_recurring_invoice(
     recurring = await access_recurring_invoice(session, actor, recurring_invoice_id, lock=True)
     if recurring.status is not RecurringStatus.DRAFT:
         raise Conflict("Only a draft schedule can be deleted; pause a started one.")
-    record_schedule_event(
-        session, recurring, actor, Verb.RECURRING_INVOICE_DELETED, visible_to_client=False
-    )
+    schedule_events.deleted(session, recurring, actor)
     await session.delete(recurring)  # its lines go with it (ON DELETE CASCADE)
     await session.flush()
     return recurring.id
@@ -451,13 +402,5 @@ async def set_auto_bill(
         return recurring
     recurring.auto_bill_enabled = enabled
     recurring.updated_at = utcnow()
-    activity.record(
-        session,
-        account_id=actor.account_id,
-        actor=actor,
-        verb=Verb.RECURRING_INVOICE_AUTO_BILL_CHANGED,
-        subject_id=recurring.id,
-        client_id=recurring.client_id,
-        details={"enabled": enabled},
-    )
+    schedule_events.auto_bill_changed(session, recurring, actor)
     return recurring

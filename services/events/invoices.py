@@ -1,31 +1,39 @@
-"""The events of an invoice's life, one recorder each.
+"""The events of an invoice's life, one recorder each (:mod:`services.events`).
 
 Each recorder is the only way its event is recorded: one activity entry and one outbox
 event of topic ``invoice`` whose ``kind`` is the entry's verb, with the same details.
 Partners receive these kinds (README, "Partner events"); the details are snake_case:
 
-=========================  ============================================================
-kind                       details
-=========================  ============================================================
-``invoice.created``        ``number`` (none for a draft), ``source`` (``staff``,
-                           ``quote``, ``schedule``); from a quote ``quote_id`` and
-                           ``quote_number``; from a schedule ``recurring_invoice_id`` and
-                           ``period``
-``invoice.updated``        ``number``
-``invoice.sent``           ``number``, ``source`` (``send``, ``mark_sent``, ``quote``,
-                           ``schedule``)
-``invoice.viewed``         ``number``
-``invoice.payment_applied`` ``number``, ``amount``, ``balance``, and ``payment_id`` or
-                           ``credit_id``
-``invoice.paid``           ``number``, ``amount`` (the invoice's total)
-``invoice.refunded``       ``number``, ``amount``, ``balance``, ``payment_id``
-``invoice.voided``         ``number``
-``invoice.overdue``        ``number``, ``due_date``, ``balance``
-=========================  ============================================================
+=============================  ========================  ================================
+kind                           when                      details
+=============================  ========================  ================================
+``invoice.created``            staff draft it, or it is  ``number`` (none for a draft),
+                               converted from a quote    ``source`` (``staff``, ``quote``,
+                               / issued by a schedule    ``schedule``); from a quote
+                                                         ``quote_id``, ``quote_number``;
+                                                         from a schedule
+                                                         ``recurring_invoice_id``,
+                                                         ``period``
+``invoice.updated``            staff edit it             ``number``
+``invoice.sent``               it becomes SENT, or is    ``number``, ``source``
+                               sent again                (``send``, ``mark_sent``,
+                                                         ``quote``, ``schedule``)
+``invoice.viewed``             a contact first opens it  ``number``
+``invoice.payment_applied``    a payment's or credit's   ``number``, ``amount``,
+                               share is put on it        ``balance``, and ``payment_id``
+                                                         or ``credit_id``
+``invoice.paid``               that share settles it     ``number``, ``amount`` (the
+                                                         invoice's total)
+``invoice.refunded``           a refund takes money      ``number``, ``amount``,
+                               back from it              ``balance``, ``payment_id``
+``invoice.voided``             it is voided              ``number``
+``invoice.overdue``            it passes its due date    ``number``, ``due_date``,
+                               unpaid (issue 11)         ``balance``
+=============================  ========================  ================================
 
-Amounts are decimal strings. An entry is shown on the client's timeline when the client
-can see the invoice then: never while it is a draft (a draft's creation, edits and
-voiding stay internal).
+Amounts are decimal strings. Shown to the client: an entry is on the client's timeline
+when the client can see the invoice then, so never while it is a draft; a staff edit
+(``invoice.updated``) stays internal, a voided draft too.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from auth.principals import Principal
 from models.activity import EventTopic, Verb
 from models.enums import InvoiceStatus
 from models.invoices import Invoice
+from models.quotes import Quote
 from services import activity
 
 
@@ -106,16 +115,26 @@ def created(
     invoice: Invoice,
     actor: Principal | None,
     origin: InvoiceOrigin,
-    **details: Any,
+    *,
+    quote: Quote | None = None,
 ) -> None:
     """A new invoice; one made by a quote or a schedule is shown to the client at once
-    (it is issued in the same transaction), a staff draft is not."""
+    (it is issued in the same transaction), a staff draft is not. ``quote``: the quote
+    it was converted from; a schedule's invoice names its schedule and period itself."""
+    details: dict[str, Any] = {"source": origin.value}
+    if quote is not None:
+        details |= {"quote_id": str(quote.id), "quote_number": quote.number}
+    if origin is InvoiceOrigin.SCHEDULE and invoice.recurring_period is not None:
+        details |= {
+            "recurring_invoice_id": str(invoice.recurring_invoice_id),
+            "period": invoice.recurring_period.isoformat(),
+        }
     _record(
         session,
         Verb.INVOICE_CREATED,
         invoice,
         actor,
-        {"source": origin.value, **details},
+        details,
         shown=origin is not InvoiceOrigin.STAFF,
     )
 
@@ -178,3 +197,15 @@ def refunded(
 def voided(session: AsyncSession, invoice: Invoice, actor: Principal, *, was_shown: bool) -> None:
     """Voided; shown when the client could see the invoice before (it was not a draft)."""
     _record(session, Verb.INVOICE_VOIDED, invoice, actor, {}, shown=was_shown)
+
+
+def overdue(session: AsyncSession, invoice: Invoice) -> None:
+    """The system saw the invoice pass its due date unpaid (the job comes with issue 11)."""
+    due_date = invoice.due_date.isoformat() if invoice.due_date else None
+    _record(
+        session,
+        Verb.INVOICE_OVERDUE,
+        invoice,
+        None,
+        {"due_date": due_date, "balance": str(invoice.balance)},
+    )

@@ -1,0 +1,162 @@
+"""The events of a payment's life, one recorder each (:mod:`services.events`).
+
+=====================  ============================  =====================================
+verb                   when                          details
+=====================  ============================  =====================================
+``payment.recorded``   staff record money received   ``amount``, ``currency``,
+                       by hand                       ``method``, ``unapplied``
+``payment.applied``    staff apply its unapplied     ``amount`` (applied now),
+                       remainder to invoices         ``unapplied`` (left after)
+``payment.started``    a billing contact starts a    ``amount``, ``currency``,
+                       card payment in the portal    ``invoice_ids`` (the planned split)
+``payment.completed``  the provider confirms it      ``amount``, ``currency``,
+                                                     ``unapplied``
+``payment.failed``     the provider declines it      ``amount``, ``currency``, and
+                                                     ``reason`` when the provider gave one
+``payment.refunded``   staff refund all or part      ``amount``, ``currency``,
+                                                     ``from_unapplied``, ``refunded_total``
+=====================  ============================  =====================================
+
+Amounts are decimal strings. Shown to the client: every payment event (it is the client's
+own money; the contacts' role and modules still decide who reads money entries). What a
+payment does to each invoice is the invoice's own event (:mod:`.invoices`), which goes to
+the outbox; payment events do not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from auth.principals import ContactPrincipal, Principal, StaffPrincipal
+from models.activity import Verb
+from models.payments import Payment
+from services import activity
+
+
+def _record(
+    session: AsyncSession,
+    verb: Verb,
+    payment: Payment,
+    actor: Principal | None,
+    details: dict[str, Any],
+) -> None:
+    activity.record(
+        session,
+        account_id=payment.account_id,
+        actor=actor,
+        verb=verb,
+        subject_id=payment.id,
+        client_id=payment.client_id,
+        details=details,
+    )
+
+
+def recorded(
+    session: AsyncSession, payment: Payment, actor: StaffPrincipal, *, applied: Decimal
+) -> None:
+    """``applied``: how much of it went onto invoices at once."""
+    _record(
+        session,
+        Verb.PAYMENT_RECORDED,
+        payment,
+        actor,
+        {
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "method": payment.method.value,
+            "unapplied": str(payment.amount - applied),
+        },
+    )
+
+
+def applied(
+    session: AsyncSession,
+    payment: Payment,
+    actor: StaffPrincipal,
+    *,
+    amount: Decimal,
+    unapplied: Decimal,
+) -> None:
+    _record(
+        session,
+        Verb.PAYMENT_APPLIED,
+        payment,
+        actor,
+        {"amount": str(amount), "unapplied": str(unapplied)},
+    )
+
+
+def started(
+    session: AsyncSession,
+    payment: Payment,
+    actor: ContactPrincipal,
+    *,
+    invoice_ids: Sequence[uuid.UUID],
+) -> None:
+    _record(
+        session,
+        Verb.PAYMENT_STARTED,
+        payment,
+        actor,
+        {
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "invoice_ids": [str(invoice_id) for invoice_id in invoice_ids],
+        },
+    )
+
+
+def completed(session: AsyncSession, payment: Payment, *, applied: Decimal) -> None:
+    """By the system, on the provider's word; ``applied``: how much went onto invoices."""
+    _record(
+        session,
+        Verb.PAYMENT_COMPLETED,
+        payment,
+        None,
+        {
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "unapplied": str(payment.amount - applied),
+        },
+    )
+
+
+def failed(session: AsyncSession, payment: Payment, *, reason: str | None) -> None:
+    """By the system, on the provider's word."""
+    _record(
+        session,
+        Verb.PAYMENT_FAILED,
+        payment,
+        None,
+        {"amount": str(payment.amount), "currency": payment.currency}
+        | ({"reason": reason} if reason else {}),
+    )
+
+
+def refunded(
+    session: AsyncSession,
+    payment: Payment,
+    actor: StaffPrincipal,
+    *,
+    amount: Decimal,
+    from_unapplied: Decimal,
+) -> None:
+    """``amount`` given back now, ``from_unapplied`` of it from the unapplied remainder;
+    the payment's ``refunded_amount`` already includes it."""
+    _record(
+        session,
+        Verb.PAYMENT_REFUNDED,
+        payment,
+        actor,
+        {
+            "amount": str(amount),
+            "currency": payment.currency,
+            "from_unapplied": str(from_unapplied),
+            "refunded_total": str(payment.refunded_amount),
+        },
+    )
