@@ -15,10 +15,11 @@ the lock once another writer has committed since: it fails at once with
 So this module takes over ``BEGIN`` on SQLite (SQLAlchemy's recipe: the driver's
 ``isolation_level = None``, and ``BEGIN`` emitted in the engine's ``begin`` event):
 
-- a transaction that will write is begun with :func:`services.unit_of_work.begin_write` (or
-  :func:`transaction`) and emits ``BEGIN IMMEDIATE``: it waits, up to the busy timeout,
-  for the write lock before it reads anything, so writers run one after the other and
-  each one's checks see every earlier commit, as under PostgreSQL's row locks;
+- a transaction that will write is begun by the unit of work
+  (:mod:`services.unit_of_work`, its ``begin_write``) and emits ``BEGIN IMMEDIATE``: it
+  waits, up to the busy timeout, for the write lock before it reads anything, so writers
+  run one after the other and each one's checks see every earlier commit, as under
+  PostgreSQL's row locks;
 - every other transaction reads in autocommit (each statement sees the latest commit;
   with WAL, reads never wait for a writer nor block one) and, should it write after
   all, is begun with ``BEGIN IMMEDIATE`` at that first write — the driver's old habit,
