@@ -1,4 +1,7 @@
-"""The account (tenant), its staff users, and the viewer union."""
+"""The account (tenant), its staff users, staff sign-in, and the viewer.
+
+The account's settings and its partner API tokens are changed through
+``schema/account_settings.py``; client contacts are in ``schema/clients.py``."""
 
 from __future__ import annotations
 
@@ -10,19 +13,16 @@ import strawberry
 from auth.policy import Permission
 from models.accounts import Account as AccountRow
 from models.accounts import StaffUser as StaffUserRow
-from models.auth import ApiToken as ApiTokenRow
-from models.clients import Contact as ContactRow
-from models.enums import ContactRole, Module, StaffRole
+from models.enums import Module, StaffRole
 from resolvers import auth as auth_resolvers
-from resolvers.clients import client_of
 from resolvers.context import Info
 from schema.fields import field, id_field, mutation, public_field, public_mutation
 
 if TYPE_CHECKING:
-    from schema.clients import Client
+    from schema.account_settings import ApiClient
+    from schema.clients import Contact
 
 strawberry.enum(StaffRole, description="What a staff user may do.")
-strawberry.enum(ContactRole, description="A client contact's role in the portal.")
 
 
 @strawberry.type(description="The business using Portico.")
@@ -70,64 +70,6 @@ class StaffUser:
         return isinstance(obj, StaffUserRow | StaffUser)
 
 
-@strawberry.type(description="A person at a client who uses the portal.")
-class Contact:
-    id: strawberry.ID = id_field()
-    email: str = field("Email the contact signs in with.")
-    first_name: str = field("Given name.")
-    last_name: str = field("Family name.")
-    phone: str | None = field("Phone number.")
-    role: ContactRole = field("BILLING pays and approves, COLLABORATOR works, VIEWER reads.")
-    is_primary: bool = field("The client's primary contact.")
-    last_seen_at: datetime | None = field(
-        "Last time the contact used the portal.", permission=Permission.INTERNAL_READ
-    )
-
-    @field("Full name.")
-    def name(self, root: strawberry.Parent[ContactRow]) -> str:
-        return root.display_name
-
-    @field("The client this contact belongs to.", permission=Permission.CLIENTS_READ)
-    async def client(
-        self, info: Info, root: strawberry.Parent[ContactRow]
-    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
-
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, ContactRow | Contact)
-
-
-@strawberry.type(description="A partner tool authenticated by an API token.")
-class ApiClient:
-    id: strawberry.ID = id_field()
-    name: str = field("Name given to the token.")
-    scopes: list[str] = field("What the token may read.")
-    token_prefix: str = field(
-        "The token's first characters, to recognise it.", permission=Permission.ACCOUNT_ADMIN
-    )
-    created_at: datetime = field("When the token was created.", permission=Permission.ACCOUNT_ADMIN)
-    expires_at: datetime | None = field(
-        "When the token stops working by itself.", permission=Permission.ACCOUNT_ADMIN
-    )
-    last_used_at: datetime | None = field(
-        "Last request made with the token (to the minute).", permission=Permission.ACCOUNT_ADMIN
-    )
-    revoked_at: datetime | None = field(
-        "When the token was revoked.", permission=Permission.ACCOUNT_ADMIN
-    )
-
-    @classmethod
-    def is_type_of(cls, obj: Any, _info: Any) -> bool:
-        return isinstance(obj, ApiTokenRow | ApiClient)
-
-
-Viewer = Annotated[
-    StaffUser | Contact | ApiClient,
-    strawberry.union("Viewer", description="Whoever is behind the request's token."),
-]
-
-
 @strawberry.type(description="A new session.")
 class SignInPayload:
     token: str = strawberry.field(
@@ -152,8 +94,18 @@ class AccountQuery:
     async def portal(self, info: Info, account: str) -> Portal:
         return await auth_resolvers.portal(info, account)  # type: ignore[return-value]
 
+    # The union is spelled out here, not as a module-level alias: Strawberry resolves
+    # `strawberry.lazy` members in annotations, while an alias's members would be plain
+    # forward references evaluated in this module, where Contact and ApiClient are not.
     @field("Who is calling: the staff user, contact or API client behind the token.")
-    async def viewer(self, info: Info) -> Viewer:
+    async def viewer(
+        self, info: Info
+    ) -> Annotated[
+        StaffUser
+        | Annotated[Contact, strawberry.lazy("schema.clients")]
+        | Annotated[ApiClient, strawberry.lazy("schema.account_settings")],
+        strawberry.union("Viewer", description="Whoever is behind the request's token."),
+    ]:
         return await auth_resolvers.viewer(info)  # type: ignore[return-value]
 
     @field("The caller's account.")
@@ -161,29 +113,8 @@ class AccountQuery:
         return await auth_resolvers.current_account(info)  # type: ignore[return-value]
 
 
-@strawberry.type(description="A new API token.")
-class ApiTokenPayload:
-    token: str = strawberry.field(
-        description="The token: shown this once, send it as `Authorization: Bearer <token>`."
-    )
-    api_client: ApiClient = field(
-        "The token's name and scopes.", permission=Permission.ACCOUNT_ADMIN
-    )
-
-
 @strawberry.type
 class AccountMutation:
-    @mutation("Create an API token for a partner tool.", permission=Permission.ACCOUNT_ADMIN)
-    async def create_api_token(
-        self,
-        info: Info,
-        name: str,
-        scopes: list[str],
-        expires_at: datetime | None = None,
-    ) -> ApiTokenPayload:
-        row, token = await auth_resolvers.create_api_token(info, name, scopes, expires_at)
-        return ApiTokenPayload(token=token, api_client=row)  # type: ignore[arg-type]
-
     @public_mutation("Sign a staff user in; unknown email and wrong password answer alike.")
     async def sign_in(self, info: Info, email: str, password: str) -> SignInPayload:
         return SignInPayload(token=await auth_resolvers.sign_in(info, email, password))

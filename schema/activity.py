@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,10 +13,12 @@ from models.enums import ActorKind
 from resolvers import activity as resolvers
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
-from schema.clients import Client
 from schema.fields import field, id_field
 from schema.pagination import Connection
 from services.activity import ActivityFilter
+
+if TYPE_CHECKING:
+    from schema.clients import Client
 
 strawberry.enum(ActorKind, description="Who caused an activity entry.")
 
@@ -58,7 +61,9 @@ class Activity:
         return [ActivityDetail(key=key, value=value) for key, value in shown.items()]
 
     @field("The client it concerns, if any.", permission=Permission.CLIENTS_READ)
-    async def client(self, info: Info, root: strawberry.Parent[ActivityRow]) -> Client | None:
+    async def client(
+        self, info: Info, root: strawberry.Parent[ActivityRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")] | None:
         return await resolvers.activity_client(info, root)  # type: ignore[return-value]
 
 

@@ -1,21 +1,27 @@
-"""Clients and contacts: types, inputs, root fields."""
+"""Clients and their contacts: types, inputs, root fields."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from auth.policy import Permission
 from models.clients import Client as ClientRow
+from models.clients import Contact as ContactRow
 from models.enums import ContactRole, Module
 from resolvers import clients as resolvers
+from resolvers.clients import client_of
 from resolvers.context import Info
-from schema.accounts import Contact, SignInPayload
 from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
 from services.clients import ClientData, ClientFilter, ContactData
+
+if TYPE_CHECKING:
+    from schema.accounts import SignInPayload
+
+strawberry.enum(ContactRole, description="A client contact's role in the portal.")
 
 _CLIENTS_READ = Permission.CLIENTS_READ
 
@@ -72,6 +78,32 @@ class Client:
     async def contacts(self, info: Info, root: strawberry.Parent[ClientRow]) -> list[Contact]:
         rows: list[Any] = await resolvers.contacts_of(info, root.id)
         return sorted(rows, key=lambda row: not row.is_primary)
+
+
+@strawberry.type(description="A person at a client who uses the portal.")
+class Contact:
+    id: strawberry.ID = id_field()
+    email: str = field("Email the contact signs in with.")
+    first_name: str = field("Given name.")
+    last_name: str = field("Family name.")
+    phone: str | None = field("Phone number.")
+    role: ContactRole = field("BILLING pays and approves, COLLABORATOR works, VIEWER reads.")
+    is_primary: bool = field("The client's primary contact.")
+    last_seen_at: datetime | None = field(
+        "Last time the contact used the portal.", permission=Permission.INTERNAL_READ
+    )
+
+    @field("Full name.")
+    def name(self, root: strawberry.Parent[ContactRow]) -> str:
+        return root.display_name
+
+    @field("The client this contact belongs to.", permission=Permission.CLIENTS_READ)
+    async def client(self, info: Info, root: strawberry.Parent[ContactRow]) -> Client:
+        return await client_of(info, root.client_id)  # type: ignore[return-value]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, ContactRow | Contact)
 
 
 @strawberry.input(description="A contact to add to a client.")
@@ -210,7 +242,12 @@ class ClientMutation:
         "(recorded in the activity log).",
         permission=Permission.VIEW_AS_CONTACT,
     )
-    async def view_as_contact(self, info: Info, contact_id: strawberry.ID) -> SignInPayload:
+    async def view_as_contact(
+        self, info: Info, contact_id: strawberry.ID
+    ) -> Annotated[SignInPayload, strawberry.lazy("schema.accounts")]:
+        # Imported when called, not with the module: schema modules share types lazily.
+        from schema.accounts import SignInPayload
+
         return SignInPayload(token=await resolvers.view_as_contact(info, contact_id))
 
     @mutation("Remove a contact; answers its id.", permission=Permission.CLIENTS_MANAGE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,13 +16,15 @@ from resolvers import credits as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_id, parse_optional_id
 from resolvers.context import Info
-from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
-from schema.invoices import Invoice
 from schema.pagination import Connection
 from services.credits import AvailableCredit as AvailableCreditRow
 from services.credits import CreditData, CreditFilter
 from services.money import round_money
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.invoices import Invoice
 
 strawberry.enum(CreditStatus, description="Where a credit is in its life.")
 
@@ -48,7 +51,7 @@ class CreditApplication:
     )
     async def invoice(
         self, info: Info, root: strawberry.Parent[CreditApplicationRow]
-    ) -> Invoice | None:
+    ) -> Annotated[Invoice, strawberry.lazy("schema.invoices")] | None:
         return await resolvers.application_invoice(info, root)  # type: ignore[return-value]
 
 
@@ -72,7 +75,9 @@ class Credit:
     updated_at: datetime = field("Last change.")
 
     @field("The client the credit belongs to.")
-    async def client(self, info: Info, root: strawberry.Parent[CreditRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[CreditRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("Where the credit was applied, oldest first.", permission=_READ, module=_CREDITS)

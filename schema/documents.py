@@ -14,15 +14,15 @@ from resolvers import documents as resolvers
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
 from resolvers.projects import optional_project
-from schema.clients import Client
 from schema.fields import field, id_field
-from schema.invoices import Invoice
 from schema.pagination import Connection
-from schema.quotes import Quote
 from services.documents import DocumentFilter
 
 if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.invoices import Invoice
     from schema.projects import Project
+    from schema.quotes import Quote
 
 _DOCUMENTS = Module.DOCUMENTS
 _READ = Permission.DOCUMENTS_READ
@@ -48,7 +48,9 @@ class Document:
         return root.uploaded_by_contact_id is not None
 
     @field("The client it belongs to (null: an account-wide file).")
-    async def client(self, info: Info, root: strawberry.Parent[DocumentRow]) -> Client | None:
+    async def client(
+        self, info: Info, root: strawberry.Parent[DocumentRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")] | None:
         return await resolvers.optional_client(info, root.client_id)  # type: ignore[return-value]
 
     @field(
@@ -66,7 +68,9 @@ class Document:
         permission=Permission.INVOICES_READ,
         module=Module.INVOICES,
     )
-    async def invoice(self, info: Info, root: strawberry.Parent[DocumentRow]) -> Invoice | None:
+    async def invoice(
+        self, info: Info, root: strawberry.Parent[DocumentRow]
+    ) -> Annotated[Invoice, strawberry.lazy("schema.invoices")] | None:
         return await resolvers.optional_invoice(info, root.invoice_id)  # type: ignore[return-value]
 
     @field(
@@ -74,7 +78,9 @@ class Document:
         permission=Permission.QUOTES_READ,
         module=Module.QUOTES,
     )
-    async def quote(self, info: Info, root: strawberry.Parent[DocumentRow]) -> Quote | None:
+    async def quote(
+        self, info: Info, root: strawberry.Parent[DocumentRow]
+    ) -> Annotated[Quote, strawberry.lazy("schema.quotes")] | None:
         return await resolvers.optional_quote(info, root.quote_id)  # type: ignore[return-value]
 
 

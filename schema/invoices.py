@@ -17,16 +17,16 @@ from resolvers import invoices as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
-from schema.activity import Activity
-from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
-from schema.lines import LineInput, LineItem
 from schema.pagination import Connection
 from services import invoices as invoice_service
 from services.invoices import InvoiceData, InvoiceFilter
 from services.money import round_money
 
 if TYPE_CHECKING:
+    from schema.activity import Activity
+    from schema.clients import Client
+    from schema.lines import LineInput, LineItem
     from schema.payments import PaymentAllocation
 
 strawberry.enum(InvoiceStatus, description="Where an invoice is in its life.")
@@ -92,11 +92,15 @@ class Invoice:
         return round_money(invoice_service.amount_due(root), root.currency)
 
     @field("The client billed.")
-    async def client(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[InvoiceRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("The invoice's lines, in order.")
-    async def lines(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> list[LineItem]:
+    async def lines(
+        self, info: Info, root: strawberry.Parent[InvoiceRow]
+    ) -> list[Annotated[LineItem, strawberry.lazy("schema.lines")]]:
         return await resolvers.invoice_lines(info, root)  # type: ignore[return-value]
 
     @field("A link to this invoice as a PDF, valid for a few minutes.")
@@ -118,7 +122,9 @@ class Invoice:
         "entries meant for them).",
         permission=Permission.ACTIVITY_READ,
     )
-    async def activity(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> list[Activity]:
+    async def activity(
+        self, info: Info, root: strawberry.Parent[InvoiceRow]
+    ) -> list[Annotated[Activity, strawberry.lazy("schema.activity")]]:
         return await activity_resolvers.subject_activity(info, "invoice", root.id)  # type: ignore[return-value]
 
 
@@ -140,7 +146,7 @@ class InvoiceInput:
     public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
     private_notes: str | None = strawberry.field(default=None, description="Staff only.")
     terms: str | None = strawberry.field(default=None, description="Payment terms.")
-    lines: list[LineInput] | None = strawberry.field(
+    lines: list[Annotated[LineInput, strawberry.lazy("schema.lines")]] | None = strawberry.field(
         default=None, description="The lines; in an update they replace all lines."
     )
 

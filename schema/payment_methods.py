@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,10 +15,12 @@ from resolvers import payment_methods as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
-from schema.clients import Client
 from schema.fields import field, id_field
 from schema.pagination import Connection
 from services.payments.methods import PaymentMethodFilter
+
+if TYPE_CHECKING:
+    from schema.clients import Client
 
 _PAYMENT_METHODS = Module.PAYMENT_METHODS
 _READ = Permission.PAYMENT_METHODS_READ
@@ -51,7 +54,9 @@ class PaymentMethod:
         return (root.exp_year, root.exp_month) < (today.year, today.month)
 
     @field("The client it belongs to.")
-    async def client(self, info: Info, root: strawberry.Parent[PaymentMethodRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[PaymentMethodRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
 

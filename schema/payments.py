@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,13 +16,15 @@ from resolvers import payments as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_id
 from resolvers.context import Info
-from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
-from schema.invoices import Invoice
 from schema.pagination import Connection
 from services.money import round_money
 from services.payments import AllocationData, PaymentData, PaymentFilter
 from services.payments import portal as portal_payments
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.invoices import Invoice
 
 strawberry.enum(PaymentMethodKind, description="How a payment arrived.")
 strawberry.enum(PaymentStatus, description="Where a payment is in its life.")
@@ -53,7 +56,9 @@ class Payment:
     created_at: datetime = field("When it was recorded.")
 
     @field("The client who paid.")
-    async def client(self, info: Info, root: strawberry.Parent[PaymentRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[PaymentRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
@@ -98,7 +103,9 @@ class PaymentAllocation:
         permission=Permission.INVOICES_READ,
         module=Module.INVOICES,
     )
-    async def invoice(self, info: Info, root: strawberry.Parent[AllocationRow]) -> Invoice | None:
+    async def invoice(
+        self, info: Info, root: strawberry.Parent[AllocationRow]
+    ) -> Annotated[Invoice, strawberry.lazy("schema.invoices")] | None:
         return await resolvers.allocation_invoice(info, root.invoice_id)  # type: ignore[return-value]
 
     @field("The payment.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
@@ -157,7 +164,9 @@ def allocation_data(allocations: list[AllocationInput]) -> list[AllocationData]:
 @strawberry.type(description="One invoice of a portal payment.")
 class InvoicePaymentShare:
     @field("The invoice.", permission=Permission.INVOICES_READ, module=Module.INVOICES)
-    def invoice(self, root: strawberry.Parent[portal_payments.PlannedShare]) -> Invoice:
+    def invoice(
+        self, root: strawberry.Parent[portal_payments.PlannedShare]
+    ) -> Annotated[Invoice, strawberry.lazy("schema.invoices")]:
         return root.invoice  # type: ignore[return-value]
 
     @field("What was due on it: its unpaid deposit while one is set, else its balance.")

@@ -1,22 +1,23 @@
 """Getting into the portal and ending access: magic links, invites, contact passwords,
-dashboard and document links, registration, sessions, API tokens, account settings."""
+dashboard and document links, registration, sessions."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from auth.policy import Permission
 from models.auth import AuthSession as AuthSessionRow
-from models.enums import Module, SessionKind
+from models.enums import SessionKind
 from resolvers import portal_access as resolvers
 from resolvers.context import Info
-from schema.accounts import Account, ApiClient, Contact
 from schema.fields import field, mutation, public_mutation
-from services.accounts import AccountSettingsData
 from services.portal_auth import PortalSession, Registration
+
+if TYPE_CHECKING:
+    from schema.clients import Contact
 
 strawberry.enum(SessionKind, description="Who a session belongs to.")
 
@@ -69,7 +70,9 @@ class Session:
 
 @strawberry.type(description="An invitation on its way to a contact.")
 class InvitePayload:
-    contact: Contact = field("The invited contact.", permission=Permission.CLIENTS_READ)
+    contact: Annotated[Contact, strawberry.lazy("schema.clients")] = field(
+        "The invited contact.", permission=Permission.CLIENTS_READ
+    )
     expires_at: datetime | None = strawberry.field(description="When the invite link expires.")
 
 
@@ -79,7 +82,9 @@ class PortalLinkPayload:
         description="Opens the contact's portal without signing in. Creating a new one "
         "revokes the previous URL and the sessions opened with it."
     )
-    contact: Contact = field("Whose portal the URL opens.", permission=Permission.CLIENTS_READ)
+    contact: Annotated[Contact, strawberry.lazy("schema.clients")] = field(
+        "Whose portal the URL opens.", permission=Permission.CLIENTS_READ
+    )
 
 
 @strawberry.input(description="Someone registering as a new client of the business.")
@@ -100,76 +105,11 @@ class RegisterClientInput:
         )
 
 
-@strawberry.input(description="Account settings to change; fields left out keep their value.")
-class AccountSettingsInput:
-    name: str | None = strawberry.field(default=None, description="The business's name.")
-    timezone: str | None = strawberry.field(default=None, description="IANA time zone.")
-    logo_url: str | None = strawberry.field(
-        default=None, description="Logo URL (http/https); empty removes it."
-    )
-    primary_color: str | None = strawberry.field(default=None, description="#RRGGBB.")
-    background_image_url: str | None = strawberry.field(
-        default=None, description="Portal sign-in background (http/https); empty removes it."
-    )
-    portal_enabled: bool | None = strawberry.field(
-        default=None,
-        description="The client portal on or off; off ends every contact's access at once.",
-    )
-    registration_enabled: bool | None = strawberry.field(
-        default=None, description="Whether anyone may register as a new client."
-    )
-    password_login_enabled: bool | None = strawberry.field(
-        default=None, description="Whether contacts may sign in with a password."
-    )
-    enabled_modules: list[Module] | None = strawberry.field(
-        default=None, description="The modules switched on for the account."
-    )
-    lock_sent_invoices: bool | None = strawberry.field(
-        default=None, description="Whether sent invoices can no longer be edited."
-    )
-    convert_quote_on_approval: bool | None = strawberry.field(
-        default=None, description="Whether an approved quote becomes an invoice."
-    )
-    quote_requires_terms: bool | None = strawberry.field(
-        default=None, description="Approving a quote requires accepting the terms."
-    )
-    quote_requires_signature: bool | None = strawberry.field(
-        default=None, description="Approving a quote requires a typed signature."
-    )
-    quote_requires_po_number: bool | None = strawberry.field(
-        default=None, description="Approving a quote requires a PO number."
-    )
-    quote_terms: str | None = strawberry.field(
-        default=None, description="Terms a client accepts when approving a quote."
-    )
-    allow_partial_payments: bool | None = strawberry.field(
-        default=None, description="Whether clients may pay less than the amount due."
-    )
-    allow_overpayment: bool | None = strawberry.field(
-        default=None, description="Whether clients may pay more than the amount due."
-    )
-    minimum_payment_amount: Decimal | None = strawberry.field(
-        default=None, description="Smallest amount a client may pay online."
-    )
-
-    def to_data(self) -> AccountSettingsData:
-        return AccountSettingsData(
-            **{name: getattr(self, name) for name in AccountSettingsData.__dataclass_fields__}
-        )
-
-
 @strawberry.type
 class PortalAccessQuery:
     @field("Live sessions: your own, or (staff) those of one contact.")
     async def sessions(self, info: Info, contact_id: strawberry.ID | None = None) -> list[Session]:
         return await resolvers.sessions(info, contact_id)  # type: ignore[return-value]
-
-    @field(
-        "The account's partner API tokens, newest first.",
-        permission=Permission.ACCOUNT_ADMIN,
-    )
-    async def api_tokens(self, info: Info) -> list[ApiClient]:
-        return await resolvers.api_token_list(info)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -252,23 +192,11 @@ class PortalAccessMutation:
         "Sign a contact out everywhere and void its links.",
         permission=Permission.CLIENTS_MANAGE,
     )
-    async def revoke_contact_access(self, info: Info, contact_id: strawberry.ID) -> Contact:
+    async def revoke_contact_access(
+        self, info: Info, contact_id: strawberry.ID
+    ) -> Annotated[Contact, strawberry.lazy("schema.clients")]:
         return await resolvers.revoke_contact_access(info, contact_id)  # type: ignore[return-value]
 
     @mutation("End one session (yours, or a contact's for staff).")
     async def revoke_session(self, info: Info, id: strawberry.ID) -> Session:
         return await resolvers.revoke_session(info, id)  # type: ignore[return-value]
-
-    @mutation(
-        "Revoke a partner API token at once.",
-        permission=Permission.ACCOUNT_ADMIN,
-    )
-    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiClient:
-        return await resolvers.revoke_api_token(info, id)  # type: ignore[return-value]
-
-    @mutation(
-        "Change modules, branding and portal options.",
-        permission=Permission.ACCOUNT_ADMIN,
-    )
-    async def update_account_settings(self, info: Info, input: AccountSettingsInput) -> Account:
-        return await resolvers.update_account_settings(info, input.to_data())  # type: ignore[return-value]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -16,12 +17,14 @@ from resolvers import projects as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
-from schema.clients import Client
-from schema.documents import Document
 from schema.fields import field, id_field
 from schema.pagination import Connection
-from schema.time_logs import TimeLog
 from services.projects import ProjectFilter, TaskFilter
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.documents import Document
+    from schema.time_logs import TimeLog
 
 strawberry.enum(ProjectStatus, description="Where a project is in its life.")
 strawberry.enum(TaskStatus, description="Where a task is on the board.")
@@ -94,7 +97,9 @@ class Project:
     updated_at: datetime = field("Last change.")
 
     @field("The client the project is for.")
-    async def client(self, info: Info, root: strawberry.Parent[ProjectRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[ProjectRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
@@ -110,7 +115,9 @@ class Project:
         permission=Permission.DOCUMENTS_READ,
         module=Module.DOCUMENTS,
     )
-    async def documents(self, info: Info, root: strawberry.Parent[ProjectRow]) -> list[Document]:
+    async def documents(
+        self, info: Info, root: strawberry.Parent[ProjectRow]
+    ) -> list[Annotated[Document, strawberry.lazy("schema.documents")]]:
         return await resolvers.project_documents(info, root.id)  # type: ignore[return-value]
 
     @field(
@@ -118,7 +125,9 @@ class Project:
         permission=Permission.TIME_LOGS_READ,
         module=Module.TIME_LOGS,
     )
-    async def time_logs(self, info: Info, root: strawberry.Parent[ProjectRow]) -> list[TimeLog]:
+    async def time_logs(
+        self, info: Info, root: strawberry.Parent[ProjectRow]
+    ) -> list[Annotated[TimeLog, strawberry.lazy("schema.time_logs")]]:
         return await resolvers.project_time_logs(info, root.id)  # type: ignore[return-value]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -16,13 +17,15 @@ from resolvers import quotes as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
-from schema.activity import Activity
-from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
-from schema.invoices import Invoice
-from schema.lines import LineInput, LineItem
 from schema.pagination import Connection
 from services.quotes import MAX_DECLINE_REASON, ApprovalData, QuoteData, QuoteFilter
+
+if TYPE_CHECKING:
+    from schema.activity import Activity
+    from schema.clients import Client
+    from schema.invoices import Invoice
+    from schema.lines import LineInput, LineItem
 
 strawberry.enum(
     QuoteStatus,
@@ -83,15 +86,19 @@ class Quote:
     )
     async def converted_invoice(
         self, info: Info, root: strawberry.Parent[QuoteRow]
-    ) -> Invoice | None:
+    ) -> Annotated[Invoice, strawberry.lazy("schema.invoices")] | None:
         return await resolvers.converted_invoice(info, root)  # type: ignore[return-value]
 
     @field("The client the quote is for.")
-    async def client(self, info: Info, root: strawberry.Parent[QuoteRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[QuoteRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("The quote's lines, in order.")
-    async def lines(self, info: Info, root: strawberry.Parent[QuoteRow]) -> list[LineItem]:
+    async def lines(
+        self, info: Info, root: strawberry.Parent[QuoteRow]
+    ) -> list[Annotated[LineItem, strawberry.lazy("schema.lines")]]:
         return await resolvers.quote_lines(info, root)  # type: ignore[return-value]
 
     @field("A link to this quote as a PDF, valid for a few minutes.")
@@ -103,7 +110,9 @@ class Quote:
         "entries meant for them).",
         permission=Permission.ACTIVITY_READ,
     )
-    async def activity(self, info: Info, root: strawberry.Parent[QuoteRow]) -> list[Activity]:
+    async def activity(
+        self, info: Info, root: strawberry.Parent[QuoteRow]
+    ) -> list[Annotated[Activity, strawberry.lazy("schema.activity")]]:
         return await activity_resolvers.subject_activity(info, "quote", root.id)  # type: ignore[return-value]
 
 
@@ -118,7 +127,9 @@ class QuoteInput:
     public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
     private_notes: str | None = strawberry.field(default=None, description="Staff only.")
     terms: str | None = strawberry.field(default=None, description="Terms to accept.")
-    lines: list[LineInput] = strawberry.field(default_factory=list, description="The lines.")
+    lines: list[Annotated[LineInput, strawberry.lazy("schema.lines")]] = strawberry.field(
+        default_factory=list, description="The lines."
+    )
 
     def to_data(self) -> QuoteData:
         return QuoteData(
@@ -164,7 +175,7 @@ class QuoteApproval:
         permission=Permission.QUOTES_READ,
         module=_QUOTES,
     )
-    invoice: Invoice | None = field(
+    invoice: Annotated[Invoice, strawberry.lazy("schema.invoices")] | None = field(
         "The sent invoice created from the quote, to pay next; null when the account does"
         " not turn approved quotes into invoices.",
         permission=Permission.INVOICES_READ,

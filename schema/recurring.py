@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,14 +16,16 @@ from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
 from resolvers.payment_methods import payment_method_of
-from schema.clients import Client
 from schema.fields import field, id_field, money, mutation
-from schema.invoices import Invoice
-from schema.lines import LineInput, LineItem
 from schema.pagination import Connection
-from schema.payment_methods import PaymentMethod
 from services import recurring as recurring_service
 from services.recurring import RecurringData, RecurringInvoiceFilter
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.invoices import Invoice
+    from schema.lines import LineInput, LineItem
+    from schema.payment_methods import PaymentMethod
 
 strawberry.enum(Frequency, description="How often a recurring invoice issues an invoice.")
 strawberry.enum(
@@ -112,19 +115,21 @@ class RecurringInvoice:
         root: strawberry.Parent[RecurringInvoiceRow],
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Invoice]:
+    ) -> Connection[Annotated[Invoice, strawberry.lazy("schema.invoices")]]:
         return await resolvers.issued_invoices(  # type: ignore[return-value]
             info, root.id, first=first, after=after
         )
 
     @field("The client invoiced.")
-    async def client(self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("The lines of each issued invoice, in order.")
     async def lines(
         self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]
-    ) -> list[LineItem]:
+    ) -> list[Annotated[LineItem, strawberry.lazy("schema.lines")]]:
         return await resolvers.recurring_lines(info, root)  # type: ignore[return-value]
 
     @field(
@@ -134,7 +139,7 @@ class RecurringInvoice:
     )
     async def payment_method(
         self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]
-    ) -> PaymentMethod | None:
+    ) -> Annotated[PaymentMethod, strawberry.lazy("schema.payment_methods")] | None:
         return await payment_method_of(info, root.payment_method_id)  # type: ignore[return-value]
 
 
@@ -172,7 +177,7 @@ class RecurringInvoiceInput:
     public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
     private_notes: str | None = strawberry.field(default=None, description="Staff only.")
     terms: str | None = strawberry.field(default=None, description="Payment terms.")
-    lines: list[LineInput] | None = strawberry.field(
+    lines: list[Annotated[LineInput, strawberry.lazy("schema.lines")]] | None = strawberry.field(
         default=None, description="The lines; in an update they replace all lines."
     )
 

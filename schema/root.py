@@ -1,9 +1,17 @@
-"""The root types: each domain contributes its Query and Mutation, merged here."""
+"""The root types: each domain contributes its Query and Mutation, merged here.
+
+The order of the classes is the order of the root fields in the printed schema
+(schema/sdl/): keep it when moving fields between modules."""
 
 from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from schema.account_settings import (
+    AccountSettingsMutation,
+    AccountSettingsQuery,
+    ApiTokenCreationMutation,
+)
 from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityQuery
 from schema.clients import ClientMutation, ClientQuery
@@ -25,6 +33,7 @@ Query = merge_types(
     (
         AccountQuery,
         PortalAccessQuery,
+        AccountSettingsQuery,
         ClientQuery,
         InvoiceQuery,
         QuoteQuery,
@@ -43,8 +52,10 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (
+        ApiTokenCreationMutation,
         AccountMutation,
         PortalAccessMutation,
+        AccountSettingsMutation,
         ClientMutation,
         InvoiceMutation,
         QuoteMutation,

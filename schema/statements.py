@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -12,11 +12,13 @@ from auth.policy import Permission
 from models.enums import Module
 from resolvers import statements as resolvers
 from resolvers.context import Info
-from schema.clients import Client
 from schema.fields import field, money
 from services.statements import EntryKind, StatementStatus
 from services.statements import Statement as StatementRow
 from services.statements import StatementEntry as StatementEntryRow
+
+if TYPE_CHECKING:
+    from schema.clients import Client
 
 strawberry.enum(
     StatementStatus,
@@ -108,7 +110,9 @@ class Statement:
         return root.status
 
     @field("The client the statement is of.")
-    def client(self, root: strawberry.Parent[StatementRow]) -> Client:
+    def client(
+        self, root: strawberry.Parent[StatementRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return root.client  # type: ignore[return-value]
 
     @field(

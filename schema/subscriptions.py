@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -19,11 +20,13 @@ from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
 from resolvers.payment_methods import payment_method_of
-from schema.clients import Client
 from schema.fields import field, id_field, money
 from schema.pagination import Connection
-from schema.payment_methods import PaymentMethod
 from services.recurring.subscriptions import SubscriptionFilter
+
+if TYPE_CHECKING:
+    from schema.clients import Client
+    from schema.payment_methods import PaymentMethod
 
 strawberry.enum(PlanInterval, description="The unit of a plan's billing period.")
 strawberry.enum(SubscriptionStatus, description="Where a subscription is in its life.")
@@ -77,7 +80,9 @@ class ClientSubscription:
         return await resolvers.plan_of(info, root.plan_id)  # type: ignore[return-value]
 
     @field("The client subscribed.")
-    async def client(self, info: Info, root: strawberry.Parent[SubscriptionRow]) -> Client:
+    async def client(
+        self, info: Info, root: strawberry.Parent[SubscriptionRow]
+    ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
@@ -87,7 +92,7 @@ class ClientSubscription:
     )
     async def payment_method(
         self, info: Info, root: strawberry.Parent[SubscriptionRow]
-    ) -> PaymentMethod | None:
+    ) -> Annotated[PaymentMethod, strawberry.lazy("schema.payment_methods")] | None:
         return await payment_method_of(info, root.payment_method_id)  # type: ignore[return-value]
 
 

@@ -1,0 +1,160 @@
+"""What an account admin sets up: the account's settings (modules, branding, portal
+options) and the partner API tokens it issues."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from auth.policy import Permission
+from models.auth import ApiToken as ApiTokenRow
+from models.enums import Module
+from resolvers import auth as auth_resolvers
+from resolvers import portal_access as resolvers
+from resolvers.context import Info
+from schema.fields import field, id_field, mutation
+from services.accounts import AccountSettingsData
+
+if TYPE_CHECKING:
+    from schema.accounts import Account
+
+
+@strawberry.type(description="A partner tool authenticated by an API token.")
+class ApiClient:
+    id: strawberry.ID = id_field()
+    name: str = field("Name given to the token.")
+    scopes: list[str] = field("What the token may read.")
+    token_prefix: str = field(
+        "The token's first characters, to recognise it.", permission=Permission.ACCOUNT_ADMIN
+    )
+    created_at: datetime = field("When the token was created.", permission=Permission.ACCOUNT_ADMIN)
+    expires_at: datetime | None = field(
+        "When the token stops working by itself.", permission=Permission.ACCOUNT_ADMIN
+    )
+    last_used_at: datetime | None = field(
+        "Last request made with the token (to the minute).", permission=Permission.ACCOUNT_ADMIN
+    )
+    revoked_at: datetime | None = field(
+        "When the token was revoked.", permission=Permission.ACCOUNT_ADMIN
+    )
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, ApiTokenRow | ApiClient)
+
+
+@strawberry.type(description="A new API token.")
+class ApiTokenPayload:
+    token: str = strawberry.field(
+        description="The token: shown this once, send it as `Authorization: Bearer <token>`."
+    )
+    api_client: ApiClient = field(
+        "The token's name and scopes.", permission=Permission.ACCOUNT_ADMIN
+    )
+
+
+@strawberry.input(description="Account settings to change; fields left out keep their value.")
+class AccountSettingsInput:
+    name: str | None = strawberry.field(default=None, description="The business's name.")
+    timezone: str | None = strawberry.field(default=None, description="IANA time zone.")
+    logo_url: str | None = strawberry.field(
+        default=None, description="Logo URL (http/https); empty removes it."
+    )
+    primary_color: str | None = strawberry.field(default=None, description="#RRGGBB.")
+    background_image_url: str | None = strawberry.field(
+        default=None, description="Portal sign-in background (http/https); empty removes it."
+    )
+    portal_enabled: bool | None = strawberry.field(
+        default=None,
+        description="The client portal on or off; off ends every contact's access at once.",
+    )
+    registration_enabled: bool | None = strawberry.field(
+        default=None, description="Whether anyone may register as a new client."
+    )
+    password_login_enabled: bool | None = strawberry.field(
+        default=None, description="Whether contacts may sign in with a password."
+    )
+    enabled_modules: list[Module] | None = strawberry.field(
+        default=None, description="The modules switched on for the account."
+    )
+    lock_sent_invoices: bool | None = strawberry.field(
+        default=None, description="Whether sent invoices can no longer be edited."
+    )
+    convert_quote_on_approval: bool | None = strawberry.field(
+        default=None, description="Whether an approved quote becomes an invoice."
+    )
+    quote_requires_terms: bool | None = strawberry.field(
+        default=None, description="Approving a quote requires accepting the terms."
+    )
+    quote_requires_signature: bool | None = strawberry.field(
+        default=None, description="Approving a quote requires a typed signature."
+    )
+    quote_requires_po_number: bool | None = strawberry.field(
+        default=None, description="Approving a quote requires a PO number."
+    )
+    quote_terms: str | None = strawberry.field(
+        default=None, description="Terms a client accepts when approving a quote."
+    )
+    allow_partial_payments: bool | None = strawberry.field(
+        default=None, description="Whether clients may pay less than the amount due."
+    )
+    allow_overpayment: bool | None = strawberry.field(
+        default=None, description="Whether clients may pay more than the amount due."
+    )
+    minimum_payment_amount: Decimal | None = strawberry.field(
+        default=None, description="Smallest amount a client may pay online."
+    )
+
+    def to_data(self) -> AccountSettingsData:
+        return AccountSettingsData(
+            **{name: getattr(self, name) for name in AccountSettingsData.__dataclass_fields__}
+        )
+
+
+@strawberry.type
+class AccountSettingsQuery:
+    @field(
+        "The account's partner API tokens, newest first.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    async def api_tokens(self, info: Info) -> list[ApiClient]:
+        return await resolvers.api_token_list(info)  # type: ignore[return-value]
+
+
+# Two mutation classes, not one: ``createApiToken`` opens the root Mutation type and the
+# other two follow the portal-access mutations (``schema/root.py``), the order the
+# committed SDL (schema/sdl/) has always printed.
+@strawberry.type
+class ApiTokenCreationMutation:
+    @mutation("Create an API token for a partner tool.", permission=Permission.ACCOUNT_ADMIN)
+    async def create_api_token(
+        self,
+        info: Info,
+        name: str,
+        scopes: list[str],
+        expires_at: datetime | None = None,
+    ) -> ApiTokenPayload:
+        row, token = await auth_resolvers.create_api_token(info, name, scopes, expires_at)
+        return ApiTokenPayload(token=token, api_client=row)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class AccountSettingsMutation:
+    @mutation(
+        "Revoke a partner API token at once.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiClient:
+        return await resolvers.revoke_api_token(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Change modules, branding and portal options.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    async def update_account_settings(
+        self, info: Info, input: AccountSettingsInput
+    ) -> Annotated[Account, strawberry.lazy("schema.accounts")]:
+        return await resolvers.update_account_settings(info, input.to_data())  # type: ignore[return-value]
