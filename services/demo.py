@@ -8,11 +8,19 @@ covering two invoices, one with an unapplied remainder), credits (one applied to
 invoice), a recurring invoice, a subscription with a saved card, and projects with
 tasks, comments, documents and time logs.
 
-Everything that has a service goes through it, so the demo holds what real use would
-leave behind (numbers, totals, activity, outbox events). States that have no service
-yet (an invoice viewed, a quote approved or declined, credits) are set on the rows
-directly, the way those services will. Dates are relative to today, so the demo always
-has something overdue and something due soon.
+Every state change goes through the action the API uses, with the principal a real
+user would act as (staff, or the client's billing contact for what contacts do in the
+portal), so the demo holds what real use leaves behind: numbers, totals, activity
+entries and outbox events. History in the past is made by backdating only timestamps
+and dates (``sent_at``, ``viewed_at``, ``paid_at``, ...) after the action ran, never a
+status or an amount. Dates are relative to today, so the demo always has something
+overdue and something due soon. Nothing is mailed: invoices are marked sent, quotes are
+sent without mail.
+
+Rows that have no action yet are written directly, each marked so where it happens:
+projects, tasks, comments and time logs, documents, saved payment methods and
+subscriptions (issues 12 and 13), an invoice's project (``create_invoice`` ignores
+``project_id``) and contacts' passwords (only accepting an emailed invite sets one).
 
 Nothing here commits: the caller owns the transaction.
 """
@@ -28,16 +36,14 @@ from decimal import Decimal
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.principals import ContactPrincipal, Principal, StaffPrincipal
+from auth.principals import ContactPrincipal, StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.activity import Verb
 from models.clients import Client, Contact
-from models.credits import Credit, CreditApplication
+from models.credits import Credit
 from models.documents import Document
 from models.enums import (
     AutoBill,
     ContactRole,
-    CreditStatus,
     Frequency,
     InvoiceStatus,
     Module,
@@ -45,8 +51,6 @@ from models.enums import (
     PlanInterval,
     ProjectStatus,
     QuoteKind,
-    QuoteStatus,
-    RecurringStatus,
     StaffRole,
     SubscriptionStatus,
     TaskStatus,
@@ -55,25 +59,42 @@ from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote
-from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.time_logs import TimeLog
 from models.types import utcnow
-from services import activity
-from services.accounts import create_account, create_staff_user
+from services.accounts import (
+    AccountSettingsData,
+    create_account,
+    create_staff_user,
+    update_account_settings,
+)
 from services.clients import ClientData, ContactData, create_client, create_contact
+from services.credits import CreditData, apply_credit, create_credit
 from services.invoices import (
     InvoiceData,
     create_invoice,
     mark_invoice_sent,
-    next_number,
-    settle_status,
+    mark_invoice_viewed,
     void_invoice,
 )
-from services.lines import LineData, build_lines
+from services.lines import LineData
 from services.passwords import hash_password
 from services.payments import AllocationData, PaymentData, record_payment
-from services.quotes import QuoteData, create_quote, send_quote
+from services.quotes import (
+    ApprovalData,
+    QuoteData,
+    approve_quote,
+    create_quote,
+    decline_quote,
+    mark_quote_viewed,
+    send_quote,
+)
+from services.recurring import (
+    RecurringData,
+    create_recurring_invoice,
+    set_auto_bill,
+    start_recurring_invoice,
+)
 from services.sessions import contact_modules
 from services.unit_of_work import UnitOfWork
 
@@ -90,6 +111,9 @@ STAFF = (
     (StaffRole.MEMBER, "Max Member"),
 )
 
+CLIENT_ADDRESS = "203.0.113.10"
+"""Where the demo's contacts answer quotes from (a documentation address, RFC 5737)."""
+
 TAX_NY = "NY sales tax"
 TAX_DE = "USt."
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -103,6 +127,9 @@ class _Demo:
     account: Account
     staff: dict[StaffRole, StaffUser]
     actor: StaffPrincipal
+    """The admin, who does the day-to-day billing."""
+    owner: StaffPrincipal
+    """The owner, who set the account up."""
     today: date
     now: datetime
     clients: dict[str, Client] = field(default_factory=dict)
@@ -181,20 +208,15 @@ async def demo_logins(session: AsyncSession, account: Account) -> list[tuple[str
 # --- account and staff ----------------------------------------------------------------
 
 
+def _staff_principal(account: Account, user: StaffUser) -> StaffPrincipal:
+    return StaffPrincipal(
+        account_id=account.id, user_id=user.id, role=user.role, session_id=uuid.uuid4()
+    )
+
+
 async def _account_and_staff(work: UnitOfWork) -> _Demo:
     session = work.session
     account = await create_account(session, name="Demo Studio", slug=DEMO_SLUG, currency="USD")
-    account.timezone = "America/New_York"
-    account.primary_color = "#7C3AED"
-    account.logo_url = "https://example.com/demo-studio/logo.svg"
-    account.background_image_url = "https://example.com/demo-studio/portal-background.jpg"
-    account.registration_enabled = False
-    account.password_login_enabled = True
-    account.quote_terms = (
-        "Prices are valid until the date shown. Work starts once the quote is approved."
-    )
-    await session.flush()
-
     staff: dict[StaffRole, StaffUser] = {}
     for role, name in STAFF:
         staff[role] = await create_staff_user(
@@ -205,12 +227,35 @@ async def _account_and_staff(work: UnitOfWork) -> _Demo:
             role=role,
             password=DEMO_PASSWORD,
         )
-    admin = staff[StaffRole.ADMIN]
-    actor = StaffPrincipal(
-        account_id=account.id, user_id=admin.id, role=admin.role, session_id=uuid.uuid4()
+    owner = _staff_principal(account, staff[StaffRole.OWNER])
+    await update_account_settings(
+        session=session,
+        actor=owner,
+        data=AccountSettingsData(
+            timezone="America/New_York",
+            primary_color="#7C3AED",
+            logo_url="https://example.com/demo-studio/logo.svg",
+            background_image_url="https://example.com/demo-studio/portal-background.jpg",
+            registration_enabled=False,
+            password_login_enabled=True,
+            quote_terms=(
+                "Prices are valid until the date shown. Work starts once the quote is approved."
+            ),
+            # Off until the website proposal is approved (see _quotes): the studio
+            # invoiced that project by hand, with a deposit, then turned conversion on.
+            convert_quote_on_approval=False,
+        ),
     )
     now = utcnow()
-    return _Demo(work=work, account=account, staff=staff, actor=actor, today=now.date(), now=now)
+    return _Demo(
+        work=work,
+        account=account,
+        staff=staff,
+        actor=_staff_principal(account, staff[StaffRole.ADMIN]),
+        owner=owner,
+        today=now.date(),
+        now=now,
+    )
 
 
 # --- clients and contacts -------------------------------------------------------------
@@ -276,6 +321,8 @@ async def _clients(demo: _Demo) -> None:
             ),
         )
         if client_key == "acme":
+            # Set directly: the only action that sets a contact's password is accepting
+            # an invite, and invites are mailed (seeding mails nothing).
             contact.password_hash = password_hash
             contact.email_verified_at = demo.days_ago(90)
         demo.contacts[f"{client_key}.{who}"] = contact
@@ -296,24 +343,12 @@ def _as_contact(demo: _Demo, contact_key: str) -> ContactPrincipal:
     )
 
 
-def _record(
-    demo: _Demo, actor: Principal, verb: Verb, subject: Invoice | Quote | Credit, **details: str
-) -> None:
-    activity.record(
-        demo.session,
-        account_id=demo.account.id,
-        actor=actor,
-        verb=verb,
-        subject_id=subject.id,
-        client_id=subject.client_id,
-        details=dict(details),
-    )
-
-
 # --- projects, tasks, time ------------------------------------------------------------
 
 
 async def _projects(demo: _Demo) -> None:
+    """Projects, tasks, comments and time logs have no actions yet (issue 13): their
+    rows are written directly."""
     session = demo.session
     acme, globex = demo.clients["acme"], demo.clients["globex"]
     website = Project(
@@ -498,7 +533,9 @@ async def _invoice(
         ),
     )
     if project:
-        invoice.project_id = demo.projects[project].id  # create_invoice ignores project_id
+        # Set directly: create_invoice ignores InvoiceData.project_id, and no action
+        # links an invoice to a project yet.
+        invoice.project_id = demo.projects[project].id
     if sent:
         await mark_invoice_sent(demo.work, actor=demo.actor, invoice_id=invoice.id)
         invoice.sent_at = demo.days_ago(issued)
@@ -649,9 +686,10 @@ async def _invoices_and_payments(demo: _Demo) -> None:
     )
 
     # VIEWED: the billing contact opened it in the portal.
-    audit.status = InvoiceStatus.VIEWED
+    await mark_invoice_viewed(
+        session=demo.session, actor=_as_contact(demo, "acme.billing"), invoice_id=audit.id
+    )
     audit.viewed_at = demo.days_ago(3)
-    _record(demo, _as_contact(demo, "acme.billing"), Verb.INVOICE_VIEWED, audit)
 
     # VOID: sent by mistake, voided the next day.
     await void_invoice(session=demo.session, actor=demo.actor, invoice_id=printer.id)
@@ -669,35 +707,21 @@ async def _invoices_and_payments(demo: _Demo) -> None:
 
 
 async def _credit(demo: _Demo, client_key: str, amount: Decimal, reason: str) -> Credit:
-    client = demo.clients[client_key]
-    credit = Credit(
-        account_id=demo.account.id,
-        client_id=client.id,
-        number=await next_number(demo.session, demo.account.id, "credit"),
-        currency=client.currency,
-        amount=amount,
-        balance=amount,
-        status=CreditStatus.OPEN,
-        reason=reason,
-        created_by_id=demo.actor.user_id,
+    return await create_credit(
+        session=demo.session,
+        actor=demo.actor,
+        data=CreditData(client_id=demo.clients[client_key].id, amount=amount, reason=reason),
     )
-    demo.session.add(credit)
-    await demo.session.flush()
-    _record(demo, demo.actor, Verb.CREDIT_CREATED, credit, amount=str(amount))
-    return credit
 
 
 async def _apply_credit(demo: _Demo, credit: Credit, invoice: Invoice, amount: Decimal) -> None:
-    demo.session.add(
-        CreditApplication(
-            account_id=demo.account.id, credit_id=credit.id, invoice_id=invoice.id, amount=amount
-        )
+    await apply_credit(
+        session=demo.session,
+        actor=demo.actor,
+        credit_id=credit.id,
+        invoice_id=invoice.id,
+        amount=amount,
     )
-    credit.balance -= amount
-    credit.status = CreditStatus.APPLIED if credit.balance == 0 else CreditStatus.OPEN
-    invoice.credits_applied += amount
-    settle_status(invoice)
-    _record(demo, demo.actor, Verb.INVOICE_PAYMENT_APPLIED, invoice, credit=str(credit.number))
 
 
 # --- quotes ---------------------------------------------------------------------------
@@ -749,11 +773,24 @@ async def _quotes(demo: _Demo) -> None:
         issued=26,
         valid_for=40,
     )
-    approved.status = QuoteStatus.APPROVED
+    acme_billing = _as_contact(demo, "acme.billing")
+    await mark_quote_viewed(session=demo.session, actor=acme_billing, quote_id=approved.id)
+    await approve_quote(
+        demo.work,
+        actor=acme_billing,
+        quote_id=approved.id,
+        data=ApprovalData(accept_terms=True),
+        client_address=CLIENT_ADDRESS,
+    )
     approved.viewed_at = demo.days_ago(25)
     approved.approved_at = demo.days_ago(22)
     approved.terms_accepted_at = approved.approved_at
-    _record(demo, _as_contact(demo, "acme.billing"), Verb.QUOTE_APPROVED, approved)
+    # From now on an approved quote becomes a sent invoice (the account's default).
+    await update_account_settings(
+        session=demo.session,
+        actor=demo.owner,
+        data=AccountSettingsData(convert_quote_on_approval=True),
+    )
 
     # DECLINED, with the client's reason.
     declined = await _quote(
@@ -767,11 +804,16 @@ async def _quotes(demo: _Demo) -> None:
         ],
         issued=14,
     )
-    declined.status = QuoteStatus.DECLINED
+    initech_billing = _as_contact(demo, "initech.billing")
+    await mark_quote_viewed(session=demo.session, actor=initech_billing, quote_id=declined.id)
+    await decline_quote(
+        session=demo.session,
+        actor=initech_billing,
+        quote_id=declined.id,
+        reason="Budget moved to next fiscal year.",
+    )
     declined.viewed_at = demo.days_ago(12)
     declined.declined_at = demo.days_ago(6)
-    declined.decline_reason = "Budget moved to next fiscal year."
-    _record(demo, _as_contact(demo, "initech.billing"), Verb.QUOTE_DECLINED, declined)
 
     # SENT: a proposal and an estimate awaiting an answer.
     await _quote(
@@ -814,6 +856,14 @@ async def _quotes(demo: _Demo) -> None:
 
 
 async def _recurring_and_subscriptions(demo: _Demo) -> None:
+    """A monthly retainer that starts in nine days, auto-billed to Acme's saved card,
+    and a subscription to a care plan on the same card.
+
+    The schedule is created and started through its actions; it starts in the future
+    because only the scheduler issues a schedule's invoices, and it mails them (an
+    earlier start would have the scheduler mail an invoice as soon as the server runs).
+    Saved payment methods, plans and subscriptions have no actions yet (issue 12):
+    their rows, and the card's link to the schedule, are written directly."""
     session = demo.session
     acme = demo.clients["acme"]
     card = SavedPaymentMethod(
@@ -830,35 +880,34 @@ async def _recurring_and_subscriptions(demo: _Demo) -> None:
     session.add(card)
     await session.flush()
 
-    recurring = RecurringInvoice(
-        account_id=demo.account.id,
-        client_id=acme.id,
-        status=RecurringStatus.ACTIVE,
-        currency=acme.currency,
-        frequency=Frequency.MONTHLY,
-        start_date=demo.day(-51),
-        next_send_date=demo.day(9),
-        remaining_cycles=6,
-        auto_bill=AutoBill.OPT_IN,
-        auto_bill_enabled=True,
-        payment_method_id=card.id,
-        due_days=15,
-        public_notes="Monthly retainer: maintenance and small changes.",
-        last_sent_at=demo.days_ago(21),
-        created_by_id=demo.actor.user_id,
-    )
-    session.add(recurring)
-    await session.flush()
-    session.add_all(
-        build_lines(
-            RecurringInvoiceLine,
-            "recurring_invoice_id",
-            recurring,
-            [
+    recurring = await create_recurring_invoice(
+        session=session,
+        actor=demo.actor,
+        data=RecurringData(
+            client_id=acme.id,
+            frequency=Frequency.MONTHLY,
+            start_date=demo.day(9),
+            remaining_cycles=6,
+            remaining_cycles_given=True,
+            auto_bill=AutoBill.OPT_IN,
+            due_days=15,
+            public_notes="Monthly retainer: maintenance and small changes.",
+            lines=[
                 _line("Website maintenance retainer", "1", "800.00"),
                 _line("Managed hosting", "1", "149.00", tax=(TAX_NY, "8.875"), cost="40.00"),
             ],
-        )
+        ),
+    )
+    recurring.payment_method_id = card.id
+    await start_recurring_invoice(
+        session=session, actor=demo.actor, recurring_invoice_id=recurring.id
+    )
+    # OPT_IN: the client's billing contact chose to be charged automatically.
+    await set_auto_bill(
+        session=session,
+        actor=_as_contact(demo, "acme.billing"),
+        recurring_invoice_id=recurring.id,
+        enabled=True,
     )
 
     plan = SubscriptionPlan(
@@ -891,6 +940,7 @@ async def _recurring_and_subscriptions(demo: _Demo) -> None:
 
 
 async def _documents(demo: _Demo) -> None:
+    """Documents have no upload action yet (issue 13): their rows are written directly."""
     acme, globex = demo.clients["acme"], demo.clients["globex"]
     website, erp = demo.projects["website"], demo.projects["erp"]
     files = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 import pytest
@@ -12,11 +12,22 @@ from sqlmodel import select
 
 from auth.tokens import TokenSigner
 from models.accounts import Account, StaffUser
+from models.activity import Activity, EventTopic, SubjectType, Verb
 from models.clients import Client, Contact
 from models.credits import Credit, CreditApplication
 from models.documents import Document
-from models.enums import ContactRole, InvoiceStatus, QuoteKind, QuoteStatus, StaffRole
+from models.enums import (
+    ActorKind,
+    ContactRole,
+    InvoiceStatus,
+    QuoteKind,
+    QuoteStatus,
+    RecurringStatus,
+    StaffRole,
+)
+from models.events import OutboxEvent
 from models.invoices import Invoice, InvoiceLine
+from models.mail import MailMessage
 from models.payments import Payment, PaymentAllocation
 from models.projects import Task
 from models.quotes import Quote, QuoteLine
@@ -181,6 +192,77 @@ async def test_payments_and_credits_add_up(db):
         used = sum((a.amount for a in applications if a.credit_id == credit.id), Decimal(0))
         assert credit.balance == credit.amount - used >= 0
     assert (await all_rows(db, Subscription))[0].status.value == "ACTIVE"
+
+
+async def test_seeding_mails_nothing(db):
+    await seed_demo(work(db))
+    await db.commit()
+
+    assert await count(db, MailMessage) == 0
+
+
+async def test_every_activity_entry_has_a_verb_of_the_vocabulary(db):
+    await seed_demo(work(db))
+
+    entries = await all_rows(db, Activity)
+    verbs = {v.value for v in Verb}
+    assert entries
+    assert {e.verb for e in entries} <= verbs
+    assert all(e.subject_type == Verb(e.verb).subject_type for e in entries)
+
+
+async def test_invoice_outbox_events_match_their_activity_entries(db):
+    await seed_demo(work(db))
+    await db.commit()
+
+    entries = [e for e in await all_rows(db, Activity) if e.subject_type == SubjectType.INVOICE]
+    events = await all_rows(db, OutboxEvent)
+    assert {e.topic for e in events} == {EventTopic.INVOICE}
+    for invoice in await all_rows(db, Invoice):
+        recorded = Counter(e.verb for e in entries if e.subject_id == invoice.id)
+        published = Counter(e.kind for e in events if e.subject_id == invoice.id)
+        assert recorded == published, invoice.number
+        assert recorded[Verb.INVOICE_CREATED] == 1, invoice.number
+        if invoice.status is not InvoiceStatus.DRAFT:
+            assert recorded[Verb.INVOICE_SENT] == 1, invoice.number
+        if invoice.viewed_at is not None:
+            assert recorded[Verb.INVOICE_VIEWED] == 1, invoice.number
+        if invoice.status is InvoiceStatus.PAID:
+            assert recorded[Verb.INVOICE_PAID] == 1, invoice.number
+        if invoice.applied > 0:
+            assert recorded[Verb.INVOICE_PAYMENT_APPLIED] >= 1, invoice.number
+        if invoice.status is InvoiceStatus.VOID:
+            assert recorded[Verb.INVOICE_VOIDED] == 1, invoice.number
+
+
+async def test_what_contacts_do_is_recorded_as_the_contact(db):
+    await seed_demo(work(db))
+
+    contact_verbs = {
+        Verb.INVOICE_VIEWED,
+        Verb.QUOTE_VIEWED,
+        Verb.QUOTE_APPROVED,
+        Verb.QUOTE_DECLINED,
+        Verb.RECURRING_INVOICE_AUTO_BILL_CHANGED,
+    }
+    entries = await all_rows(db, Activity)
+    billing = {c.id for c in await all_rows(db, Contact) if c.role is ContactRole.BILLING}
+    by_contacts = [e for e in entries if e.verb in contact_verbs]
+    assert {e.verb for e in by_contacts} == contact_verbs
+    assert all(e.actor_kind is ActorKind.CONTACT and e.actor_id in billing for e in by_contacts)
+    others = [e for e in entries if e.verb not in contact_verbs]
+    assert all(e.actor_kind is ActorKind.STAFF for e in others)
+
+
+async def test_the_recurring_invoice_is_started_and_auto_billed(db):
+    await seed_demo(work(db))
+
+    recurring = (await all_rows(db, RecurringInvoice))[0]
+    assert recurring.status is RecurringStatus.ACTIVE
+    assert recurring.next_send_date is not None
+    assert recurring.next_send_date > datetime.datetime.now(datetime.UTC).date()
+    assert recurring.auto_bill_enabled is True
+    assert recurring.payment_method_id is not None
 
 
 async def test_portal_visibility_flags_are_mixed(db):
