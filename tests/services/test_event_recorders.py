@@ -31,10 +31,9 @@ MODULES = sorted(path.stem for path in EVENTS.glob("*.py") if path.stem != "__in
 NOT_RECORDED_YET = {Verb.PROJECT_UPDATED: "projects are read-only: no action changes one"}
 """Verbs no action records yet; an entry leaves this list with its recorder."""
 
-STILL_RECORDING_DIRECTLY = {
-    "services/demo.py": "seeds its history itself until it seeds through the actions",
-}
-"""Modules outside services/events/ that still call ``activity.record``."""
+STILL_RECORDING_DIRECTLY: dict[str, str] = {}
+"""Modules outside services/events/ that still call ``activity.record`` (none: the demo
+seeds through the actions)."""
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
