@@ -4,16 +4,28 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import anyio
 import httpx
 
 from server.app import create_app
+from services import downloads as downloads_service
 from tests.server.limit_helpers import with_settings
 from tests.server.test_downloads import path_of, pdf_url_of, portal_client, sent_invoice, text_of
 
 
-async def test_downloads_render_at_most_n_at_once_and_others_are_served(gql, runtime, tenant):
+async def test_downloads_render_at_most_n_at_once_and_others_are_served(
+    gql, runtime, tenant, monkeypatch
+):
+    # each render takes a while (as a large PDF does), so the burst surely overlaps
+    real_render = downloads_service.render_invoice
+
+    def slow_render(invoice_pdf):
+        time.sleep(0.05)
+        return real_render(invoice_pdf)
+
+    monkeypatch.setattr(downloads_service, "render_invoice", slow_render)
     portal, _ = await portal_client(gql, runtime, tenant, "Acme Corp")
     invoice = await sent_invoice(gql, tenant.admin, portal["id"])
     path = path_of(await pdf_url_of(gql, tenant.admin, invoice["id"]))
