@@ -102,7 +102,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.TIME_LOGS_READ: _grant(_ALL_STAFF, _ALL_CONTACTS),
     Permission.TICKETS_READ: _grant(_ALL_STAFF, _ALL_CONTACTS),
     Permission.ACTIVITY_READ: _grant(_ALL_STAFF, _ALL_CONTACTS),
-    Permission.EVENTS_SUBSCRIBE: _grant(_MONEY_STAFF, "", "events:subscribe"),
+    Permission.EVENTS_SUBSCRIBE: _grant(_MONEY_STAFF, _MONEY_CONTACTS, "events:subscribe"),
     Permission.INTERNAL_READ: _grant(_ALL_STAFF),
     Permission.RATES_AND_COSTS_READ: _grant(_MONEY_STAFF),
     Permission.PROVIDER_IDS_READ: _grant(_MONEY_STAFF),
@@ -174,6 +174,7 @@ TYPE_READS: dict[str, TypeRead] = {
     "Contact": _read(Permission.CLIENTS_READ),
     # Money.
     "Invoice": _read(Permission.INVOICES_READ, Module.INVOICES),
+    "InvoiceEvent": _read(Permission.INVOICES_READ, Module.INVOICES),
     "Quote": _read(Permission.QUOTES_READ, Module.QUOTES),
     "Payment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
     "PaymentAllocation": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),

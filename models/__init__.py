@@ -34,7 +34,7 @@ from models.enums import (
     TicketPriority,
     TicketStatus,
 )
-from models.events import OutboxEvent
+from models.events import EventStream, OutboxEvent
 from models.invoices import Invoice, InvoiceLine
 from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
@@ -67,6 +67,7 @@ __all__ = [
     "CreditApplication",
     "CreditStatus",
     "Document",
+    "EventStream",
     "Frequency",
     "Invoice",
     "InvoiceLine",

@@ -59,6 +59,8 @@ class Invoice(SQLModel, table=True):
     viewed_at: datetime | None = datetime_field()
     paid_at: datetime | None = datetime_field()
     voided_at: datetime | None = datetime_field()
+    overdue_recorded_at: datetime | None = datetime_field()
+    """When the scheduler recorded ``invoice.overdue`` (once per invoice)."""
     created_by_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

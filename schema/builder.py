@@ -10,9 +10,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import ErrorCodes
+from schema.event_execution import SharedEventExecutor
 from schema.input_hygiene import InputHygiene
 from schema.limits import QueryLimits, limit_extensions
-from schema.root import Mutation, Query
+from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
 
 CONFIG = StrawberryConfig(disable_field_suggestions=True)
@@ -40,8 +41,10 @@ def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
     return {
         "query": Query,
         "mutation": Mutation,
+        "subscription": Subscription,
         "extensions": [ErrorCodes, *limit_extensions(limits or QueryLimits()), InputHygiene],
         "scalar_overrides": SCALAR_OVERRIDES,
+        "execution_context_class": SharedEventExecutor,
     }
 
 

@@ -60,7 +60,14 @@ def build_profile_schema(profile: Profile, limits: QueryLimits | None = None) ->
     arguments = schema_arguments(limits)
     if profile.read_only:
         arguments["mutation"] = None
+    if not _any_field_visible(profile, arguments["subscription"]):
+        arguments["subscription"] = None  # a root type may not be empty
     return ProfileSchema(profile, config=CONFIG, **arguments)
+
+
+def _any_field_visible(profile: Profile, root: type) -> bool:
+    definition: StrawberryObjectDefinition = root.__strawberry_definition__  # type: ignore[attr-defined]
+    return any(field_visible(profile, field, root=True) for field in definition.fields)
 
 
 class SchemaRegistry:

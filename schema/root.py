@@ -17,6 +17,7 @@ from schema.activity import ActivityQuery
 from schema.clients import ClientMutation, ClientQuery
 from schema.credits import CreditMutation, CreditQuery
 from schema.documents import DocumentQuery
+from schema.invoice_events import InvoiceEventSubscription
 from schema.invoices import InvoiceMutation, InvoiceQuery
 from schema.payment_methods import PaymentMethodQuery
 from schema.payments import PaymentMutation, PaymentQuery
@@ -64,3 +65,4 @@ Mutation = merge_types(
         RecurringInvoiceMutation,
     ),
 )
+Subscription = merge_types("Subscription", (InvoiceEventSubscription,))

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.hub.start()
+        await runtime.events.start()  # numbers what was committed while no server ran
         if scheduler is not None:
             await scheduler.start()
         runtime.mailer.kick()  # mail left queued by a restart
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             if scheduler is not None:
                 await scheduler.stop()
             await runtime.background.drain()
+            await runtime.events.stop()
             await runtime.hub.stop()
             await runtime.mailer.close()
             await runtime.engine.dispose()

@@ -44,6 +44,7 @@ async def _runtime(settings: Settings) -> AsyncIterator[Runtime]:
     try:
         yield runtime
         await runtime.mailer.drain()
+        await runtime.events.relay_once()  # number its events; running servers hear of them
     finally:
         await runtime.mailer.close()
         await engine.dispose()

@@ -20,6 +20,7 @@ from models.activity import Activity, EventTopic, Verb
 from models.enums import ActorKind
 from models.events import OutboxEvent
 from services.access import activity_scope
+from services.event_log.broker import kick_after_commit
 from services.pagination import Page, paginate
 
 
@@ -46,10 +47,13 @@ def record(
     details: dict[str, Any] | None = None,
     visible_to_client: bool = True,
     event_topic: EventTopic | None = None,
+    subject_status: str | None = None,
 ) -> Activity:
     """Add an activity entry about ``verb``'s subject type and, when ``event_topic`` is
-    given, an outbox event of kind ``verb`` that subscribers (``invoiceChanged``) read by
-    position. Detail keys are snake_case; the values JSON (amounts as strings)."""
+    given, an outbox event of kind ``verb``, numbered after commit
+    (:mod:`services.event_log`) for subscribers (``invoiceChanged``) and webhooks, with
+    the subject's status then (``subject_status``). Detail keys are snake_case; the
+    values JSON (amounts as strings)."""
     actor_kind, actor_id = actor_of(actor)
     activity = Activity(
         account_id=account_id,
@@ -72,8 +76,10 @@ def record(
                 subject_id=subject_id,
                 client_id=client_id,
                 payload=details or {},
+                subject_status=subject_status,
             )
         )
+        kick_after_commit(session)
     return activity
 
 

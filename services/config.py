@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # Recurring invoices: the in-process scheduler (safe on every instance at once)
     scheduler_enabled: bool = True
     scheduler_interval_seconds: int = Field(default=60, gt=0)
+    # Partner events (invoiceChanged, webhooks)
+    event_retention_days: int = Field(default=30, gt=0)
+    event_poll_seconds: float = Field(default=2, gt=0)  # the relay's safety net
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -58,3 +58,9 @@ class RateLimited(PorticoError):
 
     def __init__(self, message: str = "Too many attempts. Try again later.") -> None:
         super().__init__(message)
+
+
+class CursorExpired(PorticoError):
+    """A subscriber's resume cursor points before the events still kept (retention)."""
+
+    code = "CURSOR_EXPIRED"

@@ -1,6 +1,7 @@
 """What lives as long as the app, shared by every way in (requests, the scheduler,
 background jobs, webhook handlers, CLI commands): settings, the database, the signer,
-the rate limiter, the mailer, the revocation hub, background jobs and the hashing pool.
+the rate limiter, the mailer, the revocation hub, the event broker, background jobs and
+the hashing pool.
 
 It sits in the services layer so that any layer may hold it; :mod:`services.unit_of_work`
 gives the after-commit hooks it to act with."""
@@ -18,6 +19,7 @@ from auth.tokens import TokenSigner
 from services.background import Background
 from services.config import Settings
 from services.db import session_factory
+from services.event_log.broker import EventBroker
 from services.mail import Mailer
 from services.ratelimit import RateLimiter
 from services.revocation import RevocationHub
@@ -35,6 +37,8 @@ class Runtime:
     background: Background
     passwords: PasswordHasherPool
     """Argon2 in worker threads, bounded (``password_hash_concurrency``/``_queue``)."""
+    events: EventBroker
+    """Numbers committed events and hands them to this instance's subscribers."""
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Runtime:
@@ -51,6 +55,7 @@ class Runtime:
             passwords=PasswordHasherPool(
                 settings.password_hash_concurrency, settings.password_hash_queue
             ),
+            events=EventBroker(settings, sessions),
         )
 
     @property

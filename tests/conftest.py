@@ -132,6 +132,7 @@ async def runtime(backend: Backend, settings: Settings) -> AsyncIterator[Runtime
     try:
         yield runtime
     finally:
+        await runtime.events.stop()
         await runtime.mailer.close()  # background delivery ends before the database goes
         await engine.dispose()
 

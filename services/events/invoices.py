@@ -107,6 +107,7 @@ def _record(
         details={"number": invoice.number, **details},
         visible_to_client=invoice.status is not InvoiceStatus.DRAFT if shown is None else shown,
         event_topic=EventTopic.INVOICE,
+        subject_status=invoice.status.value,
     )
 
 

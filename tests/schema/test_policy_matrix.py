@@ -157,6 +157,8 @@ def expected_schema(profile: str) -> dict[str, set[str]]:
     roots = [full.query_type]
     if full.mutation_type and not PROFILE_FACTS[profile].get("ro"):
         roots.append(full.mutation_type)
+    if full.subscription_type:
+        roots.append(full.subscription_type)
     result: dict[str, set[str]] = {}
     queue = deque(roots)
     while queue:

@@ -153,6 +153,7 @@ class Recording:
 
     def __init__(self):
         self.added = []
+        self.info = {}  # where follow-ups are registered (the relay's kick)
 
     def add(self, row):
         self.added.append(row)

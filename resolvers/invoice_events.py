@@ -1,0 +1,132 @@
+"""``invoiceChanged``: a subscriber's invoice events, from its cursor on, each checked
+against the subscriber as it is now.
+
+The stream comes from the broker (:mod:`services.event_log.broker`): replayed from the
+log after ``after``, then live, each event once. For each event the subscriber is
+re-read (revoked: the stream ends ``UNAUTHENTICATED``; profile changed, e.g. the
+client's INVOICES module turned off: it ends ``FORBIDDEN``, to be opened again on the new
+schema) and the invoice must be in its row scope (a contact never receives a draft, a
+void or another client's invoice). Every answer is shared by the subscribers asking the
+same question, and the GraphQL result by those with the same profile, scope and
+selection (:class:`schema.event_execution.SharedEventExecutor`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from auth.principals import AuthenticatedPrincipal, ContactPrincipal
+from auth.profiles import Profile, profile_for
+from models.activity import EventTopic
+from models.invoices import Invoice
+from resolvers.common import caller, parse_optional_id
+from resolvers.context import Info
+from services.errors import Forbidden, Unauthenticated
+from services.event_log.audience import (
+    credential_key,
+    current_principal,
+    invoice_visible,
+    scope_key,
+    shown_then,
+)
+from services.event_log.delivered import DeliveredEvent
+from services.event_log.reading import check_cursor, format_cursor, parse_cursor
+from services.runtime import Runtime
+
+
+@dataclass(slots=True, frozen=True)
+class InvoiceChange:
+    """One event as the subscriber's GraphQL ``InvoiceEvent``; ``share_key`` groups the
+    subscribers whose result for it is the same (same profile and row scope)."""
+
+    event: DeliveredEvent
+    principal: AuthenticatedPrincipal
+    share_key: Hashable
+    runtime: Runtime
+
+    @property
+    def cursor(self) -> str:
+        return format_cursor(self.event.sequence)
+
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.event.occurred_at
+
+    @property
+    def invoice_id(self) -> uuid.UUID:
+        return self.event.subject_id
+
+
+async def invoice_of(info: Info, change: InvoiceChange) -> Invoice:
+    invoice = await info.context.loaders.invoice_by_id.load(change.invoice_id)
+    if invoice is None:  # deleted since: the event said what happened, the row is gone
+        raise Forbidden("This invoice is no longer available.")
+    return invoice
+
+
+async def invoice_changed(
+    info: Info, *, after: str | None, client_id: str | None
+) -> AsyncGenerator[InvoiceChange, None]:
+    principal = caller(info)
+    runtime = info.context.runtime
+    only_client = parse_optional_id(client_id, field="clientId")
+    cursor = parse_cursor(after) if after is not None else None
+    if cursor is not None:
+        async with runtime.sessions() as session:
+            await check_cursor(session, principal.account_id, cursor)
+    subscribed = profile_for(principal)
+    async with runtime.events.listen(principal.account_id) as listener:
+        async for event in listener.events(cursor):
+            if not _addressed(event, principal, only_client):
+                continue
+            current = await _still_allowed(runtime, event, principal, subscribed)
+            if not await _visible(runtime, event, current):
+                continue
+            yield InvoiceChange(event, current, (subscribed, scope_key(current)), runtime)
+
+
+def _addressed(
+    event: DeliveredEvent, principal: AuthenticatedPrincipal, only_client: uuid.UUID | None
+) -> bool:
+    if event.topic != EventTopic.INVOICE:
+        return False
+    if isinstance(principal, ContactPrincipal) and event.client_id != principal.client_id:
+        return False
+    if not shown_then(principal, event):
+        return False
+    return only_client is None or event.client_id == only_client
+
+
+async def _still_allowed(
+    runtime: Runtime,
+    event: DeliveredEvent,
+    principal: AuthenticatedPrincipal,
+    subscribed: Profile,
+) -> AuthenticatedPrincipal:
+    async def read() -> AuthenticatedPrincipal | None:
+        async with runtime.sessions() as session:
+            return await current_principal(session, principal)
+
+    current = await event.once(("principal", credential_key(principal)), read)
+    if current is None:
+        raise Unauthenticated("Your access has ended.")
+    if profile_for(current) != subscribed:
+        raise Forbidden("Your access changed: subscribe again to receive what you may see now.")
+    return current
+
+
+async def _visible(
+    runtime: Runtime, event: DeliveredEvent, principal: AuthenticatedPrincipal
+) -> bool:
+    async def read() -> bool:
+        async with runtime.sessions() as session:
+            return await invoice_visible(session, principal, event.subject_id)
+
+    return await event.once(("visible", scope_key(principal)), read)

@@ -1,0 +1,80 @@
+"""An event as this instance's listeners receive it.
+
+The broker reads each new event once and hands the same :class:`DeliveredEvent` to every
+listener of its account; what the listeners would otherwise each compute — whether a
+principal is still allowed, whether it may see the invoice, the GraphQL result for a
+profile and selection — is computed once per event and key with :meth:`once`, so 10,000
+subscribers with the same profile and selection cost one execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from models.events import OutboxEvent
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True, eq=False)
+class DeliveredEvent:
+    sequence: int
+    account_id: uuid.UUID
+    topic: str
+    kind: str
+    subject_id: uuid.UUID
+    client_id: uuid.UUID | None
+    occurred_at: datetime
+    details: dict[str, Any]
+    subject_status: str | None
+    _shared: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: OutboxEvent) -> DeliveredEvent:
+        if row.sequence is None:  # pragma: no cover - only numbered events are read
+            raise ValueError("an event is delivered once it has its sequence")
+        return cls(
+            sequence=row.sequence,
+            account_id=row.account_id,
+            topic=row.topic,
+            kind=row.kind,
+            subject_id=row.subject_id,
+            client_id=row.client_id,
+            occurred_at=row.created_at,
+            details=dict(row.payload or {}),
+            subject_status=row.subject_status,
+        )
+
+    async def once(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """``compute()``'s result, computed by the first caller with ``key`` and shared
+        with every later one (an exception is shared too; a computation cancelled with
+        its caller is started again by the next one waiting)."""
+        while True:
+            future = self._shared.get(key)
+            if future is None:
+                future = self._shared[key] = asyncio.get_running_loop().create_future()
+                try:
+                    result = await compute()
+                except asyncio.CancelledError:
+                    del self._shared[key]
+                    future.cancel()
+                    raise
+                except BaseException as error:
+                    future.set_exception(error)
+                    future.exception()  # retrieved: no "never retrieved" warning
+                    raise
+                future.set_result(result)
+                return result
+            try:
+                shared: T = await asyncio.shield(future)
+                return shared
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if future.cancelled() and task is not None and not task.cancelling():
+                    continue  # the computing caller went away: compute again
+                raise
