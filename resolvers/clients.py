@@ -7,9 +7,10 @@ import uuid
 from models.clients import Client, Contact
 from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
-from services import access, clients, view_as
+from services import access, clients
 from services.errors import NotFound
 from services.pagination import Page
+from services.portal import view_as
 
 
 async def list_clients(

@@ -9,19 +9,22 @@ from models.clients import Contact
 from models.enums import LinkPurpose
 from resolvers.common import atomic, caller, parse_id, parse_optional_id, staff
 from resolvers.context import Info
-from services import accounts, api_tokens, portal_access, portal_auth
-from services.portal_links import IssuedLink
+from services import accounts, api_tokens
+from services import sessions as auth_sessions
+from services.portal import access, dashboard, invites, passwords, registration, sign_in
+from services.portal.links import IssuedLink
+from services.portal.sessions import PortalSession
 
 
 async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpose) -> bool:
     """Count the request, then do the lookup and the mail after answering: the answer and
     its timing are the same whether or not the email belongs to a contact."""
     runtime = info.context.runtime
-    key = await portal_auth.check_link_request_limits(
+    key = await sign_in.check_link_request_limits(
         runtime.limiter, runtime.settings, email=email, client_address=info.context.client_address
     )
     runtime.background.spawn(
-        portal_auth.send_sign_in_link(runtime, account_slug=account, email=key, purpose=purpose),
+        sign_in.send_sign_in_link(runtime, account_slug=account, email=key, purpose=purpose),
         name=f"send-{purpose.value.lower()}",
     )
     return True
@@ -35,11 +38,9 @@ async def request_password_reset(info: Info, account: str, email: str) -> bool:
     return await _request_link(info, account, email, LinkPurpose.PASSWORD_RESET)
 
 
-async def redeem_portal_link(
-    info: Info, token: str, account: str | None
-) -> portal_auth.PortalSession:
+async def redeem_portal_link(info: Info, token: str, account: str | None) -> PortalSession:
     async with atomic(info) as work:
-        return await portal_auth.redeem_portal_link(
+        return await sign_in.redeem_portal_link(
             work.session,
             info.context.runtime,
             token=token,
@@ -50,12 +51,12 @@ async def redeem_portal_link(
 
 async def accept_invite(
     info: Info, token: str, password: str, account: str | None
-) -> portal_auth.PortalSession:
-    password_hash = await portal_auth.hash_password_for_link(
+) -> PortalSession:
+    password_hash = await passwords.hash_password_for_link(
         info.context.runtime, token=token, password=password, purpose=LinkPurpose.INVITE
     )
     async with atomic(info) as work:
-        return await portal_auth.set_password_with_link(
+        return await passwords.set_password_with_link(
             work.session,
             info.context.runtime,
             token=token,
@@ -67,12 +68,12 @@ async def accept_invite(
 
 async def reset_password(
     info: Info, token: str, password: str, account: str | None
-) -> portal_auth.PortalSession:
-    password_hash = await portal_auth.hash_password_for_link(
+) -> PortalSession:
+    password_hash = await passwords.hash_password_for_link(
         info.context.runtime, token=token, password=password, purpose=LinkPurpose.PASSWORD_RESET
     )
     async with atomic(info) as work:
-        return await portal_auth.set_password_with_link(
+        return await passwords.set_password_with_link(
             work.session,
             info.context.runtime,
             token=token,
@@ -82,11 +83,9 @@ async def reset_password(
         )
 
 
-async def portal_sign_in(
-    info: Info, account: str, email: str, password: str
-) -> portal_auth.PortalSession:
+async def portal_sign_in(info: Info, account: str, email: str, password: str) -> PortalSession:
     """The password is checked outside the transaction, the session written in it."""
-    contact_id = await portal_auth.verify_contact_password(
+    contact_id = await sign_in.verify_contact_password(
         info.context.session,
         info.context.runtime,
         limiter=info.context.runtime.limiter,
@@ -96,12 +95,12 @@ async def portal_sign_in(
         client_address=info.context.client_address,
     )
     async with atomic(info) as work:
-        return await portal_auth.open_password_session(
+        return await sign_in.open_password_session(
             work.session, info.context.runtime, contact_id=contact_id
         )
 
 
-async def register_client(info: Info, account: str, data: portal_auth.Registration) -> bool:
+async def register_client(info: Info, account: str, data: registration.Registration) -> bool:
     runtime = info.context.runtime
     await runtime.limiter.hit(
         runtime.settings.registrations_per_address,
@@ -109,7 +108,7 @@ async def register_client(info: Info, account: str, data: portal_auth.Registrati
         info.context.client_address,
     )
     async with atomic(info) as work:
-        await portal_auth.register_client(
+        await registration.register_client(
             work.session, info.context.runtime, account_slug=account, data=data
         )
     return True
@@ -118,7 +117,7 @@ async def register_client(info: Info, account: str, data: portal_auth.Registrati
 async def invite_contact(info: Info, contact_id: str) -> tuple[Contact, IssuedLink]:
     actor = staff(info)
     async with atomic(info) as work:
-        return await portal_auth.invite_contact(
+        return await invites.invite_contact(
             work.session,
             info.context.runtime,
             actor=actor,
@@ -129,7 +128,7 @@ async def invite_contact(info: Info, contact_id: str) -> tuple[Contact, IssuedLi
 async def create_portal_link(info: Info, contact_id: str) -> IssuedLink:
     actor = staff(info)
     async with atomic(info) as work:
-        return await portal_auth.create_dashboard_link(
+        return await dashboard.create_dashboard_link(
             work.session,
             info.context.runtime,
             actor=actor,
@@ -140,13 +139,13 @@ async def create_portal_link(info: Info, contact_id: str) -> IssuedLink:
 async def revoke_contact_access(info: Info, contact_id: str) -> Contact:
     actor = staff(info)
     async with atomic(info) as work:
-        return await portal_access.revoke_contact_access(
+        return await access.revoke_contact_access(
             work.session, actor=actor, contact_id=parse_id(contact_id, field="contactId")
         )
 
 
 async def sessions(info: Info, contact_id: str | None) -> list[AuthSession]:
-    return await portal_access.list_sessions(
+    return await auth_sessions.list_sessions(
         info.context.session,
         principal=caller(info),
         contact_id=parse_optional_id(contact_id, field="contactId"),
@@ -156,7 +155,7 @@ async def sessions(info: Info, contact_id: str | None) -> list[AuthSession]:
 async def revoke_session(info: Info, id: str) -> AuthSession:
     principal = caller(info)
     async with atomic(info) as work:
-        return await portal_access.revoke_session(
+        return await auth_sessions.revoke_session(
             work.session, principal=principal, session_id=parse_id(id)
         )
 

@@ -14,7 +14,8 @@ from models.enums import SessionKind
 from resolvers import portal_access as resolvers
 from resolvers.context import Info
 from schema.fields import field, mutation, public_mutation
-from services.portal_auth import PortalSession, Registration
+from services.portal.registration import Registration
+from services.portal.sessions import PortalSession
 
 if TYPE_CHECKING:
     from schema.clients import Contact

@@ -20,7 +20,7 @@ from services.errors import BadInput, Conflict, NotFound
 from services.events import access as access_events
 from services.money import check_amount, validate_currency
 from services.passwords import hash_password
-from services.portal_access import end_contact_access
+from services.portal.access import end_contact_access
 from services.validation import normalise_email, optional_text, required_text
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

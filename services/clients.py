@@ -19,7 +19,7 @@ from services.errors import BadInput, Conflict
 from services.events import clients as client_events
 from services.money import validate_currency
 from services.pagination import Page, paginate
-from services.portal_access import end_contact_access
+from services.portal.access import end_contact_access
 from services.validation import normalise_email, optional_text, required_text
 
 

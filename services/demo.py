@@ -80,6 +80,7 @@ from services.invoices import (
 from services.lines import LineData
 from services.passwords import hash_password
 from services.payments import AllocationData, PaymentData, record_payment
+from services.portal.modules import contact_modules
 from services.quotes import (
     ApprovalData,
     QuoteData,
@@ -95,7 +96,6 @@ from services.recurring import (
     set_auto_bill,
     start_recurring_invoice,
 )
-from services.sessions import contact_modules
 from services.unit_of_work import UnitOfWork
 
 DEMO_SLUG = "demo"

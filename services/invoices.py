@@ -31,13 +31,13 @@ from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
 from services.access import access_client, access_invoice, invoice_scope
-from services.document_links import email_document
 from services.errors import BadInput, Conflict
 from services.events import invoices as invoice_events
 from services.events.invoices import InvoiceOrigin, IssueSource
 from services.lines import LineData, copy_lines, replace_lines, stored_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
+from services.portal.documents import email_document
 from services.unit_of_work import UnitOfWork
 from services.validation import apply_document_texts
 

@@ -31,13 +31,13 @@ from models.invoices import Invoice
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
 from services.access import access_client, access_quote, invoice_scope, quote_scope
-from services.document_links import email_document
 from services.errors import BadInput, Conflict, Forbidden
 from services.events import quotes as quote_events
 from services.invoices import create_invoice_from_quote, next_number
 from services.lines import LineData, replace_lines
 from services.money import validate_currency
 from services.pagination import Page, paginate
+from services.portal.documents import email_document
 from services.unit_of_work import UnitOfWork
 from services.validation import DOCUMENT_TEXTS, apply_document_texts, optional_text
 

@@ -1,4 +1,10 @@
-"""Signing in, turning a bearer token back into a principal, signing out."""
+"""Signing in, turning a bearer token back into a principal, listing and revoking
+sessions, signing out: what staff and contact sessions share (contact sessions are
+opened in ``services.portal.sessions``).
+
+Revoked sessions are announced after commit (services.revocation), which closes their
+open WebSocket connections on every server instance.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,11 +27,12 @@ from auth.tokens import API_TOKEN_PREFIX, InvalidToken, TokenPurpose, TokenSigne
 from models.accounts import Account, StaffUser
 from models.auth import ApiToken, AuthSession
 from models.clients import Client, Contact
-from models.enums import AutoBill, Module, RecurringStatus, SessionKind
-from models.recurring import RecurringInvoice
+from models.enums import Module, SessionKind
 from models.types import utcnow
-from services.errors import RateLimited, Unauthenticated
+from services.access import access_contact
+from services.errors import NotFound, RateLimited, Unauthenticated
 from services.passwords import verify_password
+from services.portal.modules import portal_modules
 from services.ratelimit import Budget, RateLimiter
 from services.revocation import announce_after_commit
 from services.unit_of_work import end_read, write_apart
@@ -184,91 +191,69 @@ async def revoke_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -
     announce_after_commit(session, session_ids)
 
 
-def contact_modules(account: Account, client: Client) -> frozenset[Module]:
-    """The modules in force for a client's portal: the account's, narrowed by the client's."""
-    enabled = {Module(m) for m in account.enabled_modules}
-    if client.modules is not None:
-        enabled &= {Module(m) for m in client.modules}
-    return frozenset(enabled)
-
-
-async def pays_recurring_automatically(session: AsyncSession, client_id: uuid.UUID) -> bool:
-    """Whether the client has an active recurring invoice that is billed automatically."""
-    automatic = or_(
-        col(RecurringInvoice.auto_bill) == AutoBill.ALWAYS,
-        and_(
-            col(RecurringInvoice.auto_bill).in_((AutoBill.OPT_IN, AutoBill.OPT_OUT)),
-            col(RecurringInvoice.auto_bill_enabled).is_(True),
-        ),
+async def list_sessions(
+    session: AsyncSession, *, principal: AuthenticatedPrincipal, contact_id: uuid.UUID | None
+) -> list[AuthSession]:
+    """Live sessions: the caller's own, or (staff) those of one contact of the account."""
+    statement = select(AuthSession).where(
+        AuthSession.account_id == principal.account_id,
+        col(AuthSession.revoked_at).is_(None),
+        col(AuthSession.expires_at) > utcnow(),
     )
-    statement = select(RecurringInvoice.id).where(
-        RecurringInvoice.client_id == client_id,
-        RecurringInvoice.status == RecurringStatus.ACTIVE,
-        automatic,
-    )
-    return (await session.exec(statement)).first() is not None
+    if contact_id is not None:
+        if not isinstance(principal, StaffPrincipal):
+            raise NotFound("Contact")
+        contact = await access_contact(session, principal, contact_id)
+        statement = statement.where(AuthSession.contact_id == contact.id)
+    elif isinstance(principal, StaffPrincipal):
+        statement = statement.where(
+            AuthSession.staff_user_id == principal.user_id, col(AuthSession.contact_id).is_(None)
+        )
+    elif isinstance(principal, ContactPrincipal):
+        statement = statement.where(
+            AuthSession.contact_id == principal.contact_id,
+            col(AuthSession.read_only).is_(False),
+        )
+    else:
+        return []
+    statement = statement.order_by(col(AuthSession.created_at).desc(), col(AuthSession.id))
+    return list((await session.exec(statement)).all())
 
 
-async def portal_modules(
-    session: AsyncSession, account: Account, client: Client
-) -> frozenset[Module]:
-    """The modules a contact of ``client`` gets. With the client dashboard
-    (``CLIENT_PORTAL``) off, a client paying a recurring invoice automatically keeps that
-    recurring invoice's payment settings (seed 000), and nothing else."""
-    modules = contact_modules(account, client)
-    if Module.CLIENT_PORTAL in modules:
-        return modules
-    if await pays_recurring_automatically(session, client.id):
-        return frozenset({Module.RECURRING_INVOICES})
-    return frozenset()
-
-
-async def open_contact_session(
-    *,
-    session: AsyncSession,
-    contact: Contact,
-    ttl: timedelta,
-    viewer: StaffPrincipal | None = None,
-    link_id: uuid.UUID | None = None,
+async def revoke_session(
+    session: AsyncSession, *, principal: AuthenticatedPrincipal, session_id: uuid.UUID
 ) -> AuthSession:
-    """A new session row for ``contact``; with ``viewer``, a read-only "view as client"
-    session of that staff user, which ends with the staff session that opened it, and
-    never outlives it; ``link_id``: the portal link it was opened with."""
-    expires_at = utcnow() + ttl
-    if viewer is not None:
-        parent = await session.get(AuthSession, viewer.session_id)
-        if parent is None or parent.revoked_at is not None:
-            raise Unauthenticated("Invalid or expired token.")
-        expires_at = min(expires_at, parent.expires_at)
-    auth_session = AuthSession(
-        account_id=contact.account_id,
-        kind=SessionKind.VIEW_AS if viewer else SessionKind.CONTACT,
-        contact_id=contact.id,
-        staff_user_id=viewer.user_id if viewer else None,
-        read_only=viewer is not None,
-        link_id=link_id,
-        created_by_session_id=viewer.session_id if viewer else None,
-        expires_at=expires_at,
+    """Revoke one of the caller's own sessions, or (staff) a contact's session."""
+    row = (
+        await session.exec(
+            select(AuthSession).where(
+                AuthSession.id == session_id, AuthSession.account_id == principal.account_id
+            )
+        )
+    ).one_or_none()
+    allowed = row is not None and (
+        (isinstance(principal, StaffPrincipal) and row.contact_id is not None)
+        or (
+            isinstance(principal, StaffPrincipal)
+            and row.staff_user_id == principal.user_id
+            and row.contact_id is None
+        )
+        or (
+            isinstance(principal, ContactPrincipal)
+            and not principal.read_only
+            and row.contact_id == principal.contact_id
+            and not row.read_only
+        )
     )
-    session.add(auth_session)
-    await session.flush()
-    return auth_session
-
-
-async def start_contact_session(
-    *,
-    session: AsyncSession,
-    signer: TokenSigner,
-    contact: Contact,
-    ttl: timedelta,
-    viewer: StaffPrincipal | None = None,
-    link_id: uuid.UUID | None = None,
-) -> str:
-    """A session token for ``contact`` (see :func:`open_contact_session`)."""
-    auth_session = await open_contact_session(
-        session=session, contact=contact, ttl=ttl, viewer=viewer, link_id=link_id
-    )
-    return issue_session_token(signer, auth_session)
+    if row is None or not allowed:
+        raise NotFound("Session")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        announce_after_commit(session, [row.id])
+    if row.kind is SessionKind.STAFF:
+        # the "view as client" sessions it opened end with it, sockets included
+        await revoke_view_as_sessions_of(session, [row.id])
+    return row
 
 
 async def authenticate(

@@ -11,7 +11,7 @@ from models.clients import Contact
 from models.enums import StaffRole
 from services import activity
 from services.api_tokens import create_api_token
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 CREATE_CLIENT = """
 mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id role } } }

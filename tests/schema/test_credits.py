@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from models.activity import Activity
 from models.clients import Contact
 from models.enums import ActorKind, StaffRole
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id } }"
 CREATE_CONTACT = """

@@ -14,7 +14,7 @@ from sqlmodel import select
 from models.clients import Contact
 from models.documents import Document
 from models.projects import Project, Task
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 CREATE_CLIENT = """
 mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id } } }

@@ -11,7 +11,7 @@ from models.accounts import Account
 from models.activity import Activity
 from models.clients import Contact
 from models.enums import ActorKind, Module, StaffRole
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id } }"
 CREATE_CONTACT = """

@@ -46,7 +46,7 @@ from models.recurring import RecurringInvoice
 from schema.builder import build_full_schema
 from schema.registry import build_profile_schema
 from services.api_tokens import create_api_token
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 FULL = build_full_schema()
 ROOTS = {"Query", "Mutation", "Subscription"}

@@ -7,7 +7,7 @@ from models.accounts import Account
 from models.clients import Contact
 from models.enums import StaffRole
 from models.quotes import Quote
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id } }"
 QUOTE_FIELDS = """

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from models.clients import Contact
+from services.portal.sessions import start_contact_session
 from services.recurring.periods import add_months
 from services.recurring.scheduler import generate_due_invoices
-from services.sessions import start_contact_session
 
 TODAY = datetime.now(UTC).date()
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.clients import Contact
 from models.enums import StaffRole
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 TODAY = datetime.now(UTC).date()
 START = TODAY - timedelta(days=60)

@@ -17,7 +17,7 @@ from auth.tokens import TokenPurpose
 from models.clients import Contact
 from services import sessions
 from services.downloads import DownloadKind, download_url
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 TODAY = datetime.now(UTC).date()
 

@@ -20,7 +20,7 @@ from models.auth import AuthSession
 from models.clients import Contact
 from models.enums import LinkPurpose
 from services.errors import Unauthenticated
-from services.portal_links import issue_link, mark_used, open_link
+from services.portal.links import issue_link, mark_used, open_link
 from services.unit_of_work import begin_write
 from tests.portal.helpers import REDEEM, make_client
 

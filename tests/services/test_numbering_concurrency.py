@@ -12,7 +12,7 @@ from sqlmodel import select
 from models.accounts import Account
 from models.clients import Contact
 from services.invoices import next_number
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 CREATE_CLIENT = """
 mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id } } }

@@ -11,7 +11,7 @@ from auth.principals import StaffPrincipal
 from auth.tokens import TokenSigner
 from services.access import access_contact
 from services.events import access as access_events
-from services.sessions import start_contact_session
+from services.portal.sessions import start_contact_session
 
 VIEW_AS_TTL = timedelta(hours=1)
 

@@ -14,8 +14,8 @@ from models.enums import LinkPurpose
 from models.invoices import Invoice
 from models.quotes import Quote
 from services.money import format_money
-from services.portal_links import send_link
-from services.sessions import portal_modules
+from services.portal.links import send_link
+from services.portal.modules import portal_modules
 from services.unit_of_work import UnitOfWork
 
 
