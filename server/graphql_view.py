@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, cast
 
 import orjson
@@ -51,6 +52,7 @@ from server.http_errors import (
     refused_response,
 )
 from server.limits import BodyTooLarge
+from server.ws_protocol import PorticoTransportWSHandler
 from services import sessions
 from services.errors import Unauthenticated
 from services.runtime import Runtime
@@ -104,6 +106,7 @@ class PorticoWebSocketAdapter(ASGIWebSocketAdapter):
 
 class PorticoGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = PorticoWebSocketAdapter
+    graphql_transport_ws_handler_class = PorticoTransportWSHandler
 
     def __init__(self, *, runtime: Runtime, schema: SchemaRouter, **kwargs: Any) -> None:
         # The router stands in for one schema: each operation runs on the caller's own,
@@ -113,6 +116,11 @@ class PorticoGraphQL(GraphQL[Context, None]):
             timeout_seconds=runtime.settings.execution_timeout_seconds,
             max_tokens=runtime.settings.query_max_tokens,
         )
+        settings = runtime.settings
+        kwargs.setdefault(
+            "connection_init_wait_timeout", timedelta(seconds=settings.ws_init_timeout_seconds)
+        )
+        kwargs.setdefault("max_subscriptions_per_connection", settings.ws_max_subscriptions)
         super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
 

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # Partner events (invoiceChanged, webhooks)
     event_retention_days: int = Field(default=30, gt=0)
     event_poll_seconds: float = Field(default=2, gt=0)  # the relay's safety net
+    ws_init_timeout_seconds: float = Field(default=10, gt=0)  # then 4408
+    ws_max_subscriptions: int = Field(default=100, gt=0)  # per connection; then 4429
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
+from httpx_ws import WebSocketDisconnect, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from models.enums import StaffRole
+from server.app import create_app
 from tests.portal.helpers import contact_token, make_client
 from tests.schema.test_invoices import create_invoice, send_invoice
-from tests.server.limit_helpers import websocket
+from tests.server.limit_helpers import websocket, with_settings
 
 CHANGES = """
 subscription($after: String, $clientId: ID) {
@@ -152,3 +156,137 @@ async def test_who_may_subscribe(runtime, tenant):
         message = await asyncio.wait_for(ws.receive_json(), WAIT)
         assert message["type"] == "error"
         assert message["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+PARTNER_TOKEN = """
+mutation($scopes: [String!]!) { createApiToken(name: "sync", scopes: $scopes) { token } }
+"""
+UPDATE_CLIENT = (
+    "mutation($id: ID!, $input: ClientInput!) { updateClient(id: $id, input: $input) { id } }"
+)
+REVOKE_TOKEN = "mutation($id: ID!) { revokeApiToken(id: $id) { id } }"
+PARTNER_CHANGES = """
+subscription { invoiceChanged { kind invoice { id number } } }
+"""
+
+
+async def partner_token(gql: Any, admin: str, scopes: list[str]) -> str:
+    data = await gql.data(PARTNER_TOKEN, {"scopes": scopes}, token=admin)
+    token: str = data["createApiToken"]["token"]
+    return token
+
+
+async def closed_with(ws: Any, seconds: float = 5) -> int:
+    async with asyncio.timeout(seconds):
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                await ws.receive_text()
+    return closed.value.code
+
+
+async def test_a_partner_needs_both_scopes_and_never_sees_drafts_or_private_fields(
+    runtime, tenant, gql
+):
+    client = await make_client(gql, tenant.admin)
+    reader = await partner_token(gql, tenant.admin, ["invoices:read"])
+    async with websocket(runtime, payload=bearer(reader)) as ws:
+        await acknowledged(ws)
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": PARTNER_CHANGES}})
+        message = await asyncio.wait_for(ws.receive_json(), WAIT)
+        assert message["type"] == "error"  # no events:subscribe: no such field
+    token = await partner_token(gql, tenant.admin, ["invoices:read", "events:subscribe"])
+    private = "subscription { invoiceChanged { invoice { privateNotes } } }"
+    async with websocket(runtime, payload=bearer(token)) as ws:
+        await acknowledged(ws)
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": private}})
+        message = await asyncio.wait_for(ws.receive_json(), WAIT)
+        assert message["type"] == "error"  # pruned from a partner's schema
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": PARTNER_CHANGES}})
+        await wait_listening(runtime)
+        draft = await create_invoice(gql, tenant.admin, client["id"])
+        await send_invoice(gql, tenant.admin, draft["id"])
+        event = await next_event(ws)
+        assert event == {"kind": "SENT", "invoice": {"id": draft["id"], "number": "INV-0001"}}
+        await nothing_more(ws)
+
+
+async def test_turning_a_clients_invoices_module_off_ends_its_contacts_stream(runtime, tenant, gql):
+    client = await make_client(gql, tenant.admin)
+    billing = next(c for c in client["contacts"] if c["role"] == "BILLING")
+    token = await contact_token(gql, tenant.admin, billing["id"])
+    async with websocket(runtime, payload=bearer(token)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws)
+        await wait_listening(runtime)
+        first = await create_invoice(gql, tenant.admin, client["id"])
+        await send_invoice(gql, tenant.admin, first["id"])
+        assert (await next_event(ws))["kind"] == "SENT"
+        await gql.data(
+            UPDATE_CLIENT,
+            {"id": client["id"], "input": {"modules": ["PAYMENTS"]}},
+            token=tenant.admin,
+        )
+        second = await create_invoice(gql, tenant.admin, client["id"])
+        await send_invoice(gql, tenant.admin, second["id"])
+        message = await asyncio.wait_for(ws.receive_json(), WAIT)
+        assert message["type"] == "next"
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert "invoiceChanged" not in str(message["payload"].get("data"))
+        assert (await asyncio.wait_for(ws.receive_json(), WAIT))["type"] == "complete"
+
+
+async def test_revoking_the_token_closes_the_subscription_with_4401(runtime, tenant, gql):
+    token = await partner_token(gql, tenant.admin, ["invoices:read", "events:subscribe"])
+    listing = await gql.data("query { apiTokens { id } }", token=tenant.admin)
+    token_id = listing["apiTokens"][0]["id"]
+    async with websocket(runtime, payload=bearer(token)) as ws:
+        await acknowledged(ws)
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": PARTNER_CHANGES}})
+        await wait_listening(runtime)
+        await gql.data(REVOKE_TOKEN, {"id": token_id}, token=tenant.admin)
+        assert await closed_with(ws) == 4401
+    for _ in range(100):  # the listener goes with its socket
+        if runtime.events.listener_count() == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert runtime.events.listener_count() == 0
+
+
+async def test_a_bad_token_in_connection_init_closes_with_4403(runtime):
+    async with websocket(runtime, payload={"Authorization": "Bearer forged"}) as ws:
+        assert await closed_with(ws) == 4403
+
+
+async def test_no_connection_init_in_time_closes_with_4408(runtime):
+    fast = with_settings(runtime, ws_init_timeout_seconds=0.2)
+    app = create_app(runtime=fast)
+    async with (
+        httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://t") as http,
+        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        assert await closed_with(ws) == 4408
+
+
+async def test_more_subscriptions_than_the_cap_closes_with_4429(runtime, tenant):
+    capped = with_settings(runtime, ws_max_subscriptions=2)
+    async with websocket(capped, payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws, op="1")
+        await subscribe(ws, op="2")
+        await wait_listening(runtime, 2)
+        await subscribe(ws, op="3")
+        assert await closed_with(ws) == 4429
+
+
+async def test_the_legacy_graphql_ws_protocol_streams_the_same_events(runtime, tenant, gql):
+    client = await make_client(gql, tenant.admin)
+    async with websocket(runtime, protocol="graphql-ws", payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await ws.send_json({"id": "1", "type": "start", "payload": {"query": CHANGES}})
+        await wait_listening(runtime)
+        invoice = await create_invoice(gql, tenant.admin, client["id"])
+        while (message := await asyncio.wait_for(ws.receive_json(), WAIT))["type"] == "ka":
+            pass
+        assert message["type"] == "data", message
+        event = message["payload"]["data"]["invoiceChanged"]
+        assert (event["kind"], event["invoice"]["id"]) == ("CREATED", invoice["id"])
