@@ -122,6 +122,7 @@ class EventBroker:
         self._kicked = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+        self._starting = asyncio.Lock()
         self._last_pruned: float | None = None
 
     # --- running --------------------------------------------------------------------
@@ -132,14 +133,19 @@ class EventBroker:
 
     async def start(self) -> None:
         """Run the relay and, with Redis, hear the other instances (idempotent)."""
-        if self._started:
-            return
-        self._started = True
-        self._tasks.append(asyncio.create_task(self._relay_loop(), name="portico-event-relay"))
-        if self._redis_url:
-            ready = asyncio.Event()
-            self._tasks.append(asyncio.create_task(self._hear(ready), name="portico-events-in"))
-            await ready.wait()
+        async with self._starting:
+            if self._started:
+                return
+            try:  # what was committed while no relay ran is numbered before anyone listens
+                await self.relay_once()
+            except Exception:
+                log.exception("event_relay_failed")
+            self._tasks.append(asyncio.create_task(self._relay_loop(), name="portico-event-relay"))
+            if self._redis_url:
+                ready = asyncio.Event()
+                self._tasks.append(asyncio.create_task(self._hear(ready), name="portico-events-in"))
+                await ready.wait()
+            self._started = True
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -4,15 +4,21 @@ each subscriber receives, resume from a cursor, and the close codes."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
+from sqlmodel import col, select
 
 from models.enums import StaffRole
+from models.events import OutboxEvent
+from models.invoices import Invoice
 from server.app import create_app
+from services.events import invoices as invoice_events
+from services.unit_of_work import unit_of_work
 from tests.portal.helpers import contact_token, make_client
 from tests.schema.test_invoices import create_invoice, send_invoice
 from tests.server.limit_helpers import websocket, with_settings
@@ -177,11 +183,15 @@ async def partner_token(gql: Any, admin: str, scopes: list[str]) -> str:
 
 
 async def closed_with(ws: Any, seconds: float = 5) -> int:
-    async with asyncio.timeout(seconds):
-        with pytest.raises(WebSocketDisconnect) as closed:
+    async def read_until_closed() -> None:
+        async with asyncio.timeout(seconds):
             while True:
                 await ws.receive_text()
-    return closed.value.code
+
+    with pytest.raises(WebSocketDisconnect) as closed:
+        await read_until_closed()
+    code: int = closed.value.code
+    return code
 
 
 async def test_a_partner_needs_both_scopes_and_never_sees_drafts_or_private_fields(
@@ -260,11 +270,12 @@ async def test_a_bad_token_in_connection_init_closes_with_4403(runtime):
 async def test_no_connection_init_in_time_closes_with_4408(runtime):
     fast = with_settings(runtime, ws_init_timeout_seconds=0.2)
     app = create_app(runtime=fast)
-    async with (
-        httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://t") as http,
-        aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        assert await closed_with(ws) == 4408
+    async with httpx.AsyncClient(
+        transport=ASGIWebSocketTransport(app), base_url="http://t"
+    ) as http:
+        connecting: Any = aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"])
+        async with connecting as ws:
+            assert await closed_with(ws) == 4408
 
 
 async def test_more_subscriptions_than_the_cap_closes_with_4429(runtime, tenant):
@@ -290,3 +301,57 @@ async def test_the_legacy_graphql_ws_protocol_streams_the_same_events(runtime, t
         assert message["type"] == "data", message
         event = message["payload"]["data"]["invoiceChanged"]
         assert (event["kind"], event["invoice"]["id"]) == ("CREATED", invoice["id"])
+
+
+async def test_transactions_committing_out_of_position_order_reach_a_resuming_subscriber(
+    runtime, backend, tenant, gql
+):
+    if backend.name != "postgres":
+        pytest.skip("SQLite serialises writers: commit order is position order there")
+    client = await make_client(gql, tenant.admin)
+    early = await create_invoice(gql, tenant.admin, client["id"])
+    late = await create_invoice(gql, tenant.admin, client["id"])
+    admin = tenant.principals[StaffRole.ADMIN]
+    async with websocket(runtime, payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws)
+        await wait_listening(runtime)
+        # given T1 takes its position first but is still open ...
+        async with unit_of_work(runtime) as t1:
+            invoice_events.updated(t1.session, await invoice_row(t1, early["id"]), admin)
+            await t1.session.flush()
+            # ... when T2 takes a later position and commits first
+            async with unit_of_work(runtime) as t2:
+                invoice_events.updated(t2.session, await invoice_row(t2, late["id"]), admin)
+            seen = await next_event(ws)
+            assert (seen["kind"], seen["invoice"]["id"]) == ("UPDATED", late["id"])
+        # the subscriber left before T1 committed
+    positions = await outbox_positions(runtime, [early["id"], late["id"]])
+    assert positions[early["id"]] < positions[late["id"]]
+    # then resuming after T2's event still gives T1's, once
+    async with websocket(runtime, payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws, {"after": seen["cursor"]})
+        resumed = await next_event(ws)
+        await nothing_more(ws)
+    assert (resumed["kind"], resumed["invoice"]["id"]) == ("UPDATED", early["id"])
+    assert int(resumed["cursor"]) == int(seen["cursor"]) + 1
+
+
+async def invoice_row(work: Any, invoice_id: str) -> Invoice:
+    invoice: Invoice | None = await work.session.get(Invoice, uuid.UUID(invoice_id))
+    assert invoice is not None
+    return invoice
+
+
+async def outbox_positions(runtime: Any, invoice_ids: list[str]) -> dict[str, int]:
+    async with runtime.sessions() as session:
+        rows = (
+            await session.exec(
+                select(OutboxEvent).where(
+                    col(OutboxEvent.kind) == "invoice.updated",
+                    col(OutboxEvent.subject_id).in_([uuid.UUID(i) for i in invoice_ids]),
+                )
+            )
+        ).all()
+    return {str(row.subject_id): int(row.position or 0) for row in rows}
