@@ -11,6 +11,7 @@ import httpx
 
 from server.app import create_app
 from services import downloads as downloads_service
+from services.pdf.invoice import render_invoice as real_render
 from tests.server.limit_helpers import with_settings
 from tests.server.test_downloads import path_of, pdf_url_of, portal_client, sent_invoice, text_of
 
@@ -19,8 +20,6 @@ async def test_downloads_render_at_most_n_at_once_and_others_are_served(
     gql, runtime, tenant, monkeypatch
 ):
     # each render takes a while (as a large PDF does), so the burst surely overlaps
-    real_render = downloads_service.render_invoice
-
     def slow_render(invoice_pdf):
         time.sleep(0.05)
         return real_render(invoice_pdf)
