@@ -111,6 +111,36 @@ def test_a_postgresql_url_without_a_driver_gets_asyncpg(scheme: str):
     assert settings.database_url == "postgresql+asyncpg://portico:secret@db.internal:5432/portico"
 
 
+@pytest.mark.parametrize(
+    ("database_url", "redis_url"),
+    [
+        (
+            "postgresql://portico:db-pass-word@db.internal:5432/portico",
+            "redis://:redis-pass@r:6379/0",
+        ),
+        ("postgresql+asyncpg://portico:db%40pass@db.internal/portico", "rediss://u:p%2Fw@r/1"),
+        ("postgresql+asyncpg://portico@db.internal/portico?password=db-pass-word", None),
+    ],
+)
+def test_settings_never_show_their_secrets(database_url: str, redis_url: str | None):
+    settings = Settings(
+        secret_key="the-secret-key-" * 3,
+        smtp_password="smtp-pass-word",
+        database_url=database_url,
+        redis_url=redis_url,
+    )
+    for shown in (repr(settings), str(settings)):
+        assert "the-secret-key-" not in shown
+        assert "smtp-pass-word" not in shown
+        for password in ("db-pass-word", "db%40pass", "redis-pass", "p%2Fw"):
+            assert password not in shown
+        assert "db.internal" in shown  # the rest of the URL is still there to read
+    assert settings.secret_key.get_secret_value() == "the-secret-key-" * 3
+    assert settings.smtp_password is not None
+    assert settings.smtp_password.get_secret_value() == "smtp-pass-word"
+    assert "db.internal" in settings.database_url  # the URL itself is whole
+
+
 def test_links_follow_the_served_address_unless_the_base_url_is_set():
     default = Settings()
     assert served_settings(default, "127.0.0.1", 9001).portal_base_url == (
