@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.ratelimit import parse_limit
+
 DEVELOPMENT_SECRET = "portico-development-secret-change-me"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 """Base of links when ``PORTICO_PUBLIC_BASE_URL`` is not set (``portico serve`` uses the
@@ -139,6 +141,18 @@ class Settings(BaseSettings):
                 " or postgresql+asyncpg://user@host/db"
             )
         return f"{ASYNC_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
+
+    @field_validator(
+        "sign_in_attempts_per_email",
+        "sign_in_attempts_per_address",
+        "magic_links_per_email",
+        "magic_links_per_address",
+        "registrations_per_address",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        parse_limit(value)  # raises, saying what is expected
+        return value
 
     @field_validator("public_base_url")
     @classmethod
