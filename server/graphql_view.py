@@ -51,6 +51,7 @@ from server.http_errors import (
     refused_response,
 )
 from server.limits import BodyTooLarge
+from server.request_id import bind_principal
 from services import sessions
 from services.errors import Unauthenticated
 from services.runtime import Runtime
@@ -192,6 +193,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             context.principal = await self._principal(context, token)
         except Unauthenticated as error:
             return unauthenticated_response(error.message)
+        bind_principal(context.principal)
         try:
             return await self.run(request, context=context)
         except HTTPException as error:
@@ -210,6 +212,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
                 {"message": error.message, "code": "UNAUTHENTICATED"}
             ) from error
         context.reset_principal(principal)
+        bind_principal(principal)  # for the connection's operations, started from now on
         credential = credential_id(principal)
         if credential is not None and isinstance(context.request, WebSocket):
             websocket = context.request
