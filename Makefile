@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# Install with the test extra (pytest, pytest-xdist, httpx, hypothesis, aiosmtpd, ruff, mypy)
+# Install with the test extra (pytest, pytest-xdist, httpx, hypothesis, aiosmtpd, ruff, mypy,
+# import-linter)
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
@@ -33,6 +34,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .

@@ -19,6 +19,7 @@ from server.graphql_view import PorticoGraphQL
 from server.limits import BodySizeLimit
 from server.migrate import NOT_MIGRATED_HINT, MigrationCheck
 from server.proxies import proxy_headers_middleware
+from server.request_id import REQUEST_ID_HEADER, RequestId
 from server.scheduler import RecurringScheduler
 from server.warmup import warm_up
 from services.config import Settings
@@ -78,16 +79,19 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await runtime.mailer.close()
             await runtime.engine.dispose()
 
-    # Outermost first: the client address is settled before anything reads it, and a
-    # refused body still gets CORS headers a browser needs to read the answer.
-    middleware = proxy_headers_middleware(runtime.settings.trusted_proxies)
+    # Outermost first: every log line, whatever answers, carries the request id; the
+    # client address is settled before anything reads it; and a refused body still gets
+    # the CORS headers a browser needs to read the answer.
+    middleware = [Middleware(RequestId)]
+    middleware.extend(proxy_headers_middleware(runtime.settings.trusted_proxies))
     if runtime.settings.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=runtime.settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+                expose_headers=[REQUEST_ID_HEADER],
                 allow_credentials=False,
             )
         )

@@ -52,6 +52,7 @@ from server.http_errors import (
     refused_response,
 )
 from server.limits import BodyTooLarge
+from server.request_id import bind_principal
 from server.ws_protocol import PorticoTransportWSHandler
 from services import sessions
 from services.errors import Unauthenticated
@@ -200,6 +201,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             context.principal = await self._principal(context, token)
         except Unauthenticated as error:
             return unauthenticated_response(error.message)
+        bind_principal(context.principal)
         try:
             return await self.run(request, context=context)
         except HTTPException as error:
@@ -218,6 +220,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
                 {"message": error.message, "code": "UNAUTHENTICATED"}
             ) from error
         context.reset_principal(principal)
+        bind_principal(principal)  # for the connection's operations, started from now on
         credential = credential_id(principal)
         if credential is not None and isinstance(context.request, WebSocket):
             websocket = context.request

@@ -1,15 +1,23 @@
 """Configuration from ``PORTICO_*`` environment variables, validated once at start-up.
 
-Defined here, below the services that read it; ``server.settings`` loads it."""
+Defined here, below the services that read it; ``server.settings`` loads it.
+
+Secrets (``secret_key``, ``smtp_password``) are :class:`~pydantic.SecretStr`: read them
+with ``.get_secret_value()``. ``repr(settings)`` shows neither them nor the password of
+a database or Redis URL, so settings can be logged or printed in a traceback."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.ratelimit import parse_limit
 
 DEVELOPMENT_SECRET = "portico-development-secret-change-me"
 DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
@@ -19,13 +27,30 @@ address it actually serves instead)."""
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 """URL schemes without a driver, and the async driver Portico uses for them."""
 
+MASKED = "***"
+_PASSWORD_PARAMETER = re.compile(r"(?i)((?:^|[?&;])password=)[^&;]*")
+
+
+def mask_url_password(url: str) -> str:
+    """``url`` with the password of its user part (``user:password@``) and of any
+    ``password=`` query parameter replaced by ``***``."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.partition(':')[0]}:{MASKED}@{host}"
+    path = _PASSWORD_PARAMETER.sub(lambda found: found.group(1) + MASKED, path)
+    return f"{scheme}://{authority}{slash}{path}"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///var/portico.sqlite3"
-    secret_key: str = DEVELOPMENT_SECRET
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     """Base of links in mails, ``createPortalLink`` and ``pdfUrl``. When it is not set,
     ``portico serve`` fills it from ``--host``/``--port`` (see
@@ -37,7 +62,7 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_password: SecretStr | None = None
     smtp_use_tls: bool = False
     smtp_start_tls: bool | None = None  # None: upgrade when the server offers STARTTLS
     smtp_timeout_seconds: float = 30
@@ -93,6 +118,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in _URLS_WITH_PASSWORDS and isinstance(value, str):
+                yield name, mask_url_password(value)
+            else:
+                yield name, value
+
     @property
     def portal_base_url(self) -> str:
         """Where the portal frontend lives; links in mails point there."""
@@ -114,6 +146,18 @@ class Settings(BaseSettings):
                 " or postgresql+asyncpg://user@host/db"
             )
         return f"{ASYNC_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
+
+    @field_validator(
+        "sign_in_attempts_per_email",
+        "sign_in_attempts_per_address",
+        "magic_links_per_email",
+        "magic_links_per_address",
+        "registrations_per_address",
+    )
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        parse_limit(value)  # raises, saying what is expected
+        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -137,10 +181,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
+        secret_key = self.secret_key.get_secret_value()
+        if self.environment == "production" and secret_key == DEVELOPMENT_SECRET:
             raise ValueError(
                 "PORTICO_SECRET_KEY must be set to a private random value in production"
             )
-        if self.environment == "production" and len(self.secret_key) < 32:
+        if self.environment == "production" and len(secret_key) < 32:
             raise ValueError("PORTICO_SECRET_KEY must be at least 32 characters in production")
         return self
+
+
+_URLS_WITH_PASSWORDS = frozenset({"database_url", "redis_url"})
+"""Settings shown in ``repr(settings)`` with their password masked."""

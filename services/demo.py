@@ -80,7 +80,7 @@ from services.invoices import (
 from services.lines import LineData
 from services.passwords import hash_password
 from services.payments import AllocationData, PaymentData, record_payment
-from services.portal.modules import contact_modules
+from services.client_modules import contact_modules
 from services.quotes import (
     ApprovalData,
     QuoteData,

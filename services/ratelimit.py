@@ -21,11 +21,28 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from services.errors import RateLimited
+
+
+def parse_limit(limit: str) -> RateLimitItem:
+    """The one limit ``limit`` says (e.g. ``"5/15 minutes"``, ``"20 per hour"``).
+
+    Raises :class:`ValueError`, saying what is expected, when it is malformed, allows
+    nothing, or is several limits (``"5/minute; 100/day"``)."""
+    try:
+        items = parse_many(limit)
+    except ValueError:
+        items = []
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError(
+            f"expected one rate limit such as '5/15 minutes' or '20/hour'"
+            f" (at least 1 per second, minute, hour, day, month or year), got {limit!r}"
+        )
+    return items[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +90,7 @@ class RateLimiter:
     async def hit(self, limit: str, *keys: str) -> None:
         """Count one attempt against ``limit`` (e.g. ``"5/15 minutes"``) for ``keys``;
         raise :class:`RateLimited` when it is exhausted."""
-        if not await self._limiter.hit(parse(limit), *keys):
+        if not await self._limiter.hit(parse_limit(limit), *keys):
             raise RateLimited()
 
     async def attempt(self, *budgets: Budget) -> Attempt:
@@ -83,7 +100,7 @@ class RateLimiter:
         counted: list[_Counted] = []
         try:
             for budget in budgets:
-                counted.append(await self._take(parse(budget.limit), budget.keys))
+                counted.append(await self._take(parse_limit(budget.limit), budget.keys))
         except RateLimited:
             await Attempt(self._storage, counted).refund()  # not tried: nothing to count
             raise
@@ -104,7 +121,7 @@ class RateLimiter:
         return current
 
     async def clear(self, limit: str, *keys: str) -> None:
-        await self._limiter.clear(parse(limit), *keys)
+        await self._limiter.clear(parse_limit(limit), *keys)
 
     async def reset(self) -> None:
         await self._storage.reset()

@@ -47,7 +47,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=sessions,
-            signer=TokenSigner(settings.secret_key),
+            signer=TokenSigner(settings.secret_key.get_secret_value()),
             limiter=RateLimiter(settings.redis_url),
             mailer=Mailer(settings, sessions),
             hub=RevocationHub(settings.redis_url),

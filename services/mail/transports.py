@@ -53,7 +53,7 @@ class SmtpTransport:
             hostname=self.hostname,
             port=self.port,
             username=self.username,
-            password=self.password,
+            password=self.password.get_secret_value() if self.password else None,
             use_tls=self.use_tls,
             start_tls=self.start_tls,
             timeout=self.timeout,

@@ -9,7 +9,6 @@
 - ``documents``: emailing a sent invoice or quote with its document link.
 - ``view_as``: staff viewing the portal as a contact (read-only).
 - ``sessions``: contact sessions: the rows, their tokens, and the sessions links open.
-- ``modules``: the modules a contact's portal shows.
 - ``access``: ending a contact's access (every session and link).
 
 Sessions that staff and contacts share (lookup, listing, revoking) are in

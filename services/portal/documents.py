@@ -15,7 +15,7 @@ from models.invoices import Invoice
 from models.quotes import Quote
 from services.money import format_money
 from services.portal.links import send_link
-from services.portal.modules import portal_modules
+from services.client_modules import portal_modules
 from services.unit_of_work import UnitOfWork
 
 

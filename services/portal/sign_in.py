@@ -25,7 +25,7 @@ from services.events import access as access_events
 from services.invoices import mark_invoice_viewed
 from services.passwords import verify_password
 from services.portal.links import OpenedLink, mark_used, open_link, send_link
-from services.portal.modules import portal_modules
+from services.client_modules import portal_modules
 from services.portal.sessions import PortalSession, open_contact_session, start_link_session
 from services.quotes import mark_quote_viewed
 from services.ratelimit import RateLimiter

@@ -79,6 +79,24 @@ def portico(*args: str, cwd: Path, **variables: str) -> subprocess.CompletedProc
             "error: PORTICO_SECRET_KEY must be at least 32 characters in production",
         ),
         (
+            {"PORTICO_SIGN_IN_ATTEMPTS_PER_EMAIL": "five per quarter hour"},
+            "error: PORTICO_SIGN_IN_ATTEMPTS_PER_EMAIL: expected one rate limit such as"
+            " '5/15 minutes' or '20/hour' (at least 1 per second, minute, hour, day, month or"
+            " year), got 'five per quarter hour'",
+        ),
+        (
+            {"PORTICO_MAGIC_LINKS_PER_ADDRESS": "20/15 minutes; 100/day"},
+            "error: PORTICO_MAGIC_LINKS_PER_ADDRESS: expected one rate limit such as"
+            " '5/15 minutes' or '20/hour' (at least 1 per second, minute, hour, day, month or"
+            " year), got '20/15 minutes; 100/day'",
+        ),
+        (
+            {"PORTICO_REGISTRATIONS_PER_ADDRESS": "0/hour"},
+            "error: PORTICO_REGISTRATIONS_PER_ADDRESS: expected one rate limit such as"
+            " '5/15 minutes' or '20/hour' (at least 1 per second, minute, hour, day, month or"
+            " year), got '0/hour'",
+        ),
+        (
             {"PORTICO_SMTP_PORT": "twenty-five"},
             "error: PORTICO_SMTP_PORT: input should be a valid integer, unable to parse string"
             " as an integer (got 'twenty-five')",
@@ -109,6 +127,52 @@ def test_every_command_reports_a_mistake_the_same_way(tmp_path: Path, command: l
 def test_a_postgresql_url_without_a_driver_gets_asyncpg(scheme: str):
     settings = Settings(database_url=f"{scheme}://portico:secret@db.internal:5432/portico")
     assert settings.database_url == "postgresql+asyncpg://portico:secret@db.internal:5432/portico"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "sign_in_attempts_per_email",
+        "sign_in_attempts_per_address",
+        "magic_links_per_email",
+        "magic_links_per_address",
+        "registrations_per_address",
+    ],
+)
+def test_every_rate_limit_is_checked_and_good_ones_pass(field: str):
+    assert getattr(Settings.model_validate({field: "20 per hour"}), field) == "20 per hour"
+    with pytest.raises(ValueError, match="expected one rate limit"):
+        Settings.model_validate({field: "5/fortnight"})
+
+
+@pytest.mark.parametrize(
+    ("database_url", "redis_url"),
+    [
+        (
+            "postgresql://portico:db-pass-word@db.internal:5432/portico",
+            "redis://:redis-pass@r:6379/0",
+        ),
+        ("postgresql+asyncpg://portico:db%40pass@db.internal/portico", "rediss://u:p%2Fw@r/1"),
+        ("postgresql+asyncpg://portico@db.internal/portico?password=db-pass-word", None),
+    ],
+)
+def test_settings_never_show_their_secrets(database_url: str, redis_url: str | None):
+    settings = Settings(
+        secret_key="the-secret-key-" * 3,
+        smtp_password="smtp-pass-word",
+        database_url=database_url,
+        redis_url=redis_url,
+    )
+    for shown in (repr(settings), str(settings)):
+        assert "the-secret-key-" not in shown
+        assert "smtp-pass-word" not in shown
+        for password in ("db-pass-word", "db%40pass", "redis-pass", "p%2Fw"):
+            assert password not in shown
+        assert "db.internal" in shown  # the rest of the URL is still there to read
+    assert settings.secret_key.get_secret_value() == "the-secret-key-" * 3
+    assert settings.smtp_password is not None
+    assert settings.smtp_password.get_secret_value() == "smtp-pass-word"
+    assert "db.internal" in settings.database_url  # the URL itself is whole
 
 
 def test_links_follow_the_served_address_unless_the_base_url_is_set():

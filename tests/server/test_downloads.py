@@ -217,7 +217,9 @@ async def test_expired_link_is_gone(gql, client, runtime, tenant):
     # the same link, signed an hour ago (links live PORTICO_DOWNLOAD_URL_TTL_SECONDS = 600)
     assert runtime.settings.download_url_ttl_seconds == 600
     old = URLSafeTimedSerializer(
-        runtime.settings.secret_key, salt=TokenPurpose.DOWNLOAD.value, signer=AnHourAgo
+        runtime.settings.secret_key.get_secret_value(),
+        salt=TokenPurpose.DOWNLOAD.value,
+        signer=AnHourAgo,
     ).dumps(payload_of(runtime, url))
     response = await client.get(f"/downloads/{old}")
     assert response.status_code == 410

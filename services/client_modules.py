@@ -1,7 +1,7 @@
 """The modules a contact's portal shows: the account's, narrowed by the client's, and the
 recurring-payment settings a client paying automatically keeps with the dashboard off.
 
-It imports no session code: ``services.sessions`` builds a contact's principal with it.
+Sessions (``services.sessions``) build a contact's principal with it; the portal reads it too.
 """
 
 from __future__ import annotations
