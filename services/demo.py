@@ -68,6 +68,7 @@ from services.accounts import (
     create_staff_user,
     update_account_settings,
 )
+from services.client_modules import contact_modules
 from services.clients import ClientData, ContactData, create_client, create_contact
 from services.credits import CreditData, apply_credit, create_credit
 from services.invoices import (
@@ -80,7 +81,6 @@ from services.invoices import (
 from services.lines import LineData
 from services.passwords import hash_password
 from services.payments import AllocationData, PaymentData, record_payment
-from services.client_modules import contact_modules
 from services.quotes import (
     ApprovalData,
     QuoteData,

@@ -30,9 +30,9 @@ from models.clients import Client, Contact
 from models.enums import Module, SessionKind
 from models.types import utcnow
 from services.access import access_contact
+from services.client_modules import portal_modules
 from services.errors import NotFound, RateLimited, Unauthenticated
 from services.passwords import verify_password
-from services.client_modules import portal_modules
 from services.ratelimit import Budget, RateLimiter
 from services.revocation import announce_after_commit
 from services.unit_of_work import end_read, write_apart

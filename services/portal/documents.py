@@ -13,9 +13,9 @@ from models.clients import Client, Contact
 from models.enums import LinkPurpose
 from models.invoices import Invoice
 from models.quotes import Quote
+from services.client_modules import portal_modules
 from services.money import format_money
 from services.portal.links import send_link
-from services.client_modules import portal_modules
 from services.unit_of_work import UnitOfWork
 
 

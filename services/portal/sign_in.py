@@ -19,13 +19,13 @@ from models.auth import AuthSession
 from models.clients import Client, Contact
 from models.enums import LinkPurpose
 from models.types import utcnow
+from services.client_modules import portal_modules
 from services.config import Settings
 from services.errors import Forbidden, NotFound, RateLimited, Unauthenticated
 from services.events import access as access_events
 from services.invoices import mark_invoice_viewed
 from services.passwords import verify_password
 from services.portal.links import OpenedLink, mark_used, open_link, send_link
-from services.client_modules import portal_modules
 from services.portal.sessions import PortalSession, open_contact_session, start_link_session
 from services.quotes import mark_quote_viewed
 from services.ratelimit import RateLimiter
