@@ -1,4 +1,5 @@
-"""The background loop that runs the recurring-invoice job inside the server process.
+"""The background loop that runs the recurring-invoice job (and records invoices that
+became overdue, :mod:`services.overdue`) inside the server process.
 
 Every instance may run it: :func:`services.recurring.scheduler.generate_due_invoices` makes
 concurrent runs safe (row locks, one invoice per period), so no leader election is
@@ -16,6 +17,7 @@ from datetime import datetime
 import structlog
 
 from models.types import utcnow
+from services.overdue import record_overdue_invoices
 from services.recurring.scheduler import SchedulerRun, generate_due_invoices
 from services.runtime import Runtime
 
@@ -52,10 +54,13 @@ class RecurringScheduler:
         return self._task is not None and not self._task.done()
 
     async def run_once(self, now: datetime | None = None) -> SchedulerRun:
-        """Issue what is due at ``now`` (default: the clock's time, in UTC)."""
+        """Issue what is due at ``now`` (default: the clock's time, in UTC), then record
+        the invoices that became overdue."""
         moment = now or self._clock()
         async with self._turn:  # one run at a time in this process
-            return await generate_due_invoices(self._runtime, today=moment.date())
+            run = await generate_due_invoices(self._runtime, today=moment.date())
+            run.overdue = await record_overdue_invoices(self._runtime, today=moment.date())
+            return run
 
     async def start(self) -> None:
         if self.running:

@@ -201,7 +201,7 @@ def voided(session: AsyncSession, invoice: Invoice, actor: Principal, *, was_sho
 
 
 def overdue(session: AsyncSession, invoice: Invoice) -> None:
-    """The system saw the invoice pass its due date unpaid (the job comes with issue 11)."""
+    """The scheduler saw the invoice pass its due date unpaid (:mod:`services.overdue`)."""
     due_date = invoice.due_date.isoformat() if invoice.due_date else None
     _record(
         session,

@@ -50,6 +50,8 @@ class SchedulerRun:
     """Schedules whose transaction hit the one-invoice-per-period constraint."""
     failed: list[uuid.UUID] = field(default_factory=list)
     """Schedules whose transaction failed otherwise (retried on the next run)."""
+    overdue: int = 0
+    """Invoices recorded overdue by the run (:mod:`services.overdue`)."""
 
     @property
     def to_charge(self) -> list[IssuedInvoice]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from models.enums import StaffRole
 from models.events import OutboxEvent
 from models.invoices import Invoice
 from server.app import create_app
+from server.scheduler import RecurringScheduler
 from services.events import invoices as invoice_events
 from services.unit_of_work import unit_of_work
 from tests.portal.helpers import contact_token, make_client
@@ -355,3 +357,31 @@ async def outbox_positions(runtime: Any, invoice_ids: list[str]) -> dict[str, in
             )
         ).all()
     return {str(row.subject_id): int(row.position or 0) for row in rows}
+
+
+async def test_the_scheduler_records_an_invoice_overdue_once(runtime, tenant, gql):
+    client = await make_client(gql, tenant.admin)
+    today = datetime.now(UTC).date()
+    late = await create_invoice(
+        gql,
+        tenant.admin,
+        client["id"],
+        issueDate=(today - timedelta(days=40)).isoformat(),
+        dueDate=(today - timedelta(days=10)).isoformat(),
+    )
+    on_time = await create_invoice(
+        gql, tenant.admin, client["id"], dueDate=(today + timedelta(days=10)).isoformat()
+    )
+    for invoice in (late, on_time):
+        await send_invoice(gql, tenant.admin, invoice["id"])
+    scheduler = RecurringScheduler.from_runtime(runtime)
+    async with websocket(runtime, payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws)
+        await wait_listening(runtime)
+        first = await scheduler.run_once()
+        event = await next_event(ws)
+        again = await scheduler.run_once()
+        await nothing_more(ws)
+    assert (first.overdue, again.overdue) == (1, 0)
+    assert (event["kind"], event["invoice"]["id"]) == ("OVERDUE", late["id"])
