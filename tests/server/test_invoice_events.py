@@ -12,6 +12,7 @@ import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
+from sqlalchemy import event, update
 from sqlmodel import col, select
 
 from models.enums import StaffRole
@@ -385,3 +386,75 @@ async def test_the_scheduler_records_an_invoice_overdue_once(runtime, tenant, gq
         await nothing_more(ws)
     assert (first.overdue, again.overdue) == (1, 0)
     assert (event["kind"], event["invoice"]["id"]) == ("OVERDUE", late["id"])
+
+
+async def test_a_cursor_older_than_retention_is_refused_with_cursor_expired(runtime, tenant, gql):
+    client = await make_client(gql, tenant.admin)
+    async with websocket(runtime, payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws)
+        await wait_listening(runtime)
+        first = await create_invoice(gql, tenant.admin, client["id"])
+        old = await next_event(ws)
+        await send_invoice(gql, tenant.admin, first["id"])
+        await next_event(ws)
+    # the first event is older than the retention, the second is not
+    async with runtime.sessions() as session:
+        await session.exec(
+            update(OutboxEvent)
+            .where(col(OutboxEvent.sequence) == int(old["cursor"]))
+            .values(published_at=datetime.now(UTC) - timedelta(days=31))
+        )
+        await session.commit()
+    assert await runtime.events.prune() == 1
+    async with websocket(runtime, payload=bearer(tenant.admin)) as ws:
+        await acknowledged(ws)
+        await subscribe(ws, {"after": str(int(old["cursor"]) - 1)})  # needs the pruned one
+        message = await asyncio.wait_for(ws.receive_json(), WAIT)
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "CURSOR_EXPIRED"
+        await subscribe(ws, {"after": old["cursor"]}, op="2")  # needs only what is kept
+        while (message := await asyncio.wait_for(ws.receive_json(), WAIT))["id"] != "2":
+            pass
+        assert message["payload"]["data"]["invoiceChanged"]["kind"] == "SENT"
+
+
+async def test_subscribers_with_the_same_profile_and_selection_share_one_execution(
+    runtime, tenant, gql
+):
+    client = await make_client(gql, tenant.admin)
+    invoice_reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "invoice.total" in statement:  # the row the selection reads (the scope check
+            invoice_reads.append(statement)  # reads ids only)
+
+    other = "subscription { invoiceChanged { kind invoice { id total } } }"
+    sync_engine = runtime.engine.sync_engine
+    async with (
+        websocket(runtime, payload=bearer(tenant.admin)) as one,
+        websocket(runtime, payload=bearer(tenant.tokens[StaffRole.OWNER])) as two,
+        websocket(runtime, payload=bearer(tenant.admin)) as three,
+        websocket(runtime, payload=bearer(tenant.admin)) as four,
+    ):
+        for ws in (one, two, three, four):
+            await acknowledged(ws)
+        await subscribe(one)
+        await subscribe(two)
+        await three.send_json({"id": "1", "type": "subscribe", "payload": {"query": other}})
+        await subscribe(four)
+        await wait_listening(runtime, 4)
+        event.listen(sync_engine, "before_cursor_execute", count)
+        try:
+            await create_invoice(gql, tenant.admin, client["id"])
+            received = [await next_event(ws) for ws in (one, two, three, four)]
+        finally:
+            event.remove(sync_engine, "before_cursor_execute", count)
+    # one and four: the same profile, scope and selection, one execution; three: the
+    # same admin with another selection; two: the owner, another profile
+    assert received[0] == {**received[0], "kind": "CREATED"}
+    assert received[2] == {
+        "kind": "CREATED",
+        "invoice": {"id": received[0]["invoice"]["id"], "total": "100.00"},
+    }
+    assert received[3] == received[0]
+    assert len(invoice_reads) == 3, invoice_reads
