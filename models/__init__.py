@@ -43,6 +43,7 @@ from models.portal import PortalLink
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
+from models.stripe import StripeEvent
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
@@ -97,6 +98,7 @@ __all__ = [
     "SessionKind",
     "StaffRole",
     "StaffUser",
+    "StripeEvent",
     "Subscription",
     "SubscriptionPlan",
     "SubscriptionStatus",

@@ -58,9 +58,11 @@ class Account(SQLModel, table=True):
     next_quote_number: int = 1
     credit_number_prefix: str = Field(default="CR-", max_length=20)
     next_credit_number: int = 1
-    # Secrets: stored, never readable through the API
-    stripe_secret_key: str | None = Field(default=None, max_length=255)
-    stripe_webhook_secret: str | None = Field(default=None, max_length=255)
+    # Stripe. The secrets are sealed (auth.secret_box) and never readable through the API
+    stripe_secret_key: str | None = Field(default=None, sa_column=Column(Text))
+    stripe_webhook_secret: str | None = Field(default=None, sa_column=Column(Text))
+    stripe_publishable_key: str | None = Field(default=None, max_length=255)
+    stripe_connected_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

@@ -78,8 +78,12 @@ class PaymentMethodKind(StrEnum):
 
 class PaymentStatus(StrEnum):
     PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    """The provider accepted it and is still clearing it (bank debits)."""
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    """Never charged: replaced by a newer attempt, or canceled at the provider."""
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
 

@@ -14,7 +14,7 @@ selection (:class:`schema.event_execution.SharedEventExecutor`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Hashable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,20 +32,14 @@ from services.event_log.audience import (
     scope_key,
     shown_then,
 )
-from services.event_log.delivered import DeliveredEvent
+from services.event_log.delivered import DeliveredEvent, Delivery
 from services.event_log.reading import check_cursor, format_cursor, parse_cursor
 from services.runtime import Runtime
 
 
 @dataclass(slots=True, frozen=True)
-class InvoiceChange:
-    """One event as the subscriber's GraphQL ``InvoiceEvent``; ``share_key`` groups the
-    subscribers whose result for it is the same (same profile and row scope)."""
-
-    event: DeliveredEvent
-    principal: AuthenticatedPrincipal
-    share_key: Hashable
-    runtime: Runtime
+class InvoiceChange(Delivery):
+    """One event as the subscriber's GraphQL ``InvoiceEvent``."""
 
     @property
     def cursor(self) -> str:

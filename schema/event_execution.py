@@ -7,7 +7,7 @@ graphql-core executes a subscription's selection once per event *per subscriber*
 its result — the profile (hence the schema), the row scope, the document and its
 variables — and runs it once per key (:meth:`DeliveredEvent.once`), in a database session
 of its own, with the principal as it reads at delivery. The others receive the same
-result. Anything that is not an ``invoiceChanged`` event executes as usual.
+result. Anything that is not an event delivery executes as usual.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from graphql import ExecutionResult, print_ast
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.context import Context
-from resolvers.invoice_events import InvoiceChange
+from services.event_log.delivered import Delivery
 
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -39,7 +39,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         key = ("result", change.share_key, self._document_key)
         return change.event.once(key, lambda: self._execute_for(change, serially))
 
-    async def _execute_for(self, change: InvoiceChange, serially: bool | None) -> ExecutionResult:
+    async def _execute_for(self, change: Delivery, serially: bool | None) -> ExecutionResult:
         base: Context = self.context_value
         async with change.runtime.sessions() as session:
             self.context_value = Context(
@@ -56,8 +56,8 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return result  # type: ignore[return-value]
 
 
-def _change_of(root: Any) -> InvoiceChange | None:
-    return root if isinstance(root, InvoiceChange) else None
+def _change_of(root: Any) -> Delivery | None:
+    return root if isinstance(root, Delivery) else None
 
 
 def _document_key(executor: StrawberryGraphQLCoreExecutionContext) -> Hashable:

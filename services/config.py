@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     # Recurring invoices: the in-process scheduler (safe on every instance at once)
     scheduler_enabled: bool = True
     scheduler_interval_seconds: int = Field(default=60, gt=0)
+    # Stripe: where the official library sends its requests (tests: a localstripe process)
+    stripe_api_base: str = "https://api.stripe.com"
     # Partner events (invoiceChanged, webhooks)
     event_retention_days: int = Field(default=30, gt=0)
     event_poll_seconds: float = Field(default=2, gt=0)  # the relay's safety net

@@ -14,9 +14,13 @@ import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from auth.principals import AuthenticatedPrincipal
 from models.events import OutboxEvent
+
+if TYPE_CHECKING:
+    from services.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -78,3 +82,16 @@ class DeliveredEvent:
                 if future.cancelled() and task is not None and not task.cancelling():
                     continue  # the computing caller went away: compute again
                 raise
+
+
+@dataclass(slots=True, frozen=True)
+class Delivery:
+    """An event on its way to one subscriber, as the root value of its GraphQL
+    execution: the subscriber's principal as it reads now, and ``share_key``, equal for
+    every subscriber whose result is the same (same profile and row scope), so that
+    :class:`schema.event_execution.SharedEventExecutor` runs the selection once."""
+
+    event: DeliveredEvent
+    principal: AuthenticatedPrincipal
+    share_key: Hashable
+    runtime: Runtime

@@ -19,6 +19,7 @@ HELPERS = frozenset(
         "schema.cost",
         "schema.directives",
         "schema.errors",
+        "schema.event_execution",
         "schema.fields",
         "schema.input_hygiene",
         "schema.limits",

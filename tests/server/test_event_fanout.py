@@ -57,7 +57,7 @@ def served_env(tmp_path: Path, sqlite_template: Path) -> dict[str, str]:
         "PORTICO_EVENT_POLL_SECONDS": "120",
         "PORTICO_LOG_LEVEL": "WARNING",
     }
-    subprocess.run(  # noqa: S603
+    created = subprocess.run(  # noqa: S603
         [
             *(sys.executable, "-m", "server.cli", "create-admin", "--account-name", "Fan Out"),
             *("--slug", "fanout", "--email", "owner@fanout.test", "--name", "Owner"),
@@ -65,9 +65,10 @@ def served_env(tmp_path: Path, sqlite_template: Path) -> dict[str, str]:
         ],
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert created.returncode == 0, created.stderr
     return env
 
 

@@ -77,7 +77,7 @@ def served(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
         "PORTICO_LOG_LEVEL": "WARNING",
     }
     env.pop("PORTICO_REDIS_URL", None)
-    subprocess.run(  # noqa: S603
+    created = subprocess.run(  # noqa: S603
         [
             *(sys.executable, "-m", "server.cli", "create-admin", "--account-name", "Partner"),
             *("--slug", "partner", "--email", "owner@partner.test", "--name", "Owner"),
@@ -85,9 +85,10 @@ def served(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
         ],
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert created.returncode == 0, created.stderr
     with portico_serve(cwd=tmp_path, env=env) as (base, _pid):
         yield str(base)
 
