@@ -39,6 +39,8 @@ class Verb(StrEnum):
     contract once partners see it: add members, never rename one."""
 
     ACCOUNT_SETTINGS_UPDATED = "account.settings_updated"
+    ACCOUNT_STRIPE_CONNECTED = "account.stripe_connected"
+    ACCOUNT_STRIPE_DISCONNECTED = "account.stripe_disconnected"
     API_TOKEN_CREATED = "api_token.created"
     API_TOKEN_REVOKED = "api_token.revoked"
     CLIENT_CREATED = "client.created"
@@ -72,6 +74,8 @@ class Verb(StrEnum):
     PAYMENT_STARTED = "payment.started"
     PAYMENT_COMPLETED = "payment.completed"
     PAYMENT_FAILED = "payment.failed"
+    PAYMENT_PROCESSING = "payment.processing"
+    PAYMENT_CANCELED = "payment.canceled"
     PAYMENT_REFUNDED = "payment.refunded"
     PROJECT_UPDATED = "project.updated"
     QUOTE_CREATED = "quote.created"

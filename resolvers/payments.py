@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
-from resolvers.common import acting_contact, atomic, caller, parse_id, staff
+from resolvers.common import acting_contact, atomic, caller, parse_id, parse_optional_id, staff
 from resolvers.context import Info
 from services import access, payments
-from services.errors import NotFound
+from services.errors import Forbidden, NotFound
 from services.pagination import Page
-from services.payments import portal as portal_payments
+from services.stripe_gateway import card_payments
 
 
 async def list_payments(
@@ -90,11 +90,22 @@ async def refund_payment(
 
 
 async def pay_invoices(
-    info: Info, invoice_ids: Sequence[str], amount: Decimal | None
-) -> portal_payments.PortalPayment:
+    info: Info,
+    invoice_ids: Sequence[str],
+    amount: Decimal | None,
+    payment_method_id: str | None,
+    save_payment_method: bool,
+) -> card_payments.CardPayment:
     contact = acting_contact(info)
+    if contact.read_only:
+        raise Forbidden()
     ids = [parse_id(value, field=f"invoiceIds.{i}") for i, value in enumerate(invoice_ids)]
-    async with atomic(info) as work:
-        return await portal_payments.pay_invoices(
-            session=work.session, contact=contact, invoice_ids=ids, amount=amount
-        )
+    return await card_payments.pay_invoices_by_card(
+        info.context.runtime,
+        info.context.session,
+        contact,
+        ids,
+        amount=amount,
+        payment_method_id=parse_optional_id(payment_method_id, field="paymentMethodId"),
+        save_payment_method=save_payment_method,
+    )

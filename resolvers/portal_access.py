@@ -14,6 +14,7 @@ from services import sessions as auth_sessions
 from services.portal import access, dashboard, invites, passwords, registration, sign_in
 from services.portal.links import IssuedLink
 from services.portal.sessions import PortalSession
+from services.stripe_gateway import connection
 
 
 async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpose) -> bool:
@@ -176,3 +177,15 @@ async def update_account_settings(info: Info, data: accounts.AccountSettingsData
     actor = staff(info)
     async with atomic(info) as work:
         return await accounts.update_account_settings(session=work.session, actor=actor, data=data)
+
+
+async def connect_stripe(info: Info, keys: connection.StripeKeys) -> Account:
+    return await connection.connect_stripe(
+        info.context.runtime, info.context.session, staff(info), keys
+    )
+
+
+async def disconnect_stripe(info: Info) -> Account:
+    actor = staff(info)
+    async with atomic(info) as work:
+        return await connection.disconnect_stripe(work, actor)

@@ -17,6 +17,7 @@ from resolvers import portal_access as resolvers
 from resolvers.context import Info
 from schema.fields import field, id_field, mutation
 from services.accounts import AccountSettingsData
+from services.stripe_gateway.connection import StripeKeys
 
 if TYPE_CHECKING:
     from schema.accounts import Account
@@ -54,6 +55,27 @@ class ApiTokenPayload:
     api_client: ApiClient = field(
         "The token's name and scopes.", permission=Permission.ACCOUNT_ADMIN
     )
+
+
+@strawberry.input(
+    description="The keys of the account's Stripe account (Developers > API keys, and the "
+    "signing secret of the webhook endpoint)."
+)
+class StripeConnectionInput:
+    secret_key: str = strawberry.field(
+        description="sk_live_… or sk_test_… (stored sealed; never readable again)."
+    )
+    publishable_key: str = strawberry.field(description="pk_live_… or pk_test_… (the same mode).")
+    webhook_secret: str = strawberry.field(
+        description="whsec_…: the signing secret of the endpoint at `stripeWebhookUrl`."
+    )
+
+    def to_keys(self) -> StripeKeys:
+        return StripeKeys(
+            secret_key=self.secret_key.strip(),
+            publishable_key=self.publishable_key.strip(),
+            webhook_secret=self.webhook_secret.strip(),
+        )
 
 
 @strawberry.input(description="Account settings to change; fields left out keep their value.")
@@ -149,6 +171,26 @@ class AccountSettingsMutation:
     )
     async def revoke_api_token(self, info: Info, id: strawberry.ID) -> ApiClient:
         return await resolvers.revoke_api_token(info, id)  # type: ignore[return-value]
+
+    @mutation(
+        "Connect the account's Stripe account: the secret key is checked with Stripe, then "
+        "kept sealed with the webhook secret (neither is readable through the API). Card "
+        "payments, saved cards and auto-billing need it.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    async def connect_stripe(
+        self, info: Info, input: StripeConnectionInput
+    ) -> Annotated[Account, strawberry.lazy("schema.accounts")]:
+        return await resolvers.connect_stripe(info, input.to_keys())  # type: ignore[return-value]
+
+    @mutation(
+        "Forget the Stripe keys: online payments stop; manual payments go on.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    async def disconnect_stripe(
+        self, info: Info
+    ) -> Annotated[Account, strawberry.lazy("schema.accounts")]:
+        return await resolvers.disconnect_stripe(info)  # type: ignore[return-value]
 
     @mutation(
         "Change modules, branding and portal options.",

@@ -17,6 +17,7 @@ from models.enums import Module, StaffRole
 from resolvers import auth as auth_resolvers
 from resolvers.context import Info
 from schema.fields import field, id_field, mutation, public_field, public_mutation
+from services.stripe_gateway.connection import webhook_url
 
 if TYPE_CHECKING:
     from schema.account_settings import ApiClient
@@ -50,6 +51,22 @@ class Account:
     convert_quote_on_approval: bool = field(
         "Whether an approved quote becomes an invoice.", permission=Permission.ACCOUNT_ADMIN
     )
+
+    @field("Whether Stripe is connected (card payments on).", permission=Permission.ACCOUNT_ADMIN)
+    def stripe_connected(self, root: strawberry.Parent[AccountRow]) -> bool:
+        return root.stripe_secret_key is not None
+
+    stripe_publishable_key: str | None = field(
+        "The connected Stripe publishable key (public by design).",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+
+    @field(
+        "The URL to add as a webhook endpoint in Stripe's dashboard.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    def stripe_webhook_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str:
+        return webhook_url(info.context.runtime.settings, root.id)
 
     @field("Modules switched on for the account.", permission=Permission.ACCOUNT_ADMIN)
     def enabled_modules(self, root: strawberry.Parent[AccountRow]) -> list[Module]:

@@ -21,6 +21,7 @@ from schema.pagination import Connection
 from services.money import round_money
 from services.payments import AllocationData, PaymentData, PaymentFilter
 from services.payments import portal as portal_payments
+from services.stripe_gateway.card_payments import CardPayment
 
 if TYPE_CHECKING:
     from schema.clients import Client
@@ -179,34 +180,51 @@ class InvoicePaymentShare:
 
 
 @strawberry.type(
-    description="A portal payment that was started: PENDING until the card is charged "
-    "(card charging comes with the payment gateway), with how it splits across invoices."
+    description="A card payment that was started, for Stripe.js to finish: PENDING until "
+    "Stripe confirms the charge (then COMPLETED and applied to the invoices), with how it "
+    "splits across invoices."
 )
 class PayInvoicesPayload:
-    @field("The pending payment.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
-    def payment(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Payment:
+    @field("The payment.", permission=Permission.PAYMENTS_READ, module=_PAYMENTS)
+    def payment(self, root: strawberry.Parent[CardPayment]) -> Payment:
         return root.payment  # type: ignore[return-value]
 
+    @field(
+        "For Stripe.js `confirmCardPayment` while the payer still has to act (enter a card, "
+        "pass 3-D Secure); null once Stripe needs nothing more from the browser."
+    )
+    def client_secret(self, root: strawberry.Parent[CardPayment]) -> str | None:
+        return root.client_secret
+
+    @field("The account's Stripe publishable key, to load Stripe.js with.")
+    def publishable_key(self, root: strawberry.Parent[CardPayment]) -> str:
+        return root.publishable_key
+
+    @field(
+        "Where Stripe's PaymentIntent is: requires_payment_method, requires_action, "
+        "processing, succeeded…"
+    )
+    def intent_status(self, root: strawberry.Parent[CardPayment]) -> str:
+        return root.intent_status
+
     @field("Amount to charge.")
-    def amount(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Decimal:
+    def amount(self, root: strawberry.Parent[CardPayment]) -> Decimal:
         return round_money(root.plan.amount, root.plan.currency)
 
     @field("ISO 4217 currency of every amount.")
-    def currency(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> str:
+    def currency(self, root: strawberry.Parent[CardPayment]) -> str:
         return root.plan.currency
 
     @field("What was due on the chosen invoices.")
-    def total_due(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Decimal:
+    def total_due(self, root: strawberry.Parent[CardPayment]) -> Decimal:
         return round_money(root.plan.total_due, root.plan.currency)
 
     @field("What an overpayment leaves as the client's credit.")
-    def unapplied_amount(self, root: strawberry.Parent[portal_payments.PortalPayment]) -> Decimal:
+    def unapplied_amount(self, root: strawberry.Parent[CardPayment]) -> Decimal:
         return round_money(root.plan.unapplied, root.plan.currency)
 
     @field("The split per invoice, oldest due date first.")
-    def split(
-        self, root: strawberry.Parent[portal_payments.PortalPayment]
-    ) -> list[InvoicePaymentShare]:
+    def split(self, root: strawberry.Parent[CardPayment]) -> list[InvoicePaymentShare]:
         return root.plan.shares  # type: ignore[return-value]
 
 
@@ -284,9 +302,11 @@ class PaymentMutation:
         "due is its unpaid deposit while one is set, else its balance; without an amount "
         "the total due is paid. Less needs the account to accept partial payments (and at "
         "least its minimum), more needs it to accept overpayments; the amount goes to the "
-        "oldest due date first. This starts a PENDING payment and changes no invoice: the "
-        "card is charged through the payment gateway (coming with the Stripe integration), "
-        "and the invoices are paid when the charge is confirmed.",
+        "oldest due date first. This starts a PENDING payment and a Stripe PaymentIntent "
+        "(finish it with Stripe.js and `clientSecret`, or pass a saved `paymentMethodId` to "
+        "charge it at once); the invoices are paid when Stripe confirms the charge. A "
+        "pending payment on the same invoices is replaced, never charged twice. Without "
+        "Stripe connected: PAYMENTS_NOT_CONFIGURED.",
         permission=Permission.BILLING_ACT,
         module=_PAYMENTS,
     )
@@ -295,5 +315,9 @@ class PaymentMutation:
         info: Info,
         invoice_ids: list[strawberry.ID],
         amount: Decimal | None = None,
+        payment_method_id: strawberry.ID | None = None,
+        save_payment_method: bool = False,
     ) -> PayInvoicesPayload:
-        return await resolvers.pay_invoices(info, invoice_ids, amount)  # type: ignore[return-value]
+        return await resolvers.pay_invoices(  # type: ignore[return-value]
+            info, invoice_ids, amount, payment_method_id, save_payment_method
+        )

@@ -21,6 +21,7 @@ from server.migrate import NOT_MIGRATED_HINT, MigrationCheck
 from server.proxies import proxy_headers_middleware
 from server.request_id import REQUEST_ID_HEADER, RequestId
 from server.scheduler import RecurringScheduler
+from server.stripe_webhooks import stripe_webhook_route
 from server.warmup import warm_up
 from services.config import Settings
 from services.db import create_engine
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/graphql", graphql),  # other methods: the view's JSON 405
             WebSocketRoute("/graphql", graphql),
             download_route(runtime, pdf_renders),
+            stripe_webhook_route(runtime),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -64,3 +64,25 @@ class CursorExpired(PorticoError):
     """A subscriber's resume cursor points before the events still kept (retention)."""
 
     code = "CURSOR_EXPIRED"
+
+
+class PaymentsNotConfigured(PorticoError):
+    """Online payments need the account's Stripe connection (``connectStripe``); manual
+    payments work without it."""
+
+    code = "PAYMENTS_NOT_CONFIGURED"
+
+    def __init__(
+        self, message: str = "Online payments are not set up for this account yet."
+    ) -> None:
+        super().__init__(message)
+
+
+class PaymentProviderError(PorticoError):
+    """Stripe refused or failed a request (a card declined is :class:`PaymentDeclined`)."""
+
+    code = "PAYMENT_PROVIDER_ERROR"
+
+
+class PaymentDeclined(PorticoError):
+    code = "PAYMENT_DECLINED"

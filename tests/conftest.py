@@ -35,7 +35,10 @@ from services.db import create_engine
 from services.runtime import Runtime
 from services.unit_of_work import UnitOfWork, begin_write
 
-pytest_plugins = ["tests.smtp_server"]  # fixtures smtp_server, smtp_runtime
+pytest_plugins = [
+    "tests.smtp_server",  # fixtures smtp_server, smtp_runtime
+    "tests.stripe.server",  # fixture localstripe
+]
 
 use_cheapest_parameters()  # real argon2, cheap parameters: hashing would dominate the run
 
@@ -113,13 +116,20 @@ async def _empty_postgres(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-def settings(backend: Backend) -> Settings:
+def settings(backend: Backend, request: pytest.FixtureRequest) -> Settings:
+    """A test that asks for ``localstripe`` talks to it (``stripe_api_base``)."""
+    stripe = (
+        {"stripe_api_base": request.getfixturevalue("localstripe").url}
+        if "localstripe" in request.fixturenames
+        else {}
+    )
     return Settings(
         environment="test",
         database_url=backend.url,
         secret_key=SECRET,
         public_base_url="http://portal.test",
         scheduler_enabled=False,  # tests run the scheduler themselves
+        **stripe,
     )
 
 

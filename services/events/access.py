@@ -10,6 +10,10 @@ verb                                    when                    details
 ``account.settings_updated``            staff change modules,   ``changed`` (the settings
                                         branding or portal      given, sorted)
                                         options
+``account.stripe_connected``            an admin connects       ``livemode``
+                                        Stripe (keys checked)
+``account.stripe_disconnected``         an admin disconnects    none
+                                        it
 ``contact.invited``                     staff invite a contact  none
                                         to set a password
 ``contact.invite_accepted``             the contact sets its    none
@@ -130,6 +134,29 @@ def settings_updated(
         subject_id=account.id,
         actor=actor,
         details={"changed": sorted(changed)},
+    )
+
+
+def stripe_connected(
+    session: AsyncSession, account: Account, actor: StaffPrincipal, *, livemode: bool
+) -> None:
+    _record(
+        session,
+        Verb.ACCOUNT_STRIPE_CONNECTED,
+        account_id=account.id,
+        subject_id=account.id,
+        actor=actor,
+        details={"livemode": livemode},
+    )
+
+
+def stripe_disconnected(session: AsyncSession, account: Account, actor: StaffPrincipal) -> None:
+    _record(
+        session,
+        Verb.ACCOUNT_STRIPE_DISCONNECTED,
+        account_id=account.id,
+        subject_id=account.id,
+        actor=actor,
     )
 
 

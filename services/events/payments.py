@@ -13,6 +13,9 @@ verb                   when                          details
                                                      ``unapplied``
 ``payment.failed``     the provider declines it      ``amount``, ``currency``, and
                                                      ``reason`` when the provider gave one
+``payment.processing`` the provider is clearing it   ``amount``, ``currency``
+``payment.canceled``   never charged: replaced or    ``amount``, ``currency``, ``reason``
+                       canceled at the provider      (``replaced``, ``provider``)
 ``payment.refunded``   staff refund all or part      ``amount``, ``currency``,
                                                      ``from_unapplied``, ``refunded_total``
 =====================  ============================  =====================================
@@ -123,6 +126,29 @@ def completed(session: AsyncSession, payment: Payment, *, applied: Decimal) -> N
             "currency": payment.currency,
             "unapplied": str(payment.amount - applied),
         },
+    )
+
+
+def processing(session: AsyncSession, payment: Payment) -> None:
+    """By the system: the provider accepted it and is clearing it."""
+    _record(
+        session,
+        Verb.PAYMENT_PROCESSING,
+        payment,
+        None,
+        {"amount": str(payment.amount), "currency": payment.currency},
+    )
+
+
+def canceled(session: AsyncSession, payment: Payment, *, reason: str) -> None:
+    """Never charged: replaced by a newer attempt (``replaced``) or canceled at the
+    provider (``provider``)."""
+    _record(
+        session,
+        Verb.PAYMENT_CANCELED,
+        payment,
+        None,
+        {"amount": str(payment.amount), "currency": payment.currency, "reason": reason},
     )
 
 

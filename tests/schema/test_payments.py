@@ -12,6 +12,7 @@ from models.activity import Activity
 from models.clients import Contact
 from models.enums import ActorKind, Module, StaffRole
 from services.portal.sessions import start_contact_session
+from tests.stripe.helpers import connect_stripe
 
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id } }"
 CREATE_CONTACT = """
@@ -840,7 +841,8 @@ async def create_invoice_with(gql, token, client_id, **fields):
     return invoice_id
 
 
-async def test_a_billing_contact_starts_paying_several_invoices(gql, tenant, runtime):
+async def test_a_billing_contact_starts_paying_several_invoices(gql, tenant, runtime, localstripe):
+    await connect_stripe(gql, tenant.admin)  # card payments need Stripe
     # given two open invoices: one of 1000.00 asking a 300.00 deposit due soonest,
     # one of 250.00 due later
     client, contact = await billing_setup(gql, runtime, tenant)
@@ -948,7 +950,10 @@ async def test_only_billing_contacts_may_pay_invoices(gql, tenant, runtime):
     assert await payment_count(gql, tenant.admin) == 0
 
 
-async def test_invoices_a_contact_cannot_see_are_not_found(gql, tenant, runtime, make_tenant):
+async def test_invoices_a_contact_cannot_see_are_not_found(
+    gql, tenant, runtime, make_tenant, localstripe
+):
+    await connect_stripe(gql, tenant.admin)  # card payments need Stripe
     # given the contact's client, another client, and another account
     client, contact = await billing_setup(gql, runtime, tenant)
     other = await create_client(gql, tenant.admin, name="Globex")
@@ -967,7 +972,8 @@ async def test_invoices_a_contact_cannot_see_are_not_found(gql, tenant, runtime,
     assert await payment_count(gql, foreign_tenant.admin) == 0
 
 
-async def test_portal_payment_rules(gql, tenant, runtime):
+async def test_portal_payment_rules(gql, tenant, runtime, localstripe):
+    await connect_stripe(gql, tenant.admin)  # card payments need Stripe
     # given two open invoices of 100.00 and 50.00, one paid invoice, one in EUR
     client, contact = await billing_setup(gql, runtime, tenant)
     first = await create_invoice(gql, tenant.admin, client["id"], "100.00")
