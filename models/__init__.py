@@ -46,6 +46,7 @@ from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
+from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 
 
 def metadata() -> MetaData:
@@ -108,5 +109,9 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "TimeLog",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
     "metadata",
 ]
