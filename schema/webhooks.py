@@ -1,14 +1,35 @@
 """Partner webhooks: endpoints an account admin registers for an API token, their
-deliveries and each attempt (:mod:`services.webhooks`)."""
+deliveries and each attempt (:mod:`services.webhooks`), and the documents that shape
+their bodies.
+
+A webhook document is one ``subscription { invoiceChanged { ... } }`` operation without
+variables; ``invoiceChanged(clientId: "…")`` narrows the endpoint to one client, and
+``after`` has no meaning here (the endpoint keeps its own place in the stream). It must
+validate against the profile schema of the endpoint's API token, so it selects only what
+the token may read: a field the token may not see is refused at registration as an
+unknown field. ``server.webhooks`` executes it for each event.
+"""
 
 from __future__ import annotations
 
+import functools
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    parse,
+    validate,
+)
 
 from auth.policy import Permission
+from auth.principals import PartnerPrincipal
 from models.auth import ApiToken
 from models.webhooks import Webhook as WebhookRow
 from models.webhooks import WebhookAttempt as WebhookAttemptRow
@@ -18,14 +39,81 @@ from resolvers.context import Info
 from resolvers.webhooks import DeliveryView
 from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
-from schema.webhook_payloads import check_webhook_query
-from services.errors import NotFound
+from services.errors import BadInput, NotFound
 from services.event_log.reading import format_cursor
+from services.webhooks.endpoints import CheckedQuery
 
 if TYPE_CHECKING:
     from schema.account_settings import ApiClient
+    from schema.registry import ProfileSchema, SchemaRegistry
 
 _ADMIN = Permission.ACCOUNT_ADMIN
+
+ROOT_FIELD = "invoiceChanged"
+QUERY_MAX_LENGTH = 20_000
+
+
+def check_query(schema: ProfileSchema, query: str, *, max_tokens: int) -> CheckedQuery:
+    """``query`` if it is a webhook document valid on ``schema``, else
+    :class:`BadInput` with graphql-core's message."""
+    if len(query) > QUERY_MAX_LENGTH:
+        raise BadInput(f"A webhook query has at most {QUERY_MAX_LENGTH} characters.", field="query")
+    try:
+        document = parse(query, no_location=True, max_lexical_tokens=max_tokens)
+    except GraphQLError as error:
+        raise BadInput(error.message, field="query") from error
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation is not OperationType.SUBSCRIPTION:
+        raise BadInput(
+            "A webhook query is one `subscription { invoiceChanged { ... } }` operation.",
+            field="query",
+        )
+    operation = operations[0]
+    if operation.variable_definitions:
+        raise BadInput("A webhook query takes no variables.", field="query")
+    if schema.subscription is None:
+        raise BadInput("The API token may not subscribe to events.", field="query")
+    errors = validate(schema._schema, document)
+    if errors:
+        schema.remove_field_suggestion(errors[0])
+        raise BadInput(errors[0].message, field="query")
+    selections = operation.selection_set.selections
+    root = selections[0] if len(selections) == 1 else None
+    if not isinstance(root, FieldNode) or root.name.value != ROOT_FIELD:
+        raise BadInput(f"A webhook query selects `{ROOT_FIELD}` (directly).", field="query")
+    client_id = None
+    for argument in root.arguments or ():
+        if argument.name.value == "after":
+            raise BadInput(
+                "A webhook keeps its own place in the stream: no `after`.", field="query"
+            )
+        if argument.name.value == "clientId":
+            if not isinstance(argument.value, StringValueNode):
+                raise BadInput("`clientId` is a literal id here.", field="query")
+            try:
+                client_id = uuid.UUID(argument.value.value)
+            except ValueError as error:
+                raise BadInput("`clientId` is not a valid id.", field="query") from error
+    return CheckedQuery(query=query, client_id=client_id)
+
+
+@functools.cache
+def _checking() -> SchemaRegistry:
+    """Profile schemas for checking documents at registration (validation only, so the
+    default limits do); built on first use: the registry assembles the root types, which
+    hold this module's fields, so it is imported here rather than at the top."""
+    from schema.registry import SchemaRegistry
+
+    return SchemaRegistry(max_size=32)
+
+
+def check_webhook_query(principal: PartnerPrincipal, query: str) -> CheckedQuery:
+    """A :class:`services.webhooks.endpoints.QueryChecker` for the mutations."""
+    registry = _checking()
+    return check_query(
+        registry.for_principal(principal), query, max_tokens=registry.limits.max_tokens
+    )
+
 
 strawberry.enum(WebhookDeliveryStatus, description="Where a webhook delivery stands.")
 

@@ -70,7 +70,7 @@ RETRYABLE_4XX = frozenset({408, 429})
 
 class PayloadRenderer(Protocol):
     """Executes an endpoint's ``subscription { invoiceChanged { ... } }`` document for one
-    event (``schema.webhook_payloads``: the profile schema is above this layer)."""
+    event (``server.webhooks``: the profile schema is above this layer)."""
 
     async def __call__(
         self, *, event: DeliveredEvent, principal: PartnerPrincipal, query: str
