@@ -156,6 +156,7 @@ TYPE_READS: dict[str, TypeRead] = {
     "InvitePayload": _OPEN,
     "PortalLinkPayload": _OPEN,
     "ApiTokenPayload": _OPEN,
+    "CreateWebhookPayload": _OPEN,
     "PayInvoicesPayload": _OPEN,
     "InvoicePaymentShare": _OPEN,
     "QuoteApproval": _OPEN,
@@ -167,6 +168,9 @@ TYPE_READS: dict[str, TypeRead] = {
     ),
     "StaffUser": _read(Permission.STAFF_READ),
     "ApiClient": _read(Permission.ACCOUNT_ADMIN),
+    "Webhook": _read(Permission.ACCOUNT_ADMIN),
+    "WebhookDelivery": _read(Permission.ACCOUNT_ADMIN),
+    "WebhookAttempt": _read(Permission.ACCOUNT_ADMIN),
     # Clients: a client's id and name are a reference anyone may follow (the client an
     # invoice, payment or statement is of); its contact details and contacts are
     # CLIENTS_READ.

@@ -47,6 +47,7 @@ from models.stripe import StripeEvent
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
+from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 
 
 def metadata() -> MetaData:
@@ -110,5 +111,9 @@ __all__ = [
     "TicketPriority",
     "TicketStatus",
     "TimeLog",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
     "metadata",
 ]

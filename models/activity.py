@@ -25,6 +25,7 @@ class SubjectType(StrEnum):
     PROJECT = "project"
     QUOTE = "quote"
     RECURRING_INVOICE = "recurring_invoice"
+    WEBHOOK = "webhook"
 
 
 class EventTopic(StrEnum):
@@ -93,6 +94,10 @@ class Verb(StrEnum):
     RECURRING_INVOICE_COMPLETED = "recurring_invoice.completed"
     RECURRING_INVOICE_GENERATED = "recurring_invoice.generated"
     RECURRING_INVOICE_AUTO_BILL_CHANGED = "recurring_invoice.auto_bill_changed"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DISABLED = "webhook.disabled"
+    WEBHOOK_DELETED = "webhook.deleted"
 
     @property
     def subject_type(self) -> SubjectType:

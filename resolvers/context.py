@@ -24,6 +24,9 @@ class Context:
     connection_params: dict[str, Any] | None = None
     """The WebSocket ``connection_init`` payload (set by Strawberry's protocol handlers)."""
     _loaders: Loaders | None = None
+    schemas: Any = None
+    """The app's per-profile schemas (a ``schema.registry.SchemaRegistry``), for checking a
+    document against another principal's schema (webhook queries)."""
     release: Callable[[], None] | None = None
     """Untracks a WebSocket from the revocation hub when it ends."""
 

@@ -28,6 +28,7 @@ from schema.recurring import RecurringInvoiceMutation, RecurringInvoiceQuery
 from schema.statements import StatementQuery
 from schema.subscriptions import SubscriptionQuery
 from schema.time_logs import TimeLogQuery
+from schema.webhooks import WebhookMutation, WebhookQuery
 
 Query = merge_types(
     "Query",
@@ -48,6 +49,7 @@ Query = merge_types(
         TimeLogQuery,
         ActivityQuery,
         StatementQuery,
+        WebhookQuery,
     ),
 )
 Mutation = merge_types(
@@ -63,6 +65,7 @@ Mutation = merge_types(
         PaymentMutation,
         CreditMutation,
         RecurringInvoiceMutation,
+        WebhookMutation,
     ),
 )
 Subscription = merge_types("Subscription", (InvoiceEventSubscription,))

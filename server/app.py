@@ -23,6 +23,7 @@ from server.request_id import REQUEST_ID_HEADER, RequestId
 from server.scheduler import RecurringScheduler
 from server.stripe_webhooks import stripe_webhook_route
 from server.warmup import warm_up
+from server.webhooks import webhook_dispatcher
 from services.config import Settings
 from services.db import create_engine
 from services.runtime import Runtime
@@ -61,12 +62,20 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         RecurringScheduler.from_runtime(runtime) if runtime.settings.scheduler_enabled else None
     )
 
+    webhooks = (
+        webhook_dispatcher(runtime, registry)
+        if runtime.settings.webhook_dispatcher_enabled
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await runtime.hub.start()
         await runtime.events.start()  # numbers what was committed while no server ran
         if scheduler is not None:
             await scheduler.start()
+        if webhooks is not None:
+            await webhooks.start()  # deliveries left due by a restart go out now
         runtime.mailer.kick()  # mail left queued by a restart
         warm_up(registry)
         try:
@@ -74,6 +83,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             if scheduler is not None:
                 await scheduler.stop()
+            if webhooks is not None:
+                await webhooks.stop()
             await runtime.background.drain()
             await runtime.events.stop()
             await runtime.hub.stop()

@@ -124,6 +124,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         kwargs.setdefault("max_subscriptions_per_connection", settings.ws_max_subscriptions)
         super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
+        self.registry = schema.registry
 
     def decode_json(self, data: str | bytes) -> object:
         if isinstance(data, bytes):
@@ -164,12 +165,24 @@ class PorticoGraphQL(GraphQL[Context, None]):
         async with self.runtime.sessions() as session:
             if scope["type"] == "http":
                 request = Request(scope, receive=receive)
-                context = Context(self.runtime, session, client_address=address, request=request)
+                context = Context(
+                    self.runtime,
+                    session,
+                    client_address=address,
+                    request=request,
+                    schemas=self.registry,
+                )
                 response = await self._handle_http(request, context)
                 await response(scope, receive, send)
             elif scope["type"] == "websocket":
                 websocket = WebSocket(scope, receive=receive, send=send)
-                context = Context(self.runtime, session, client_address=address, request=websocket)
+                context = Context(
+                    self.runtime,
+                    session,
+                    client_address=address,
+                    request=websocket,
+                    schemas=self.registry,
+                )
                 try:
                     await self.run(websocket, context=context)
                 finally:

@@ -117,6 +117,17 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=2, gt=0)  # the relay's safety net
     ws_init_timeout_seconds: float = Field(default=10, gt=0)  # then 4408
     ws_max_subscriptions: int = Field(default=100, gt=0)  # per connection; then 4429
+    # Partner webhooks (services/webhooks/): retries double from webhook_retry_seconds up
+    # to webhook_retry_max_seconds, for webhook_retry_window_hours; an endpoint failing that
+    # long is disabled. Private, loopback and link-local targets, plain http outside
+    # development/test and ports other than 80/443 only with webhook_allow_private.
+    webhook_dispatcher_enabled: bool = True
+    webhook_poll_seconds: float = Field(default=2, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    webhook_retry_seconds: float = Field(default=60, gt=0)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600, gt=0)
+    webhook_retry_window_hours: float = Field(default=72, gt=0)
+    webhook_allow_private: bool = False
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -23,6 +23,7 @@ from services.event_log.broker import EventBroker
 from services.mail import Mailer
 from services.ratelimit import RateLimiter
 from services.revocation import RevocationHub
+from services.webhooks.dispatcher import WebhookDispatcher
 
 
 @dataclass(slots=True)
@@ -39,6 +40,8 @@ class Runtime:
     """Argon2 in worker threads, bounded (``password_hash_concurrency``/``_queue``)."""
     events: EventBroker
     """Numbers committed events and hands them to this instance's subscribers."""
+    webhooks: WebhookDispatcher | None = None
+    """Sends partner webhooks, once the server starts it (``server.webhooks``)."""
 
     @classmethod
     def build(cls, settings: Settings, engine: AsyncEngine) -> Runtime:

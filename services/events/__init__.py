@@ -19,6 +19,7 @@ module                 events
 :mod:`.clients`        ``client.*`` and ``contact.created/updated/deleted``
 :mod:`.recurring`      ``recurring_invoice.*``
 :mod:`.access`         API tokens, account settings, contacts' portal access
+:mod:`.webhooks`       ``webhook.*``: partner webhook endpoints
 =====================  ==============================================================
 
 Callers import a module under a name that says its domain:

@@ -49,6 +49,12 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "total": "€980.00",
         "valid_until": "January 15, 2027",
     },
+    "webhook_disabled": {
+        "contact_name": "Ann Lee",
+        "link": LINK,
+        "url": "https://partner.example/hooks",
+        "reason": "Deliveries have failed for 3 days.",
+    },
 }
 
 

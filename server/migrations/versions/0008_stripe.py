@@ -1,7 +1,7 @@
 """Stripe: sealed secrets and the publishable key on the account, received webhook events
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 11:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.types
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
