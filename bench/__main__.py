@@ -9,7 +9,10 @@ numbers; ``make bench-update`` (``python -m bench --update``) writes them to
   build), per-request overhead of choosing the schema (principal -> profile -> schema);
 - ``magic_link_timing.json``: magic-link requests for known and unknown emails;
 - ``query_cost.json``: the overhead of the query limits (cost analysis) per request;
-- ``signin_flood.json``: ``/healthz`` latency during 50 failed sign-ins with real argon2.
+- ``signin_flood.json``: ``/healthz`` latency during 50 failed sign-ins with real argon2;
+- ``subscribers.json``: ``invoiceChanged`` with 1,000 and 10,000 subscribers on real
+  WebSockets (uvicorn): latency from commit to the last subscriber, executions, CPU per
+  event, memory per idle subscription (``python -m bench subscribers`` runs it alone).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from auth.profiles import ALL_MODULES, STANDARD_PROFILES
 from bench.magic_links import magic_link_timing
 from bench.query_cost import query_cost_overhead
 from bench.signin_flood import signin_flood
+from bench.subscribers import subscribers
 from models.enums import ContactRole, StaffRole
 from schema.registry import SchemaRegistry, build_profile_schema
 
@@ -95,6 +99,7 @@ BENCHMARKS: dict[str, Callable[[], Mapping[str, object]]] = {
     "magic_link_timing": magic_link_timing,
     "query_cost": query_cost_overhead,
     "signin_flood": signin_flood,
+    "subscribers": subscribers,
 }
 
 
