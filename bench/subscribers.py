@@ -28,6 +28,12 @@ Memory per idle subscription: the server's RSS after all subscribers are connect
 subscribed and idle, minus its RSS with one warm subscriber, divided by the subscribers
 added (``gc.collect()`` first); and the Python heap alone (tracemalloc) for 500 more
 subscribers, with the allocation sites that hold it.
+
+Knobs (environment, for experiments; the committed numbers use neither):
+``BENCH_SUBSCRIBERS=1000,10000`` (the sizes), ``BENCH_GC_THRESHOLD=50000,50,1000`` (the
+server calls ``gc.set_threshold`` with these at start), ``BENCH_GC_FREEZE=1`` (the server
+calls ``gc.freeze()`` once the subscribers are idle). ``experiments`` in the committed
+JSON was run with ``BENCH_GC_THRESHOLD`` and merged in by hand, with its command.
 """
 
 from __future__ import annotations
@@ -92,11 +98,12 @@ class _Counters:
     _gc_started: float = 0.0
 
     def gc_phase(self, phase: str, info: dict[str, int]) -> None:
-        """``gc.callbacks``: the time the cyclic garbage collector takes."""
+        """``gc.callbacks``: the CPU time the cyclic garbage collector takes (of the thread
+        it runs in: the event loop's, almost always)."""
         if phase == "start":
-            self._gc_started = time.perf_counter()
+            self._gc_started = time.thread_time()
             return
-        self.gc_seconds += time.perf_counter() - self._gc_started
+        self.gc_seconds += time.thread_time() - self._gc_started
         if info["generation"] == 2:
             self.gc_full += 1
 
@@ -253,6 +260,7 @@ def _bench_routes(
             "listeners": runtime.events.listener_count(),
             "tasks": len(asyncio.all_tasks()),
             "fd_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+            "gc_threshold": gc.get_threshold(),
             "ws_protocol": ws_protocol,
         }
 
@@ -386,6 +394,8 @@ def _serve(folder: Path, port: int) -> None:
 
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", statement)
     gc.callbacks.append(counters.gc_phase)
+    if threshold := os.environ.get("BENCH_GC_THRESHOLD"):  # an experiment, off by default
+        gc.set_threshold(*(int(part) for part in threshold.split(",")))
     app = create_app(runtime=runtime)
     config = uvicorn.Config(
         app,
@@ -698,6 +708,7 @@ async def _measure(
         "events": len(measured),
         "connect_and_subscribe_s": round(connect_s, 1),
         "ws_protocol": loaded["ws_protocol"],
+        "gc_threshold": loaded["gc_threshold"],
         "fd_limit": {"server": loaded["fd_limit"], "bench": _raise_fd_limit()},
         "latency_to_last_subscriber_ms": {
             "p50": _ms(statistics.median(last)),
@@ -824,6 +835,9 @@ def subscribers() -> dict[str, Any]:
             "server_cpu_per_event": "server time.process_time() from before the commit to "
             "0.2 s after the last subscriber received (commit, relay, fan-out, executions, "
             "encoding, socket writes)",
+            "server_gc_per_event": "CPU time (time.thread_time) inside the cyclic garbage "
+            "collector (gc.callbacks) over the same span, and how many full (gen 2) "
+            "collections ran; part of server_cpu_per_event",
             "memory": "server RSS with all subscribers connected and idle minus RSS with one "
             "(gc.collect() first), per subscriber added; tracemalloc: Python heap for "
             f"{TRACED_SUBSCRIBERS} more subscribers (first size only)",
