@@ -70,7 +70,9 @@ async def _measure() -> dict[str, Any]:
             transport=httpx.ASGITransport(app=app), base_url="http://bench"
         ) as http:
             await http.get("/healthz")
-            warm_up(app.state.schemas)  # what the app's lifespan does at start-up
+            warm_up(
+                app.state.schemas, gc_thresholds=settings.gc_thresholds
+            )  # what the app's lifespan does at start-up
             with argon2_parameters():
                 stop = asyncio.Event()
                 poller = asyncio.create_task(_poll(http, stop))

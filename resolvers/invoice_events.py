@@ -80,10 +80,15 @@ async def invoice_changed(
         async for event in listener.events(cursor):
             if not _addressed(event, principal, only_client):
                 continue
-            current = await _still_allowed(runtime, event, principal, subscribed)
-            if not await _visible(runtime, event, current):
-                continue
-            yield InvoiceChange(event, current, (subscribed, scope_key(current)), runtime)
+            now, change = await _change_for(runtime, event, principal)
+            if now is None:
+                raise Unauthenticated("Your access has ended.")
+            if now != subscribed:
+                raise Forbidden(
+                    "Your access changed: subscribe again to receive what you may see now."
+                )
+            if change is not None:
+                yield change
 
 
 def _addressed(
@@ -98,22 +103,25 @@ def _addressed(
     return only_client is None or event.client_id == only_client
 
 
-async def _still_allowed(
-    runtime: Runtime,
-    event: DeliveredEvent,
-    principal: AuthenticatedPrincipal,
-    subscribed: Profile,
-) -> AuthenticatedPrincipal:
-    async def read() -> AuthenticatedPrincipal | None:
-        async with runtime.sessions() as session:
-            return await current_principal(session, principal)
+async def _change_for(
+    runtime: Runtime, event: DeliveredEvent, principal: AuthenticatedPrincipal
+) -> tuple[Profile | None, InvoiceChange | None]:
+    """The credential's profile as it reads now (``None``: it no longer authenticates)
+    and the event as its subscribers receive it (``None``: not in their row scope) —
+    read once per credential and event, and the same :class:`InvoiceChange` handed to
+    every subscription of that credential."""
 
-    current = await event.once(("principal", credential_key(principal)), read)
-    if current is None:
-        raise Unauthenticated("Your access has ended.")
-    if profile_for(current) != subscribed:
-        raise Forbidden("Your access changed: subscribe again to receive what you may see now.")
-    return current
+    async def read() -> tuple[Profile | None, InvoiceChange | None]:
+        async with runtime.sessions() as session:
+            current = await current_principal(session, principal)
+        if current is None:
+            return None, None
+        profile = profile_for(current)
+        if not await _visible(runtime, event, current):
+            return profile, None
+        return profile, InvoiceChange(event, current, (profile, scope_key(current)), runtime)
+
+    return await event.once(("audience", credential_key(principal)), read)
 
 
 async def _visible(

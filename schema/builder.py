@@ -13,6 +13,7 @@ from schema.errors import ErrorCodes
 from schema.event_execution import SharedEventExecutor
 from schema.input_hygiene import InputHygiene
 from schema.limits import QueryLimits, limit_extensions
+from schema.parse_cache import ParsedDocuments
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -42,7 +43,12 @@ def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
         "query": Query,
         "mutation": Mutation,
         "subscription": Subscription,
-        "extensions": [ErrorCodes, *limit_extensions(limits or QueryLimits()), InputHygiene],
+        "extensions": [
+            ErrorCodes,
+            *limit_extensions(limits or QueryLimits()),
+            ParsedDocuments,
+            InputHygiene,
+        ],
         "scalar_overrides": SCALAR_OVERRIDES,
         "execution_context_class": SharedEventExecutor,
     }

@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if webhooks is not None:
             await webhooks.start()  # deliveries left due by a restart go out now
         runtime.mailer.kick()  # mail left queued by a restart
-        warm_up(registry)
+        warm_up(registry, gc_thresholds=runtime.settings.gc_thresholds)
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ a ``connection_init`` payload that is not an object); :func:`with_codes` gives t
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -64,6 +65,48 @@ def encode_message(message: Any, *, max_bytes: int) -> bytes:
         return encoded
     log.warning("graphql.response_too_large", size=len(encoded), limit=max_bytes)
     return dumps({**message, "payload": too_large(max_bytes)})
+
+
+class SharedPayloads:
+    """Encodes a ``next``/``data`` payload once for every subscriber it goes to.
+
+    Subscribers with the same profile, scope and selection receive the very same result
+    (:class:`schema.event_execution.SharedEventExecutor`), so the payload's JSON is the
+    same for all of them; only the message's ``id`` differs. The last few payloads are
+    kept by the identity of their ``data`` (held, so the identity stays theirs) and
+    their ``extensions`` compared by value (Strawberry builds them per operation).
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._encoded: OrderedDict[int, tuple[Any, Any, bytes]] = OrderedDict()
+
+    def encode(self, message: Any, *, max_bytes: int) -> bytes:
+        payload = message.get("payload") if isinstance(message, dict) else None
+        shareable = (
+            message.get("type") in ("next", "data")
+            and isinstance(payload, dict)
+            and isinstance(payload.get("data"), dict)
+            and set(payload) <= {"data", "extensions"}
+            and set(message) == {"id", "type", "payload"}
+        )
+        if not shareable or not isinstance(payload, dict):
+            return encode_message(message, max_bytes=max_bytes)
+        data, extensions = payload["data"], payload.get("extensions")
+        entry = self._encoded.get(id(data))
+        if entry is not None and entry[0] is data and entry[1] == extensions:
+            body = entry[2]
+            self._encoded.move_to_end(id(data))
+        else:
+            body = dumps(payload)
+            if len(body) > max_bytes:
+                log.warning("graphql.response_too_large", size=len(body), limit=max_bytes)
+                body = dumps(too_large(max_bytes))
+            self._encoded[id(data)] = (data, extensions, body)
+            if len(self._encoded) > self._size:
+                self._encoded.popitem(last=False)
+        kind = b'"next"' if message["type"] == "next" else b'"data"'
+        return b'{"id":' + dumps(message["id"]) + b',"type":' + kind + b',"payload":' + body + b"}"
 
 
 def coded(error: Any) -> Any:

@@ -130,8 +130,13 @@ class LimitedSchema:
     async def _results(
         self, source: AsyncIterator[Any], kwargs: dict[str, Any], *, bounded: bool
     ) -> AsyncGenerator[Any, None]:
+        if not bounded:  # a subscription lives as long as its client wants it
+            async with aclosing(source):
+                async for result in source:
+                    yield presented(result)
+            return
         loop = asyncio.get_running_loop()
-        when = loop.time() + self.timeout_seconds if bounded else None
+        when = loop.time() + self.timeout_seconds
         async with aclosing(source):
             while True:
                 try:

@@ -40,7 +40,7 @@ from auth.principals import (
 )
 from resolvers.context import Context
 from schema.registry import SchemaRouter
-from server.encoding import encode_message, encode_result
+from server.encoding import SharedPayloads, encode_result
 from server.execution import LimitedSchema
 from server.http_errors import (
     BAD_REQUEST,
@@ -98,7 +98,7 @@ class PorticoWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         view = cast("PorticoGraphQL", self.view)
-        encoded = encode_message(message, max_bytes=view.runtime.settings.max_response_bytes)
+        encoded = view.payloads.encode(message, max_bytes=view.runtime.settings.max_response_bytes)
         try:
             await self.ws.send_text(encoded.decode())
         except WebSocketDisconnect as error:
@@ -125,6 +125,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
         self.registry = schema.registry
+        self.payloads = SharedPayloads()
 
     def decode_json(self, data: str | bytes) -> object:
         if isinstance(data, bytes):

@@ -60,6 +60,8 @@ class DeliveredEvent:
         its caller is started again by the next one waiting)."""
         while True:
             future = self._shared.get(key)
+            if future is not None and future.done() and not future.cancelled():
+                return future.result()  # type: ignore[no-any-return]  # most callers: no await
             if future is None:
                 future = self._shared[key] = asyncio.get_running_loop().create_future()
                 try:

@@ -24,6 +24,7 @@ HELPERS = frozenset(
         "schema.input_hygiene",
         "schema.limits",
         "schema.pagination",
+        "schema.parse_cache",
         "schema.scalars",
     }
 )
