@@ -33,6 +33,7 @@ from services.event_log.audience import (
     shown_then,
 )
 from services.event_log.delivered import DeliveredEvent, Delivery
+from services.event_log.direct import Forwarder, document_key
 from services.event_log.reading import check_cursor, format_cursor, parse_cursor
 from services.runtime import Runtime
 
@@ -76,19 +77,32 @@ async def invoice_changed(
         async with runtime.sessions() as session:
             await check_cursor(session, principal.account_id, cursor)
     subscribed = profile_for(principal)
+    raw = info._raw_info
+    forwarder = Forwarder.for_operation(
+        lambda: document_key(raw.operation, raw.fragments, raw.variable_values)
+    )
     async with runtime.events.listen(principal.account_id) as listener:
-        async for event in listener.events(cursor):
-            if not _addressed(event, principal, only_client):
-                continue
-            now, change = await _change_for(runtime, event, principal)
-            if now is None:
-                raise Unauthenticated("Your access has ended.")
-            if now != subscribed:
-                raise Forbidden(
-                    "Your access changed: subscribe again to receive what you may see now."
-                )
-            if change is not None:
+        try:
+            async for event in listener.events(cursor):
+                if not _addressed(event, principal, only_client):
+                    continue
+                now, change = await _change_for(runtime, event, principal)
+                if now is None:
+                    raise Unauthenticated("Your access has ended.")
+                if now != subscribed:
+                    raise Forbidden(
+                        "Your access changed: subscribe again to receive what you may see now."
+                    )
+                if change is None:
+                    continue
+                if forwarder is not None and await forwarder.forward(event, change.share_key):
+                    continue  # the same frame as its group's, sent without the pipeline
                 yield change
+                if forwarder is not None:
+                    forwarder.settle()
+        finally:
+            if forwarder is not None:
+                forwarder.settle()
 
 
 def _addressed(

@@ -16,12 +16,12 @@ import inspect
 from collections.abc import Hashable
 from typing import Any
 
-import orjson
-from graphql import ExecutionResult, print_ast
+from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.context import Context
 from services.event_log.delivered import Delivery
+from services.event_log.direct import document_key
 
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -61,9 +61,4 @@ def _change_of(root: Any) -> Delivery | None:
 
 
 def _document_key(executor: StrawberryGraphQLCoreExecutionContext) -> Hashable:
-    """The selection as text (operation and fragments) and the variables, canonical."""
-    parts = [print_ast(executor.operation)]
-    definitions = sorted(executor.fragment_definitions.items())
-    parts.extend(print_ast(fragment) for _, fragment in definitions)
-    variables = orjson.dumps(executor.variable_values, option=orjson.OPT_SORT_KEYS, default=str)
-    return ("\n".join(parts), variables)
+    return document_key(executor.operation, executor.fragment_definitions, executor.variable_values)

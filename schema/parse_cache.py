@@ -1,4 +1,5 @@
-"""Each distinct document parsed once, not once per request or subscription.
+"""Each distinct document parsed once, and validated once per schema, not once per
+request or subscription.
 
 Frontends and partners send the same few documents over and over; parsing one again
 costs as much as a small query's execution, and each of 10,000 subscriptions kept its
@@ -10,6 +11,12 @@ Strawberry's own ``ParserCache`` parses inside the extension hook, where a synta
 escapes Strawberry's handling; this one only hands out what Strawberry parsed
 successfully before, keyed by the text and the parser's options (the token limit).
 Small documents only, and a bounded number of them: unique texts cannot grow memory.
+
+A kept tree that passed graphql-core's validation against a profile's schema passes it
+again (validation depends on nothing else), so that is remembered too, per schema and
+tree: subscribing 10,000 partners spent most of its time validating the same document
+(bench/subscribers.py, sampled). Portico's own limits (:mod:`schema.limits`) still run
+on every request.
 """
 
 from __future__ import annotations
@@ -26,9 +33,19 @@ MAX_TEXT_LENGTH = 8_192
 memory in the cache)."""
 
 _documents: OrderedDict[tuple[str, Hashable], DocumentNode] = OrderedDict()
+MAX_VALIDATED = 1024
+_validated: OrderedDict[tuple[int, int, tuple[int, ...]], tuple[object, DocumentNode]] = (
+    OrderedDict()
+)
+"""(schema, tree, rules) that validated without errors; the objects are held so their
+ids stay theirs."""
 
 
 class ParsedDocuments(SchemaExtension):
+    def __init__(self) -> None:
+        self._kept = False
+        """Whether the request's tree is the kept one (validation may be remembered)."""
+
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         query = context.query
@@ -39,13 +56,34 @@ class ParsedDocuments(SchemaExtension):
             if cached is not None:
                 _documents.move_to_end(key)
                 context.graphql_document = cached
+                self._kept = True
                 key = None
         yield
         document = context.graphql_document
         if key is not None and document is not None and not context.pre_execution_errors:
             _documents[key] = document
+            self._kept = True
             if len(_documents) > MAX_DOCUMENTS:
                 _documents.popitem(last=False)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        key: tuple[int, int, tuple[int, ...]] | None = None
+        # None: not refused by the limits (which run first) nor validated yet
+        if self._kept and document is not None and context.pre_execution_errors is None:
+            schema = context.schema._schema
+            key = (id(schema), id(document), tuple(id(rule) for rule in context.validation_rules))
+            kept = _validated.get(key)
+            if kept is not None and kept[0] is schema and kept[1] is document:
+                _validated.move_to_end(key)
+                context.pre_execution_errors = []  # valid: Strawberry skips validating
+                key = None
+        yield
+        if key is not None and context.pre_execution_errors == []:
+            _validated[key] = (context.schema._schema, document)  # type: ignore[assignment]
+            if len(_validated) > MAX_VALIDATED:
+                _validated.popitem(last=False)
 
 
 def cached_document(query: str) -> DocumentNode | None:

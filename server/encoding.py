@@ -81,7 +81,9 @@ class SharedPayloads:
         self._size = size
         self._encoded: OrderedDict[int, tuple[Any, Any, bytes]] = OrderedDict()
 
-    def encode(self, message: Any, *, max_bytes: int) -> bytes:
+    def encode(self, message: Any, *, max_bytes: int) -> tuple[bytes, bytes | None]:
+        """The message's JSON, and its payload's when it is a shareable result (no
+        errors: those are formatted per message)."""
         payload = message.get("payload") if isinstance(message, dict) else None
         shareable = (
             message.get("type") in ("next", "data")
@@ -91,7 +93,7 @@ class SharedPayloads:
             and set(message) == {"id", "type", "payload"}
         )
         if not shareable or not isinstance(payload, dict):
-            return encode_message(message, max_bytes=max_bytes)
+            return encode_message(message, max_bytes=max_bytes), None
         data, extensions = payload["data"], payload.get("extensions")
         entry = self._encoded.get(id(data))
         if entry is not None and entry[0] is data and entry[1] == extensions:
@@ -106,7 +108,8 @@ class SharedPayloads:
             if len(self._encoded) > self._size:
                 self._encoded.popitem(last=False)
         kind = b'"next"' if message["type"] == "next" else b'"data"'
-        return b'{"id":' + dumps(message["id"]) + b',"type":' + kind + b',"payload":' + body + b"}"
+        frame = b'{"id":' + dumps(message["id"]) + b',"type":' + kind + b',"payload":' + body + b"}"
+        return frame, body
 
 
 def coded(error: Any) -> Any:

@@ -56,6 +56,7 @@ from server.request_id import bind_principal
 from server.ws_protocol import PorticoTransportWSHandler
 from services import sessions
 from services.errors import Unauthenticated
+from services.event_log.direct import PUBLISHING
 from services.runtime import Runtime
 
 log = structlog.get_logger("portico.http")
@@ -98,9 +99,17 @@ class PorticoWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         view = cast("PorticoGraphQL", self.view)
-        encoded = view.payloads.encode(message, max_bytes=view.runtime.settings.max_response_bytes)
+        max_bytes = view.runtime.settings.max_response_bytes
+        encoded, payload = view.payloads.encode(message, max_bytes=max_bytes)
+        if (publishing := PUBLISHING.get()) is not None and message.get("type") == "next":
+            # this subscriber leads its group for the event: the others send the same
+            # payload (services.event_log.direct), published before a slow socket waits
+            publishing.publish(None if payload is None else payload.decode())
+        await self.send_text(encoded.decode())
+
+    async def send_text(self, text: str) -> None:
         try:
-            await self.ws.send_text(encoded.decode())
+            await self.ws.send_text(text)
         except WebSocketDisconnect as error:
             raise WebSocketDisconnected from error
 

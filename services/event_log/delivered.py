@@ -54,6 +54,15 @@ class DeliveredEvent:
             subject_status=row.subject_status,
         )
 
+    def claim(self, key: Hashable) -> tuple[bool, asyncio.Future[Any]]:
+        """The future shared under ``key``, and whether this caller made it (and so
+        must resolve it)."""
+        future = self._shared.get(key)
+        if future is not None:
+            return False, future
+        future = self._shared[key] = asyncio.get_running_loop().create_future()
+        return True, future
+
     async def once(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
         """``compute()``'s result, computed by the first caller with ``key`` and shared
         with every later one (an exception is shared too; a computation cancelled with

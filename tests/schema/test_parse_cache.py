@@ -44,3 +44,22 @@ async def test_a_long_document_is_answered_but_not_kept(gql, tenant):
     data = await gql.data(query, token=tenant.admin)
     assert data == {"viewer": {"__typename": "StaffUser"}}
     assert cached_document(query) is None
+
+
+async def test_validation_is_remembered_per_schema(gql, tenant):
+    # a document valid for staff and not for an anonymous caller (no `viewer` there)
+    query = unique("{ viewer { __typename } }")
+    for _ in range(2):
+        assert await gql.data(query, token=tenant.admin) == {"viewer": {"__typename": "StaffUser"}}
+        refused = await gql(query)
+        assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        assert "viewer" in refused["errors"][0]["message"]
+
+
+async def test_limits_still_refuse_a_kept_document(gql, tenant):
+    # the same text refused by the alias limit every time, though it parses
+    aliases = " ".join(f"a{n}: __typename" for n in range(40))
+    query = unique("{ " + aliases + " }")
+    for _ in range(2):
+        body = await gql(query, token=tenant.admin)
+        assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"

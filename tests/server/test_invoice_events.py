@@ -458,3 +458,53 @@ async def test_subscribers_with_the_same_profile_and_selection_share_one_executi
     }
     assert received[3] == received[0]
     assert len(invoice_reads) == 3, invoice_reads
+
+
+async def next_messages(ws: Any, count: int) -> dict[str, dict[str, Any]]:
+    """The next ``count`` messages of a connection, by operation id (all ``next``)."""
+    messages = [await asyncio.wait_for(ws.receive_json(), WAIT) for _ in range(count)]
+    assert all(message["type"] == "next" for message in messages), messages
+    return {message["id"]: message["payload"] for message in messages}
+
+
+async def test_a_group_of_subscribers_receives_each_event_once_under_its_own_operation_ids(
+    runtime, tenant, gql
+):
+    # given four subscriptions of one admin with the same selection (two on one
+    # connection), and a fifth that resumes from a cursor: they share one result per
+    # event, forwarded to all but one of them (services.event_log.direct)
+    client = await make_client(gql, tenant.admin)
+    async with (
+        websocket(runtime, payload=bearer(tenant.admin)) as one,
+        websocket(runtime, payload=bearer(tenant.admin)) as two,
+        websocket(runtime, payload=bearer(tenant.admin)) as three,
+        websocket(runtime, payload=bearer(tenant.admin)) as late,
+    ):
+        for ws in (one, two, three, late):
+            await acknowledged(ws)
+        await subscribe(one, op="a")
+        await subscribe(one, op="b")
+        await subscribe(two, op="c")
+        await subscribe(three, op="d")
+        await wait_listening(runtime, 4)
+        invoice = await create_invoice(gql, tenant.admin, client["id"])
+        created = {**await next_messages(one, 2), **await next_messages(two, 1)}
+        created.update(await next_messages(three, 1))
+        cursor = created["a"]["data"]["invoiceChanged"]["cursor"]
+        await subscribe(late, {"after": cursor}, op="e")
+        await wait_listening(runtime, 5)
+        await send_invoice(gql, tenant.admin, invoice["id"])
+        sent = {**await next_messages(one, 2), **await next_messages(two, 1)}
+        sent.update(await next_messages(three, 1))
+        sent.update(await next_messages(late, 1))
+        for ws in (one, two, three, late):
+            await nothing_more(ws, 0.3)
+
+    # then every operation received each event once, under its own id, the same payload
+    assert set(created) == {"a", "b", "c", "d"}
+    assert set(sent) == {"a", "b", "c", "d", "e"}
+    assert all(payload == created["a"] for payload in created.values())
+    assert all(payload == sent["a"] for payload in sent.values())
+    assert created["a"]["data"]["invoiceChanged"]["kind"] == "CREATED"
+    assert sent["a"]["data"]["invoiceChanged"]["kind"] == "SENT"
+    assert sent["a"]["data"]["invoiceChanged"]["invoice"]["id"] == invoice["id"]
