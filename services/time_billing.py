@@ -59,7 +59,7 @@ async def invoice_time_logs(
             col(TimeLog.billable).is_(True),
             col(TimeLog.invoiced).is_(False),
         )
-        .order_by(col(TimeLog.started_at), col(TimeLog.id))
+        .order_by(col(TimeLog.started_at), col(TimeLog.created_at), col(TimeLog.id))
         .with_for_update()
     )
     if time_log_ids is not None:
