@@ -4,6 +4,7 @@ billable unbilled time exactly (Decimal hours x rate), once."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from models.enums import StaffRole
@@ -169,3 +170,22 @@ async def test_time_is_added_to_a_named_draft_of_the_same_client(gql, tenant):
         token=tenant.admin,
     )
     assert code_of(body) == "BAD_USER_INPUT"
+
+
+async def test_concurrent_invoicing_bills_the_time_once(gql, tenant):
+    # given billable time
+    world = await collab_client(gql, tenant.admin)
+    project = world["project"]["id"]
+    for minutes in (30, 60, 90):
+        await _log(gql, tenant.admin, project, minutes)
+    # when two staff invoice it at the same moment
+    bodies = await asyncio.gather(
+        *(gql(INVOICE, {"projectId": project}, token=tenant.admin) for _ in range(2))
+    )
+    # then one invoice bills all of it and the other call bills nothing
+    winners = [b for b in bodies if "errors" not in b]
+    assert len(winners) == 1
+    assert [code_of(b) for b in bodies if "errors" in b] == ["CONFLICT"]
+    assert Decimal(winners[0]["data"]["invoiceTimeLogs"]["total"]) == Decimal("361.50")
+    count = await gql.data("query { invoices { totalCount } }", token=tenant.admin)
+    assert count["invoices"]["totalCount"] == 1
