@@ -4,6 +4,9 @@ replies over real SMTP; internal notes stay with staff."""
 
 from __future__ import annotations
 
+import uuid
+
+from models.documents import Document
 from models.enums import StaffRole
 from tests.schema.collab_helpers import code_of, collab_client, settle, text_of, unknown_field
 
@@ -147,3 +150,67 @@ async def test_staff_close_a_ticket_and_a_reply_opens_it_again(gql, tenant):
         UPDATE, {"id": ticket["id"], "input": {"status": "PENDING"}}, token=tenant.admin
     )
     assert moved["updateSupportTicket"]["status"] == "PENDING"
+
+
+async def test_attachments_are_documents_of_the_tickets_client_the_author_reads(
+    gql, tenant, runtime
+):
+    world = await collab_client(gql, tenant.admin)
+    other = await collab_client(gql, tenant.admin, name="Other", prefix="other")
+    # given a shared document of the client, a private one, and another client's
+    async with runtime.sessions() as session:
+        rows = {}
+        for name, client, shared in (
+            ("shared", world, True),
+            ("private", world, False),
+            ("foreign", other, True),
+        ):
+            row = Document(
+                account_id=tenant.account_id,
+                client_id=uuid.UUID(client["client"]["id"]),
+                filename=f"{name}.pdf",
+                content_type="application/pdf",
+                size_bytes=3,
+                sha256="0" * 64,
+                storage_key=f"test/{uuid.uuid4()}",
+                visible_in_portal=shared,
+            )
+            session.add(row)
+            rows[name] = str(row.id)
+        await session.commit()
+    billing = world["tokens"]["BILLING"]
+    # when the contact opens a ticket with the shared document attached
+    ticket = (
+        await gql.data(
+            OPEN,
+            {
+                "input": {
+                    "subject": "See file",
+                    "body": "Attached",
+                    "attachmentIds": [rows["shared"]],
+                }
+            },
+            token=billing,
+        )
+    )["openSupportTicket"]
+    # then both sides read the attachment
+    query = """
+    query($id: ID!) { supportTicket(id: $id) { messages { attachments { id filename } } } }
+    """
+    for token in (billing, tenant.admin):
+        seen = (await gql.data(query, {"id": ticket["id"]}, token=token))["supportTicket"]
+        assert seen["messages"][0]["attachments"] == [
+            {"id": rows["shared"], "filename": "shared.pdf"}
+        ]
+    # and a document the contact cannot read, or of another client, is refused
+    for name in ("private", "foreign"):
+        body = await gql(
+            REPLY, {"id": ticket["id"], "body": "x", "attachments": [rows[name]]}, token=billing
+        )
+        assert code_of(body) == "NOT_FOUND", name
+    body = await gql(
+        REPLY,
+        {"id": ticket["id"], "body": "x", "attachments": [rows["foreign"]]},
+        token=tenant.admin,
+    )
+    assert code_of(body) == "BAD_USER_INPUT"
