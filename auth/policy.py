@@ -53,6 +53,9 @@ class Permission(StrEnum):
     BILLING_MANAGE = "BILLING_MANAGE"
     """Create, send and void invoices and quotes; record payments and credits."""
     PROJECTS_MANAGE = "PROJECTS_MANAGE"
+    """Create and edit projects, tasks and time logs."""
+    TICKETS_MANAGE = "TICKETS_MANAGE"
+    """Assign support tickets, set their priority and status, close them."""
     VIEW_AS_CONTACT = "VIEW_AS_CONTACT"
     ACCOUNT_ADMIN = "ACCOUNT_ADMIN"
     """Account settings, modules, branding, API tokens, staff management."""
@@ -110,6 +113,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.CLIENTS_MANAGE: _grant(_MONEY_STAFF),
     Permission.BILLING_MANAGE: _grant(_MONEY_STAFF),
     Permission.PROJECTS_MANAGE: _grant(_ALL_STAFF),
+    Permission.TICKETS_MANAGE: _grant(_ALL_STAFF),
     Permission.VIEW_AS_CONTACT: _grant(_MONEY_STAFF),
     Permission.ACCOUNT_ADMIN: _grant(_ADMINS),
     Permission.BILLING_ACT: _grant("", "BILLING"),
@@ -198,6 +202,8 @@ TYPE_READS: dict[str, TypeRead] = {
     "TaskComment": _read(Permission.TASKS_READ, Module.TASKS),
     "Document": _read(Permission.DOCUMENTS_READ, Module.DOCUMENTS),
     "TimeLog": _read(Permission.TIME_LOGS_READ, Module.TIME_LOGS),
+    "SupportTicket": _read(Permission.TICKETS_READ, Module.SUPPORT_TICKETS),
+    "TicketMessage": _read(Permission.TICKETS_READ, Module.SUPPORT_TICKETS),
     "Activity": _read(Permission.ACTIVITY_READ),
     "ActivityDetail": _read(Permission.ACTIVITY_READ),
 }

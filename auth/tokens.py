@@ -20,6 +20,7 @@ class TokenPurpose(StrEnum):
     DOWNLOAD = "portico.download"
     PASSWORD_RESET = "portico.password-reset"
     EMAIL_VERIFICATION = "portico.email-verification"
+    UNSUBSCRIBE = "portico.unsubscribe"
 
 
 class InvalidToken(Exception):

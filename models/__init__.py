@@ -31,10 +31,12 @@ from models.enums import (
     StaffRole,
     SubscriptionStatus,
     TaskStatus,
+    TaskVisibility,
     TicketPriority,
     TicketStatus,
 )
 from models.events import EventStream, OutboxEvent
+from models.follows import Follow
 from models.invoices import Invoice, InvoiceLine
 from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
@@ -70,6 +72,7 @@ __all__ = [
     "CreditStatus",
     "Document",
     "EventStream",
+    "Follow",
     "Frequency",
     "Invoice",
     "InvoiceLine",
@@ -107,6 +110,7 @@ __all__ = [
     "Task",
     "TaskComment",
     "TaskStatus",
+    "TaskVisibility",
     "TicketMessage",
     "TicketPriority",
     "TicketStatus",

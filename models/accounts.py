@@ -51,6 +51,9 @@ class Account(SQLModel, table=True):
     allow_partial_payments: bool = True
     allow_overpayment: bool = False
     minimum_payment_amount: Decimal = money_field()
+    task_sharing_enabled: bool = True
+    """Tasks in the portal, for every client: off, no contact's schema has the TASKS
+    module (``services.client_modules``)."""
     # Numbering: incremented under a row lock when a document is sent
     invoice_number_prefix: str = Field(default="INV-", max_length=20)
     next_invoice_number: int = 1

@@ -145,6 +145,15 @@ class TaskStatus(StrEnum):
     DONE = "DONE"
 
 
+class TaskVisibility(StrEnum):
+    """Who sees a task: staff only, the client's contacts too, or the contacts may also
+    move it on the board (change its status)."""
+
+    INTERNAL = "INTERNAL"
+    CLIENT_VISIBLE = "CLIENT_VISIBLE"
+    CLIENT_EDITABLE = "CLIENT_EDITABLE"
+
+
 class TicketStatus(StrEnum):
     OPEN = "OPEN"
     PENDING = "PENDING"

@@ -15,7 +15,7 @@ from models.base import (
     money_field,
     updated_at_field,
 )
-from models.enums import ProjectStatus, TaskStatus
+from models.enums import ProjectStatus, TaskStatus, TaskVisibility
 
 
 class Project(SQLModel, table=True):
@@ -39,7 +39,8 @@ class Project(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     """A task in a project. ``client_id`` repeats the project's so portal reads can scope
-    by client without a join; contacts see only tasks ``shared_with_client``."""
+    by client without a join; contacts see only tasks whose ``visibility`` is not
+    INTERNAL, and change the status of CLIENT_EDITABLE ones."""
 
     __tablename__ = "task"
 
@@ -50,12 +51,21 @@ class Task(SQLModel, table=True):
     title: str = Field(max_length=300)
     description: str | None = Field(default=None, sa_column=Column(Text))
     status: TaskStatus = enum_field(TaskStatus, TaskStatus.TODO)
-    shared_with_client: bool = False
+    visibility: TaskVisibility = enum_field(TaskVisibility, TaskVisibility.INTERNAL)
     due_date: date | None = None
     assignee_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     position: int = 0
+    created_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
+    created_by_contact_id: uuid.UUID | None = Field(
+        default=None, foreign_key="contact.id", ondelete="SET NULL"
+    )
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+    @property
+    def shared_with_client(self) -> bool:
+        """Whether the client's contacts see it (CLIENT_VISIBLE or CLIENT_EDITABLE)."""
+        return self.visibility is not TaskVisibility.INTERNAL
 
 
 class TaskComment(SQLModel, table=True):

@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Text
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import (
@@ -29,6 +30,7 @@ class SupportTicket(SQLModel, table=True):
     subject: str = Field(max_length=300)
     status: TicketStatus = enum_field(TicketStatus, TicketStatus.OPEN)
     priority: TicketPriority = enum_field(TicketPriority, TicketPriority.NORMAL)
+    assignee_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     closed_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
@@ -45,6 +47,8 @@ class TicketMessage(SQLModel, table=True):
     ticket_id: uuid.UUID = Field(foreign_key="support_ticket.id", index=True, ondelete="CASCADE")
     body: str = Field(sa_column=Column(Text, nullable=False))
     internal: bool = False
+    attachment_ids: list[Any] = Field(default_factory=list, sa_column=Column(JSON))
+    """Ids (as strings) of the documents attached to the message."""
     author_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     author_contact_id: uuid.UUID | None = Field(
         default=None, foreign_key="contact.id", ondelete="SET NULL"

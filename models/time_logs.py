@@ -1,7 +1,7 @@
 """Time tracked against projects, optionally billed on an invoice line."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Column, Text
@@ -19,7 +19,8 @@ from models.types import UTCDateTime
 
 class TimeLog(SQLModel, table=True):
     """``hourly_rate`` (what the client is billed) and ``cost_rate`` (what the time costs
-    the business) are internal. ``invoiced`` is set once an invoice line bills it."""
+    the business) are internal. ``invoiced`` is set once an invoice line bills it, and
+    ``invoice_id`` names that invoice. ``work_date`` is the day the work was done."""
 
     __tablename__ = "time_log"
 
@@ -30,10 +31,12 @@ class TimeLog(SQLModel, table=True):
     staff_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     description: str | None = Field(default=None, sa_column=Column(Text))
     started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    work_date: date | None = Field(default=None, index=True)
     minutes: int
     billable: bool = True
     hourly_rate: Decimal | None = money_field(None)
     cost_rate: Decimal | None = money_field(None)
     invoiced: bool = False
+    invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoice.id", index=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

@@ -17,13 +17,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from auth.principals import Principal
+from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account, StaffUser
 from models.activity import Activity
 from models.auth import ApiToken
 from models.clients import Client, Contact
 from models.credits import CreditApplication
 from models.documents import Document
+from models.follows import Follow
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment, PaymentAllocation
@@ -31,6 +32,7 @@ from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoiceLine
 from models.subscriptions import SubscriptionPlan
+from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
 from services import access
 
@@ -323,6 +325,62 @@ class Loaders:
         )
 
     @property
+    def invoices_by_project_id(self) -> DataLoader[uuid.UUID, list[Invoice]]:
+        """A project's invoices in the caller's invoice scope (contacts: no drafts)."""
+        return self._get(
+            "InvoicesByProjectIdLoader",
+            lambda: _many_by(
+                self._session, self._principal, Invoice, "project_id", access.invoice_scope
+            ),
+        )
+
+    @property
+    def document_by_id(self) -> DataLoader[uuid.UUID, Document | None]:
+        return self._get(
+            "DocumentByIdLoader",
+            lambda: _by_id(self._session, self._principal, Document, access.document_scope),
+        )
+
+    @property
+    def project_activity_by_project_id(self) -> DataLoader[uuid.UUID, list[Activity]]:
+        """A project's timeline, oldest first: the entries about the project and about
+        its tasks, time logs, invoices and documents that the caller sees."""
+        return self._get(
+            "ProjectActivityByProjectIdLoader",
+            lambda: _project_activity(self._session, self._principal),
+        )
+
+    @property
+    def ticket_by_id(self) -> DataLoader[uuid.UUID, SupportTicket | None]:
+        return self._get(
+            "SupportTicketByIdLoader",
+            lambda: _by_id(
+                self._session, self._principal, SupportTicket, access.support_ticket_scope
+            ),
+        )
+
+    @property
+    def messages_by_ticket_id(self) -> DataLoader[uuid.UUID, list[TicketMessage]]:
+        """Oldest first; contacts never get internal notes."""
+        return self._get(
+            "TicketMessagesByTicketIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                TicketMessage,
+                "ticket_id",
+                access.ticket_message_scope,
+            ),
+        )
+
+    @property
+    def followed_by_subject_id(self) -> DataLoader[uuid.UUID, bool]:
+        """Whether the caller follows each subject (task or ticket)."""
+        return self._get(
+            "FollowedBySubjectIdLoader", lambda: _followed(self._session, self._principal)
+        )
+
+    @property
     def contact_by_id(self) -> DataLoader[uuid.UUID, Contact | None]:
         return self._get(
             "ContactByIdLoader",
@@ -384,5 +442,66 @@ def _api_token_names(
         ).all()
         names = dict(rows)
         return [names.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _followed(session: AsyncSession, principal: Principal) -> DataLoader[uuid.UUID, bool]:
+    if isinstance(principal, StaffPrincipal):
+        key: str | None = f"staff:{principal.user_id}"
+    elif isinstance(principal, ContactPrincipal):
+        key = f"contact:{principal.contact_id}"
+    else:
+        key = None
+
+    async def load(keys: list[uuid.UUID]) -> Sequence[bool]:
+        if key is None:
+            return [False for _ in keys]
+        rows = (
+            await session.exec(
+                select(Follow.subject_id).where(
+                    col(Follow.subject_id).in_(keys), Follow.follower_key == key
+                )
+            )
+        ).all()
+        found = set(rows)
+        return [subject in found for subject in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _project_activity(
+    session: AsyncSession, principal: Principal
+) -> DataLoader[uuid.UUID, list[Activity]]:
+    parts: list[tuple[Any, Scope]] = [
+        (Task, access.task_scope),
+        (TimeLog, access.time_log_scope),
+        (Invoice, access.invoice_scope),
+        (Document, access.document_scope),
+    ]
+
+    async def load(keys: list[uuid.UUID]) -> Sequence[list[Activity]]:
+        owner: dict[uuid.UUID, uuid.UUID] = {key: key for key in keys}
+        for model, scope in parts:
+            rows = (
+                await session.exec(
+                    select(model.id, model.project_id).where(
+                        col(model.project_id).in_(keys), *scope(principal)
+                    )
+                )
+            ).all()
+            owner.update(dict(rows))
+        entries = (
+            await session.exec(
+                select(Activity)
+                .where(col(Activity.subject_id).in_(list(owner)), *access.activity_scope(principal))
+                .order_by(col(Activity.created_at), col(Activity.id))
+            )
+        ).all()
+        grouped: dict[uuid.UUID, list[Activity]] = defaultdict(list)
+        for entry in entries:
+            if entry.subject_id is not None:
+                grouped[owner[entry.subject_id]].append(entry)
+        return [grouped.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)

@@ -129,6 +129,11 @@ class AccountSettingsInput:
     minimum_payment_amount: Decimal | None = strawberry.field(
         default=None, description="Smallest amount a client may pay online."
     )
+    task_sharing_enabled: bool | None = strawberry.field(
+        default=None,
+        description="Whether clients see the tasks shared with them (for every client); off "
+        "removes tasks from every contact's portal.",
+    )
 
     def to_data(self) -> AccountSettingsData:
         return AccountSettingsData(

@@ -51,6 +51,10 @@ class Account:
     convert_quote_on_approval: bool = field(
         "Whether an approved quote becomes an invoice.", permission=Permission.ACCOUNT_ADMIN
     )
+    task_sharing_enabled: bool = field(
+        "Whether clients see the tasks shared with them (for every client).",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
 
     @field("Whether Stripe is connected (card payments on).", permission=Permission.ACCOUNT_ADMIN)
     def stripe_connected(self, root: strawberry.Parent[AccountRow]) -> bool:

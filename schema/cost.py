@@ -74,6 +74,10 @@ LIST_SIZES: Mapping[str, int] = MappingProxyType(
         "Project.documents": 50,
         "Project.timeLogs": 50,
         "Task.comments": 25,
+        "Project.invoices": 25,
+        "Project.activity": 50,
+        "SupportTicket.messages": 25,
+        "TicketMessage.attachments": 5,
     }
 )
 """Assumed lengths of unpaginated list fields, by ``Type.field``; others are

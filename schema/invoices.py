@@ -17,6 +17,7 @@ from resolvers import invoices as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
+from resolvers.projects import optional_project
 from schema.fields import field, id_field, money, mutation
 from schema.pagination import Connection
 from services import invoices as invoice_service
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from schema.clients import Client
     from schema.lines import LineInput, LineItem
     from schema.payments import PaymentAllocation
+    from schema.projects import Project
 
 strawberry.enum(InvoiceStatus, description="Where an invoice is in its life.")
 strawberry.enum(
@@ -97,6 +99,16 @@ class Invoice:
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
         return await client_of(info, root.client_id)  # type: ignore[return-value]
 
+    @field(
+        "The project the invoice bills, if any.",
+        permission=Permission.PROJECTS_READ,
+        module=Module.PROJECTS,
+    )
+    async def project(
+        self, info: Info, root: strawberry.Parent[InvoiceRow]
+    ) -> Annotated[Project, strawberry.lazy("schema.projects")] | None:
+        return await optional_project(info, root.project_id)  # type: ignore[return-value]
+
     @field("The invoice's lines, in order.")
     async def lines(
         self, info: Info, root: strawberry.Parent[InvoiceRow]
@@ -146,6 +158,9 @@ class InvoiceInput:
     public_notes: str | None = strawberry.field(default=None, description="Shown to the client.")
     private_notes: str | None = strawberry.field(default=None, description="Staff only.")
     terms: str | None = strawberry.field(default=None, description="Payment terms.")
+    project_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The project billed: one of the invoice's client."
+    )
     lines: list[Annotated[LineInput, strawberry.lazy("schema.lines")]] | None = strawberry.field(
         default=None, description="The lines; in an update they replace all lines."
     )
@@ -153,6 +168,7 @@ class InvoiceInput:
     def to_data(self) -> InvoiceData:
         return InvoiceData(
             client_id=parse_optional_id(self.client_id, field="clientId"),
+            project_id=parse_optional_id(self.project_id, field="projectId"),
             currency=self.currency,
             issue_date=self.issue_date,
             due_date=self.due_date,

@@ -22,12 +22,13 @@ from schema.invoices import InvoiceMutation, InvoiceQuery
 from schema.payment_methods import PaymentMethodQuery
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.portal_access import PortalAccessMutation, PortalAccessQuery
-from schema.projects import ProjectQuery
+from schema.projects import ProjectMutation, ProjectQuery, UnsubscribeMutation
 from schema.quotes import QuoteMutation, QuoteQuery
 from schema.recurring import RecurringInvoiceMutation, RecurringInvoiceQuery
 from schema.statements import StatementQuery
 from schema.subscriptions import SubscriptionQuery
-from schema.time_logs import TimeLogQuery
+from schema.support import SupportMutation, SupportQuery
+from schema.time_logs import TimeLogMutation, TimeLogQuery
 from schema.webhooks import WebhookMutation, WebhookQuery
 
 Query = merge_types(
@@ -47,6 +48,7 @@ Query = merge_types(
         ProjectQuery,
         DocumentQuery,
         TimeLogQuery,
+        SupportQuery,
         ActivityQuery,
         StatementQuery,
         WebhookQuery,
@@ -65,6 +67,10 @@ Mutation = merge_types(
         PaymentMutation,
         CreditMutation,
         RecurringInvoiceMutation,
+        ProjectMutation,
+        TimeLogMutation,
+        SupportMutation,
+        UnsubscribeMutation,
         WebhookMutation,
     ),
 )

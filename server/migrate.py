@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.db import WRITE_OPTIONS
+from services.db import WRITE_OPTIONS, set_sqlite_foreign_keys
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -39,9 +39,13 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with engine.connect() as connection:
-        await connection.execution_options(**WRITE_OPTIONS)  # SQLite: BEGIN IMMEDIATE
-        async with connection.begin():
-            await connection.run_sync(_upgrade)
+        await connection.run_sync(set_sqlite_foreign_keys, False)  # see its docstring
+        try:
+            await connection.execution_options(**WRITE_OPTIONS)  # SQLite: BEGIN IMMEDIATE
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+        finally:
+            await connection.run_sync(set_sqlite_foreign_keys, True)
 
 
 def upgrade_in_thread(database_url: str) -> asyncio.Future[None]:

@@ -30,7 +30,14 @@ from models.auth import ApiToken
 from models.clients import Client, Contact
 from models.credits import Credit, CreditApplication
 from models.documents import Document
-from models.enums import CreditStatus, InvoiceStatus, Module, QuoteStatus, RecurringStatus
+from models.enums import (
+    CreditStatus,
+    InvoiceStatus,
+    Module,
+    QuoteStatus,
+    RecurringStatus,
+    TaskVisibility,
+)
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
@@ -38,6 +45,7 @@ from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
+from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
 from services.errors import Forbidden, NotFound, Unauthenticated
 
@@ -279,12 +287,15 @@ def project_scope(principal: Principal) -> Conditions:
     return _own_client(Project, principal)
 
 
+SHARED_TASK_VISIBILITIES = (TaskVisibility.CLIENT_VISIBLE, TaskVisibility.CLIENT_EDITABLE)
+
+
 def task_scope(principal: Principal) -> Conditions:
-    """Contacts see only the tasks shared with their client; partners, like the contacts
-    of every client of the account, only shared tasks too."""
+    """Contacts see only the tasks shared with their client (never INTERNAL ones);
+    partners, like the contacts of every client of the account, only shared tasks too."""
     conditions = _own_client(Task, principal)
     if isinstance(principal, ContactPrincipal | PartnerPrincipal):
-        conditions.append(Task.shared_with_client.is_(True))  # type: ignore[attr-defined]
+        conditions.append(col(Task.visibility).in_(SHARED_TASK_VISIBILITIES))
     return conditions
 
 
@@ -339,6 +350,23 @@ def time_log_scope(principal: Principal) -> Conditions:
     if isinstance(principal, ContactPrincipal | PartnerPrincipal):
         client_projects = select(Project.id).where(*_own_client(Project, principal))
         conditions.append(TimeLog.project_id.in_(client_projects))  # type: ignore[attr-defined]
+    return conditions
+
+
+def support_ticket_scope(principal: Principal) -> Conditions:
+    """Contacts see their own client's tickets, never another client's; partners none
+    (no scope reads tickets)."""
+    if isinstance(principal, PartnerPrincipal):
+        return [false()]
+    return _own_client(SupportTicket, principal)
+
+
+def ticket_message_scope(principal: Principal) -> Conditions:
+    """The messages of the account's tickets, read below a ticket in
+    :func:`support_ticket_scope`; contacts never read internal notes."""
+    conditions = _tenant(TicketMessage, principal)
+    if not isinstance(principal, StaffPrincipal):
+        conditions.append(col(TicketMessage.internal).is_(False))
     return conditions
 
 
@@ -413,6 +441,27 @@ async def access_task(
     return await _access(session, Task, task_scope(principal), task_id, "Task", lock=lock)
 
 
+async def access_support_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, *, lock: bool = False
+) -> SupportTicket:
+    return await _access(
+        session,
+        SupportTicket,
+        support_ticket_scope(principal),
+        ticket_id,
+        "Support ticket",
+        lock=lock,
+    )
+
+
+async def access_time_log(
+    session: AsyncSession, principal: Principal, time_log_id: uuid.UUID, *, lock: bool = False
+) -> TimeLog:
+    return await _access(
+        session, TimeLog, time_log_scope(principal), time_log_id, "Time log", lock=lock
+    )
+
+
 async def access_document(
     session: AsyncSession, principal: Principal, document_id: uuid.UUID, *, lock: bool = False
 ) -> Document:
@@ -453,7 +502,7 @@ def activity_scope(principal: Principal) -> Conditions:
     """Staff: their account's entries about subjects their role may read (entries of an
     unlisted subject type are staff-only). Contacts: their client's ``visible_to_client``
     entries about subjects their role and modules allow, never about a draft invoice or
-    quote. Partners: like a contact, across the account."""
+    quote or a task that is INTERNAL now. Partners: like a contact, across the account."""
     conditions = _own_client(Activity, principal)
     if isinstance(principal, Anonymous):
         return conditions
@@ -479,6 +528,12 @@ def activity_scope(principal: Principal) -> Conditions:
         (
             "quote",
             select(Quote.id).where(*_tenant(Quote, principal), Quote.status == QuoteStatus.DRAFT),
+        ),
+        (
+            "task",
+            select(Task.id).where(
+                *_tenant(Task, principal), Task.visibility == TaskVisibility.INTERNAL
+            ),
         ),
     ]
     conditions.append(col(Activity.visible_to_client).is_(True))

@@ -121,6 +121,7 @@ class AccountSettingsData:
     allow_partial_payments: bool | None = None
     allow_overpayment: bool | None = None
     minimum_payment_amount: Decimal | None = None
+    task_sharing_enabled: bool | None = None
 
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -172,6 +173,7 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         "quote_requires_po_number",
         "allow_partial_payments",
         "allow_overpayment",
+        "task_sharing_enabled",
     ):
         value = getattr(data, flag)
         if value is not None:

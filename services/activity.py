@@ -86,7 +86,23 @@ def record(
 # --- reading the timeline ---------------------------------------------------------------
 
 CLIENT_DETAIL_KEYS = frozenset(
-    {"number", "amount", "currency", "reason", "credit", "source", "quote_number", "period"}
+    {
+        "number",
+        "amount",
+        "currency",
+        "reason",
+        "credit",
+        "source",
+        "quote_number",
+        "period",
+        # projects, shared tasks and the client's own tickets
+        "name",
+        "title",
+        "status",
+        "previous_status",
+        "subject",
+        "priority",
+    }
 )
 """Detail keys a contact (or partner) is shown; anything else an action recorded stays
 on the server. Add a key here when a client-visible entry should show it."""

@@ -18,9 +18,20 @@ from models.enums import AutoBill, Module, RecurringStatus
 from models.recurring import RecurringInvoice
 
 
-def contact_modules(account: Account, client: Client) -> frozenset[Module]:
-    """The modules in force for a client's portal: the account's, narrowed by the client's."""
+def account_modules(account: Account) -> frozenset[Module]:
+    """The account's modules as every client's portal (and partner tokens) get them:
+    without TASKS while the account's task sharing is off (seed 003: the setting applies
+    to all clients)."""
     enabled = {Module(m) for m in account.enabled_modules}
+    if not account.task_sharing_enabled:
+        enabled.discard(Module.TASKS)
+    return frozenset(enabled)
+
+
+def contact_modules(account: Account, client: Client) -> frozenset[Module]:
+    """The modules in force for a client's portal: the account's (:func:`account_modules`),
+    narrowed by the client's."""
+    enabled = set(account_modules(account))
     if client.modules is not None:
         enabled &= {Module(m) for m in client.modules}
     return frozenset(enabled)

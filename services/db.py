@@ -101,6 +101,21 @@ def _sqlite_before_cursor_execute(
         cursor.execute("BEGIN IMMEDIATE")
 
 
+def set_sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
+    """Turn SQLite's foreign key enforcement on or off for ``connection`` (which must
+    not be in a transaction: the pragma is a no-op inside one); other databases: nothing.
+
+    Migrations run with it off: Alembic's batch mode rebuilds a SQLite table by copying
+    it and dropping the original, and with enforcement on that ``DROP TABLE`` deletes
+    every row referencing it through ``ON DELETE CASCADE`` (rebuilding ``account``
+    emptied the clients and everything below them). Nothing else turns it off."""
+    if connection.dialect.name != "sqlite":
+        return
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+    cursor.close()
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for ``url``; SQLite gets foreign keys on, WAL, a busy timeout, our own
     ``BEGIN`` (deferred or immediate), and its directory is created."""

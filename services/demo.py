@@ -54,6 +54,7 @@ from models.enums import (
     StaffRole,
     SubscriptionStatus,
     TaskStatus,
+    TaskVisibility,
 )
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
@@ -396,7 +397,7 @@ async def _projects(demo: _Demo) -> None:
             title=title,
             description=description,
             status=status,
-            shared_with_client=shared,
+            visibility=TaskVisibility.CLIENT_VISIBLE if shared else TaskVisibility.INTERNAL,
             due_date=demo.day(due) if due is not None else None,
             assignee_id=assignee.id if assignee else None,
         )
@@ -467,6 +468,7 @@ async def _projects(demo: _Demo) -> None:
                 staff_user_id=user.id,
                 description=description,
                 started_at=demo.days_ago(days_ago),
+                work_date=demo.days_ago(days_ago).date(),
                 minutes=minutes,
                 billable=billable,
                 hourly_rate=project.hourly_rate if billable else None,

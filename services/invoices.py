@@ -30,7 +30,7 @@ from models.enums import InvoiceStatus, PaidState
 from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
 from models.types import utcnow
-from services.access import access_client, access_invoice, invoice_scope
+from services.access import access_client, access_invoice, access_project, invoice_scope
 from services.errors import BadInput, Conflict
 from services.events import invoices as invoice_events
 from services.events.invoices import InvoiceOrigin, IssueSource
@@ -188,6 +188,7 @@ async def create_invoice(
     invoice = Invoice(
         account_id=actor.account_id,
         client_id=client.id,
+        project_id=await _project_of(session, actor, data.project_id, client.id),
         currency=currency,
         issue_date=utcnow().date(),
         created_by_id=actor.user_id,
@@ -199,6 +200,22 @@ async def create_invoice(
     _apply_deposit(invoice, data)
     invoice_events.created(session, invoice, actor, InvoiceOrigin.STAFF)
     return invoice
+
+
+async def _project_of(
+    session: AsyncSession,
+    actor: StaffPrincipal,
+    project_id: uuid.UUID | None,
+    client_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """The project an invoice is for: one of the invoice's client (``BAD_USER_INPUT``
+    for another client's, ``NOT_FOUND`` for an unknown one)."""
+    if project_id is None:
+        return None
+    project = await access_project(session, actor, project_id)
+    if project.client_id != client_id:
+        raise BadInput("This project belongs to another client.", field="projectId")
+    return project.id
 
 
 async def update_invoice(
@@ -226,6 +243,12 @@ async def update_invoice(
         if client.archived_at is not None:
             raise Conflict("Archived clients cannot be invoiced.", field="clientId")
         invoice.client_id = client.id
+        if invoice.project_id is not None and data.project_id is None:
+            invoice.project_id = await _project_of(
+                session, actor, invoice.project_id, invoice.client_id
+            )
+    if data.project_id is not None:
+        invoice.project_id = await _project_of(session, actor, data.project_id, invoice.client_id)
     currency = validate_currency(data.currency) if data.currency is not None else None
     if currency is not None and currency != invoice.currency:
         if not draft:

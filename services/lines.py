@@ -201,3 +201,37 @@ async def replace_lines(
     await session.exec(delete(line_model).where(getattr(line_model, parent_key) == parent.id))
     session.add_all(rows)
     return rows
+
+
+async def append_lines(
+    session: AsyncSession,
+    line_model: type[Any],
+    parent_key: str,
+    parent: Any,
+    lines: list[LineData],
+) -> list[Any]:
+    """Add validated ``lines`` after the document's stored ones (which stay as they are,
+    links such as ``time_log_id`` included) and set the document's totals to the exact
+    sum over all its lines."""
+    existing = (
+        await session.exec(
+            select(line_model)
+            .where(getattr(line_model, parent_key) == parent.id)
+            .order_by(line_model.position)
+        )
+    ).all()
+    if len(existing) + len(lines) > MAX_LINES:
+        raise BadInput(f"At most {MAX_LINES} lines.", field="lines")
+    rows = build_lines(line_model, parent_key, parent, lines)
+    start = max((row.position for row in existing), default=-1) + 1
+    for offset, row in enumerate(rows):
+        row.position = start + offset
+    totals = document_totals(
+        LineAmounts(row.line_subtotal, row.line_discount, row.line_tax, row.line_total)
+        for row in (*existing, *rows)
+    )
+    if max(totals.subtotal, totals.discount, totals.tax, totals.total) >= MAX_AMOUNT:
+        raise BadInput("The document's total is too large.", field="lines")
+    apply_totals(parent, totals)
+    session.add_all(rows)
+    return rows

@@ -27,10 +27,10 @@ from auth.tokens import API_TOKEN_PREFIX, InvalidToken, TokenPurpose, TokenSigne
 from models.accounts import Account, StaffUser
 from models.auth import ApiToken, AuthSession
 from models.clients import Client, Contact
-from models.enums import Module, SessionKind
+from models.enums import SessionKind
 from models.types import utcnow
 from services.access import access_contact
-from services.client_modules import portal_modules
+from services.client_modules import account_modules, portal_modules
 from services.errors import NotFound, RateLimited, Unauthenticated
 from services.passwords import verify_password
 from services.ratelimit import Budget, RateLimiter
@@ -365,7 +365,7 @@ async def partner_principal(session: AsyncSession, api_token: ApiToken | None) -
     ):
         raise Unauthenticated("Invalid or expired token.")
     account = await session.get(Account, api_token.account_id)
-    modules = frozenset(Module(m) for m in account.enabled_modules) if account else frozenset()
+    modules = account_modules(account) if account else frozenset()
     return PartnerPrincipal(
         account_id=api_token.account_id,
         token_id=api_token.id,

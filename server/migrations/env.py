@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import models
-from services.db import WRITE_OPTIONS, create_engine
+from services.db import WRITE_OPTIONS, create_engine, set_sqlite_foreign_keys
 
 config = context.config
 target_metadata = models.metadata()
@@ -27,6 +27,8 @@ async def _run_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
         async with engine.connect() as connection:
+            # SQLite: no cascading deletes while batch mode rebuilds tables
+            await connection.run_sync(set_sqlite_foreign_keys, False)
             await connection.execution_options(**WRITE_OPTIONS)  # SQLite: BEGIN IMMEDIATE
             async with connection.begin():  # committed when the migrations ran
                 await connection.run_sync(_run)

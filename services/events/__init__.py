@@ -6,8 +6,7 @@ in the entry's one shape: snake_case detail keys, amounts, dates and ids as stri
 module's docstring lists its events (when, and the detail keys) and states the one rule
 for what the client's timeline shows. No other module calls ``activity.record``, and every
 :class:`models.activity.Verb` has exactly one recorder (``tests/services/
-test_event_recorders.py``) but ``project.updated``, which waits for the first project
-action (projects are read-only today).
+test_event_recorders.py``).
 
 =====================  ==============================================================
 module                 events
@@ -18,6 +17,9 @@ module                 events
 :mod:`.credits`        ``credit.*``
 :mod:`.clients`        ``client.*`` and ``contact.created/updated/deleted``
 :mod:`.recurring`      ``recurring_invoice.*``
+:mod:`.projects`       ``project.*`` and ``task.*``
+:mod:`.time_logs`      ``time_log.*``
+:mod:`.support`        ``support_ticket.*``
 :mod:`.access`         API tokens, account settings, contacts' portal access
 :mod:`.webhooks`       ``webhook.*``: partner webhook endpoints
 =====================  ==============================================================

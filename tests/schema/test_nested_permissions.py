@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from models.clients import Contact
 from models.documents import Document
+from models.enums import TaskVisibility
 from models.projects import Project, Task
 from services.portal.sessions import start_contact_session
 
@@ -183,7 +184,12 @@ async def internal_work(runtime: Any, tenant: Any, client_id: str) -> dict[str, 
         await session.flush()
         ids["project"] = project.id
         for shared in (True, False):
-            task = Task(**owned, project_id=project.id, title="Design", shared_with_client=shared)
+            task = Task(
+                **owned,
+                project_id=project.id,
+                title="Design",
+                visibility=TaskVisibility.CLIENT_VISIBLE if shared else TaskVisibility.INTERNAL,
+            )
             session.add(task)
             await session.flush()
             ids["shared task" if shared else "unshared task"] = task.id

@@ -46,6 +46,7 @@ from models.enums import (
     RecurringStatus,
     StaffRole,
     SubscriptionStatus,
+    TaskVisibility,
 )
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
@@ -258,7 +259,12 @@ def _add_rows(
         add("subscriptions", subscription, subscription_status)
     add("payment methods", SavedPaymentMethod(**owned, brand="visa", last4="4242"))
     for shared in (True, False):
-        task = Task(**owned, project_id=project.id, title="Design", shared_with_client=shared)
+        task = Task(
+            **owned,
+            project_id=project.id,
+            title="Design",
+            visibility=TaskVisibility.CLIENT_VISIBLE if shared else TaskVisibility.INTERNAL,
+        )
         add("tasks", task, "shared" if shared else "unshared", contact_visible=shared)
     documents: dict[str, dict[str, Any]] = {
         "shared": {"visible_in_portal": True},

@@ -55,6 +55,24 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "url": "https://partner.example/hooks",
         "reason": "Deliveries have failed for 3 days.",
     },
+    "task_comment": {
+        "contact_name": "Ann Lee",
+        "link": LINK,
+        "author": "Bob Stone",
+        "title": "Homepage copy",
+        "project": "Website",
+        "body": "Draft is ready.",
+        "unsubscribe_url": LINK,
+    },
+    "ticket_reply": {
+        "contact_name": "Ann Lee",
+        "link": LINK,
+        "author": "Bob Stone",
+        "subject_line": "Login fails",
+        "body": "Fixed now.",
+        "internal": False,
+        "unsubscribe_url": LINK,
+    },
 }
 
 
