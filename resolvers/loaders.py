@@ -21,6 +21,7 @@ from auth.principals import Principal
 from models.accounts import Account, StaffUser
 from models.activity import Activity
 from models.auth import ApiToken
+from models.auto_bill import InvoiceAutoBill
 from models.clients import Client, Contact
 from models.credits import CreditApplication
 from models.documents import Document
@@ -246,6 +247,20 @@ class Loaders:
             "PaymentMethodByIdLoader",
             lambda: _by_id(
                 self._session, self._principal, SavedPaymentMethod, access.payment_method_scope
+            ),
+        )
+
+    @property
+    def auto_bills_by_invoice_id(self) -> DataLoader[uuid.UUID, list[InvoiceAutoBill]]:
+        """At most one per invoice (the row's key is the invoice's id)."""
+        return self._get(
+            "AutoBillsByInvoiceIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                InvoiceAutoBill,
+                "invoice_id",
+                access.auto_bill_scope,
             ),
         )
 
