@@ -41,8 +41,7 @@ async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[Payment
 
 async def invoice_auto_bill(info: Info, invoice_id: uuid.UUID) -> InvoiceAutoBill | None:
     """The invoice's automatic charge, if its schedule bills it automatically."""
-    rows = await info.context.loaders.auto_bills_by_invoice_id.load(invoice_id)
-    return rows[0] if rows else None
+    return await info.context.loaders.auto_bill_by_invoice_id.load(invoice_id)
 
 
 async def create_invoice(info: Info, data: invoices.InvoiceData) -> Invoice:

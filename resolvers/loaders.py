@@ -76,6 +76,20 @@ def _many_by(
     return DataLoader(load_fn=load)
 
 
+def _by_key(
+    session: AsyncSession, principal: Principal, model: type[RowT], key: str, scope: Scope
+) -> DataLoader[uuid.UUID, RowT | None]:
+    """Rows keyed by a unique column other than ``id``."""
+
+    async def load(keys: list[uuid.UUID]) -> Sequence[RowT | None]:
+        column: Any = getattr(model, key)
+        rows = (await session.exec(select(model).where(column.in_(keys), *scope(principal)))).all()
+        found = {getattr(row, key): row for row in rows}
+        return [found.get(key_value) for key_value in keys]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     """All loaders of one request (each built on first use)."""
 
@@ -251,11 +265,11 @@ class Loaders:
         )
 
     @property
-    def auto_bills_by_invoice_id(self) -> DataLoader[uuid.UUID, list[InvoiceAutoBill]]:
-        """At most one per invoice (the row's key is the invoice's id)."""
+    def auto_bill_by_invoice_id(self) -> DataLoader[uuid.UUID, InvoiceAutoBill | None]:
+        """An invoice's automatic charge (the row's key is the invoice's id)."""
         return self._get(
-            "AutoBillsByInvoiceIdLoader",
-            lambda: _many_by(
+            "AutoBillByInvoiceIdLoader",
+            lambda: _by_key(
                 self._session,
                 self._principal,
                 InvoiceAutoBill,

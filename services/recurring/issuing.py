@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -145,7 +145,7 @@ async def _issue(
                 account_id=invoice.account_id,
                 client_id=invoice.client_id,
                 recurring_invoice_id=recurring.id,
-                next_attempt_at=now,
+                next_attempt_at=datetime.combine(period, time.min, UTC),  # its issue day
             )
         )
     return IssuedInvoice(
