@@ -45,7 +45,7 @@ from models.clients import Client
 from models.enums import AutoBillStatus, PaymentMethodKind, PaymentStatus
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment, PaymentAllocation
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.recurring import RecurringInvoice
 from models.types import utcnow
 from services.events import payments as payment_events
@@ -216,6 +216,9 @@ async def _claim(
             if row.recurring_invoice_id
             else None
         )
+        if await _earlier_attempt_paid(session, row):
+            row.last_error = None
+            return _close(row, AutoBillStatus.SUCCEEDED, now)  # recorded by its webhook
         if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
             return _close(row, AutoBillStatus.CANCELED, now)
         if schedule is not None and not charges_automatically(schedule):
@@ -260,6 +263,15 @@ def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoB
     row.next_attempt_at = None
     row.updated_at = now
     return status
+
+
+async def _earlier_attempt_paid(session: AsyncSession, row: InvoiceAutoBill) -> bool:
+    """Whether the attempt a stopped scheduler left CHARGING was paid meanwhile (Stripe's
+    ``payment_intent.succeeded`` completed its payment)."""
+    if row.status is not AutoBillStatus.CHARGING or row.payment_id is None:
+        return False
+    payment = await session.get(Payment, row.payment_id)
+    return payment is not None and payment.status in SETTLED_STATUSES
 
 
 async def _money_coming(session: AsyncSession, invoice: Invoice, row: InvoiceAutoBill) -> bool:
@@ -369,7 +381,8 @@ async def _charge(charge: _Charge) -> _Answer:
         except stripe.StripeError:
             log.warning("auto_bill_cancel_failed", intent=intent.id)
         return _Answer("requires_action", intent.id, NEEDS_AUTHENTICATION)
-    return _Answer(intent.status, intent.id)
+    last_error = intent.last_payment_error
+    return _Answer(intent.status, intent.id, last_error.message if last_error is not None else None)
 
 
 async def _record(

@@ -20,8 +20,10 @@ from models.mail import MailMessage
 from models.payments import Payment
 from server.scheduler import RecurringScheduler
 from services.db import create_engine
+from services.recurring.scheduler import generate_due_invoices
 from services.runtime import Runtime
-from services.stripe_gateway.auto_bill import NEEDS_AUTHENTICATION, NO_METHOD
+from services.stripe_gateway import auto_bill
+from services.stripe_gateway.auto_bill import NEEDS_AUTHENTICATION, NO_METHOD, charge_due_invoices
 from tests.schema.test_payments import billing_setup, create_invoice_with
 from tests.stripe.helpers import (
     PAY,
@@ -321,3 +323,27 @@ async def test_two_schedulers_at_once_charge_each_invoice_once(
     for recurring in schedules:
         [invoice] = await issued(gql, tenant.admin, recurring)
         assert invoice["status"] == "PAID"
+
+
+async def test_an_attempt_left_charging_by_a_stopped_scheduler_is_finished_once(
+    gql, tenant, runtime, client, localstripe
+):
+    # given a scheduler that claimed an invoice's attempt and stopped before Stripe answered
+    acme, _contact = await billing(gql, runtime, tenant, client, localstripe)
+    recurring = await auto_billed(gql, tenant, acme["id"])
+    await generate_due_invoices(runtime, today=datetime.now(UTC).date())
+    [invoice] = await issued(gql, tenant.admin, recurring)
+    claimed_at = datetime.now(UTC)
+    claimed = await auto_bill._claim(runtime, uuid.UUID(invoice["id"]), claimed_at)
+    assert isinstance(claimed, auto_bill._Charge)
+    # when another run comes soon after, the attempt is left alone (it may be in flight)
+    soon = await charge_due_invoices(runtime, now=claimed_at + timedelta(minutes=5))
+    assert soon.attempts == 0
+    # when it has been CHARGING for longer than a charge takes, it is finished: the same
+    # attempt (same idempotency key) with the same payment
+    late = await charge_due_invoices(runtime, now=claimed_at + auto_bill.STALE_AFTER)
+    assert late.succeeded == [uuid.UUID(invoice["id"])]
+    [payment] = await payments(runtime)
+    assert (payment.id, payment.status) == (claimed.payment_id, PaymentStatus.COMPLETED)
+    [invoice] = await issued(gql, tenant.admin, recurring)
+    assert (invoice["status"], invoice["autoBill"]["attempts"]) == ("PAID", 1)
