@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.clients import Client
 from models.payments import Payment
+from services.errors import Conflict
 from services.payments.methods import forget_stripe_method, save_payment_method
 from services.stripe_gateway.payment_methods import method_details
 
@@ -45,14 +46,17 @@ async def _save(
     details = method_details(payment_method)
     if details is None:
         return "ignored: not a payment method", None
-    method, created = await save_payment_method(
-        session,
-        account_id=account_id,
-        client_id=client.id,
-        details=details,
-        source=source,
-        contact_id=contact_id,
-    )
+    try:
+        method, created = await save_payment_method(
+            session,
+            account_id=account_id,
+            client_id=client.id,
+            details=details,
+            source=source,
+            contact_id=contact_id,
+        )
+    except Conflict:
+        return "refused: the payment method is saved for another client", None
     return ("applied" if created else "ignored: already saved"), method.id
 
 
