@@ -63,6 +63,10 @@ class Permission(StrEnum):
     BILLING_ACT = "BILLING_ACT"
     """Pay, approve or decline quotes, add or remove payment methods, change or cancel
     subscriptions: the client's billing contact only."""
+    PAYMENT_METHODS_MANAGE = "PAYMENT_METHODS_MANAGE"
+    """Save (SetupIntent), remove and choose the default of a client's payment methods:
+    the client's billing contact for its own client, money staff for any client (a card
+    the client gave them, entered in Stripe's own form)."""
     COLLABORATE = "COLLABORATE"
     """Comment on shared tasks, upload documents, open support tickets."""
 
@@ -117,6 +121,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.VIEW_AS_CONTACT: _grant(_MONEY_STAFF),
     Permission.ACCOUNT_ADMIN: _grant(_ADMINS),
     Permission.BILLING_ACT: _grant("", "BILLING"),
+    Permission.PAYMENT_METHODS_MANAGE: _grant(_MONEY_STAFF, "BILLING"),
     Permission.COLLABORATE: _grant(_ALL_STAFF, "BILLING COLLABORATOR"),
 }
 
@@ -162,6 +167,7 @@ TYPE_READS: dict[str, TypeRead] = {
     "ApiTokenPayload": _OPEN,
     "CreateWebhookPayload": _OPEN,
     "PayInvoicesPayload": _OPEN,
+    "SetupIntentPayload": _OPEN,
     "InvoicePaymentShare": _OPEN,
     "QuoteApproval": _OPEN,
     "LineItem": _OPEN,  # a line of the invoice, quote or schedule it is read through
@@ -183,6 +189,7 @@ TYPE_READS: dict[str, TypeRead] = {
     # Money.
     "Invoice": _read(Permission.INVOICES_READ, Module.INVOICES),
     "InvoiceEvent": _read(Permission.INVOICES_READ, Module.INVOICES),
+    "InvoiceAutoBill": _read(Permission.INVOICES_READ, Module.INVOICES),
     "Quote": _read(Permission.QUOTES_READ, Module.QUOTES),
     "Payment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
     "PaymentAllocation": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),

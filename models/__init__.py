@@ -6,12 +6,14 @@ from sqlmodel import SQLModel
 from models.accounts import Account, StaffUser
 from models.activity import Activity
 from models.auth import ApiToken, AuthSession
+from models.auto_bill import InvoiceAutoBill
 from models.clients import Client, Contact
 from models.credits import Credit, CreditApplication
 from models.documents import Document
 from models.enums import (
     ActorKind,
     AutoBill,
+    AutoBillStatus,
     ContactRole,
     CreditStatus,
     Frequency,
@@ -64,6 +66,7 @@ __all__ = [
     "ApiToken",
     "AuthSession",
     "AutoBill",
+    "AutoBillStatus",
     "Client",
     "Contact",
     "ContactRole",
@@ -75,6 +78,7 @@ __all__ = [
     "Follow",
     "Frequency",
     "Invoice",
+    "InvoiceAutoBill",
     "InvoiceLine",
     "InvoiceStatus",
     "LinkPurpose",

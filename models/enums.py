@@ -111,6 +111,23 @@ class AutoBill(StrEnum):
     OPT_OUT = "OPT_OUT"
 
 
+class AutoBillStatus(StrEnum):
+    """Where the automatic charge of one invoice is (:mod:`models.auto_bill`)."""
+
+    SCHEDULED = "SCHEDULED"
+    """Waiting for its next attempt (``next_attempt_at``)."""
+    CHARGING = "CHARGING"
+    """An attempt is with Stripe."""
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    """Every attempt failed; no more are made."""
+    ACTION_REQUIRED = "ACTION_REQUIRED"
+    """The bank asks the client to authenticate (3-D Secure): only the client can pay."""
+    CANCELED = "CANCELED"
+    """Not needed any more: the invoice was paid otherwise, voided, or auto-billing
+    was switched off."""
+
+
 class RecurringStatus(StrEnum):
     DRAFT = "DRAFT"
     ACTIVE = "ACTIVE"

@@ -4,6 +4,7 @@ the provider's reference are kept, never card numbers."""
 import uuid
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import account_fk, created_at_field, id_field, updated_at_field
@@ -11,6 +12,11 @@ from models.base import account_fk, created_at_field, id_field, updated_at_field
 
 class SavedPaymentMethod(SQLModel, table=True):
     __tablename__ = "payment_method"
+    __table_args__ = (
+        # one row per Stripe PaymentMethod: saving it again (a retried webhook, the
+        # SetupIntent's and a payment's events both) updates that row
+        UniqueConstraint("account_id", "stripe_payment_method_id", name="uq_payment_method_stripe"),
+    )
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

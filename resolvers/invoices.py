@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from models.auto_bill import InvoiceAutoBill
 from models.invoices import Invoice
 from models.payments import PaymentAllocation
 from resolvers.common import atomic, caller, parse_id, staff
@@ -36,6 +37,11 @@ async def invoice_lines(info: Info, invoice: Invoice) -> list[PricedLine]:
 
 async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[PaymentAllocation]:
     return await info.context.loaders.allocations_by_invoice_id.load(invoice_id)
+
+
+async def invoice_auto_bill(info: Info, invoice_id: uuid.UUID) -> InvoiceAutoBill | None:
+    """The invoice's automatic charge, if its schedule bills it automatically."""
+    return await info.context.loaders.auto_bill_by_invoice_id.load(invoice_id)
 
 
 async def create_invoice(info: Info, data: invoices.InvoiceData) -> Invoice:

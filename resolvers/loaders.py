@@ -21,6 +21,7 @@ from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import Account, StaffUser
 from models.activity import Activity
 from models.auth import ApiToken
+from models.auto_bill import InvoiceAutoBill
 from models.clients import Client, Contact
 from models.credits import CreditApplication
 from models.documents import Document
@@ -73,6 +74,20 @@ def _many_by(
         for row in rows:
             grouped[getattr(row, key)].append(row)
         return [grouped.get(key_value, []) for key_value in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _by_key(
+    session: AsyncSession, principal: Principal, model: type[RowT], key: str, scope: Scope
+) -> DataLoader[uuid.UUID, RowT | None]:
+    """Rows keyed by a unique column other than ``id``."""
+
+    async def load(keys: list[uuid.UUID]) -> Sequence[RowT | None]:
+        column: Any = getattr(model, key)
+        rows = (await session.exec(select(model).where(column.in_(keys), *scope(principal)))).all()
+        found = {getattr(row, key): row for row in rows}
+        return [found.get(key_value) for key_value in keys]
 
     return DataLoader(load_fn=load)
 
@@ -248,6 +263,20 @@ class Loaders:
             "PaymentMethodByIdLoader",
             lambda: _by_id(
                 self._session, self._principal, SavedPaymentMethod, access.payment_method_scope
+            ),
+        )
+
+    @property
+    def auto_bill_by_invoice_id(self) -> DataLoader[uuid.UUID, InvoiceAutoBill | None]:
+        """An invoice's automatic charge (the row's key is the invoice's id)."""
+        return self._get(
+            "AutoBillByInvoiceIdLoader",
+            lambda: _by_key(
+                self._session,
+                self._principal,
+                InvoiceAutoBill,
+                "invoice_id",
+                access.auto_bill_scope,
             ),
         )
 

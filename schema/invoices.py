@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from auth.policy import Permission
-from models.enums import InvoiceStatus, Module, PaidState
+from models.enums import AutoBillStatus, InvoiceStatus, Module, PaidState
 from models.invoices import Invoice as InvoiceRow
 from resolvers import activity as activity_resolvers
 from resolvers import downloads as download_resolvers
@@ -38,6 +38,29 @@ strawberry.enum(
 )
 
 _INVOICES = Module.INVOICES
+
+
+strawberry.enum(AutoBillStatus, description="Where the automatic charge of an invoice is.")
+
+
+@strawberry.type(
+    description="The automatic charge of an invoice issued by an auto-billed schedule: "
+    "charged off-session to the client's saved card once, retried 1, 3 and 5 days after "
+    "a failure; the billing contacts are mailed each failure."
+)
+class InvoiceAutoBill:
+    status: AutoBillStatus = field(
+        "SCHEDULED (waiting for the next attempt), CHARGING, SUCCEEDED, FAILED (every "
+        "attempt failed), ACTION_REQUIRED (the bank asks the client to confirm: only the "
+        "client can pay it, in the portal) or CANCELED (paid otherwise, voided, or "
+        "automatic billing switched off)."
+    )
+    attempts: int = field("Charges tried so far.")
+    next_attempt_at: datetime | None = field(
+        "When the next attempt is made (null: none is planned)."
+    )
+    last_attempt_at: datetime | None = field("When the latest attempt was made.")
+    last_error: str | None = field("Why the latest attempt failed, in words a client can read.")
 
 
 @strawberry.type(description="A bill sent to a client.")
@@ -128,6 +151,17 @@ class Invoice:
         self, info: Info, root: strawberry.Parent[InvoiceRow]
     ) -> list[Annotated[PaymentAllocation, strawberry.lazy("schema.payments")]]:
         return await resolvers.invoice_allocations(info, root.id)  # type: ignore[return-value]
+
+    @field(
+        "Its automatic charge, when its recurring schedule bills it automatically (null "
+        "otherwise).",
+        permission=Permission.INVOICES_READ,
+        module=_INVOICES,
+    )
+    async def auto_bill(
+        self, info: Info, root: strawberry.Parent[InvoiceRow]
+    ) -> InvoiceAutoBill | None:
+        return await resolvers.invoice_auto_bill(info, root.id)  # type: ignore[return-value]
 
     @field(
         "What happened to this invoice, oldest first, with who did it (contacts see the "

@@ -19,7 +19,7 @@ from schema.credits import CreditMutation, CreditQuery
 from schema.documents import DocumentQuery
 from schema.invoice_events import InvoiceEventSubscription
 from schema.invoices import InvoiceMutation, InvoiceQuery
-from schema.payment_methods import PaymentMethodQuery
+from schema.payment_methods import PaymentMethodMutation, PaymentMethodQuery
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.portal_access import PortalAccessMutation, PortalAccessQuery
 from schema.projects import ProjectMutation, ProjectQuery, UnsubscribeMutation
@@ -65,6 +65,7 @@ Mutation = merge_types(
         InvoiceMutation,
         QuoteMutation,
         PaymentMutation,
+        PaymentMethodMutation,
         CreditMutation,
         RecurringInvoiceMutation,
         ProjectMutation,

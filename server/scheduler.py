@@ -1,5 +1,6 @@
-"""The background loop that runs the recurring-invoice job (and records invoices that
-became overdue, :mod:`services.overdue`) inside the server process.
+"""The background loop that runs the recurring-invoice job, charges the invoices of
+auto-billed schedules (:mod:`services.stripe_gateway.auto_bill`, retries included) and
+records invoices that became overdue (:mod:`services.overdue`), inside the server process.
 
 Every instance may run it: :func:`services.recurring.scheduler.generate_due_invoices` makes
 concurrent runs safe (row locks, one invoice per period), so no leader election is
@@ -20,6 +21,7 @@ from models.types import utcnow
 from services.overdue import record_overdue_invoices
 from services.recurring.scheduler import SchedulerRun, generate_due_invoices
 from services.runtime import Runtime
+from services.stripe_gateway.auto_bill import charge_due_invoices
 
 log = structlog.get_logger("portico.scheduler")
 
@@ -54,11 +56,13 @@ class RecurringScheduler:
         return self._task is not None and not self._task.done()
 
     async def run_once(self, now: datetime | None = None) -> SchedulerRun:
-        """Issue what is due at ``now`` (default: the clock's time, in UTC), then record
-        the invoices that became overdue."""
+        """Issue what is due at ``now`` (default: the clock's time, in UTC), charge what
+        is to be auto-billed by then, then record the invoices that became overdue."""
         moment = now or self._clock()
         async with self._turn:  # one run at a time in this process
             run = await generate_due_invoices(self._runtime, today=moment.date())
+            charged = await charge_due_invoices(self._runtime, now=moment)
+            run.auto_bill_attempts = charged.attempts
             run.overdue = await record_overdue_invoices(self._runtime, today=moment.date())
             return run
 

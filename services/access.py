@@ -27,6 +27,7 @@ from auth.profiles import profile_for
 from models.accounts import Account, StaffUser
 from models.activity import Activity
 from models.auth import ApiToken
+from models.auto_bill import InvoiceAutoBill
 from models.clients import Client, Contact
 from models.credits import Credit, CreditApplication
 from models.documents import Document
@@ -278,6 +279,11 @@ def plan_scope(principal: Principal) -> Conditions:
 
 def payment_method_scope(principal: Principal) -> Conditions:
     return _own_client(SavedPaymentMethod, principal)
+
+
+def auto_bill_scope(principal: Principal) -> Conditions:
+    """An invoice's automatic charge, read below the invoice in :func:`invoice_scope`."""
+    return _own_client(InvoiceAutoBill, principal)
 
 
 # --- projects, tasks, documents, time logs -------------------------------------------

@@ -14,6 +14,7 @@ module                 events
 :mod:`.invoices`       ``invoice.*``: the partner kinds, also on the outbox
 :mod:`.quotes`         ``quote.*``
 :mod:`.payments`       ``payment.*``
+:mod:`.payment_methods` ``payment_method.*``: saved cards
 :mod:`.credits`        ``credit.*``
 :mod:`.clients`        ``client.*`` and ``contact.created/updated/deleted``
 :mod:`.recurring`      ``recurring_invoice.*``

@@ -20,6 +20,11 @@ verb                   when                          details
                                                      ``from_unapplied``, ``refunded_total``
 =====================  ============================  =====================================
 
+``payment.auto_billed``: the scheduler started charging an invoice of an auto-billed
+schedule to the client's saved method (details ``amount``, ``currency``, ``invoice_id``,
+``attempt``: 1 for the first try, more for each retry); ``payment.completed`` or
+``payment.failed`` follow.
+
 Amounts are decimal strings. Shown to the client: every payment event (it is the client's
 own money; the contacts' role and modules still decide who reads money entries). What a
 payment does to each invoice is the invoice's own event (:mod:`.invoices`), which goes to
@@ -184,5 +189,23 @@ def refunded(
             "currency": payment.currency,
             "from_unapplied": str(from_unapplied),
             "refunded_total": str(payment.refunded_amount),
+        },
+    )
+
+
+def auto_billed(
+    session: AsyncSession, payment: Payment, *, invoice_id: uuid.UUID, attempt: int
+) -> None:
+    """By the system: the scheduler charges the invoice off-session."""
+    _record(
+        session,
+        Verb.PAYMENT_AUTO_BILLED,
+        payment,
+        None,
+        {
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "invoice_id": str(invoice_id),
+            "attempt": attempt,
         },
     )

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.auto_bill import InvoiceAutoBill
 from models.clients import Client
 from models.enums import RecurringStatus
 from models.invoices import Invoice, InvoiceLine
@@ -31,7 +32,8 @@ from services.unit_of_work import UnitOfWork
 class IssuedInvoice:
     """One invoice the scheduler issued. ``charge_automatically``: the schedule's
     auto-bill setting asks for the invoice to be charged to the client's saved payment
-    method (done by the card-payment integration, not here)."""
+    method (its :class:`models.auto_bill.InvoiceAutoBill` row is issued with it; the
+    charge is :mod:`services.stripe_gateway.auto_bill`'s)."""
 
     account_id: uuid.UUID
     recurring_invoice_id: uuid.UUID
@@ -133,9 +135,19 @@ async def _issue(
     assert invoice.number is not None  # noqa: S101 - issue_invoice numbers it
     automatic = charges_automatically(recurring)
     schedule_events.generated(session, recurring, invoice, charge_automatically=automatic)
-    # Charging the card: the Stripe integration takes every IssuedInvoice with
-    # charge_automatically (its schedule's payment_method_id, else the client's default
-    # method) after this transaction commits. Nothing is charged or faked here.
+    if automatic:
+        # charged after this commits (services.stripe_gateway.auto_bill), with the
+        # schedule's payment method, else the client's default; the row is made here so
+        # the invoice is charged even if the process stops right after the commit
+        session.add(
+            InvoiceAutoBill(
+                invoice_id=invoice.id,
+                account_id=invoice.account_id,
+                client_id=invoice.client_id,
+                recurring_invoice_id=recurring.id,
+                next_attempt_at=datetime.combine(period, time.min, UTC),  # its issue day
+            )
+        )
     return IssuedInvoice(
         account_id=recurring.account_id,
         recurring_invoice_id=recurring.id,

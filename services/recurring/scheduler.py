@@ -52,10 +52,12 @@ class SchedulerRun:
     """Schedules whose transaction failed otherwise (retried on the next run)."""
     overdue: int = 0
     """Invoices recorded overdue by the run (:mod:`services.overdue`)."""
+    auto_bill_attempts: int = 0
+    """Automatic charges the run tried (:mod:`services.stripe_gateway.auto_bill`)."""
 
     @property
     def to_charge(self) -> list[IssuedInvoice]:
-        """Issued invoices to charge automatically (for the card-payment integration)."""
+        """Issued invoices to charge automatically (each has its auto-bill row)."""
         return [item for item in self.issued if item.charge_automatically]
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import islice
 
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
@@ -121,6 +121,17 @@ def charges_automatically(recurring: RecurringInvoice) -> bool:
     if recurring.auto_bill is AutoBill.ALWAYS:
         return True
     return recurring.auto_bill in CLIENT_CHOICE_POLICIES and recurring.auto_bill_enabled
+
+
+def charges_automatically_condition() -> ColumnElement[bool]:
+    """:func:`charges_automatically` as a SQL condition on ``recurring_invoice``."""
+    return or_(
+        col(RecurringInvoice.auto_bill) == AutoBill.ALWAYS,
+        and_(
+            col(RecurringInvoice.auto_bill).in_(CLIENT_CHOICE_POLICIES),
+            col(RecurringInvoice.auto_bill_enabled).is_(True),
+        ),
+    )
 
 
 def upcoming_send_dates(recurring: RecurringInvoice, count: int) -> list[date]:

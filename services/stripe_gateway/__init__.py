@@ -5,8 +5,14 @@
   (``PORTICO_STRIPE_API_BASE`` points it elsewhere, e.g. localstripe in the tests).
 - :mod:`.amounts` — Portico's exact amounts as Stripe's integer minor units, and back.
 - :mod:`.card_payments` — "Pay now": a PaymentIntent per Portico payment, one per balance.
+- :mod:`.customers` — one Stripe Customer per client.
+- :mod:`.payment_methods` — saving a card (SetupIntent) and removing one (detached at
+  Stripe); the rows are :mod:`services.payments.methods`'.
+- :mod:`.auto_bill` — the scheduler's off-session charges of auto-billed invoices, with
+  retries (:mod:`.auto_bill_notices` mails the billing contacts).
 - :mod:`.webhooks` — verified, stored once per event id, each handled in one unit of work
-  and safe out of order (:mod:`.handlers`).
+  and safe out of order (:mod:`.handlers`, :mod:`.method_handlers`); :mod:`.refresh`
+  re-reads from Stripe, before the transaction, what an event about a card is about.
 - :mod:`.sync` — ``portico stripe-sync``: the events missed while the server was down.
 
 Calls to Stripe never happen inside a database transaction (a transaction would hold

@@ -46,6 +46,7 @@ from services.payments.provider import complete_payment
 from services.runtime import Runtime
 from services.stripe_gateway.amounts import to_minor_units
 from services.stripe_gateway.connection import Connected, connected
+from services.stripe_gateway.customers import customer_of
 from services.unit_of_work import end_read, unit_of_work
 
 log = structlog.get_logger("portico.stripe")
@@ -101,7 +102,7 @@ async def pay_invoices_by_card(
     if not await _cancel_intents(gateway, replaced):
         await _cancel_payment(runtime, payment.id, reason="replaced")
         raise Conflict("A payment for these invoices is already going through.")
-    customer = await _customer_of(runtime, gateway, client)
+    customer = await customer_of(runtime, gateway, client)
     intent = await _create_intent(
         runtime, gateway, payment, customer, saved=saved, save=save_payment_method
     )
@@ -170,32 +171,6 @@ async def _cancel_intents(gateway: Connected, intents: list[str]) -> bool:
             if current.status != "canceled":
                 raise
     return True
-
-
-async def _customer_of(runtime: Runtime, gateway: Connected, client: Client) -> str:
-    """The client's Stripe Customer, made once (the idempotency key is the client's id)."""
-    if client.stripe_customer_id:
-        return client.stripe_customer_id
-    try:
-        customer = await gateway.client.v1.customers.create_async(
-            params={
-                "name": client.company or client.name,
-                "metadata": {"portico_client_id": str(client.id)},
-                **({"email": client.email} if client.email else {}),
-            },
-            options={"idempotency_key": f"portico-customer-{client.id}"},
-        )
-    except stripe.StripeError as error:
-        raise PaymentProviderError(
-            f"Stripe could not be reached ({type(error).__name__})."
-        ) from error
-    async with unit_of_work(runtime) as work:
-        row = await work.session.get(Client, client.id, with_for_update=True)
-        if row is not None and row.stripe_customer_id is None:
-            row.stripe_customer_id = customer.id
-        elif row is not None and row.stripe_customer_id:
-            return row.stripe_customer_id
-    return customer.id
 
 
 async def _create_intent(

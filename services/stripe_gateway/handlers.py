@@ -28,6 +28,11 @@ from models.types import utcnow
 from services.events import payments as payment_events
 from services.payments.provider import complete_payment
 from services.stripe_gateway.amounts import to_minor_units
+from services.stripe_gateway.method_handlers import (
+    payment_method_detached,
+    save_paying_method,
+    setup_intent_succeeded,
+)
 
 log = structlog.get_logger("portico.stripe")
 
@@ -77,6 +82,7 @@ async def intent_succeeded(
     await complete_payment(
         session=session, payment_id=payment.id, provider_payment_id=str(intent["id"])
     )
+    await save_paying_method(session, payment, intent)
     return "applied"
 
 
@@ -128,5 +134,7 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.payment_failed": intent_failed,
     "payment_intent.processing": intent_processing,
     "payment_intent.canceled": intent_canceled,
+    "setup_intent.succeeded": setup_intent_succeeded,
+    "payment_method.detached": payment_method_detached,
 }
 """Event type -> handler; other types are stored and marked ignored."""

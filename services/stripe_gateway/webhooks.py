@@ -28,6 +28,7 @@ from services.errors import NotFound, PorticoError
 from services.runtime import Runtime
 from services.stripe_gateway.connection import secret_box
 from services.stripe_gateway.handlers import HANDLERS
+from services.stripe_gateway.refresh import refreshed_object
 from services.unit_of_work import unit_of_work
 
 log = structlog.get_logger("portico.stripe")
@@ -64,13 +65,16 @@ async def receive_webhook(
 
 async def handle_event(runtime: Runtime, account_id: uuid.UUID, event: dict[str, Any]) -> str:
     """Store ``event`` (once) and apply it; ``duplicate`` when it was already processed."""
+    current = await refreshed_object(runtime, account_id, event)
     try:
-        return await _handle(runtime, account_id, event)
+        return await _handle(runtime, account_id, event, current)
     except IntegrityError:
         return "duplicate"  # the same event, stored by a delivery that committed first
 
 
-async def _handle(runtime: Runtime, account_id: uuid.UUID, event: dict[str, Any]) -> str:
+async def _handle(
+    runtime: Runtime, account_id: uuid.UUID, event: dict[str, Any], current: dict[str, Any]
+) -> str:
     event_id = str(event["id"])
     async with unit_of_work(runtime) as work:
         statement = select(StripeEvent).where(col(StripeEvent.id) == event_id).with_for_update()
@@ -91,9 +95,8 @@ async def _handle(runtime: Runtime, account_id: uuid.UUID, event: dict[str, Any]
             work.session.add(stored)
             await work.session.flush()
         handler = HANDLERS.get(stored.type)
-        data = event.get("data") or {}
         outcome = (
-            await handler(work.session, account_id, data.get("object") or {})
+            await handler(work.session, account_id, current)
             if handler is not None
             else "ignored: not handled"
         )

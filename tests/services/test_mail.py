@@ -49,6 +49,17 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "total": "€980.00",
         "valid_until": "January 15, 2027",
     },
+    "auto_bill_failed": {
+        "contact_name": "Ann Lee",
+        "link": LINK,
+        "expires_minutes": None,
+        "number": "INV-0042",
+        "amount": "$1,250.00",
+        "method": "visa card ending in 0341",
+        "reason": "Your card was declined.",
+        "next_attempt": "December 3, 2026",
+        "action_required": False,
+    },
     "webhook_disabled": {
         "contact_name": "Ann Lee",
         "link": LINK,

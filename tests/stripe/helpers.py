@@ -4,16 +4,19 @@ for localstripe's webhooks."""
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 
 from server.app import create_app
 from services.runtime import Runtime
 from tests.smtp_server import free_port
-from tests.stripe.server import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
+from tests.stripe.server import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, signed
 
 CONNECT = """
 mutation($input: StripeConnectionInput!) {
@@ -80,3 +83,76 @@ async def eventually(check: Any, seconds: float = 10) -> Any:
         while not (value := await check()):  # noqa: ASYNC110 - polling another process
             await asyncio.sleep(0.1)
     return value
+
+
+SETUP_INTENT = """
+mutation($clientId: ID) {
+  createSetupIntent(clientId: $clientId) { clientSecret publishableKey }
+}
+"""
+PAYMENT_METHODS = """
+query {
+  paymentMethods {
+    totalCount
+    edges { node { id kind brand last4 expMonth expYear isDefault stripePaymentMethodId } }
+  }
+}
+"""
+CONTACT_PAYMENT_METHODS = """
+query { paymentMethods { totalCount edges { node { id brand last4 expMonth expYear isDefault } } } }
+"""
+
+
+def stripe_event(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """An event as Stripe builds it (``data.object``: the object when it happened)."""
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2024-06-20",
+        "data": {"object": obj},
+    }
+
+
+async def post_stripe_event(
+    http: Any, account_id: uuid.UUID, kind: str, obj: dict[str, Any]
+) -> httpx.Response:
+    body, headers = signed(stripe_event(kind, obj))
+    response: httpx.Response = await http.post(
+        f"/webhooks/stripe/{account_id}", content=body, headers=headers
+    )
+    return response
+
+
+async def save_card(
+    gql: Any,
+    http: Any,
+    localstripe: Any,
+    account_id: uuid.UUID,
+    token: str,
+    card: str = "ok",
+    *,
+    client_id: str | None = None,
+) -> str:
+    """A card saved as a portal does it: ``createSetupIntent``, Stripe.js confirms it, and
+    Stripe's ``setup_intent.succeeded`` arrives (posted as Stripe signs it: localstripe
+    sends none). Answers the card's Stripe PaymentMethod id."""
+    started = (await gql.data(SETUP_INTENT, {"clientId": client_id}, token=token))[
+        "createSetupIntent"
+    ]
+    seti = started["clientSecret"].split("_secret_")[0]
+    confirmed, pm = localstripe.confirm_setup(seti, card)
+    assert confirmed.status_code == 200, confirmed.text
+    answer = await post_stripe_event(
+        http, account_id, "setup_intent.succeeded", localstripe.get(f"/v1/setup_intents/{seti}")
+    )
+    assert answer.json()["outcome"] == "applied", answer.text
+    return str(pm)
+
+
+async def methods_of(gql: Any, token: str) -> list[dict[str, Any]]:
+    """The saved methods a contact sees, newest first."""
+    data = await gql.data(CONTACT_PAYMENT_METHODS, token=token)
+    return [edge["node"] for edge in data["paymentMethods"]["edges"]]

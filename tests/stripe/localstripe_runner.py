@@ -1,10 +1,12 @@
 """Run localstripe (a stateful fake Stripe server) on 127.0.0.1:<port>, in memory.
 
-``python -m tests.stripe.localstripe_runner <port>``. Two changes to localstripe, both on
-the test side (Portico's requests stay what the live API expects): its store is not
-written to a shared pickle in /tmp on every change (parallel test runs would share it),
-and PaymentIntents accept ``setup_future_usage``, which the live API takes to save the
-card while paying and localstripe 1.15 refuses as unexpected.
+``python -m tests.stripe.localstripe_runner <port>``. Changes to localstripe, all on the
+test side (Portico's requests stay what the live API expects): its store is not written
+to a shared pickle in /tmp on every change (parallel test runs would share it);
+PaymentIntents accept ``setup_future_usage``, which the live API takes to save the card
+while paying and localstripe 1.15 refuses as unexpected; and, as the live API does, a
+SetupIntent that succeeds, or a PaymentIntent with ``setup_future_usage`` that succeeds,
+attaches its PaymentMethod to the intent's Customer (localstripe leaves it unattached).
 """
 
 from __future__ import annotations
@@ -26,6 +28,23 @@ def _patch() -> None:
         self.setup_future_usage = setup_future_usage
 
     resources.PaymentIntent.__init__ = init
+
+    attach_pm = resources.SetupIntent._attach_pm
+
+    def attach_on_setup(self: Any, pm: Any) -> None:
+        attach_pm(self, pm)
+        if self.status == "succeeded" and self.customer:
+            pm.customer = self.customer
+
+    resources.SetupIntent._attach_pm = attach_on_setup
+    on_success = resources.PaymentIntent._on_success
+
+    def attach_on_payment(self: Any) -> None:
+        if getattr(self, "setup_future_usage", None) and self.customer and self.payment_method:
+            resources.PaymentMethod._api_retrieve(self.payment_method).customer = self.customer
+        on_success(self)
+
+    resources.PaymentIntent._on_success = attach_on_payment
 
 
 def main() -> None:

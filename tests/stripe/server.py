@@ -67,6 +67,26 @@ class LocalStripe:
         confirmed: httpx.Response = self._post(f"/v1/payment_intents/{intent_id}/confirm", {})
         return confirmed
 
+    def confirm_setup(self, setup_intent_id: str, card: str) -> tuple[httpx.Response, str]:
+        """What ``stripe.confirmCardSetup(clientSecret, {payment_method})`` does; the
+        answer and the card's PaymentMethod id."""
+        pm = self.card(CARDS[card])
+        confirmed = self._post(
+            f"/v1/setup_intents/{setup_intent_id}/confirm", {"payment_method": pm}
+        )
+        return confirmed, pm
+
+    def get(self, path: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}{path}", auth=(SECRET_KEY, ""), timeout=10)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    def detach(self, pm_id: str) -> None:
+        """Detaching at Stripe (say, from its dashboard)."""
+        response = self._post(f"/v1/payment_methods/{pm_id}/detach", {})
+        assert response.status_code == 200, response.text
+
     def authenticate(self, intent_id: str, client_secret: str, *, success: bool = True) -> None:
         """The customer passes (or fails) the 3-D Secure challenge (Stripe.js, with the
         publishable key in the form)."""

@@ -14,7 +14,7 @@ from alembic import op
 import models.types
 
 revision: str = "0012_collaboration"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009_payment_methods"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,489 @@
+"""Auto-bill: the invoices of auto-billed schedules charged off-session to the client's
+saved card, once per invoice, with retries.
+
+The scheduler issues an invoice of a schedule that charges automatically together with
+its :class:`models.auto_bill.InvoiceAutoBill` row (:mod:`services.recurring.issuing`),
+due at once; :func:`charge_due_invoices` then takes every row whose attempt is due:
+
+1. A unit of work claims the row (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; on
+   SQLite the transaction holds the write lock from its start) and re-checks it under the
+   lock: still due, the invoice still open with a balance, the schedule still charging
+   automatically. It counts the attempt, records a PENDING payment for the balance with
+   its allocation, and marks the row CHARGING — committed before Stripe is called, so
+   another scheduler finds nothing to claim, and a crash leaves a row that says so.
+2. Outside any transaction, a PaymentIntent is created and confirmed off-session with the
+   schedule's method (else the client's default), the Portico payment in its metadata and
+   the idempotency key ``portico-autobill-<invoice id>-<attempt>``: a retried request, or
+   a row re-claimed after a crash (CHARGING for longer than :data:`STALE_AFTER`, same
+   attempt and payment), charges nothing twice.
+3. A second unit of work records Stripe's answer: a success applies the payment (like
+   ``payment_intent.succeeded``, idempotent); a decline fails it, schedules the next
+   attempt :data:`RETRY_DAYS` later (after the last one, the row is FAILED) and mails the
+   billing contacts; a bank asking for 3-D Secure cannot be retried off-session, so the
+   row needs the client (ACTION_REQUIRED) and the contacts are mailed a link to pay.
+
+The invoice shows where it is (``Invoice.autoBill``: status, attempts, next attempt,
+last error).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import stripe
+import structlog
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.accounts import Account
+from models.auto_bill import InvoiceAutoBill
+from models.clients import Client
+from models.enums import AutoBillStatus, PaymentMethodKind, PaymentStatus
+from models.invoices import Invoice
+from models.payment_methods import SavedPaymentMethod
+from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.recurring import RecurringInvoice
+from models.types import utcnow
+from services.events import payments as payment_events
+from services.invoices import OPEN_STATUSES
+from services.money import round_money
+from services.payments.methods import default_method
+from services.payments.provider import complete_payment
+from services.recurring import charges_automatically
+from services.runtime import Runtime
+from services.stripe_gateway.amounts import to_minor_units
+from services.stripe_gateway.auto_bill_notices import mail_billing_contacts
+from services.stripe_gateway.card_payments import PROVIDER
+from services.stripe_gateway.connection import Connected, connected
+from services.unit_of_work import UnitOfWork, unit_of_work
+
+log = structlog.get_logger("portico.auto_bill")
+
+RETRY_DAYS = (1, 3, 5)
+"""Days after a failed attempt until the next: after the first failure 1 day, then 3,
+then 5; the attempt after the last of these is the last one."""
+MAX_ATTEMPTS = 1 + len(RETRY_DAYS)
+STALE_AFTER = timedelta(minutes=15)
+"""A row CHARGING this long was left by a scheduler that stopped mid-charge: it is claimed
+again with the same attempt (same idempotency key, same payment)."""
+
+NO_METHOD = "No saved card to charge: add one in the client portal."
+NOT_CONNECTED = "Online payments are not set up (Stripe is not connected)."
+NEEDS_AUTHENTICATION = "The bank asks the card holder to confirm this payment."
+
+
+@dataclass(slots=True)
+class AutoBillRun:
+    """What one pass did, by invoice id."""
+
+    succeeded: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+    """Declined or not chargeable: retried later, or FAILED after the last attempt."""
+    action_required: list[uuid.UUID] = field(default_factory=list)
+    canceled: list[uuid.UUID] = field(default_factory=list)
+    """No longer needed: paid otherwise, voided, or auto-billing switched off."""
+    skipped: int = 0
+    """Rows another scheduler had claimed, or not due any more once locked."""
+    errors: list[uuid.UUID] = field(default_factory=list)
+    """Rows whose pass crashed (the row says where it is; retried on a later run)."""
+
+    @property
+    def attempts(self) -> int:
+        return len(self.succeeded) + len(self.failed) + len(self.action_required)
+
+    def count(self, invoice_id: uuid.UUID, status: AutoBillStatus) -> None:
+        if status is AutoBillStatus.SUCCEEDED:
+            self.succeeded.append(invoice_id)
+        elif status is AutoBillStatus.ACTION_REQUIRED:
+            self.action_required.append(invoice_id)
+        elif status is AutoBillStatus.CANCELED:
+            self.canceled.append(invoice_id)
+        else:
+            self.failed.append(invoice_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Charge:
+    """A claimed attempt, to send to Stripe."""
+
+    invoice_id: uuid.UUID
+    attempt: int
+    payment_id: uuid.UUID
+    account_id: uuid.UUID
+    amount: int
+    currency: str
+    customer: str
+    payment_method: str
+    gateway: Connected
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portico-autobill-{self.invoice_id}-{self.attempt}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: str
+    """The PaymentIntent's status, or ``declined`` / ``error`` when Stripe refused."""
+    intent_id: str | None = None
+    reason: str | None = None
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(
+            col(InvoiceAutoBill.status) == AutoBillStatus.SCHEDULED,
+            col(InvoiceAutoBill.next_attempt_at) <= now,
+        ),
+        and_(
+            col(InvoiceAutoBill.status) == AutoBillStatus.CHARGING,
+            col(InvoiceAutoBill.last_attempt_at) <= now - STALE_AFTER,
+        ),
+    )
+
+
+async def charge_due_invoices(runtime: Runtime, *, now: datetime | None = None) -> AutoBillRun:
+    """Make every auto-bill attempt due at ``now`` (default: the current time), each
+    claimed, charged and recorded on its own."""
+    moment = now or utcnow()
+    run = AutoBillRun()
+    async with runtime.sessions() as session:
+        statement = (
+            select(InvoiceAutoBill.invoice_id)
+            .where(_due(moment))
+            .order_by(col(InvoiceAutoBill.next_attempt_at), col(InvoiceAutoBill.invoice_id))
+        )
+        candidates = list((await session.exec(statement)).all())
+    for invoice_id in candidates:
+        try:
+            status = await _attempt(runtime, invoice_id, moment)
+        except Exception:
+            log.exception("auto_bill_failed", invoice_id=str(invoice_id))
+            run.errors.append(invoice_id)
+            continue
+        if status is None:
+            run.skipped += 1
+        else:
+            run.count(invoice_id, status)
+    if candidates:
+        log.info(
+            "auto_bill_run",
+            succeeded=len(run.succeeded),
+            failed=len(run.failed),
+            action_required=len(run.action_required),
+            canceled=len(run.canceled),
+            skipped=run.skipped,
+            errors=len(run.errors),
+        )
+    return run
+
+
+async def _attempt(runtime: Runtime, invoice_id: uuid.UUID, now: datetime) -> AutoBillStatus | None:
+    claimed = await _claim(runtime, invoice_id, now)
+    if not isinstance(claimed, _Charge):
+        return claimed
+    answer = await _charge(claimed)
+    return await _record(runtime, claimed, answer, now)
+
+
+async def _claim(
+    runtime: Runtime, invoice_id: uuid.UUID, now: datetime
+) -> _Charge | AutoBillStatus | None:
+    """Claim the row and start the attempt; the row's new status when the attempt ends
+    here (nothing to charge, or nothing to charge with); ``None`` when it is not ours."""
+    async with unit_of_work(runtime) as work:
+        session = work.session
+        row = (
+            await session.exec(
+                select(InvoiceAutoBill)
+                .where(col(InvoiceAutoBill.invoice_id) == invoice_id, _due(now))
+                .with_for_update(skip_locked=True)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        invoice = (
+            await session.exec(
+                select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update()
+            )
+        ).one()
+        schedule = (
+            await session.get(RecurringInvoice, row.recurring_invoice_id)
+            if row.recurring_invoice_id
+            else None
+        )
+        if await _earlier_attempt_paid(session, row):
+            row.last_error = None
+            return _close(row, AutoBillStatus.SUCCEEDED, now)  # recorded by its webhook
+        if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
+            return _close(row, AutoBillStatus.CANCELED, now)
+        if schedule is not None and not charges_automatically(schedule):
+            return _close(row, AutoBillStatus.CANCELED, now)
+        if await _money_coming(session, invoice, row):
+            return None  # a payment is clearing: look again on a later run
+        resuming = row.status is AutoBillStatus.CHARGING
+        row.attempts = row.attempts if resuming else row.attempts + 1
+        row.last_attempt_at = now
+        row.updated_at = now
+        method = await _method_for(session, schedule, invoice)
+        row.payment_method_id = method.id if method is not None else None
+        account = await session.get(Account, invoice.account_id)
+        client = await session.get(Client, invoice.client_id)
+        if account is None or client is None:  # pragma: no cover - the invoice's owners
+            raise LookupError("the invoice's account or client is gone")
+        if method is None or not method.stripe_payment_method_id or not client.stripe_customer_id:
+            return await _failed(work, row, invoice, method, reason=NO_METHOD, now=now)
+        if not (account.stripe_secret_key and account.stripe_publishable_key):
+            return await _failed(
+                work, row, invoice, method, reason=NOT_CONNECTED, now=now, mail=False
+            )
+        payment = await _payment_for(session, row, invoice, method, now, resuming=resuming)
+        row.status = AutoBillStatus.CHARGING
+        row.next_attempt_at = None
+        row.payment_id = payment.id
+        return _Charge(
+            invoice_id=invoice.id,
+            attempt=row.attempts,
+            payment_id=payment.id,
+            account_id=invoice.account_id,
+            amount=to_minor_units(payment.amount, payment.currency),
+            currency=payment.currency,
+            customer=client.stripe_customer_id,
+            payment_method=method.stripe_payment_method_id,
+            gateway=connected(runtime.settings, account),
+        )
+
+
+def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoBillStatus:
+    row.status = status
+    row.next_attempt_at = None
+    row.updated_at = now
+    return status
+
+
+async def _earlier_attempt_paid(session: AsyncSession, row: InvoiceAutoBill) -> bool:
+    """Whether the attempt a stopped scheduler left CHARGING was paid meanwhile (Stripe's
+    ``payment_intent.succeeded`` completed its payment)."""
+    if row.status is not AutoBillStatus.CHARGING or row.payment_id is None:
+        return False
+    payment = await session.get(Payment, row.payment_id)
+    return payment is not None and payment.status in SETTLED_STATUSES
+
+
+async def _money_coming(session: AsyncSession, invoice: Invoice, row: InvoiceAutoBill) -> bool:
+    """Whether another payment of the invoice is clearing (its money is on the way)."""
+    statement = (
+        select(Payment.id)
+        .join(PaymentAllocation, col(PaymentAllocation.payment_id) == col(Payment.id))
+        .where(
+            col(PaymentAllocation.invoice_id) == invoice.id,
+            col(Payment.status) == PaymentStatus.PROCESSING,
+        )
+    )
+    if row.payment_id is not None:
+        statement = statement.where(col(Payment.id) != row.payment_id)
+    return (await session.exec(statement)).first() is not None
+
+
+async def _method_for(
+    session: AsyncSession, schedule: RecurringInvoice | None, invoice: Invoice
+) -> SavedPaymentMethod | None:
+    """The schedule's own method, else the client's default."""
+    if schedule is not None and schedule.payment_method_id is not None:
+        named = await session.get(SavedPaymentMethod, schedule.payment_method_id)
+        if named is not None and named.client_id == invoice.client_id:
+            return named
+    return await default_method(session, invoice.client_id)
+
+
+async def _payment_for(
+    session: AsyncSession,
+    row: InvoiceAutoBill,
+    invoice: Invoice,
+    method: SavedPaymentMethod,
+    now: datetime,
+    *,
+    resuming: bool,
+) -> Payment:
+    """The attempt's PENDING payment of the balance: the one already made when a stale
+    attempt is resumed, else a new one."""
+    if resuming and row.payment_id is not None:
+        earlier = await session.get(Payment, row.payment_id, with_for_update=True)
+        if earlier is not None and earlier.status is PaymentStatus.PENDING:
+            return earlier
+    amount = round_money(invoice.balance, invoice.currency)
+    payment = Payment(
+        account_id=invoice.account_id,
+        client_id=invoice.client_id,
+        amount=amount,
+        currency=invoice.currency,
+        method=PaymentMethodKind.CARD,
+        status=PaymentStatus.PENDING,
+        received_on=now.date(),
+        provider=PROVIDER,
+        payment_method_id=method.id,
+    )
+    session.add(payment)
+    await session.flush()
+    session.add(
+        PaymentAllocation(
+            account_id=invoice.account_id,
+            payment_id=payment.id,
+            invoice_id=invoice.id,
+            amount=amount,
+        )
+    )
+    payment_events.auto_billed(session, payment, invoice_id=invoice.id, attempt=row.attempts)
+    return payment
+
+
+async def _charge(charge: _Charge) -> _Answer:
+    """The off-session PaymentIntent (outside any transaction)."""
+    stripe_api = charge.gateway.client.v1.payment_intents
+    try:
+        intent = await stripe_api.create_async(
+            params={  # type: ignore[typeddict-unknown-key]
+                "amount": charge.amount,
+                "currency": charge.currency.lower(),
+                "customer": charge.customer,
+                "payment_method": charge.payment_method,
+                "payment_method_types": ["card"],
+                "confirm": True,
+                "off_session": True,
+                "metadata": {
+                    "portico_payment_id": str(charge.payment_id),
+                    "portico_account_id": str(charge.account_id),
+                    "portico_invoice_id": str(charge.invoice_id),
+                    "portico_auto_bill_attempt": str(charge.attempt),
+                },
+            },
+            options={"idempotency_key": charge.idempotency_key},
+        )
+    except stripe.CardError as error:
+        intent_object = getattr(error.error, "payment_intent", None) if error.error else None
+        intent_id = getattr(intent_object, "id", None)
+        if error.code == "authentication_required":
+            return _Answer("requires_action", intent_id, NEEDS_AUTHENTICATION)
+        return _Answer("declined", intent_id, error.user_message or "The card was declined.")
+    except stripe.StripeError as error:
+        log.warning("auto_bill_stripe_error", error=type(error).__name__)
+        return _Answer(
+            "error", None, f"Stripe could not take the payment ({type(error).__name__})."
+        )
+    if intent.status == "requires_action":
+        # off-session nobody can authenticate: cancel it, the client pays in the portal
+        try:
+            await stripe_api.cancel_async(intent.id)
+        except stripe.StripeError:
+            log.warning("auto_bill_cancel_failed", intent=intent.id)
+        return _Answer("requires_action", intent.id, NEEDS_AUTHENTICATION)
+    last_error = intent.last_payment_error
+    return _Answer(intent.status, intent.id, last_error.message if last_error is not None else None)
+
+
+async def _record(
+    runtime: Runtime, charge: _Charge, answer: _Answer, now: datetime
+) -> AutoBillStatus:
+    async with unit_of_work(runtime) as work:
+        session = work.session
+        row = (
+            await session.exec(
+                select(InvoiceAutoBill)
+                .where(col(InvoiceAutoBill.invoice_id) == charge.invoice_id)
+                .with_for_update()
+            )
+        ).one()
+        payment = (
+            await session.exec(
+                select(Payment).where(col(Payment.id) == charge.payment_id).with_for_update()
+            )
+        ).one()
+        if answer.intent_id and not payment.provider_payment_id:
+            payment.provider_payment_id = answer.intent_id
+        row.updated_at = now
+        if answer.status == "succeeded":
+            await complete_payment(
+                session=session, payment_id=payment.id, provider_payment_id=answer.intent_id
+            )
+            row.last_error = None
+            return _close(row, AutoBillStatus.SUCCEEDED, now)
+        if answer.status == "processing":
+            if payment.status is PaymentStatus.PENDING:
+                payment.status = PaymentStatus.PROCESSING
+                payment.updated_at = now
+                payment_events.processing(session, payment)
+            row.last_error = None
+            return _close(row, AutoBillStatus.SUCCEEDED, now)
+        reason = answer.reason or f"Stripe answered {answer.status}."
+        _fail_payment(session, payment, reason, now)
+        invoice = (
+            await session.exec(select(Invoice).where(col(Invoice.id) == row.invoice_id))
+        ).one()
+        method = (
+            await session.get(SavedPaymentMethod, row.payment_method_id)
+            if row.payment_method_id
+            else None
+        )
+        if answer.status == "requires_action":
+            row.last_error = reason
+            await mail_billing_contacts(
+                work,
+                invoice,
+                method=method,
+                reason=reason,
+                next_attempt_at=None,
+                action_required=True,
+            )
+            return _close(row, AutoBillStatus.ACTION_REQUIRED, now)
+        return await _failed(
+            work, row, invoice, method, reason=reason, now=now, mail=answer.status != "error"
+        )
+
+
+def _fail_payment(session: AsyncSession, payment: Payment, reason: str, now: datetime) -> None:
+    if payment.status is PaymentStatus.PENDING:
+        payment.status = PaymentStatus.FAILED
+        payment.updated_at = now
+        payment_events.failed(session, payment, reason=reason)
+
+
+async def _failed(
+    work: UnitOfWork,
+    row: InvoiceAutoBill,
+    invoice: Invoice,
+    method: SavedPaymentMethod | None,
+    *,
+    reason: str,
+    now: datetime,
+    mail: bool = True,
+) -> AutoBillStatus:
+    """An attempt failed: the next one is scheduled (or none after the last), and the
+    billing contacts are told."""
+    row.last_error = reason
+    row.updated_at = now
+    if row.attempts < MAX_ATTEMPTS:
+        row.status = AutoBillStatus.SCHEDULED
+        row.next_attempt_at = now + timedelta(days=RETRY_DAYS[row.attempts - 1])
+    else:
+        row.status = AutoBillStatus.FAILED
+        row.next_attempt_at = None
+    if mail:
+        await mail_billing_contacts(
+            work,
+            invoice,
+            method=method,
+            reason=reason,
+            next_attempt_at=row.next_attempt_at,
+            action_required=False,
+        )
+    log.info(
+        "auto_bill_attempt_failed",
+        invoice_id=str(invoice.id),
+        attempt=row.attempts,
+        next_attempt_at=row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+    )
+    return row.status
