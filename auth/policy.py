@@ -53,6 +53,8 @@ class Permission(StrEnum):
     BILLING_MANAGE = "BILLING_MANAGE"
     """Create, send and void invoices and quotes; record payments and credits."""
     PROJECTS_MANAGE = "PROJECTS_MANAGE"
+    DOCUMENTS_MANAGE = "DOCUMENTS_MANAGE"
+    """Rename, share or unshare and delete documents (uploading is ``COLLABORATE``)."""
     VIEW_AS_CONTACT = "VIEW_AS_CONTACT"
     ACCOUNT_ADMIN = "ACCOUNT_ADMIN"
     """Account settings, modules, branding, API tokens, staff management."""
@@ -110,6 +112,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.CLIENTS_MANAGE: _grant(_MONEY_STAFF),
     Permission.BILLING_MANAGE: _grant(_MONEY_STAFF),
     Permission.PROJECTS_MANAGE: _grant(_ALL_STAFF),
+    Permission.DOCUMENTS_MANAGE: _grant(_ALL_STAFF),
     Permission.VIEW_AS_CONTACT: _grant(_MONEY_STAFF),
     Permission.ACCOUNT_ADMIN: _grant(_ADMINS),
     Permission.BILLING_ACT: _grant("", "BILLING"),
@@ -164,7 +167,9 @@ TYPE_READS: dict[str, TypeRead] = {
     # The business, its people and partners.
     "Account": _read(
         Permission.ACCOUNT_ADMIN,
-        reference="id name slug currency timezone logoUrl primaryColor backgroundImageUrl",
+        reference="id name slug currency timezone logoUrl primaryColor backgroundImageUrl "
+        "whiteLabel termsText privacyText clientUploadsEnabled clientUploadMaxBytes "
+        "clientPaymentsEnabled",
     ),
     "StaffUser": _read(Permission.STAFF_READ),
     "ApiClient": _read(Permission.ACCOUNT_ADMIN),

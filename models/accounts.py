@@ -37,10 +37,24 @@ class Account(SQLModel, table=True):
     logo_url: str | None = Field(default=None, max_length=500)
     primary_color: str = Field(default="#2F6FEB", max_length=7)
     background_image_url: str | None = Field(default=None, max_length=500)
+    logo_key: str | None = Field(default=None, max_length=300)
+    """An uploaded logo (storage key); it wins over ``logo_url``."""
+    background_image_key: str | None = Field(default=None, max_length=300)
+    white_label: bool = False
+    """Show only the business's brand (no "Powered by Portico") in the portal and mails."""
+    terms_text: str | None = Field(default=None, sa_column=Column(Text))
+    privacy_text: str | None = Field(default=None, sa_column=Column(Text))
     # Portal settings
     portal_enabled: bool = True
     registration_enabled: bool = False
     password_login_enabled: bool = True
+    client_uploads_enabled: bool = True
+    client_upload_max_bytes: int | None = None
+    """Largest file a contact may upload (``None``: the server's ``upload_max_bytes``)."""
+    client_payments_enabled: bool = True
+    """Whether contacts may pay from the portal (``payInvoices``)."""
+    task_sharing_enabled: bool = True
+    """Whether tasks are shared with clients at all (one setting for every client)."""
     enabled_modules: list[str] = Field(default_factory=all_modules, sa_column=Column(JSON))
     lock_sent_invoices: bool = True
     convert_quote_on_approval: bool = True

@@ -19,10 +19,14 @@ from models.recurring import RecurringInvoice
 
 
 def contact_modules(account: Account, client: Client) -> frozenset[Module]:
-    """The modules in force for a client's portal: the account's, narrowed by the client's."""
+    """The modules in force for a client's portal: the account's, narrowed by the client's;
+    with task sharing off (``taskSharingEnabled``, one setting for every client) no
+    contact has the Tasks module."""
     enabled = {Module(m) for m in account.enabled_modules}
     if client.modules is not None:
         enabled &= {Module(m) for m in client.modules}
+    if not account.task_sharing_enabled:
+        enabled.discard(Module.TASKS)
     return frozenset(enabled)
 
 

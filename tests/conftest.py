@@ -129,6 +129,7 @@ def settings(backend: Backend, request: pytest.FixtureRequest) -> Settings:
         secret_key=SECRET,
         public_base_url="http://portal.test",
         scheduler_enabled=False,  # tests run the scheduler themselves
+        upload_dir=request.getfixturevalue("tmp_path") / "uploads",
         **stripe,
     )
 

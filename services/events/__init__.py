@@ -20,6 +20,7 @@ module                 events
 :mod:`.recurring`      ``recurring_invoice.*``
 :mod:`.access`         API tokens, account settings, contacts' portal access
 :mod:`.webhooks`       ``webhook.*``: partner webhook endpoints
+:mod:`.documents`      ``document.*``: uploads, changes, deletions
 =====================  ==============================================================
 
 Callers import a module under a name that says its domain:
