@@ -21,6 +21,7 @@ from typing import Any, cast
 import orjson
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -240,6 +241,10 @@ class PorticoGraphQL(GraphQL[Context, None]):
             return await self.run(request, context=context)
         except HTTPException as error:
             return refused_response(error)
+        except StarletteHTTPException as error:  # Starlette's multipart parser refused it
+            return error_response(
+                error.status_code, BAD_REQUEST, f"The multipart body is malformed: {error.detail}"
+            )
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
