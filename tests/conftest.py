@@ -38,6 +38,7 @@ from services.unit_of_work import UnitOfWork, begin_write
 pytest_plugins = [
     "tests.smtp_server",  # fixtures smtp_server, smtp_runtime
     "tests.stripe.server",  # fixture localstripe
+    "tests.s3_server",  # fixtures s3_server, s3_bucket, s3_storage
 ]
 
 use_cheapest_parameters()  # real argon2, cheap parameters: hashing would dominate the run

@@ -15,7 +15,6 @@ from models.documents import Document
 from models.projects import Project
 from tests.schema.upload_helpers import (
     ELF,
-    UPLOAD,
     UPLOAD_STAFF,
     pdf,
     png,
@@ -268,7 +267,7 @@ async def test_a_viewer_has_no_upload_and_contacts_cannot_change_documents(
 async def test_a_contact_cannot_upload_to_another_clients_project_or_client(
     client, gql, runtime, world, upload_dir
 ):
-    tenant, smith, smith_tokens, jones, _ = world
+    tenant, _smith, smith_tokens, jones, _ = world
     their_project = await add_project(runtime, tenant, jones["id"], "Their site")
     for input in ({"projectId": their_project}, {"clientId": jones["id"]}):
         body = await upload_body(
