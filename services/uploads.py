@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Protocol
 
-import filetype  # type: ignore[import-untyped]
+import filetype
 
 from services.errors import BadInput, PayloadTooLarge
 from services.storage.base import CHUNK_BYTES, Storage

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -70,11 +70,11 @@ def s3_server() -> Iterator[S3Server]:
 
 
 @pytest.fixture
-async def s3_bucket(s3_server: S3Server) -> AsyncIterator[str]:
+async def s3_bucket(s3_server: S3Server) -> str:
     bucket = f"portico-{uuid.uuid4().hex[:12]}"
     async with s3_server.client() as s3:
         await s3.create_bucket(Bucket=bucket)
-    yield bucket
+    return bucket
 
 
 @pytest.fixture

@@ -76,6 +76,13 @@ def _payment_order(invoice: Invoice) -> tuple[bool, date, date, str, uuid.UUID]:
     )
 
 
+def require_portal_payments(account: Account) -> None:
+    """Contacts pay from the portal only while the account allows it
+    (``clientPaymentsEnabled``)."""
+    if not account.client_payments_enabled:
+        raise Forbidden("Payments from the portal are turned off.")
+
+
 async def plan_portal_payment(
     *,
     session: AsyncSession,
@@ -97,8 +104,7 @@ async def plan_portal_payment(
     account = await session.get(Account, contact.account_id)
     if account is None:  # pragma: no cover - a contact's session belongs to an account
         raise NotFound("Account")
-    if not account.client_payments_enabled:
-        raise Forbidden("Payments from the portal are turned off.")
+    require_portal_payments(account)
     if not invoice_ids:
         raise BadInput("Choose at least one invoice to pay.", field="invoiceIds")
     if len(invoice_ids) > MAX_INVOICES:

@@ -17,8 +17,8 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
-from aiobotocore.session import get_session  # type: ignore[import-untyped]
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
 
 from services.storage.base import CHUNK_BYTES, Storage, StoredFileMissing, check_key
 

@@ -360,7 +360,7 @@ READABLE = [entity for entity in ENTITIES if entity.read is not None]
 BY_NAME = {entity.name: entity for entity in ENTITIES}
 
 
-async def not_found_message(read: Awaitable[Any]) -> tuple[str, dict[str, str]]:
+async def not_found_message(read: Awaitable[Any]) -> tuple[str, dict[str, object]]:
     with pytest.raises(NotFound) as caught:
         await read
     return caught.value.message, caught.value.extensions
