@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -19,7 +19,7 @@ from resolvers.context import Info
 from schema.fields import field, id_field, mutation
 from services.accounts import AccountSettingsData
 from services.stripe_gateway.connection import StripeKeys
-from services.uploads import UploadedFile
+from services.uploads import UploadedFile, as_upload
 
 if TYPE_CHECKING:
     from schema.accounts import Account
@@ -176,9 +176,13 @@ class AccountSettingsInput:
 
     def images(self) -> tuple[UploadedFile | None, UploadedFile | None]:
         """The logo and background uploaded (Starlette's UploadFile at run time)."""
-        return cast("UploadedFile | None", self.logo), cast(
-            "UploadedFile | None", self.background_image
+        logo = None if self.logo is None else as_upload(self.logo, field="logo")
+        background = (
+            None
+            if self.background_image is None
+            else as_upload(self.background_image, field="backgroundImage")
         )
+        return logo, background
 
 
 @strawberry.type

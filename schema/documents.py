@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -19,7 +19,7 @@ from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
 from services.document_uploads import UpdateDocumentData, UploadDocumentData
 from services.documents import DocumentFilter
-from services.uploads import UploadedFile
+from services.uploads import as_upload
 
 if TYPE_CHECKING:
     from schema.clients import Client
@@ -189,7 +189,7 @@ class DocumentMutation:
         module=_DOCUMENTS,
     )
     async def upload_document(self, info: Info, input: UploadDocumentInput) -> Document:
-        upload = cast("UploadedFile", input.file)  # Starlette's UploadFile at run time
+        upload = as_upload(input.file, field="file")  # Starlette's UploadFile
         return await resolvers.upload_document(  # type: ignore[return-value]
             info, input.to_data(), upload
         )

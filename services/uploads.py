@@ -73,6 +73,14 @@ class UploadedFile(Protocol):
     async def read(self, size: int = -1) -> bytes: ...
 
 
+def as_upload(value: object, *, field: str) -> UploadedFile:
+    """``value`` when it is an uploaded file; a JSON request can put any value where the
+    multipart request would have put the file."""
+    if not callable(getattr(value, "read", None)):
+        raise BadInput("Send the file as a multipart request (GraphQL upload).", field=field)
+    return value  # type: ignore[return-value]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredUpload:
     key: str

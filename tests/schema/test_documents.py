@@ -521,3 +521,48 @@ async def test_an_upload_is_recorded_on_the_timeline(gql, client, world):
     contact = await gql.data(query, token=smith_tokens["COLLABORATOR"])
     contact_verbs = [edge["node"]["verb"] for edge in contact["activities"]["edges"]]
     assert contact_verbs.count("document.uploaded") == 1  # not the hidden one
+
+
+async def test_a_partner_token_reads_shared_files_and_client_uploads_only(client, gql, world):
+    tenant, smith, smith_tokens, _, _ = world
+    for name, visible in (("shared.pdf", True), ("internal.pdf", False)):
+        await upload_body(
+            client,
+            tenant.admin,
+            {"clientId": smith["id"], "visibleInPortal": visible},
+            (name, pdf(name), "application/pdf"),
+        )
+    await upload_body(
+        client, smith_tokens["BILLING"], {}, ("from-client.pdf", pdf("c"), "application/pdf")
+    )
+    await upload_body(
+        client,
+        tenant.admin,
+        {"visibleInPortal": True},
+        ("account.pdf", pdf("a"), "application/pdf"),
+    )
+    created = await gql.data(
+        'mutation { createApiToken(name: "Archive", scopes: ["documents:read"]) { token } }',
+        token=tenant.admin,
+    )
+    partner = created["createApiToken"]["token"]
+    query = "{ documents(first: 10) { edges { node { filename downloadUrl } } } }"
+    data = await gql.data(query, token=partner)
+    found = {
+        edge["node"]["filename"]: edge["node"]["downloadUrl"] for edge in data["documents"]["edges"]
+    }
+    assert set(found) == {"shared.pdf", "from-client.pdf"}
+    response = await client.get(urlsplit(found["shared.pdf"]).path)
+    assert response.content == pdf("shared.pdf")
+
+
+async def test_a_json_request_cannot_pass_a_string_for_the_file(gql, world):
+    tenant, smith, _, _, _ = world
+    body = await gql(
+        UPLOAD_STAFF, {"input": {"clientId": smith["id"], "file": "%PDF-1.4"}}, token=tenant.admin
+    )
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "file"}
+    settings = await gql(
+        SETTINGS, {"input": {"logo": "data:image/png;base64,AAAA"}}, token=tenant.admin
+    )
+    assert settings["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "logo"}
