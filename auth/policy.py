@@ -56,6 +56,8 @@ class Permission(StrEnum):
     """Create and edit projects, tasks and time logs."""
     TICKETS_MANAGE = "TICKETS_MANAGE"
     """Assign support tickets, set their priority and status, close them."""
+    DOCUMENTS_MANAGE = "DOCUMENTS_MANAGE"
+    """Rename, share or unshare and delete documents (uploading is ``COLLABORATE``)."""
     VIEW_AS_CONTACT = "VIEW_AS_CONTACT"
     ACCOUNT_ADMIN = "ACCOUNT_ADMIN"
     """Account settings, modules, branding, API tokens, staff management."""
@@ -118,6 +120,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.BILLING_MANAGE: _grant(_MONEY_STAFF),
     Permission.PROJECTS_MANAGE: _grant(_ALL_STAFF),
     Permission.TICKETS_MANAGE: _grant(_ALL_STAFF),
+    Permission.DOCUMENTS_MANAGE: _grant(_ALL_STAFF),
     Permission.VIEW_AS_CONTACT: _grant(_MONEY_STAFF),
     Permission.ACCOUNT_ADMIN: _grant(_ADMINS),
     Permission.BILLING_ACT: _grant("", "BILLING"),
@@ -174,7 +177,9 @@ TYPE_READS: dict[str, TypeRead] = {
     # The business, its people and partners.
     "Account": _read(
         Permission.ACCOUNT_ADMIN,
-        reference="id name slug currency timezone logoUrl primaryColor backgroundImageUrl",
+        reference="id name slug currency timezone logoUrl primaryColor backgroundImageUrl "
+        "whiteLabel termsText privacyText clientUploadsEnabled clientUploadMaxBytes "
+        "clientPaymentsEnabled",
     ),
     "StaffUser": _read(Permission.STAFF_READ),
     "ApiClient": _read(Permission.ACCOUNT_ADMIN),

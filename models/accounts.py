@@ -37,10 +37,25 @@ class Account(SQLModel, table=True):
     logo_url: str | None = Field(default=None, max_length=500)
     primary_color: str = Field(default="#2F6FEB", max_length=7)
     background_image_url: str | None = Field(default=None, max_length=500)
+    logo_key: str | None = Field(default=None, max_length=300)
+    """An uploaded logo (storage key); it wins over ``logo_url``."""
+    background_image_key: str | None = Field(default=None, max_length=300)
+    white_label: bool = False
+    """Show only the business's brand (no "Powered by Portico") in the portal and mails."""
+    terms_text: str | None = Field(default=None, sa_column=Column(Text))
+    privacy_text: str | None = Field(default=None, sa_column=Column(Text))
     # Portal settings
     portal_enabled: bool = True
     registration_enabled: bool = False
     password_login_enabled: bool = True
+    client_uploads_enabled: bool = True
+    client_upload_max_bytes: int | None = None
+    """Largest file a contact may upload (``None``: the server's ``upload_max_bytes``)."""
+    client_payments_enabled: bool = True
+    """Whether contacts may pay from the portal (``payInvoices``)."""
+    task_sharing_enabled: bool = True
+    """Tasks in the portal, for every client: off, no contact's schema (nor a partner
+    token's) has the TASKS module (``services.client_modules``)."""
     enabled_modules: list[str] = Field(default_factory=all_modules, sa_column=Column(JSON))
     lock_sent_invoices: bool = True
     convert_quote_on_approval: bool = True
@@ -51,9 +66,6 @@ class Account(SQLModel, table=True):
     allow_partial_payments: bool = True
     allow_overpayment: bool = False
     minimum_payment_amount: Decimal = money_field()
-    task_sharing_enabled: bool = True
-    """Tasks in the portal, for every client: off, no contact's schema has the TASKS
-    module (``services.client_modules``)."""
     # Numbering: incremented under a row lock when a document is sent
     invoice_number_prefix: str = Field(default="INV-", max_length=20)
     next_invoice_number: int = 1

@@ -3,6 +3,7 @@
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from models.base import account_fk, created_at_field, id_field, updated_at_field
@@ -10,9 +11,33 @@ from models.base import account_fk, created_at_field, id_field, updated_at_field
 
 class Document(SQLModel, table=True):
     """A file attached to a client, project, invoice or quote (or to none: an
-    account-wide file). Contacts see it only when ``visible_in_portal``."""
+    account-wide file). Contacts see it when ``visible_in_portal`` or when it is one of
+    their client's own uploads (``uploaded_by_client``).
+
+    One file (by SHA-256) is stored once per owner: per client and side (the staff's
+    files, the client's uploads), and once among the account-wide files."""
 
     __tablename__ = "document"
+    __table_args__ = (
+        Index(
+            "uq_document_client_sha256",
+            "account_id",
+            "client_id",
+            "uploaded_by_client",
+            "sha256",
+            unique=True,
+            sqlite_where=text("client_id IS NOT NULL"),
+            postgresql_where=text("client_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_document_account_sha256",
+            "account_id",
+            "sha256",
+            unique=True,
+            sqlite_where=text("client_id IS NULL"),
+            postgresql_where=text("client_id IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()
@@ -26,6 +51,8 @@ class Document(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     storage_key: str = Field(max_length=300, unique=True)
     visible_in_portal: bool = False
+    uploaded_by_client: bool = False
+    """A contact of the client uploaded it (kept when that contact is deleted)."""
     uploaded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_user.id")
     uploaded_by_contact_id: uuid.UUID | None = Field(
         default=None, foreign_key="contact.id", ondelete="SET NULL"

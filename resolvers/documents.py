@@ -8,10 +8,11 @@ from models.clients import Client
 from models.documents import Document
 from models.invoices import Invoice
 from models.quotes import Quote
-from resolvers.common import caller, parse_id
+from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
-from services import access, documents
+from services import access, document_uploads, documents, downloads
 from services.pagination import Page
+from services.uploads import UploadedFile
 
 
 async def list_documents(
@@ -49,3 +50,44 @@ async def optional_quote(info: Info, quote_id: uuid.UUID | None) -> Quote | None
     if quote_id is None:
         return None
     return await info.context.loaders.quote_by_id.load(quote_id)
+
+
+async def upload_document(
+    info: Info, data: document_uploads.UploadDocumentData, upload: UploadedFile
+) -> Document:
+    return await document_uploads.upload_document(
+        runtime=info.context.runtime,
+        session=info.context.session,
+        actor=caller(info),
+        data=data,
+        upload=upload,
+    )
+
+
+async def update_document(
+    info: Info, id: str, data: document_uploads.UpdateDocumentData
+) -> Document:
+    actor = staff(info)
+    async with atomic(info) as work:
+        return await document_uploads.update_document(
+            session=work.session, actor=actor, document_id=parse_id(id), data=data
+        )
+
+
+async def delete_document(info: Info, id: str) -> uuid.UUID:
+    actor = staff(info)
+    async with atomic(info) as work:
+        return await document_uploads.delete_document(
+            session=work.session, actor=actor, document_id=parse_id(id)
+        )
+
+
+def download_url(info: Info, document: Document) -> str:
+    runtime = info.context.runtime
+    return downloads.download_url(
+        signer=runtime.signer,
+        settings=runtime.settings,
+        principal=caller(info),
+        kind=downloads.DownloadKind.DOCUMENT,
+        document_id=document.id,
+    )

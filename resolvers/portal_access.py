@@ -9,12 +9,13 @@ from models.clients import Contact
 from models.enums import LinkPurpose
 from resolvers.common import atomic, caller, parse_id, parse_optional_id, staff
 from resolvers.context import Info
-from services import accounts, api_tokens
+from services import accounts, api_tokens, branding
 from services import sessions as auth_sessions
 from services.portal import access, dashboard, invites, passwords, registration, sign_in
 from services.portal.links import IssuedLink
 from services.portal.sessions import PortalSession
 from services.stripe_gateway import connection
+from services.uploads import UploadedFile
 
 
 async def _request_link(info: Info, account: str, email: str, purpose: LinkPurpose) -> bool:
@@ -173,10 +174,21 @@ async def revoke_api_token(info: Info, id: str) -> ApiToken:
         )
 
 
-async def update_account_settings(info: Info, data: accounts.AccountSettingsData) -> Account:
-    actor = staff(info)
-    async with atomic(info) as work:
-        return await accounts.update_account_settings(session=work.session, actor=actor, data=data)
+async def update_account_settings(
+    info: Info,
+    data: accounts.AccountSettingsData,
+    *,
+    logo: UploadedFile | None = None,
+    background_image: UploadedFile | None = None,
+) -> Account:
+    return await branding.update_settings_with_images(
+        runtime=info.context.runtime,
+        session=info.context.session,
+        actor=staff(info),
+        data=data,
+        logo=logo,
+        background_image=background_image,
+    )
 
 
 async def connect_stripe(info: Info, keys: connection.StripeKeys) -> Account:

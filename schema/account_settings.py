@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from auth.policy import Permission
 from models.auth import ApiToken as ApiTokenRow
@@ -18,6 +19,7 @@ from resolvers.context import Info
 from schema.fields import field, id_field, mutation
 from services.accounts import AccountSettingsData
 from services.stripe_gateway.connection import StripeKeys
+from services.uploads import UploadedFile, as_upload
 
 if TYPE_CHECKING:
     from schema.accounts import Account
@@ -129,16 +131,58 @@ class AccountSettingsInput:
     minimum_payment_amount: Decimal | None = strawberry.field(
         default=None, description="Smallest amount a client may pay online."
     )
+    logo: Upload | None = strawberry.field(
+        default=None,
+        description="Upload a logo (PNG, JPEG or WebP, not SVG; multipart request); it "
+        "replaces `logoUrl`.",
+    )
+    background_image: Upload | None = strawberry.field(
+        default=None,
+        description="Upload the portal's sign-in background (PNG, JPEG or WebP); it replaces "
+        "`backgroundImageUrl`.",
+    )
+    white_label: bool | None = strawberry.field(
+        default=None,
+        description="Show only your brand in the portal and in mails (no Portico mention).",
+    )
+    client_uploads_enabled: bool | None = strawberry.field(
+        default=None, description="Whether contacts may upload documents from the portal."
+    )
+    client_upload_max_bytes: int | None = strawberry.field(
+        default=None,
+        description="Largest file a contact may upload, at most the server's limit (0: the "
+        "server's limit).",
+    )
+    client_payments_enabled: bool | None = strawberry.field(
+        default=None, description="Whether contacts may pay invoices from the portal."
+    )
     task_sharing_enabled: bool | None = strawberry.field(
         default=None,
-        description="Whether clients see the tasks shared with them (for every client); off "
-        "removes tasks from every contact's portal.",
+        description="Whether tasks are shared with clients at all; off, no contact has the "
+        "Tasks module (one setting for every client).",
+    )
+    terms_text: str | None = strawberry.field(
+        default=None, description="Terms of service shown in the portal; empty removes them."
+    )
+    privacy_text: str | None = strawberry.field(
+        default=None, description="Privacy policy shown in the portal; empty removes it."
     )
 
     def to_data(self) -> AccountSettingsData:
-        return AccountSettingsData(
-            **{name: getattr(self, name) for name in AccountSettingsData.__dataclass_fields__}
+        given = {
+            name: getattr(self, name, None) for name in AccountSettingsData.__dataclass_fields__
+        }
+        return AccountSettingsData(**given)
+
+    def images(self) -> tuple[UploadedFile | None, UploadedFile | None]:
+        """The logo and background uploaded (Starlette's UploadFile at run time)."""
+        logo = None if self.logo is None else as_upload(self.logo, field="logo")
+        background = (
+            None
+            if self.background_image is None
+            else as_upload(self.background_image, field="backgroundImage")
         )
+        return logo, background
 
 
 @strawberry.type
@@ -198,10 +242,14 @@ class AccountSettingsMutation:
         return await resolvers.disconnect_stripe(info)  # type: ignore[return-value]
 
     @mutation(
-        "Change modules, branding and portal options.",
+        "Change modules, branding and portal options; a logo or background image is uploaded "
+        "with a multipart request (see `uploadDocument`).",
         permission=Permission.ACCOUNT_ADMIN,
     )
     async def update_account_settings(
         self, info: Info, input: AccountSettingsInput
     ) -> Annotated[Account, strawberry.lazy("schema.accounts")]:
-        return await resolvers.update_account_settings(info, input.to_data())  # type: ignore[return-value]
+        logo, background_image = input.images()
+        return await resolvers.update_account_settings(  # type: ignore[return-value]
+            info, input.to_data(), logo=logo, background_image=background_image
+        )

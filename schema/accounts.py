@@ -17,6 +17,7 @@ from models.enums import Module, StaffRole
 from resolvers import auth as auth_resolvers
 from resolvers.context import Info
 from schema.fields import field, id_field, mutation, public_field, public_mutation
+from services.branding import image_url
 from services.stripe_gateway.connection import webhook_url
 
 if TYPE_CHECKING:
@@ -33,9 +34,33 @@ class Account:
     slug: str = field("Short name used in portal URLs and sign-in.")
     currency: str = field("Default currency (ISO 4217).")
     timezone: str = field("IANA time zone of the business.")
-    logo_url: str | None = field("Logo shown in the portal and on documents.")
+
+    @field("Logo shown in the portal and on documents (an uploaded one, or the URL given).")
+    def logo_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:
+        return image_url(info.context.runtime.settings, root.logo_key) or root.logo_url
+
     primary_color: str = field("Brand colour (#RRGGBB).")
-    background_image_url: str | None = field("Background of the portal sign-in page.")
+
+    @field("Background of the portal sign-in page (uploaded, or the URL given).")
+    def background_image_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:
+        settings = info.context.runtime.settings
+        return image_url(settings, root.background_image_key) or root.background_image_url
+
+    white_label: bool = field("Whether only the business's brand is shown (no Portico mention).")
+    terms_text: str | None = field("Terms of service shown in the portal.")
+    privacy_text: str | None = field("Privacy policy shown in the portal.")
+    client_uploads_enabled: bool = field("Whether contacts may upload documents.")
+
+    @field("Largest file a contact may upload, in bytes.")
+    def client_upload_max_bytes(self, root: strawberry.Parent[AccountRow], info: Info) -> int:
+        server_limit = info.context.runtime.settings.upload_max_bytes
+        return min(root.client_upload_max_bytes or server_limit, server_limit)
+
+    client_payments_enabled: bool = field("Whether contacts may pay invoices from the portal.")
+    task_sharing_enabled: bool = field(
+        "Whether tasks are shared with clients (off: no contact has the Tasks module).",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
     portal_enabled: bool = field(
         "Whether clients can use the portal.", permission=Permission.ACCOUNT_ADMIN
     )
@@ -50,10 +75,6 @@ class Account:
     )
     convert_quote_on_approval: bool = field(
         "Whether an approved quote becomes an invoice.", permission=Permission.ACCOUNT_ADMIN
-    )
-    task_sharing_enabled: bool = field(
-        "Whether clients see the tasks shared with them (for every client).",
-        permission=Permission.ACCOUNT_ADMIN,
     )
 
     @field("Whether Stripe is connected (card payments on).", permission=Permission.ACCOUNT_ADMIN)
@@ -102,11 +123,23 @@ class SignInPayload:
 class Portal:
     name: str = field("The business's name.")
     slug: str = field("The account's short name.")
-    logo_url: str | None = field("Logo to show.")
+
+    @field("Logo to show (an uploaded one is served under `/branding/`).")
+    def logo_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:
+        return image_url(info.context.runtime.settings, root.logo_key) or root.logo_url
+
     primary_color: str = field("Brand colour (#RRGGBB).")
-    background_image_url: str | None = field("Background image of the sign-in page.")
+
+    @field("Background image of the sign-in page.")
+    def background_image_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:
+        settings = info.context.runtime.settings
+        return image_url(settings, root.background_image_key) or root.background_image_url
+
+    white_label: bool = field("Whether only the business's brand is shown (no Portico mention).")
     registration_enabled: bool = field("Whether new clients may register.")
     password_login_enabled: bool = field("Whether contacts may sign in with a password.")
+    terms_text: str | None = field("Terms of service to show.")
+    privacy_text: str | None = field("Privacy policy to show.")
 
 
 @strawberry.type

@@ -16,7 +16,7 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.activity import ActivityQuery
 from schema.clients import ClientMutation, ClientQuery
 from schema.credits import CreditMutation, CreditQuery
-from schema.documents import DocumentQuery
+from schema.documents import DocumentMutation, DocumentQuery
 from schema.invoice_events import InvoiceEventSubscription
 from schema.invoices import InvoiceMutation, InvoiceQuery
 from schema.payment_methods import PaymentMethodMutation, PaymentMethodQuery
@@ -72,6 +72,7 @@ Mutation = merge_types(
         TimeLogMutation,
         SupportMutation,
         UnsubscribeMutation,
+        DocumentMutation,
         WebhookMutation,
     ),
 )

@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from schema.registry import SchemaRegistry, SchemaRouter
+from server.branding import branding_route
 from server.downloads import download_route, pdf_render_limiter
-from server.graphql_view import PorticoGraphQL
+from server.graphql_view import UPLOAD_PREFLIGHT_HEADERS, PorticoGraphQL
 from server.limits import BodySizeLimit
 from server.migrate import NOT_MIGRATED_HINT, MigrationCheck
 from server.proxies import proxy_headers_middleware
@@ -102,12 +103,23 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 CORSMiddleware,
                 allow_origins=runtime.settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    REQUEST_ID_HEADER,
+                    *UPLOAD_PREFLIGHT_HEADERS,
+                ],
                 expose_headers=[REQUEST_ID_HEADER],
                 allow_credentials=False,
             )
         )
-    middleware.append(Middleware(BodySizeLimit, max_body_bytes=runtime.settings.max_body_bytes))
+    middleware.append(
+        Middleware(
+            BodySizeLimit,
+            max_body_bytes=runtime.settings.max_body_bytes,
+            max_upload_bytes=runtime.settings.upload_max_bytes,
+        )
+    )
     pdf_renders = pdf_render_limiter(runtime)
     app = Starlette(
         routes=[
@@ -115,6 +127,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/graphql", graphql),  # other methods: the view's JSON 405
             WebSocketRoute("/graphql", graphql),
             download_route(runtime, pdf_renders),
+            branding_route(runtime),
             stripe_webhook_route(runtime),
         ],
         middleware=middleware,

@@ -1,4 +1,5 @@
-"""``GET /downloads/{token}``: the PDF behind a signed download URL (``pdfUrl``).
+"""``GET /downloads/{token}``: the PDF behind a signed download URL (``pdfUrl``), or
+the uploaded file (``Document.downloadUrl``), streamed from storage as it was stored.
 
 The token is the only credential (a browser follows the link without headers). A link
 that is malformed, tampered with, signed for another purpose, or no longer allowed
@@ -15,10 +16,16 @@ import anyio
 import anyio.to_thread
 import structlog
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from services.downloads import DownloadExpired, DownloadUnavailable, open_download
+from services.downloads import (
+    DownloadExpired,
+    DownloadUnavailable,
+    StoredDownload,
+    content_disposition,
+    open_download,
+)
 from services.runtime import Runtime
 
 log = structlog.get_logger("portico.downloads")
@@ -55,6 +62,8 @@ def download_route(runtime: Runtime, renders: anyio.CapacityLimiter) -> Route:
             except DownloadUnavailable:
                 log.info("download.refused", reason="unavailable")
                 return _error(404, "NOT_FOUND", "Not found.")
+        if isinstance(document, StoredDownload):
+            return await _stored(runtime, document)
         content = await anyio.to_thread.run_sync(document.render, limiter=renders)
         log.info("download.served", filename=document.filename, size=len(content))
         return Response(
@@ -67,3 +76,20 @@ def download_route(runtime: Runtime, renders: anyio.CapacityLimiter) -> Route:
         )
 
     return Route("/downloads/{token}", download, methods=["GET"])
+
+
+async def _stored(runtime: Runtime, document: StoredDownload) -> Response:
+    if not await runtime.storage.exists(document.storage_key):
+        log.warning("download.file_missing", key=document.storage_key)
+        return _error(404, "NOT_FOUND", "Not found.")
+    log.info("download.served", filename=document.filename, size=document.size_bytes)
+    return StreamingResponse(
+        runtime.storage.stream(document.storage_key),
+        media_type=document.content_type,
+        headers={
+            **NO_STORE,
+            "Content-Length": str(document.size_bytes),
+            "Content-Disposition": content_disposition(document.filename),
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

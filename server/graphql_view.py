@@ -21,6 +21,7 @@ from typing import Any, cast
 import orjson
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -46,6 +47,7 @@ from server.http_errors import (
     BAD_REQUEST,
     INTERNAL_SERVER_ERROR,
     METHOD_NOT_ALLOWED,
+    PREFLIGHT_REQUIRED,
     UNSUPPORTED_MEDIA_TYPE,
     RequestRefused,
     error_response,
@@ -61,6 +63,12 @@ from services.runtime import Runtime
 
 log = structlog.get_logger("portico.http")
 
+
+UPLOAD_PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-portico-upload")
+"""A multipart POST must carry one of these (any value). A browser sends a header of
+its own only after a CORS preflight, which only the configured origins pass; a plain
+HTML form, which could post multipart across sites, cannot set one (Strawberry's and
+Apollo's advice against CSRF on uploads)."""
 
 ACCESS_REVOKED = 4401
 """WebSocket close code when the connection's credential is revoked (graphql-transport-ws
@@ -131,6 +139,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             "connection_init_wait_timeout", timedelta(seconds=settings.ws_init_timeout_seconds)
         )
         kwargs.setdefault("max_subscriptions_per_connection", settings.ws_max_subscriptions)
+        kwargs.setdefault("multipart_uploads_enabled", True)
         super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
         self.registry = schema.registry
@@ -153,9 +162,19 @@ class PorticoGraphQL(GraphQL[Context, None]):
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         content_type, _ = parse_content_type(request.content_type or "")
-        if request.method == "POST" and "application/json" not in content_type:
+        if request.method == "POST" and content_type == "multipart/form-data":
+            if not any(request.headers.get(name) for name in UPLOAD_PREFLIGHT_HEADERS):
+                raise RequestRefused(
+                    400,
+                    PREFLIGHT_REQUIRED,
+                    "File uploads need an `Apollo-Require-Preflight` or `X-Portico-Upload` header.",
+                )
+        elif request.method == "POST" and "application/json" not in content_type:
             raise RequestRefused(
-                415, UNSUPPORTED_MEDIA_TYPE, "Send the GraphQL request as application/json."
+                415,
+                UNSUPPORTED_MEDIA_TYPE,
+                "Send the GraphQL request as application/json (or multipart/form-data "
+                "for file uploads).",
             )
         return await super().parse_http_body(request)
 
@@ -182,8 +201,11 @@ class PorticoGraphQL(GraphQL[Context, None]):
                     request=request,
                     schemas=self.registry,
                 )
-                response = await self._handle_http(request, context)
-                await response(scope, receive, send)
+                try:
+                    response = await self._handle_http(request, context)
+                    await response(scope, receive, send)
+                finally:
+                    await request.close()  # an upload's spooled temporary files go now
             elif scope["type"] == "websocket":
                 websocket = WebSocket(scope, receive=receive, send=send)
                 context = Context(
@@ -229,6 +251,10 @@ class PorticoGraphQL(GraphQL[Context, None]):
             return await self.run(request, context=context)
         except HTTPException as error:
             return refused_response(error)
+        except StarletteHTTPException as error:  # Starlette's multipart parser refused it
+            return error_response(
+                error.status_code, BAD_REQUEST, f"The multipart body is malformed: {error.detail}"
+            )
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

@@ -7,8 +7,11 @@ refusals raise :class:`RequestRefused`, which names its code.
 
 - 400 ``BAD_REQUEST``: a body that is not UTF-8 or not JSON, no query, ``query`` or
   ``variables`` of the wrong type, an unknown ``operationName``, a batch (list) body;
+- 400 ``PREFLIGHT_REQUIRED``: a multipart (file upload) POST without an
+  ``Apollo-Require-Preflight`` or ``X-Portico-Upload`` header (CSRF protection);
 - 405 ``METHOD_NOT_ALLOWED``: a method other than GET and POST, or a mutation in a GET;
-- 415 ``UNSUPPORTED_MEDIA_TYPE``: a POST whose body is not ``application/json``;
+- 415 ``UNSUPPORTED_MEDIA_TYPE``: a POST whose body is neither ``application/json`` nor
+  ``multipart/form-data``;
 - 500 ``INTERNAL_SERVER_ERROR``: anything unexpected (logged with its stack).
 """
 
@@ -21,6 +24,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from server.limits import graphql_error_body
 
 BAD_REQUEST = "BAD_REQUEST"
+PREFLIGHT_REQUIRED = "PREFLIGHT_REQUIRED"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
 NOT_FOUND = "NOT_FOUND"

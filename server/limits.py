@@ -4,7 +4,10 @@ A body is refused with 413 ``PAYLOAD_TOO_LARGE`` before it is read whole: at onc
 its ``Content-Length`` is above ``max_body_bytes``, otherwise (chunked or streamed
 bodies) as soon as the bytes received pass the limit. Counting happens on the ASGI
 ``receive`` channel, so it holds for every content type (JSON, multipart, webhooks) and
-the server never buffers more than the limit plus one chunk. The answer carries
+the server never buffers more than the limit plus one chunk. A ``multipart/form-data``
+body (a file upload) may carry ``max_upload_bytes`` more: the file, besides the GraphQL
+request; the upload's own limit is checked again, exactly, while it streams to storage
+(``services.uploads``). The answer carries
 ``Connection: close``: the rest of the body is never read, so the connection cannot be
 reused.
 """
@@ -30,17 +33,21 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_body_bytes
+        if _is_multipart(scope):
+            limit += self.max_upload_bytes
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(send, limit)
             return
 
         received = 0
@@ -51,7 +58,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
@@ -66,14 +73,14 @@ class BodySizeLimit:
         except BodyTooLarge:
             if response_started:  # pragma: no cover - no route answers before its body
                 raise
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = orjson.dumps(
             graphql_error_body(
-                f"The request body is larger than {self.max_body_bytes} bytes.",
+                f"The request body is larger than {limit} bytes.",
                 PAYLOAD_TOO_LARGE,
-                maxBytes=self.max_body_bytes,
+                maxBytes=limit,
             )
         )
         await send(
@@ -88,6 +95,13 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.split(b";", 1)[0].strip().lower() == b"multipart/form-data")
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

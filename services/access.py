@@ -317,31 +317,12 @@ def document_scope(principal: Principal) -> Conditions:
     clients see: a client's documents shared in the portal or uploaded by one of that
     client's contacts; never internal or account-wide files."""
     conditions = _own_client(Document, principal)
-    if isinstance(principal, ContactPrincipal):
-        uploaded_by_client = select(Contact.id).where(
-            Contact.account_id == principal.account_id,
-            Contact.client_id == principal.client_id,
-        )
-        conditions.append(
-            or_(
-                Document.visible_in_portal.is_(True),  # type: ignore[attr-defined]
-                Document.uploaded_by_contact_id.in_(uploaded_by_client),  # type: ignore[union-attr]
-            )
-        )
-    elif isinstance(principal, PartnerPrincipal):
-        uploaded_by_its_client = (
-            select(Contact.id)
-            .where(
-                Contact.account_id == principal.account_id,
-                col(Contact.client_id) == col(Document.client_id),
-            )
-            .correlate(Document)
-        )
+    if isinstance(principal, ContactPrincipal | PartnerPrincipal):
         conditions.append(col(Document.client_id).is_not(None))
         conditions.append(
             or_(
                 Document.visible_in_portal.is_(True),  # type: ignore[attr-defined]
-                col(Document.uploaded_by_contact_id).in_(uploaded_by_its_client),
+                Document.uploaded_by_client.is_(True),  # type: ignore[attr-defined]
             )
         )
     return conditions

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
@@ -21,7 +22,11 @@ from services.events import access as access_events
 from services.money import check_amount, validate_currency
 from services.passwords import hash_password
 from services.portal.access import end_contact_access
+from services.unit_of_work import after_commit
 from services.validation import normalise_email, optional_text, required_text
+
+if TYPE_CHECKING:
+    from services.runtime import Runtime
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -121,7 +126,17 @@ class AccountSettingsData:
     allow_partial_payments: bool | None = None
     allow_overpayment: bool | None = None
     minimum_payment_amount: Decimal | None = None
+    white_label: bool | None = None
+    client_uploads_enabled: bool | None = None
+    client_upload_max_bytes: int | None = None
+    """``0`` goes back to the server's limit."""
+    client_payments_enabled: bool | None = None
     task_sharing_enabled: bool | None = None
+    terms_text: str | None = None
+    privacy_text: str | None = None
+    logo_key: str | None = None
+    """A stored logo (``services.branding``); not from the input directly."""
+    background_image_key: str | None = None
 
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -146,9 +161,18 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         account.timezone = data.timezone
     if data.logo_url is not None:
         account.logo_url = _url_or_none(data.logo_url, field="logoUrl")
+        account.logo_key = None  # a URL given replaces an uploaded logo
+    if data.logo_key is not None:
+        account.logo_key, account.logo_url = data.logo_key, None
     if data.background_image_url is not None:
         account.background_image_url = _url_or_none(
             data.background_image_url, field="backgroundImageUrl"
+        )
+        account.background_image_key = None
+    if data.background_image_key is not None:
+        account.background_image_key, account.background_image_url = (
+            data.background_image_key,
+            None,
         )
     if data.primary_color is not None:
         if not COLOR_PATTERN.fullmatch(data.primary_color):
@@ -158,6 +182,18 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         account.enabled_modules = sorted({m.value for m in data.enabled_modules})
     if data.quote_terms is not None:
         account.quote_terms = optional_text(data.quote_terms, field="quoteTerms", max_length=20000)
+    if data.terms_text is not None:
+        account.terms_text = optional_text(data.terms_text, field="termsText", max_length=50000)
+    if data.privacy_text is not None:
+        account.privacy_text = optional_text(
+            data.privacy_text, field="privacyText", max_length=50000
+        )
+    if data.client_upload_max_bytes is not None:
+        if data.client_upload_max_bytes < 0:
+            raise BadInput(
+                "Give a size in bytes (0: the server's limit).", field="clientUploadMaxBytes"
+            )
+        account.client_upload_max_bytes = data.client_upload_max_bytes or None
     if data.minimum_payment_amount is not None:
         account.minimum_payment_amount = check_amount(
             data.minimum_payment_amount, account.currency, field="minimumPaymentAmount"
@@ -173,6 +209,9 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         "quote_requires_po_number",
         "allow_partial_payments",
         "allow_overpayment",
+        "white_label",
+        "client_uploads_enabled",
+        "client_payments_enabled",
         "task_sharing_enabled",
     ):
         value = getattr(data, flag)
@@ -180,16 +219,32 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
             setattr(account, flag, value)
 
 
+def forget_stored_files(session: AsyncSession, keys: set[str | None]) -> None:
+    """Delete the stored files ``keys`` once ``session``'s change is committed."""
+
+    async def delete(runtime: Runtime) -> None:
+        for key in keys:
+            if key is not None:
+                await runtime.storage.delete(key)
+
+    after_commit(session, f"storage.delete:{','.join(sorted(k for k in keys if k))}", delete)
+
+
 async def update_account_settings(
     *, session: AsyncSession, actor: StaffPrincipal, data: AccountSettingsData
 ) -> Account:
     """Modules, branding and portal options. Turning the portal off ends every contact's
-    sessions and links at once."""
+    sessions and links at once. A logo or background replaced or removed leaves storage
+    once the change is committed."""
     account = (
         await session.exec(select(Account).where(Account.id == actor.account_id).with_for_update())
     ).one()
     portal_was_on = account.portal_enabled
+    images_before = {account.logo_key, account.background_image_key}
     _apply_settings(account, data)
+    replaced = images_before - {account.logo_key, account.background_image_key, None}
+    if replaced:
+        forget_stored_files(session, replaced)
     account.updated_at = utcnow()
     if portal_was_on and not account.portal_enabled:
         await end_contact_access(session, account_id=account.id)

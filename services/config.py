@@ -58,6 +58,21 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     upload_dir: Path = Path("var/uploads")
+    """Where uploaded files are kept, unless an S3-compatible store is configured."""
+    upload_max_bytes: int = Field(default=25_000_000, gt=0)
+    """Largest file ``uploadDocument`` accepts. A multipart request may be this much larger
+    than ``max_body_bytes`` (the limit of every other body); it is refused while it streams."""
+    branding_image_max_bytes: int = Field(default=2_000_000, gt=0)
+    """Largest logo or portal background image."""
+    # S3-compatible storage (services/storage/s3.py): used when s3_bucket is set
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    """Another S3-compatible service (MinIO, R2, ...); ``None``: AWS."""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""
+    """Prepended to every key, to share a bucket (e.g. ``portico/``)."""
     # Mail: with no SMTP host, mails are printed and kept in the outbox table
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -941,8 +942,13 @@ async def _recurring_and_subscriptions(demo: _Demo) -> None:
 # --- documents ------------------------------------------------------------------------
 
 
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
 async def _documents(demo: _Demo) -> None:
-    """Documents have no upload action yet (issue 13): their rows are written directly."""
+    """The demo's files are placeholders (text, whatever the name says), so they skip the
+    upload checks (services.document_uploads): each is written to storage with its row."""
     acme, globex = demo.clients["acme"], demo.clients["globex"]
     website, erp = demo.projects["website"], demo.projects["erp"]
     files = [
@@ -956,6 +962,8 @@ async def _documents(demo: _Demo) -> None:
     uploader = demo.staff[StaffRole.MANAGER]
     for client, project, filename, content_type, visible in files:
         content = f"Portico demo file: {filename} for {client.name}\n".encode() * 64
+        key = f"documents/{demo.account.id.hex}/{uuid.uuid4().hex}"
+        await demo.work.runtime.storage.save(key, _once(content))
         demo.session.add(
             Document(
                 account_id=demo.account.id,
@@ -965,7 +973,7 @@ async def _documents(demo: _Demo) -> None:
                 content_type=content_type,
                 size_bytes=len(content),
                 sha256=hashlib.sha256(content).hexdigest(),
-                storage_key=f"demo/{uuid.uuid4()}",
+                storage_key=key,
                 visible_in_portal=visible,
                 uploaded_by_staff_id=uploader.id,
             )

@@ -1,4 +1,5 @@
-"""Signed, expiring download URLs for PDFs (``pdfUrl``) and what they fetch.
+"""Signed, expiring download URLs for PDFs (``pdfUrl``) and uploaded documents
+(``Document.downloadUrl``), and what they fetch.
 
 A download token is signed with the DOWNLOAD salt (a session or any other token never
 verifies as one) and carries what to render (kind, document id or statement
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 from itsdangerous import SignatureExpired
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,7 +37,7 @@ from auth.tokens import InvalidToken, TokenPurpose, TokenSigner
 from models.auth import ApiToken
 from models.enums import Module
 from services import sessions
-from services.access import access_invoice, access_quote
+from services.access import access_document, access_invoice, access_quote
 from services.config import Settings
 from services.errors import PorticoError
 from services.pdf.invoice import load_invoice_pdf, render_invoice
@@ -48,12 +50,14 @@ class DownloadKind(StrEnum):
     INVOICE = "invoice"
     QUOTE = "quote"
     STATEMENT = "statement"
+    DOCUMENT = "document"
 
 
 REQUIRES: dict[DownloadKind, tuple[Permission, Module]] = {
     DownloadKind.INVOICE: (Permission.INVOICES_READ, Module.INVOICES),
     DownloadKind.QUOTE: (Permission.QUOTES_READ, Module.QUOTES),
     DownloadKind.STATEMENT: (Permission.STATEMENTS_READ, Module.STATEMENTS),
+    DownloadKind.DOCUMENT: (Permission.DOCUMENTS_READ, Module.DOCUMENTS),
 }
 """What a caller must still hold to download each kind: the same rule as the schema
 field that handed out the link."""
@@ -83,6 +87,16 @@ class Download:
 
     filename: str
     render: Callable[[], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDownload:
+    """An uploaded file, streamed from storage as it was uploaded."""
+
+    filename: str
+    content_type: str
+    size_bytes: int
+    storage_key: str
 
 
 # --- signing ----------------------------------------------------------------------------
@@ -164,7 +178,7 @@ def _grant(payload: Any) -> DownloadGrant:
 
 async def open_download(
     *, session: AsyncSession, signer: TokenSigner, settings: Settings, token: str
-) -> Download:
+) -> Download | StoredDownload:
     """The document behind ``token``, read again in the scope of the one who asked."""
     grant = read_download_token(signer, token, max_age_seconds=settings.download_url_ttl_seconds)
     principal = await _holder(session, grant)
@@ -198,8 +212,13 @@ async def _prepare(
     settings: Settings,
     principal: AuthenticatedPrincipal,
     grant: DownloadGrant,
-) -> Download:
+) -> Download | StoredDownload:
     upload_dir = settings.upload_dir
+    if grant.kind is DownloadKind.DOCUMENT and grant.document_id is not None:
+        document = await access_document(session, principal, grant.document_id)
+        return StoredDownload(
+            document.filename, document.content_type, document.size_bytes, document.storage_key
+        )
     if grant.kind is DownloadKind.INVOICE and grant.document_id is not None:
         invoice = await access_invoice(session, principal, grant.document_id)
         invoice_pdf = await load_invoice_pdf(session, invoice, upload_dir=upload_dir)
@@ -227,6 +246,15 @@ async def _prepare(
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_QUOTED_UNSAFE = re.compile(r'[^\x20-\x7e]|["\\%;]')
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the name twice (RFC 6266): an ASCII fallback in which anything
+    else, quotes and backslashes become ``_``, and the exact name percent-encoded
+    (``filename*``). It never opens inline, whatever the type."""
+    fallback = _QUOTED_UNSAFE.sub("_", filename) or "document"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def safe_filename(name: str) -> str:

@@ -13,8 +13,8 @@ class PorticoError(Exception):
         self.field = field
 
     @property
-    def extensions(self) -> dict[str, str]:
-        extensions = {"code": self.code}
+    def extensions(self) -> dict[str, object]:
+        extensions: dict[str, object] = {"code": self.code}
         if self.field:
             extensions["field"] = self.field
         return extensions
@@ -51,6 +51,21 @@ class Conflict(PorticoError):
     """The request is valid but the object's state does not allow it (e.g. send a void)."""
 
     code = "CONFLICT"
+
+
+class PayloadTooLarge(PorticoError):
+    """A file above its limit, refused while it streamed (the HTTP body limit answers the
+    same code with a 413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+    def __init__(self, max_bytes: int, *, field: str | None = None) -> None:
+        super().__init__(f"The file is larger than {max_bytes} bytes.", field=field)
+        self.max_bytes = max_bytes
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "maxBytes": self.max_bytes}
 
 
 class RateLimited(PorticoError):

@@ -1,7 +1,7 @@
 """What lives as long as the app, shared by every way in (requests, the scheduler,
 background jobs, webhook handlers, CLI commands): settings, the database, the signer,
-the rate limiter, the mailer, the revocation hub, the event broker, background jobs and
-the hashing pool.
+the rate limiter, the mailer, the revocation hub, the event broker, background jobs,
+the hashing pool and the file store.
 
 It sits in the services layer so that any layer may hold it; :mod:`services.unit_of_work`
 gives the after-commit hooks it to act with."""
@@ -23,6 +23,8 @@ from services.event_log.broker import EventBroker
 from services.mail import Mailer
 from services.ratelimit import RateLimiter
 from services.revocation import RevocationHub
+from services.storage import storage_for
+from services.storage.base import Storage
 from services.webhooks.dispatcher import WebhookDispatcher
 
 
@@ -40,6 +42,8 @@ class Runtime:
     """Argon2 in worker threads, bounded (``password_hash_concurrency``/``_queue``)."""
     events: EventBroker
     """Numbers committed events and hands them to this instance's subscribers."""
+    storage: Storage
+    """Where uploaded files live (``services.storage``)."""
     webhooks: WebhookDispatcher | None = None
     """Sends partner webhooks, once the server starts it (``server.webhooks``)."""
 
@@ -59,6 +63,7 @@ class Runtime:
                 settings.password_hash_concurrency, settings.password_hash_queue
             ),
             events=EventBroker(settings, sessions),
+            storage=storage_for(settings),
         )
 
     @property

@@ -38,6 +38,7 @@ from services.unit_of_work import UnitOfWork, begin_write
 pytest_plugins = [
     "tests.smtp_server",  # fixtures smtp_server, smtp_runtime
     "tests.stripe.server",  # fixture localstripe
+    "tests.s3_server",  # fixtures s3_server, s3_bucket, s3_storage
 ]
 
 use_cheapest_parameters()  # real argon2, cheap parameters: hashing would dominate the run
@@ -129,6 +130,7 @@ def settings(backend: Backend, request: pytest.FixtureRequest) -> Settings:
         secret_key=SECRET,
         public_base_url="http://portal.test",
         scheduler_enabled=False,  # tests run the scheduler themselves
+        upload_dir=request.getfixturevalue("tmp_path") / "uploads",
         **stripe,
     )
 

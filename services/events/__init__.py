@@ -23,6 +23,7 @@ module                 events
 :mod:`.support`        ``support_ticket.*``
 :mod:`.access`         API tokens, account settings, contacts' portal access
 :mod:`.webhooks`       ``webhook.*``: partner webhook endpoints
+:mod:`.documents`      ``document.*``: uploads, changes, deletions
 =====================  ==============================================================
 
 Callers import a module under a name that says its domain:

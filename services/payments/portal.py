@@ -76,6 +76,13 @@ def _payment_order(invoice: Invoice) -> tuple[bool, date, date, str, uuid.UUID]:
     )
 
 
+def require_portal_payments(account: Account) -> None:
+    """Contacts pay from the portal only while the account allows it
+    (``clientPaymentsEnabled``)."""
+    if not account.client_payments_enabled:
+        raise Forbidden("Payments from the portal are turned off.")
+
+
 async def plan_portal_payment(
     *,
     session: AsyncSession,
@@ -85,7 +92,8 @@ async def plan_portal_payment(
 ) -> PaymentPlan:
     """Check what a contact asks to pay and split it over the invoices.
 
-    Each invoice must be the contact's client's, open (sent, viewed or partly paid) and
+    The account must allow payments from the portal (``clientPaymentsEnabled``). Each
+    invoice must be the contact's client's, open (sent, viewed or partly paid) and
     in one currency. What is due on an invoice is its unpaid deposit while a deposit is
     set and not yet covered, else its balance. Without ``amount`` the total due is paid.
     Less than the total due needs the account to allow partial payments and at least its
@@ -93,6 +101,10 @@ async def plan_portal_payment(
     invoices oldest due date first; an overpayment then goes to their remaining balances,
     in the same order, and what is left stays as the client's credit.
     """
+    account = await session.get(Account, contact.account_id)
+    if account is None:  # pragma: no cover - a contact's session belongs to an account
+        raise NotFound("Account")
+    require_portal_payments(account)
     if not invoice_ids:
         raise BadInput("Choose at least one invoice to pay.", field="invoiceIds")
     if len(invoice_ids) > MAX_INVOICES:
@@ -114,9 +126,6 @@ async def plan_portal_payment(
             )
         invoices.append(invoice)
     currency = invoices[0].currency
-    account = await session.get(Account, contact.account_id)
-    if account is None:  # pragma: no cover - a contact's session belongs to an account
-        raise NotFound("Account")
     invoices.sort(key=_payment_order)
     dues = [amount_due(invoice) for invoice in invoices]
     total_due = sum(dues, ZERO)

@@ -41,7 +41,7 @@ from models.types import utcnow
 from services.access import access_payment_method
 from services.errors import Conflict, NotFound, PaymentDeclined, PaymentProviderError
 from services.events import payments as payment_events
-from services.payments.portal import PaymentPlan, pay_invoices
+from services.payments.portal import PaymentPlan, pay_invoices, require_portal_payments
 from services.payments.provider import complete_payment
 from services.runtime import Runtime
 from services.stripe_gateway.amounts import to_minor_units
@@ -79,6 +79,7 @@ async def pay_invoices_by_card(
     save_payment_method: bool = False,
 ) -> CardPayment:
     account = await _account_of(session, contact)
+    require_portal_payments(account)
     gateway = connected(runtime.settings, account)
     saved = (
         await access_payment_method(session, contact, payment_method_id)

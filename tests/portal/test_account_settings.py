@@ -65,6 +65,9 @@ async def test_public_page_has_no_other_fields(gql, tenant):
         "backgroundImageUrl",
         "registrationEnabled",
         "passwordLoginEnabled",
+        "whiteLabel",  # what the portal shows (issue 13): its brand only, terms, privacy
+        "termsText",
+        "privacyText",
     }
     body = await gql('query { portal(account: "nope") { name } }')
     assert code_of(body) == "NOT_FOUND"

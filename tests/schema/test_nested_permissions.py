@@ -5,6 +5,7 @@ than its scopes give it at the root (``auth.policy.TYPE_READS``), and its rows o
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -200,6 +201,7 @@ async def internal_work(runtime: Any, tenant: Any, client_id: str) -> dict[str, 
                 **owned,
                 "project_id": project.id,
                 "uploaded_by_contact_id": contact_id,
+                "uploaded_by_client": True,
             },
             "account-wide": {"account_id": tenant.account_id, "visible_in_portal": True},
         }
@@ -208,7 +210,7 @@ async def internal_work(runtime: Any, tenant: Any, client_id: str) -> dict[str, 
                 filename=f"{name}.pdf",
                 content_type="application/pdf",
                 size_bytes=1,
-                sha256="0" * 64,
+                sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),  # one file per owner
                 storage_key=f"test/{uuid.uuid4()}",
                 **attributes,
             )

@@ -35,10 +35,11 @@ def only_error(response):
             "UNSUPPORTED_MEDIA_TYPE",
         ),
         (
-            "multipart body",
+            # multipart is for file uploads, and needs a preflighted header (CSRF)
+            "multipart body without a preflight header",
             {"files": {"operations": ("o.json", b'{"query": "{ __typename }"}')}},
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
+            400,
+            "PREFLIGHT_REQUIRED",
         ),
         (
             "no content type",

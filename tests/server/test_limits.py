@@ -93,12 +93,66 @@ async def test_a_body_at_the_limit_is_served(limited):
     assert_too_large(await limited.post("/graphql", content=padded(LIMIT + 1), headers=JSON))
 
 
-async def test_multipart_and_other_routes_are_bounded_too(limited):
-    response = await limited.post(
-        "/graphql", files={"operations": ("operations.json", b"x" * (2 * LIMIT))}
-    )
-    assert_too_large(response)
+UPLOAD_LIMIT = 50_000
+BOUNDARY = "limit-test"
+
+
+class MultipartBody(Body):
+    """A streamed multipart body whose one file part never ends."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="0"; '
+            'filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n'
+        ).encode()
+        while self.pulled < self.size:
+            self.pulled += self.chunk
+            yield b"x" * self.chunk
+
+
+async def test_a_multipart_upload_may_pass_the_body_limit_by_the_upload_limit(runtime):
+    uploads = with_settings(runtime, max_body_bytes=LIMIT, upload_max_bytes=UPLOAD_LIMIT)
+    async with http_client(uploads) as client:
+        # a multipart body above the body limit but within the upload's is read (and then
+        # refused for want of the preflight header, not for its size)
+        response = await client.post(
+            "/graphql", files={"operations": ("operations.json", b"x" * (2 * LIMIT))}
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "PREFLIGHT_REQUIRED"
+        # beyond both, a streamed multipart body is cut off while it streams
+        body = MultipartBody(100 * UPLOAD_LIMIT)
+        response = await client.post(
+            "/graphql",
+            content=body,
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                "Apollo-Require-Preflight": "true",
+            },
+        )
+        assert_too_large(response, LIMIT + UPLOAD_LIMIT)
+        assert body.pulled <= LIMIT + UPLOAD_LIMIT + CHUNK
+        # and a declared length beyond both is refused unread
+        unread = MultipartBody(100 * UPLOAD_LIMIT)
+        response = await client.post(
+            "/graphql",
+            content=unread,
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                "Content-Length": str(LIMIT + UPLOAD_LIMIT + 1),
+            },
+        )
+        assert_too_large(response, LIMIT + UPLOAD_LIMIT)
+        assert unread.pulled == 0
+
+
+async def test_other_routes_keep_the_body_limit(limited):
     assert_too_large(await limited.post("/healthz", content=b"x" * (2 * LIMIT)))
+    assert_too_large(
+        await limited.post(
+            "/healthz", content=b"x" * (2 * LIMIT), headers={"Content-Type": "text/plain"}
+        )
+    )
 
 
 async def test_the_default_limit_is_one_megabyte(client):

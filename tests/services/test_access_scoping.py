@@ -10,6 +10,7 @@ SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -269,7 +270,11 @@ def _add_rows(
     documents: dict[str, dict[str, Any]] = {
         "shared": {"visible_in_portal": True},
         "private": {"visible_in_portal": False},
-        "uploaded by client": {"visible_in_portal": False, "uploaded_by_contact_id": contact.id},
+        "uploaded by client": {
+            "visible_in_portal": False,
+            "uploaded_by_contact_id": contact.id,
+            "uploaded_by_client": True,
+        },
         # a file of the account, shared in the portal but of no client: no contact sees it
         "account-wide": {"visible_in_portal": True, "client_id": None, "project_id": None},
     }
@@ -279,7 +284,7 @@ def _add_rows(
             filename=f"{variant}.pdf",
             content_type="application/pdf",
             size_bytes=1,
-            sha256="0" * 64,
+            sha256=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),  # one file per owner
             storage_key=f"test/{uuid.uuid4()}",
             **attributes,
         )
@@ -361,7 +366,7 @@ READABLE = [entity for entity in ENTITIES if entity.read is not None]
 BY_NAME = {entity.name: entity for entity in ENTITIES}
 
 
-async def not_found_message(read: Awaitable[Any]) -> tuple[str, dict[str, str]]:
+async def not_found_message(read: Awaitable[Any]) -> tuple[str, dict[str, object]]:
     with pytest.raises(NotFound) as caught:
         await read
     return caught.value.message, caught.value.extensions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections import Counter, defaultdict
 from decimal import Decimal
 
@@ -50,7 +51,12 @@ async def db(tmp_path):
     """A session on a fresh, migrated SQLite database."""
     url = "sqlite+aiosqlite:///" + str(tmp_path / "demo.sqlite3")
     engine = create_engine(url)
-    settings = Settings(environment="test", database_url=url, secret_key="s" * 40)
+    settings = Settings(
+        environment="test",
+        database_url=url,
+        secret_key="s" * 40,
+        upload_dir=tmp_path / "uploads",  # the demo's files
+    )
     runtime = Runtime.build(settings, engine)
     try:
         await upgrade_engine(engine)
@@ -273,6 +279,10 @@ async def test_portal_visibility_flags_are_mixed(db):
     documents = await all_rows(db, Document)
     assert {d.visible_in_portal for d in documents} == {True, False}
     assert len({d.storage_key for d in documents}) == len(documents)
+    runtime = db.info[_RUNTIME]
+    for document in documents:  # each file is stored, as an upload's would be
+        stored = runtime.settings.upload_dir / document.storage_key
+        assert hashlib.sha256(stored.read_bytes()).hexdigest() == document.sha256
 
 
 async def test_seeding_twice_changes_nothing(db):
