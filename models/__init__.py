@@ -27,6 +27,7 @@ from models.enums import (
     QuoteKind,
     QuoteStatus,
     RecurringStatus,
+    RefundStatus,
     SessionKind,
     StaffRole,
     SubscriptionStatus,
@@ -38,7 +39,7 @@ from models.events import EventStream, OutboxEvent
 from models.invoices import Invoice, InvoiceLine
 from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment, PaymentAllocation
+from models.payments import Payment, PaymentAllocation, PaymentDispute, PaymentRefund
 from models.portal import PortalLink
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
@@ -82,7 +83,9 @@ __all__ = [
     "PaidState",
     "Payment",
     "PaymentAllocation",
+    "PaymentDispute",
     "PaymentMethodKind",
+    "PaymentRefund",
     "PaymentStatus",
     "PlanInterval",
     "PortalLink",
@@ -95,6 +98,7 @@ __all__ = [
     "RecurringInvoice",
     "RecurringInvoiceLine",
     "RecurringStatus",
+    "RefundStatus",
     "SavedPaymentMethod",
     "SessionKind",
     "StaffRole",

@@ -68,6 +68,7 @@ class Verb(StrEnum):
     INVOICE_PAYMENT_APPLIED = "invoice.payment_applied"
     INVOICE_PAID = "invoice.paid"
     INVOICE_REFUNDED = "invoice.refunded"
+    INVOICE_PAYMENT_REVERSED = "invoice.payment_reversed"
     INVOICE_VOIDED = "invoice.voided"
     INVOICE_OVERDUE = "invoice.overdue"
     PAYMENT_RECORDED = "payment.recorded"
@@ -78,6 +79,11 @@ class Verb(StrEnum):
     PAYMENT_PROCESSING = "payment.processing"
     PAYMENT_CANCELED = "payment.canceled"
     PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENT_REFUND_REQUESTED = "payment.refund_requested"
+    PAYMENT_REFUND_FAILED = "payment.refund_failed"
+    PAYMENT_DISPUTED = "payment.disputed"
+    PAYMENT_DISPUTE_WON = "payment.dispute_won"
+    PAYMENT_DISPUTE_LOST = "payment.dispute_lost"
     PROJECT_UPDATED = "project.updated"
     QUOTE_CREATED = "quote.created"
     QUOTE_SENT = "quote.sent"
@@ -112,6 +118,7 @@ PARTNER_INVOICE_KINDS = (
     Verb.INVOICE_PAYMENT_APPLIED,
     Verb.INVOICE_PAID,
     Verb.INVOICE_REFUNDED,
+    Verb.INVOICE_PAYMENT_REVERSED,
     Verb.INVOICE_VOIDED,
     Verb.INVOICE_OVERDUE,
 )

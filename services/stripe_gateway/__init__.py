@@ -6,7 +6,10 @@
 - :mod:`.amounts` — Portico's exact amounts as Stripe's integer minor units, and back.
 - :mod:`.card_payments` — "Pay now": a PaymentIntent per Portico payment, one per balance.
 - :mod:`.webhooks` — verified, stored once per event id, each handled in one unit of work
-  and safe out of order (:mod:`.handlers`).
+  and safe out of order (:mod:`.handlers`; refunds in :mod:`.refunds`, disputes in
+  :mod:`.disputes`, the payment a charge or dispute names in :mod:`.charges`).
+- :mod:`.refunds` — ``refundPayment`` on a card payment: refunded through Stripe, the
+  balances follow when Stripe confirms.
 - :mod:`.sync` — ``portico stripe-sync``: the events missed while the server was down.
 
 Calls to Stripe never happen inside a database transaction (a transaction would hold

@@ -23,11 +23,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import PaymentStatus
-from models.payments import SETTLED_STATUSES, Payment
+from models.payments import RECEIVED_STATUSES, Payment
 from models.types import utcnow
 from services.events import payments as payment_events
 from services.payments.provider import complete_payment
 from services.stripe_gateway.amounts import to_minor_units
+from services.stripe_gateway.disputes import DISPUTE_HANDLERS
+from services.stripe_gateway.refunds import REFUND_HANDLERS
 
 log = structlog.get_logger("portico.stripe")
 
@@ -72,7 +74,7 @@ async def intent_succeeded(
             currency=intent.get("currency"),
         )
         return "refused: amount or currency differs from the payment"
-    if payment.status in SETTLED_STATUSES:
+    if payment.status in RECEIVED_STATUSES:
         return "ignored: already applied"
     await complete_payment(
         session=session, payment_id=payment.id, provider_payment_id=str(intent["id"])
@@ -128,5 +130,7 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.payment_failed": intent_failed,
     "payment_intent.processing": intent_processing,
     "payment_intent.canceled": intent_canceled,
+    **REFUND_HANDLERS,
+    **DISPUTE_HANDLERS,
 }
 """Event type -> handler; other types are stored and marked ignored."""
