@@ -25,7 +25,7 @@ from services.errors import BadInput, Conflict
 from services.events import invoices as invoice_events
 from services.events import payments as payment_events
 from services.invoices import settle_status
-from services.money import ZERO, check_amount, format_money
+from services.money import ZERO, check_amount, format_money, round_money
 from services.payments.ledger import (
     AllocationData,
     allocations_of,
@@ -133,23 +133,26 @@ def confirmed_takes(
     comes from the unapplied remainder, then the newest allocations. ``amount`` is at
     most what remains of the payment, so it always fits."""
     takes: Takes = []
-    left = amount
+    left = round_money(amount, payment.currency)
     by_invoice = {row.invoice_id: row for row in existing}
     for allocation in named or ():
         row = by_invoice.get(allocation.invoice_id)
         if row is None:
             continue
-        share = min(allocation.amount, row.amount - row.refunded_amount, left)
+        share = round_money(
+            min(allocation.amount, row.amount - row.refunded_amount, left), payment.currency
+        )
         if share > 0:
             takes.append((row, share))
             left -= share
     taken = {id(row): share for row, share in takes}
-    from_unapplied = min(left, unapplied(payment, existing))
+    from_unapplied = round_money(min(left, unapplied(payment, existing)), payment.currency)
     left -= from_unapplied
     for row in reversed(existing):
         if left <= 0:
             break
-        share = min(left, row.amount - row.refunded_amount - taken.get(id(row), ZERO))
+        held = row.amount - row.refunded_amount - taken.get(id(row), ZERO)
+        share = round_money(min(left, held), payment.currency)
         if share > 0:
             takes.append((row, share))
             left -= share

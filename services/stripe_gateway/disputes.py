@@ -30,7 +30,7 @@ from models.types import utcnow
 from services.events import invoices as invoice_events
 from services.events import payments as payment_events
 from services.invoices import settle_status
-from services.money import ZERO
+from services.money import ZERO, round_money
 from services.payments.ledger import allocations_of, lock_account_invoices
 from services.payments.refunds import refunded_status
 from services.stripe_gateway.amounts import from_minor_units
@@ -50,10 +50,6 @@ async def dispute_changed(
         return payment
     if not same_currency(payment, dispute):
         return "refused: currency differs from the payment"
-    if payment.status is PaymentStatus.CHARGED_BACK:
-        return "ignored: the payment was charged back"
-    if payment.status not in SETTLED_STATUSES:
-        raise NotYet(f"The disputed payment is {payment.status.value.lower()} in Portico.")
     status = str(dispute.get("status"))
     amount = from_minor_units(int(dispute.get("amount") or 0), payment.currency)
     dispute_id = str(dispute["id"])
@@ -61,6 +57,10 @@ async def dispute_changed(
     row = (await session.exec(statement.with_for_update())).one_or_none()
     if row is not None and row.status in CLOSED:
         return f"ignored: the dispute is {row.status}"
+    if payment.status is PaymentStatus.CHARGED_BACK:
+        return "ignored: the payment was charged back"
+    if payment.status not in SETTLED_STATUSES:
+        raise NotYet(f"The disputed payment is {payment.status.value.lower()} in Portico.")
     if row is None:
         row = PaymentDispute(
             id=dispute_id,
@@ -95,14 +95,17 @@ async def dispute_changed(
 async def _lost(session: AsyncSession, payment: Payment, dispute: PaymentDispute) -> None:
     """The money is gone: each invoice owes again what the payment held on it."""
     allocations = await allocations_of(session, payment.id)
-    held = {row.invoice_id: row.amount - row.refunded_amount for row in allocations}
+    held = {
+        row.invoice_id: round_money(row.amount - row.refunded_amount, payment.currency)
+        for row in allocations
+    }
     invoices = await lock_account_invoices(
         session, payment.account_id, (i for i, amount in held.items() if amount > 0)
     )
     reversed_amount = ZERO
     for invoice_id, invoice in invoices.items():
         share: Decimal = held[invoice_id]
-        invoice.amount_paid -= share
+        invoice.amount_paid = round_money(invoice.amount_paid - share, invoice.currency)
         settle_status(invoice)
         invoice.updated_at = utcnow()
         reversed_amount += share
