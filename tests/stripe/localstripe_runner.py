@@ -19,7 +19,6 @@ from aiohttp import web
 from localstripe import resources  # type: ignore[import-untyped]
 from localstripe.server import app  # type: ignore[import-untyped]
 
-
 REFUNDS = {"status": "succeeded"}
 
 

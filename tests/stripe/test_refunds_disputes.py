@@ -227,7 +227,7 @@ async def test_a_refund_made_at_stripe_before_the_success_arrived_is_recorded_on
     assert await deliver(client, tenant, "charge.refunded", newer) == "applied"
     assert await deliver(client, tenant, "charge.refunded", charge) == "ignored: already recorded"
     assert await invoice_of(gql, tenant, invoice) == ("PARTIAL", "75.00")
-    (completed,) = await verbs(runtime, "payment.completed")
+    assert len(await verbs(runtime, "payment.completed")) == 1
     assert len(await verbs(runtime, "payment.refunded")) == 2
 
 
