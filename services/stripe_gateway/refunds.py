@@ -12,14 +12,15 @@
    refund moves the money now (its invoices owe it again); a ``pending`` one when its
    event arrives; a failed one changes nothing.
 
-Stripe's word also arrives as ``charge.refunded`` (and ``refund.updated`` /
-``charge.refund.updated``): the charge says how much of it is refunded in all
-(``amount_refunded``) and, when the refunds are included, each one. Portico brings the
-payment up to that state — each Stripe refund recorded once (matched by its id or the
-Portico id in its metadata), one made in Stripe's dashboard recorded as the system's —
-so any number of deliveries, in any order, leave the same balances; a charge refunded
-before Portico saw it succeed completes the payment first (the money came, then part of
-it went back).
+Stripe's word also arrives as ``charge.refunded``: the charge says how much of it is
+refunded in all (``amount_refunded``, which only grows) and, in the API versions that
+include them, each refund. Portico brings the payment up to that total — the refunds it
+asked for matched by their id or the Portico id in their metadata, the rest (made in
+Stripe's dashboard) recorded as the system's — so any number of deliveries, in any
+order, leave the same balances; a charge refunded before Portico saw it succeed
+completes the payment first (the money came, then part of it went back).
+``refund.updated`` / ``charge.refund.updated`` / ``refund.failed`` settle a refund
+Portico asked for (succeeded or failed); one made at Stripe counts from its charge.
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ async def apply_refund(
 async def charge_refunded(
     session: AsyncSession, account_id: uuid.UUID, charge: dict[str, Any]
 ) -> str:
-    """``charge.refunded``: bring the payment up to what the charge says is refunded."""
+    """``charge.refunded``: bring the payment up to what the charge says is refunded in
+    all (``amount_refunded`` only grows, so an older event changes nothing)."""
     payment = await payment_of(session, account_id, charge)
     if isinstance(payment, str):
         return payment
@@ -183,47 +185,50 @@ async def charge_refunded(
         if charge.get("status") != STRIPE_SUCCEEDED and not charge.get("paid"):
             return f"ignored: the charge is {charge.get('status')}"
         # refunded before Portico saw it succeed: the money came first
+        intent_id = object_id(charge.get("payment_intent"))
         payment = await complete_payment(
-            session=session,
-            payment_id=payment.id,
-            provider_payment_id=object_id(charge.get("payment_intent")),
+            session=session, payment_id=payment.id, provider_payment_id=intent_id
         )
-    outcomes: list[str] = []
-    listed = (charge.get("refunds") or {}).get("data")
-    for stripe_refund in listed or ():
-        outcomes.append(await _record(session, payment, stripe_refund))
     target = from_minor_units(int(charge.get("amount_refunded") or 0), payment.currency)
-    if not listed and target > payment.refunded_amount:
-        outcomes.append(await _catch_up(session, payment, target))
-    return "applied" if "applied" in outcomes else "ignored: already recorded"
+    missing = target - payment.refunded_amount
+    if missing <= 0:
+        return "ignored: already recorded"
+    for stripe_refund in (charge.get("refunds") or {}).get("data") or ():
+        if stripe_refund.get("status") != STRIPE_SUCCEEDED:
+            continue
+        amount = from_minor_units(int(stripe_refund.get("amount") or 0), payment.currency)
+        refund = await _match(session, payment, stripe_refund)
+        if (refund is not None and refund.status is RefundStatus.SUCCEEDED) or amount > missing:
+            continue
+        if refund is None:
+            refund = await _made_at_stripe(session, payment, amount, stripe_refund.get("id"))
+        refund.provider_refund_id = refund.provider_refund_id or str(stripe_refund.get("id"))
+        await _confirm(session, payment, refund, amount)
+        missing -= amount
+    if missing > 0:
+        await _catch_up(session, payment, missing)
+    return "applied"
 
 
 async def _record(session: AsyncSession, payment: Payment, stripe_refund: dict[str, Any]) -> str:
-    """One Stripe refund of ``payment`` (locked): matched to its Portico refund, or
-    recorded as one made at Stripe; confirmed, failed, or left pending as Stripe says."""
+    """One Stripe refund Portico asked for (``payment`` locked): confirmed, failed, or
+    left pending as Stripe says. A refund made at Stripe is recorded from its
+    ``charge.refunded`` instead, which says how much is refunded in all."""
     refund = await _match(session, payment, stripe_refund)
     status = str(stripe_refund.get("status"))
-    amount = from_minor_units(int(stripe_refund.get("amount") or 0), payment.currency)
     if refund is None:
-        if status != STRIPE_SUCCEEDED:
-            return f"ignored: a {status} refund made at Stripe"
-        refund = PaymentRefund(
-            account_id=payment.account_id,
-            payment_id=payment.id,
-            amount=amount,
-            currency=payment.currency,
-            provider_refund_id=str(stripe_refund.get("id")),
-        )
-        session.add(refund)
-        await session.flush()
+        return "ignored: not a refund Portico asked for (recorded from charge.refunded)"
     if refund.provider_refund_id is None:
         refund.provider_refund_id = str(stripe_refund.get("id"))
         refund.updated_at = utcnow()
     if refund.status is RefundStatus.SUCCEEDED:
         return "ignored: already recorded"
     if status == STRIPE_SUCCEEDED:
+        amount = from_minor_units(int(stripe_refund.get("amount") or 0), payment.currency)
         return await _confirm(session, payment, refund, amount)
     if status in STRIPE_FAILED:
+        if refund.status is RefundStatus.FAILED:
+            return "ignored: already recorded"
         failure = stripe_refund.get("failure_reason") or status
         _fail(session, payment, refund, reason=str(failure))
         return "applied"
@@ -249,29 +254,42 @@ async def _match(
     return row if row is not None and row.payment_id == payment.id else None
 
 
-async def _catch_up(session: AsyncSession, payment: Payment, target: Decimal) -> str:
-    """The charge says ``target`` is refunded in all, without listing the refunds (the
-    current API leaves them out): confirm the refunds Portico asked for, oldest first,
-    as far as they fit; what is left was refunded at Stripe."""
-    missing = target - payment.refunded_amount
-    outcome = "ignored: already recorded"
-    for refund in await _refunds_of(session, payment.id, RefundStatus.PENDING):
+async def _catch_up(session: AsyncSession, payment: Payment, missing: Decimal) -> None:
+    """``missing`` more was refunded than the listed refunds account for (the current
+    API leaves the list out): the refunds Portico asked for and has no answer for —
+    pending, or failed to reach Stripe — oldest first, as far as they fit; what is left
+    was refunded at Stripe."""
+    candidates = [
+        *await _refunds_of(session, payment.id, RefundStatus.PENDING),
+        *[
+            refund
+            for refund in await _refunds_of(session, payment.id, RefundStatus.FAILED)
+            if refund.provider_refund_id is None
+        ],
+    ]
+    for refund in candidates:
         if refund.amount <= missing:
             await _confirm(session, payment, refund, refund.amount)
             missing -= refund.amount
-            outcome = "applied"
     if missing > 0:
-        refund = PaymentRefund(
-            account_id=payment.account_id,
-            payment_id=payment.id,
-            amount=missing,
-            currency=payment.currency,
-        )
-        session.add(refund)
-        await session.flush()
+        refund = await _made_at_stripe(session, payment, missing, None)
         await _confirm(session, payment, refund, missing)
-        outcome = "applied"
-    return outcome
+
+
+async def _made_at_stripe(
+    session: AsyncSession, payment: Payment, amount: Decimal, stripe_refund_id: Any
+) -> PaymentRefund:
+    """A refund made at Stripe (its dashboard), recorded as the system's."""
+    refund = PaymentRefund(
+        account_id=payment.account_id,
+        payment_id=payment.id,
+        amount=amount,
+        currency=payment.currency,
+        provider_refund_id=str(stripe_refund_id) if stripe_refund_id else None,
+    )
+    session.add(refund)
+    await session.flush()
+    return refund
 
 
 async def _confirm(
