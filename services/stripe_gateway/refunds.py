@@ -38,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import StaffPrincipal
 from models.accounts import Account
 from models.enums import PaymentStatus, RefundStatus
-from models.payments import SETTLED_STATUSES, Payment, PaymentRefund
+from models.payments import RECEIVED_STATUSES, Payment, PaymentRefund
 from models.types import utcnow
 from services.access import access_payment
 from services.errors import Conflict, NotFound, PaymentProviderError
@@ -162,7 +162,7 @@ async def apply_refund(
         return payment
     if not same_currency(payment, stripe_refund):
         return "refused: currency differs from the payment"
-    if payment.status not in SETTLED_STATUSES:
+    if payment.status not in RECEIVED_STATUSES:
         return f"ignored: the payment is {payment.status.value.lower()}"
     return await _record(session, payment, stripe_refund)
 
@@ -179,9 +179,7 @@ async def charge_refunded(
         not same_currency(payment, charge)
     ):
         return "refused: amount or currency differs from the payment"
-    if payment.status is PaymentStatus.CHARGED_BACK:
-        return "ignored: the payment was charged back"
-    if payment.status not in SETTLED_STATUSES:
+    if payment.status not in RECEIVED_STATUSES:
         if charge.get("status") != STRIPE_SUCCEEDED and not charge.get("paid"):
             return f"ignored: the charge is {charge.get('status')}"
         # refunded before Portico saw it succeed: the money came first
@@ -295,9 +293,9 @@ async def _made_at_stripe(
 async def _confirm(
     session: AsyncSession, payment: Payment, refund: PaymentRefund, amount: Decimal
 ) -> str:
-    """Stripe refunded ``amount`` (its figure wins over what was asked): move it."""
-    if payment.status is PaymentStatus.CHARGED_BACK:
-        return "ignored: the payment was charged back"
+    """Stripe refunded ``amount`` (its figure wins over what was asked): move it. A
+    charged-back payment holds nothing on invoices any more, so only the payment records
+    it (a refund made before the dispute was lost, heard of after)."""
     remaining = payment.amount - payment.refunded_amount
     if amount > remaining:
         log.error(
@@ -314,6 +312,8 @@ async def _confirm(
         for a in refund.allocations or ()
     ]
     takes, from_unapplied = ledger_refunds.confirmed_takes(payment, existing, amount, named)
+    if payment.status is PaymentStatus.CHARGED_BACK:
+        takes, from_unapplied = [], ZERO
     await ledger_refunds.take_back(
         session,
         None,
