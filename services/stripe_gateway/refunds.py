@@ -72,6 +72,8 @@ async def refund_payment(
     """``refundPayment``: a manual payment's refund is recorded at once; a card
     payment's is asked of Stripe (see the module's steps)."""
     payment = await access_payment(session, actor, payment_id)
+    # the changes below read it again, locked: this unlocked copy must not stand in for it
+    session.expunge(payment)
     if payment.provider != PROVIDER:
         async with unit_of_work(runtime, session) as work:
             return await ledger_refunds.refund_payment(
@@ -103,13 +105,15 @@ async def refund_payment(
         )
     except stripe.StripeError as error:
         reason = error.user_message or type(error).__name__
-        async with unit_of_work(runtime, session) as work:
+        async with unit_of_work(runtime) as work:  # a fresh session: nothing read before
             locked = await _lock_payment(work.session, refund.payment_id)
             row = await _lock_refund(work.session, refund.id)
             if row is not None and row.status is RefundStatus.PENDING:
                 _fail(work.session, locked, row, reason=reason)
         raise PaymentProviderError(f"Stripe did not refund the payment: {reason}") from error
-    async with unit_of_work(runtime, session) as work:
+    # a fresh session: a webhook may have moved the payment meanwhile, and what the
+    # request's session read before would stand in for the rows locked now
+    async with unit_of_work(runtime) as work:
         outcome = await apply_refund(work.session, actor.account_id, answer.to_dict())
         log.info("stripe_refund", refund_id=str(refund.id), outcome=outcome)
         return await _lock_payment(work.session, refund.payment_id)
