@@ -29,6 +29,7 @@ from models.enums import (
     QuoteKind,
     QuoteStatus,
     RecurringStatus,
+    RefundStatus,
     SessionKind,
     StaffRole,
     SubscriptionStatus,
@@ -42,7 +43,7 @@ from models.follows import Follow
 from models.invoices import Invoice, InvoiceLine
 from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment, PaymentAllocation
+from models.payments import Payment, PaymentAllocation, PaymentDispute, PaymentRefund
 from models.portal import PortalLink
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
@@ -89,7 +90,9 @@ __all__ = [
     "PaidState",
     "Payment",
     "PaymentAllocation",
+    "PaymentDispute",
     "PaymentMethodKind",
+    "PaymentRefund",
     "PaymentStatus",
     "PlanInterval",
     "PortalLink",
@@ -102,6 +105,7 @@ __all__ = [
     "RecurringInvoice",
     "RecurringInvoiceLine",
     "RecurringStatus",
+    "RefundStatus",
     "SavedPaymentMethod",
     "SessionKind",
     "StaffRole",

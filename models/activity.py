@@ -76,6 +76,7 @@ class Verb(StrEnum):
     INVOICE_PAYMENT_APPLIED = "invoice.payment_applied"
     INVOICE_PAID = "invoice.paid"
     INVOICE_REFUNDED = "invoice.refunded"
+    INVOICE_PAYMENT_REVERSED = "invoice.payment_reversed"
     INVOICE_VOIDED = "invoice.voided"
     INVOICE_OVERDUE = "invoice.overdue"
     PAYMENT_RECORDED = "payment.recorded"
@@ -90,6 +91,11 @@ class Verb(StrEnum):
     PAYMENT_METHOD_SAVED = "payment_method.saved"
     PAYMENT_METHOD_DEFAULT_SET = "payment_method.default_set"
     PAYMENT_METHOD_REMOVED = "payment_method.removed"
+    PAYMENT_REFUND_REQUESTED = "payment.refund_requested"
+    PAYMENT_REFUND_FAILED = "payment.refund_failed"
+    PAYMENT_DISPUTED = "payment.disputed"
+    PAYMENT_DISPUTE_WON = "payment.dispute_won"
+    PAYMENT_DISPUTE_LOST = "payment.dispute_lost"
     PROJECT_CREATED = "project.created"
     PROJECT_UPDATED = "project.updated"
     PROJECT_ARCHIVED = "project.archived"
@@ -142,6 +148,7 @@ PARTNER_INVOICE_KINDS = (
     Verb.INVOICE_PAYMENT_APPLIED,
     Verb.INVOICE_PAID,
     Verb.INVOICE_REFUNDED,
+    Verb.INVOICE_PAYMENT_REVERSED,
     Verb.INVOICE_VOIDED,
     Verb.INVOICE_OVERDUE,
 )

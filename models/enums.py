@@ -86,6 +86,21 @@ class PaymentStatus(StrEnum):
     """Never charged: replaced by a newer attempt, or canceled at the provider."""
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
+    DISPUTED = "DISPUTED"
+    """The payer disputed the card charge with their bank; it still counts on its
+    invoices until the dispute is lost."""
+    CHARGED_BACK = "CHARGED_BACK"
+    """A dispute was lost: the bank took the money back, the payment no longer counts and
+    its invoices owe what it had paid."""
+
+
+class RefundStatus(StrEnum):
+    """A refund asked of the payment provider (Stripe): it moves money only once
+    SUCCEEDED."""
+
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
 
 
 class CreditStatus(StrEnum):

@@ -277,12 +277,16 @@ class PaymentMutation:
         )
 
     @mutation(
-        "Record a full or partial refund of a payment (money returned outside Portico; "
-        "refunding a card through the gateway comes with the Stripe integration). With "
-        "allocations, each named invoice gives back its share and the rest comes from the "
-        "unapplied remainder; without, the unapplied remainder goes first, then the "
-        "payment's allocations, the most recent first. Money taken back from an invoice "
-        "is owed again: its balance grows and a paid invoice returns to partial or unpaid.",
+        "Refund all or part of a payment. A manual payment's refund is recorded at once "
+        "(the money went back outside Portico); a card payment is refunded through Stripe "
+        "and its balances follow when Stripe confirms the refund (at once for most cards, "
+        "else when Stripe's event arrives). With allocations, each named invoice gives "
+        "back its share and the rest comes from the unapplied remainder; without, the "
+        "unapplied remainder goes first, then the payment's allocations, the most recent "
+        "first. Money taken back from an invoice is owed again: its balance grows and a "
+        "paid invoice returns to partial or unpaid. More than remains (less refunds still "
+        "pending at Stripe): BAD_USER_INPUT; a disputed payment: CONFLICT; Stripe refusing: "
+        "PAYMENT_PROVIDER_ERROR.",
         permission=Permission.BILLING_MANAGE,
         module=_PAYMENTS,
     )

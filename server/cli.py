@@ -1,4 +1,5 @@
-"""The ``portico`` command: serve, migrate, demo, create-admin, schema, run-scheduler."""
+"""The ``portico`` command: serve, migrate, demo, create-admin, schema, run-scheduler,
+stripe-sync."""
 
 from __future__ import annotations
 
@@ -205,6 +206,53 @@ async def _schedule(scheduler: RecurringScheduler, *, once: bool) -> None:
         await scheduler.stop()
 
 
+def _stripe_sync(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from server.logging import configure_logging
+    from services.errors import PorticoError
+    from services.stripe_gateway.sync import SyncReport, sync_accounts
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"error: --since {args.since!r} is not an ISO date or datetime", file=sys.stderr)
+            return 2
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+
+    async def run() -> list[SyncReport]:
+        async with _runtime(settings) as runtime:
+            return await sync_accounts(
+                runtime, slug=args.account, since=since, window=timedelta(hours=args.hours)
+            )
+
+    try:
+        reports = asyncio.run(run())
+    except PorticoError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    if not reports:
+        print(
+            "No account has Stripe connected."
+            if not args.account
+            else "No such account with Stripe connected."
+        )
+        return 2 if args.account else 0
+    for report in reports:
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(report.outcomes.items()))
+        print(
+            f"{report.slug}: {report.listed} event(s) since {report.since.isoformat()}"
+            f"{' (' + counts + ')' if counts else ''}"
+            f"{f', {report.deferred} to retry' if report.deferred else ''}"
+            f"{f', {report.failed} failed' if report.failed else ''}."
+        )
+    return 1 if any(report.failed for report in reports) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -246,6 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_argument("--once", action="store_true", help="one run, then exit")
     scheduler.set_defaults(run=_run_scheduler)
+
+    sync = commands.add_parser(
+        "stripe-sync",
+        help="handle the Stripe events missed while the server was down (idempotent)",
+    )
+    sync.add_argument("--account", help="one account's slug (default: every connected one)")
+    sync.add_argument(
+        "--hours",
+        type=float,
+        default=72,
+        help="how far back to list (default 72; further when the last stored event is older)",
+    )
+    sync.add_argument("--since", help="list from this ISO date/time instead (UTC if no zone)")
+    sync.set_defaults(run=_stripe_sync)
     return parser
 
 

@@ -69,6 +69,7 @@ COUNTED_PAYMENT_STATUSES = (
     PaymentStatus.COMPLETED,
     PaymentStatus.PARTIALLY_REFUNDED,
     PaymentStatus.REFUNDED,
+    PaymentStatus.DISPUTED,
 )
 
 

@@ -26,6 +26,9 @@ kind                           when                      details
                                                          invoice's total)
 ``invoice.refunded``           a refund takes money      ``number``, ``amount``,
                                back from it              ``balance``, ``payment_id``
+``invoice.payment_reversed``   a lost card dispute       ``number``, ``amount``,
+                               (chargeback) takes a      ``balance``, ``payment_id``,
+                               payment's money back      ``reason`` (``dispute_lost``)
 ``invoice.voided``             it is voided              ``number``
 ``invoice.overdue``            it passes its due date    ``number``, ``due_date``,
                                unpaid (issue 11)         ``balance``
@@ -192,6 +195,24 @@ def refunded(
         invoice,
         actor,
         {"amount": amount, "balance": str(invoice.balance), "payment_id": str(payment_id)},
+    )
+
+
+def payment_reversed(
+    session: AsyncSession, invoice: Invoice, *, amount: str, payment_id: uuid.UUID, reason: str
+) -> None:
+    """By the system, on the provider's word: the payer's bank took the money back."""
+    _record(
+        session,
+        Verb.INVOICE_PAYMENT_REVERSED,
+        invoice,
+        None,
+        {
+            "amount": amount,
+            "balance": str(invoice.balance),
+            "payment_id": str(payment_id),
+            "reason": reason,
+        },
     )
 
 

@@ -105,6 +105,23 @@ async def lock_invoices(
     }
 
 
+async def lock_account_invoices(
+    session: AsyncSession, account_id: uuid.UUID, invoice_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Invoice]:
+    """The account's invoices, locked in id order: for changes the payment provider's
+    word makes (the ids come from a payment already read in the account), and for
+    staff, whose scope is the account."""
+    found: dict[uuid.UUID, Invoice] = {}
+    for invoice_id in sorted(set(invoice_ids)):
+        statement = (
+            select(Invoice)
+            .where(col(Invoice.id) == invoice_id, col(Invoice.account_id) == account_id)
+            .with_for_update()
+        )
+        found[invoice_id] = (await session.exec(statement)).one()
+    return found
+
+
 def checked_shares(
     allocations: Sequence[AllocationData], currency: str, available: Decimal, *, too_much: str
 ) -> list[Decimal]:

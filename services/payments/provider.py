@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import PaymentStatus
 from models.invoices import Invoice
-from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.payments import RECEIVED_STATUSES, Payment, PaymentAllocation
 from models.types import utcnow
 from services.errors import Conflict, NotFound
 from services.events import payments as payment_events
@@ -47,7 +47,7 @@ async def complete_payment(
     cannot take stays on the payment as the client's unapplied credit.
     """
     payment = await _lock_payment_by_id(session, payment_id)
-    if payment.status in SETTLED_STATUSES:
+    if payment.status in RECEIVED_STATUSES:
         return payment
     planned = await allocations_of(session, payment.id)
     invoices = await _lock_payments_invoices(session, payment, planned)

@@ -11,8 +11,12 @@
 - :mod:`.auto_bill` — the scheduler's off-session charges of auto-billed invoices, with
   retries (:mod:`.auto_bill_notices` mails the billing contacts).
 - :mod:`.webhooks` — verified, stored once per event id, each handled in one unit of work
-  and safe out of order (:mod:`.handlers`, :mod:`.method_handlers`); :mod:`.refresh`
-  re-reads from Stripe, before the transaction, what an event about a card is about.
+  and safe out of order (:mod:`.handlers`, :mod:`.method_handlers`; refunds in
+  :mod:`.refunds`, disputes in :mod:`.disputes`, the payment a charge or dispute names in
+  :mod:`.charges`); :mod:`.refresh` re-reads from Stripe, before the transaction, what an
+  event about a card is about.
+- :mod:`.refunds` — ``refundPayment`` on a card payment: refunded through Stripe, the
+  balances follow when Stripe confirms.
 - :mod:`.sync` — ``portico stripe-sync``: the events missed while the server was down.
 
 Calls to Stripe never happen inside a database transaction (a transaction would hold

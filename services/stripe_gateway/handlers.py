@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import PaymentStatus
-from models.payments import SETTLED_STATUSES, Payment
+from models.payments import RECEIVED_STATUSES, Payment
 from models.types import utcnow
 from services.events import payments as payment_events
 from services.payments.provider import complete_payment
@@ -33,6 +33,8 @@ from services.stripe_gateway.method_handlers import (
     save_paying_method,
     setup_intent_succeeded,
 )
+from services.stripe_gateway.disputes import DISPUTE_HANDLERS
+from services.stripe_gateway.refunds import REFUND_HANDLERS
 
 log = structlog.get_logger("portico.stripe")
 
@@ -77,7 +79,7 @@ async def intent_succeeded(
             currency=intent.get("currency"),
         )
         return "refused: amount or currency differs from the payment"
-    if payment.status in SETTLED_STATUSES:
+    if payment.status in RECEIVED_STATUSES:
         return "ignored: already applied"
     await complete_payment(
         session=session, payment_id=payment.id, provider_payment_id=str(intent["id"])
@@ -136,5 +138,7 @@ HANDLERS: dict[str, Handler] = {
     "payment_intent.canceled": intent_canceled,
     "setup_intent.succeeded": setup_intent_succeeded,
     "payment_method.detached": payment_method_detached,
+    **REFUND_HANDLERS,
+    **DISPUTE_HANDLERS,
 }
 """Event type -> handler; other types are stored and marked ignored."""

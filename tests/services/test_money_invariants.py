@@ -12,7 +12,8 @@ the limits, so many operations are refused. After every operation:
   settled payments' allocations hold on it (net of refunds), its ``credits_applied``
   exactly its credit applications, and its status matches what it has received;
 - no payment's allocations and refunds exceed it; refunds never exceed a payment;
-  pending and failed payments have put nothing on an invoice;
+  pending and failed payments have put nothing on an invoice, nor has a charged-back one
+  (a lost dispute) any more, while a disputed one still counts;
 - no credit is applied beyond its amount;
 - every amount is exact at the currency's precision, and the money adds up: what was
   received and credited equals what sits on invoices plus what is left unapplied.
@@ -283,9 +284,17 @@ def check_invariants(state: State, currency: str) -> None:
                 if payment.refunded_amount == payment.amount
                 else PaymentStatus.PARTIALLY_REFUNDED
             )
-            assert payment.status is expected
+            # a disputed payment still counts, whatever was refunded of it
+            assert payment.status in (expected, PaymentStatus.DISPUTED)
+        elif payment.status is PaymentStatus.CHARGED_BACK:
+            pass  # a lost dispute: it holds nothing on invoices (checked above) any more
         else:
-            assert payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED)
+            assert payment.status in (
+                PaymentStatus.PENDING,
+                PaymentStatus.PROCESSING,
+                PaymentStatus.FAILED,
+                PaymentStatus.CANCELED,
+            )
             assert payment.refunded_amount == 0
             assert refunded_from_invoices == 0
 

@@ -4,9 +4,12 @@
 test side (Portico's requests stay what the live API expects): its store is not written
 to a shared pickle in /tmp on every change (parallel test runs would share it);
 PaymentIntents accept ``setup_future_usage``, which the live API takes to save the card
-while paying and localstripe 1.15 refuses as unexpected; and, as the live API does, a
+while paying and localstripe 1.15 refuses as unexpected; as the live API does, a
 SetupIntent that succeeds, or a PaymentIntent with ``setup_future_usage`` that succeeds,
-attaches its PaymentMethod to the intent's Customer (localstripe leaves it unattached).
+attaches its PaymentMethod to the intent's Customer (localstripe leaves it unattached);
+and ``POST /_config/refund_status`` (form field ``status``) sets the status new refunds
+get (Stripe answers ``pending`` for some payment methods and confirms later; localstripe
+always ``succeeded``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from aiohttp import web
 from localstripe import resources  # type: ignore[import-untyped]
 from localstripe.server import app  # type: ignore[import-untyped]
 
+REFUNDS = {"status": "succeeded"}
+
 
 def _patch() -> None:
     resources.Store.dump_to_disk = lambda self: None
@@ -28,6 +33,19 @@ def _patch() -> None:
         self.setup_future_usage = setup_future_usage
 
     resources.PaymentIntent.__init__ = init
+    original_refund = resources.Refund.__init__
+
+    def init_refund(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_refund(self, *args, **kwargs)
+        self.status = REFUNDS["status"]
+
+    resources.Refund.__init__ = init_refund
+
+    async def refund_status(request: web.Request) -> web.Response:
+        REFUNDS["status"] = str((await request.post())["status"])
+        return web.json_response(REFUNDS)
+
+    app.router.add_post("/_config/refund_status", refund_status)
 
     attach_pm = resources.SetupIntent._attach_pm
 

@@ -106,6 +106,45 @@ class LocalStripe:
         intent: dict[str, Any] = response.json()
         return intent
 
+    def refunds_of(self, intent_id: str) -> list[dict[str, Any]]:
+        response = httpx.get(
+            f"{self.url}/v1/refunds",
+            params={"payment_intent": intent_id, "limit": 100},
+            auth=(SECRET_KEY, ""),
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        refunds: list[dict[str, Any]] = response.json()["data"]
+        return refunds
+
+    def intents_for(self, account_id: object) -> list[dict[str, Any]]:
+        """Every PaymentIntent Portico made for the account (by its metadata)."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 100} | ({"starting_after": after} if after else {})
+            response = httpx.get(
+                f"{self.url}/v1/payment_intents",
+                params=params,
+                auth=(SECRET_KEY, ""),
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
+            found += [
+                intent
+                for intent in page["data"]
+                if (intent.get("metadata") or {}).get("portico_account_id") == str(account_id)
+            ]
+            if not page.get("has_more") or not page["data"]:
+                return found
+            after = page["data"][-1]["id"]
+
+    def refunds_become(self, status: str) -> None:
+        """The status new refunds get (a test-side extension: localstripe_runner)."""
+        response = httpx.post(f"{self.url}/_config/refund_status", data={"status": status})
+        assert response.status_code == 200, response.text
+
     def send_webhooks_to(self, url: str, *, secret: str = WEBHOOK_SECRET) -> None:
         response = self._post(f"/_config/webhooks/{free_port()}", {"url": url, "secret": secret})
         assert response.status_code == 200, response.text
