@@ -28,12 +28,12 @@ from models.types import utcnow
 from services.events import payments as payment_events
 from services.payments.provider import complete_payment
 from services.stripe_gateway.amounts import to_minor_units
+from services.stripe_gateway.disputes import DISPUTE_HANDLERS
 from services.stripe_gateway.method_handlers import (
     payment_method_detached,
     save_paying_method,
     setup_intent_succeeded,
 )
-from services.stripe_gateway.disputes import DISPUTE_HANDLERS
 from services.stripe_gateway.refunds import REFUND_HANDLERS
 
 log = structlog.get_logger("portico.stripe")
