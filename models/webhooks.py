@@ -44,6 +44,10 @@ class Webhook(SQLModel, table=True):
     """``invoiceChanged(clientId:)`` in the query: only that client's invoices."""
     secret: str = Field(sa_column=Column(Text, nullable=False))
     """Sealed (:class:`auth.secret_box.SecretBox`, purpose ``webhooks``)."""
+    previous_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """After a rotation, the secret before (sealed): deliveries carry a signature with it
+    too until ``previous_secret_expires_at``, so receivers can switch without a gap."""
+    previous_secret_expires_at: datetime | None = datetime_field()
     enabled: bool = True
     last_sequence: int = Field(default=0, sa_type=BigInteger)
     disabled_at: datetime | None = datetime_field()

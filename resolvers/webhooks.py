@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from resolvers.common import atomic, parse_id, staff
@@ -63,6 +64,21 @@ async def update_webhook(
             query=query,
             enabled=enabled,
             check_query=check_query,
+        )
+
+
+async def rotate_webhook_secret(
+    info: Info, id: str, *, secret: str | None, expire_current_in_hours: int
+) -> tuple[Webhook, str]:
+    actor = staff(info)
+    webhook_id = parse_id(id)
+    async with atomic(info) as work:
+        return await endpoints.rotate_webhook_secret(
+            work=work,
+            actor=actor,
+            webhook_id=webhook_id,
+            secret=secret,
+            keep_current_for=timedelta(hours=expire_current_in_hours),
         )
 
 

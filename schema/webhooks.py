@@ -129,6 +129,10 @@ class Webhook:
         "The client it is narrowed to (`invoiceChanged(clientId:)` in the query).",
         resolver=lambda root: _optional_id(root.client_id),
     )
+    previous_secret_expires_at: datetime | None = field(
+        "After `rotateWebhookSecret`: until when deliveries are signed with the previous "
+        "secret too (a second `v1` in `Portico-Signature`)."
+    )
     disabled_at: datetime | None = field("When it was turned off.")
     disabled_reason: str | None = field("Why it was turned off.")
     created_at: datetime = field("When it was registered.")
@@ -200,7 +204,10 @@ class WebhookDelivery:
         return isinstance(obj, DeliveryView | WebhookDelivery)
 
 
-@strawberry.type(description="A new webhook endpoint and its signing secret.")
+@strawberry.type(
+    description="A webhook endpoint and its new signing secret (`createWebhook`, "
+    "`rotateWebhookSecret`)."
+)
 class CreateWebhookPayload:
     webhook: Webhook = field("The endpoint.", permission=_ADMIN)
     secret: str = strawberry.field(
@@ -281,6 +288,24 @@ class WebhookMutation:
             enabled=input.enabled,
             check_query=webhook_query_checker(info),
         )
+
+    @mutation(
+        "Give a webhook endpoint a new signing secret, answered this once; the current one "
+        "keeps signing beside it for `expireCurrentInHours` (0-168), so the receiver can "
+        "switch without refusing a delivery.",
+        permission=_ADMIN,
+    )
+    async def rotate_webhook_secret(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        secret: str | None = None,
+        expire_current_in_hours: int = 24,
+    ) -> CreateWebhookPayload:
+        row, new_secret = await resolvers.rotate_webhook_secret(
+            info, id, secret=secret, expire_current_in_hours=expire_current_in_hours
+        )
+        return CreateWebhookPayload(webhook=row, secret=new_secret)  # type: ignore[arg-type]
 
     @mutation("Remove a webhook endpoint and its deliveries.", permission=_ADMIN)
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> Webhook:

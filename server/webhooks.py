@@ -60,4 +60,5 @@ def webhook_dispatcher(
     schemas = registry or SchemaRegistry.from_settings(runtime.settings)
     dispatcher = WebhookDispatcher(runtime, WebhookPayloads(runtime, schemas))
     runtime.webhooks = dispatcher
+    runtime.events.when_numbered(dispatcher.kick)
     return dispatcher

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -124,6 +124,20 @@ class EventBroker:
         self._started = False
         self._starting = asyncio.Lock()
         self._last_pruned: float | None = None
+        self._numbered: list[Callable[[], None]] = []
+
+    def when_numbered(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever new events are numbered (here, or announced by
+        another instance): the webhook dispatcher creates their deliveries at once
+        instead of at its next poll."""
+        self._numbered.append(callback)
+
+    def _tell_numbered(self) -> None:
+        for callback in self._numbered:
+            try:
+                callback()
+            except Exception:  # a listener's failure never stops the relay
+                log.exception("event_numbered_callback_failed")
 
     # --- running --------------------------------------------------------------------
 
@@ -172,6 +186,7 @@ class EventBroker:
                 break
             reached.update(batch)
         if reached:
+            self._tell_numbered()
             await self._announce(reached)
             for account_id, sequence in reached.items():
                 await self.advance(account_id, sequence)
@@ -238,6 +253,7 @@ class EventBroker:
                 except (ValueError, TypeError, AttributeError):
                     log.warning("bad_event_announcement")
                     continue
+                self._tell_numbered()
                 for account_id, sequence in reached.items():
                     if account_id in self._listeners:
                         await self.advance(account_id, sequence)

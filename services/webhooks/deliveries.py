@@ -40,6 +40,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import PartnerPrincipal
+from auth.secret_box import SecretBox
 from models.accounts import Account, StaffUser
 from models.activity import EventTopic
 from models.auth import ApiToken
@@ -296,7 +297,8 @@ class Claimed:
     delivery_id: uuid.UUID
     webhook_id: uuid.UUID
     url: str
-    secret: str
+    secrets: tuple[str, ...]
+    """The endpoint's secret, and the previous one while it still signs."""
     event_id: str
     body: str
 
@@ -334,12 +336,20 @@ async def claim_due(runtime: Runtime, *, now: datetime, limit: int = 20) -> list
                     delivery.id,
                     webhook.id,
                     webhook.url,
-                    box.open(webhook.secret),
+                    signing_secrets(webhook, box, now),
                     delivery.event_id,
                     delivery.body,
                 )
             )
     return claimed
+
+
+def signing_secrets(webhook: Webhook, box: SecretBox, now: datetime) -> tuple[str, ...]:
+    current = box.open(webhook.secret)
+    expires = webhook.previous_secret_expires_at
+    if webhook.previous_secret is None or expires is None or expires <= now:
+        return (current,)
+    return (current, box.open(webhook.previous_secret))
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 
 from models.types import utcnow
+from services.unit_of_work import transaction
 from services.webhooks.deliveries import (
     Claimed,
     PayloadRenderer,
@@ -24,6 +25,7 @@ from services.webhooks.deliveries import (
     next_due,
     record_attempt,
 )
+from services.webhooks.retention import prune_deliveries
 from services.webhooks.sender import send
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("portico.webhooks")
 
+PRUNE_EVERY = timedelta(hours=1)
 MAX_BATCHES = 50
 """Batches per endpoint and pass: a long backlog is worked through over several passes,
 so one endpoint cannot hold up the others."""
@@ -51,6 +54,7 @@ class WebhookDispatcher:
         self._kicked = asyncio.Event()
         self._turn = asyncio.Lock()
         self._stopping = False
+        self._last_pruned: float | None = None
 
     @property
     def running(self) -> bool:
@@ -96,11 +100,26 @@ class WebhookDispatcher:
         outcome = await send(
             url=item.url,
             body=item.body,
-            secret=item.secret,
+            secrets=item.secrets,
             event_id=item.event_id,
             settings=self.runtime.settings,
         )
         await record_attempt(self.runtime, item, outcome)
+
+    async def prune(self) -> int:
+        """Forget the finished deliveries older than the events' retention."""
+        keep = timedelta(days=self.runtime.settings.event_retention_days)
+        async with transaction(self.runtime.sessions) as session:
+            pruned = await prune_deliveries(session, keep=keep)
+        if pruned:
+            log.info("webhook_deliveries_pruned", count=pruned)
+        return pruned
+
+    async def _prune_hourly(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._last_pruned is None or now - self._last_pruned > PRUNE_EVERY.total_seconds():
+            self._last_pruned = now
+            await self.prune()
 
     def kick(self) -> None:
         """Something is waiting (an endpoint created, a redelivery): run a pass soon."""
@@ -135,6 +154,7 @@ class WebhookDispatcher:
             wait = poll
             try:
                 await self.run_once()
+                await self._prune_hourly()
                 async with self.runtime.sessions() as session:
                     due = await next_due(session)
                 if due is not None:

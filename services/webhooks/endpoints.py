@@ -10,8 +10,10 @@ returned once, by :func:`create_webhook`; nothing else ever reads it out.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import col, select
@@ -195,6 +197,45 @@ async def update_webhook(
         webhook_events.webhook_updated(session, webhook, actor, changed=changed)
         kick_after_commit(session)
     return webhook
+
+
+MAX_OVERLAP = timedelta(days=7)
+
+
+async def rotate_webhook_secret(
+    *,
+    work: UnitOfWork,
+    actor: StaffPrincipal,
+    webhook_id: uuid.UUID,
+    secret: str | None,
+    keep_current_for: timedelta,
+) -> tuple[Webhook, str]:
+    """A new signing secret (answered this once). The current one goes on signing beside
+    it for ``keep_current_for`` (at most a week; zero: it stops at once), so a receiver
+    can switch to the new secret without refusing a delivery; a rotation during the
+    overlap ends the older secret's."""
+    if not timedelta(0) <= keep_current_for <= MAX_OVERLAP:
+        raise BadInput(
+            "The current secret can keep signing for 0 to 168 hours.",
+            field="expireCurrentInHours",
+        )
+    session = work.session
+    webhook = await access_webhook(session, actor, webhook_id, lock=True)
+    secret = new_secret() if secret is None else check_secret(secret)
+    box = secret_box(work.runtime.settings.secret_key.get_secret_value())
+    if hmac.compare_digest(box.open(webhook.secret).encode(), secret.encode()):
+        raise BadInput("The new secret must differ from the current one.", field="secret")
+    now = utcnow()
+    if keep_current_for:
+        webhook.previous_secret = webhook.secret
+        webhook.previous_secret_expires_at = now + keep_current_for
+    else:
+        webhook.previous_secret = webhook.previous_secret_expires_at = None
+    webhook.secret = box.seal(secret)
+    webhook.updated_at = now
+    session.add(webhook)
+    webhook_events.webhook_updated(session, webhook, actor, changed=["secret"])
+    return webhook, secret
 
 
 async def delete_webhook(

@@ -7,6 +7,7 @@ attempt like a 5xx."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -47,7 +48,9 @@ def pinned(target: Target) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
     )
 
 
-async def send(*, url: str, body: str, secret: str, event_id: str, settings: Settings) -> Outcome:
+async def send(
+    *, url: str, body: str, secrets: Sequence[str], event_id: str, settings: Settings
+) -> Outcome:
     """POST ``body`` to ``url`` once; never raises for the endpoint's failures."""
     started = time.monotonic()
 
@@ -65,7 +68,7 @@ async def send(*, url: str, body: str, secret: str, event_id: str, settings: Set
         **host,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: signature_header(secret, content, timestamp),
+        SIGNATURE_HEADER: signature_header(secrets, content, timestamp),
         EVENT_ID_HEADER: event_id,
     }
     try:

@@ -1,12 +1,17 @@
 """Endpoint secrets and the signature header, as Stripe signs: ``Portico-Signature:
 t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the endpoint's secret>``.
-A receiver recomputes the HMAC over the raw body and refuses a stale ``t`` (replays)."""
+A receiver recomputes the HMAC over the raw body and refuses a stale ``t`` (replays).
+
+During a secret's rotation the header carries one ``v1`` per live secret (the new one
+first), as Stripe does while rolling a secret: a receiver accepts the delivery when any
+of them matches the secret it knows."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from auth.secret_box import SecretBox
 
@@ -27,8 +32,9 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, body: bytes, timestamp: int) -> str:
-    return f"t={timestamp},v1={signature(secret, body, timestamp)}"
+def signature_header(secrets: Sequence[str], body: bytes, timestamp: int) -> str:
+    signed = ",".join(f"v1={signature(secret, body, timestamp)}" for secret in secrets)
+    return f"t={timestamp},{signed}"
 
 
 def secret_box(secret_key: str) -> SecretBox:

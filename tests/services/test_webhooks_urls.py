@@ -92,7 +92,7 @@ def test_the_signature_is_stripes_scheme():
     # given a secret, a body and a time
     secret, body, timestamp = new_secret(), b'{"id":"a:1"}', 1_767_225_600
     # when signed
-    header = signature_header(secret, body, timestamp)
+    header = signature_header([secret], body, timestamp)
     # then a partner recomputes it from the raw body
     expected = hmac.new(secret.encode(), b"1767225600." + body, hashlib.sha256).hexdigest()
     assert header == f"t=1767225600,v1={expected}"
