@@ -1,7 +1,7 @@
 """webhook secret rotation: the previous secret, still signing until it expires
 
 Revision ID: 0014_webhook_secret_rotation
-Revises: 0012_collaboration
+Revises: 0010_refunds_disputes
 Create Date: 2026-12-02 14:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.types
 
 revision: str = "0014_webhook_secret_rotation"
-down_revision: str | None = "0012_collaboration"
+down_revision: str | None = "0010_refunds_disputes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
