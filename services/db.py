@@ -40,6 +40,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -133,6 +135,22 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+class LockingSession(Session):
+    """The sessions' synchronous core: a row read ``FOR UPDATE`` is always read afresh.
+
+    Sessions keep their objects after a commit (``expire_on_commit=False``), and an
+    ORM select hands back the object already in the session without its new column
+    values unless told to populate it. A lock is taken to act on the row as it is now:
+    a payment another transaction completed meanwhile must not read as still pending
+    (applied twice), an invoice's balance must not read as before another payment."""
+
+
+@event.listens_for(LockingSession, "do_orm_execute")
+def _locked_rows_read_afresh(state: ORMExecuteState) -> None:
+    if state.is_select and getattr(state.statement, "_for_update_arg", None) is not None:
+        state.update_execution_options(populate_existing=True)
+
+
 class SerialAsyncSession(AsyncSession):
     """An AsyncSession whose database calls take turns.
 
@@ -141,6 +159,8 @@ class SerialAsyncSession(AsyncSession):
     that enters the session's greenlet holds one lock; the others reach the database
     only through these.
     """
+
+    sync_session_class = LockingSession
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import text
+from sqlmodel import select
 
+from models.accounts import Account
 from services.unit_of_work import begin_write
 
 
@@ -50,3 +52,28 @@ async def test_a_rolled_back_lazy_transaction_leaves_nothing(runtime, tenant):
     async with runtime.sessions() as session:
         row = (await session.exec(text("SELECT name, currency FROM account"))).one()
     assert tuple(row) == ("Acme", "USD")
+
+
+async def test_a_row_read_for_update_is_read_afresh_though_the_session_holds_it(runtime, tenant):
+    # given a session that read the account (kept after its commit), changed by another
+    async with runtime.sessions() as first, runtime.sessions() as other:
+        held = (await first.exec(select(Account).where(Account.id == tenant.account_id))).one()
+        name_before = held.name
+        await first.commit()
+        await begin_write(other)
+        await other.exec(text("UPDATE account SET name = 'Changed'"))
+        await other.commit()
+        # when the first session reads it again without a lock: what it holds
+        again = (await first.exec(select(Account).where(Account.id == tenant.account_id))).one()
+        assert again.name == name_before
+        await first.rollback()
+        # then a locked read gives the row as it is now, in the same object
+        await begin_write(first)
+        locked = (
+            await first.exec(
+                select(Account).where(Account.id == tenant.account_id).with_for_update()
+            )
+        ).one()
+        assert locked is held
+        assert locked.name == "Changed"
+        await first.rollback()
