@@ -87,7 +87,25 @@ class Profile:
         return "-".join(parts)
 
 
+_INTERNED: dict[Profile, Profile] = {}
+_MAX_INTERNED = 10_000
+
+
 def profile_for(principal: Principal) -> Profile:
+    """The principal's profile, as one shared instance per distinct profile: a
+    subscription compares the profile it was opened with to the one its credential has
+    at each event, and equal profiles are then the same object (``is``, no field-by-field
+    comparison for each of thousands of subscribers)."""
+    profile = _profile_of(principal)
+    interned = _INTERNED.get(profile)
+    if interned is not None:
+        return interned
+    if len(_INTERNED) < _MAX_INTERNED:  # a handful in practice; never unbounded
+        _INTERNED[profile] = profile
+    return profile
+
+
+def _profile_of(principal: Principal) -> Profile:
     if isinstance(principal, StaffPrincipal):
         return Profile(ProfileKind.STAFF, staff_role=principal.role)
     if isinstance(principal, ContactPrincipal):

@@ -89,7 +89,7 @@ async def invoice_changed(
                 now, change = await _change_for(runtime, event, principal)
                 if now is None:
                     raise Unauthenticated("Your access has ended.")
-                if now != subscribed:
+                if now is not subscribed and now != subscribed:
                     raise Forbidden(
                         "Your access changed: subscribe again to receive what you may see now."
                     )
@@ -105,10 +105,15 @@ async def invoice_changed(
                 forwarder.settle()
 
 
+_INVOICES = EventTopic.INVOICE.value
+"""Read once: an enum member looked up on its class costs a descriptor call, and this
+runs for every subscriber and event."""
+
+
 def _addressed(
     event: DeliveredEvent, principal: AuthenticatedPrincipal, only_client: uuid.UUID | None
 ) -> bool:
-    if event.topic != EventTopic.INVOICE:
+    if event.topic != _INVOICES:
         return False
     if isinstance(principal, ContactPrincipal) and event.client_id != principal.client_id:
         return False
