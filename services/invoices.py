@@ -29,6 +29,7 @@ from models.accounts import Account
 from models.enums import InvoiceStatus, PaidState
 from models.invoices import Invoice, InvoiceLine
 from models.quotes import Quote, QuoteLine
+from models.time_logs import TimeLog
 from models.types import utcnow
 from services.access import access_client, access_invoice, access_project, invoice_scope
 from services.errors import BadInput, Conflict
@@ -389,7 +390,8 @@ async def void_invoice(
     nothing. A voided draft was never shown, so its entry is internal.
 
     The checks read the invoice under its lock, which applying a payment or credit
-    also takes: a concurrent application is either seen here or refused there."""
+    also takes: a concurrent application is either seen here or refused there. The time
+    it billed (``invoiceTimeLogs``) is billable again: a void invoice bills nothing."""
     invoice = await access_invoice(session, actor, invoice_id, lock=True)
     if invoice.status is InvoiceStatus.VOID:
         return invoice
@@ -401,6 +403,11 @@ async def void_invoice(
     invoice.voided_at = now
     invoice.updated_at = now
     invoice_events.voided(session, invoice, actor, was_shown=previous is not InvoiceStatus.DRAFT)
+    await session.exec(
+        update(TimeLog)
+        .where(col(TimeLog.invoice_id) == invoice.id)
+        .values(invoiced=False, invoice_id=None, updated_at=now)
+    )
     return invoice
 
 

@@ -189,3 +189,27 @@ async def test_concurrent_invoicing_bills_the_time_once(gql, tenant):
     assert Decimal(winners[0]["data"]["invoiceTimeLogs"]["total"]) == Decimal("361.50")
     count = await gql.data("query { invoices { totalCount } }", token=tenant.admin)
     assert count["invoices"]["totalCount"] == 1
+
+
+async def test_voiding_the_invoice_makes_its_time_billable_again(gql, tenant):
+    # given time billed on an invoice
+    world = await collab_client(gql, tenant.admin)
+    project = world["project"]["id"]
+    log = await _log(gql, tenant.admin, project, 90, description="Design")
+    first = (await gql.data(INVOICE, {"projectId": project}, token=tenant.admin))["invoiceTimeLogs"]
+    # when that invoice is voided
+    await gql.data(
+        "mutation($id: ID!) { voidInvoice(id: $id) { id status } }",
+        {"id": first["id"]},
+        token=tenant.admin,
+    )
+    # then the time is no longer invoiced, and billing it again makes a new invoice
+    logs = (await gql.data(STAFF_LOGS, token=tenant.admin))["timeLogs"]["edges"]
+    assert [(e["node"]["id"], e["node"]["invoiced"], e["node"]["invoice"]) for e in logs] == [
+        (log["id"], False, None)
+    ]
+    second = (await gql.data(INVOICE, {"projectId": project}, token=tenant.admin))[
+        "invoiceTimeLogs"
+    ]
+    assert second["id"] != first["id"]
+    assert Decimal(second["total"]) == Decimal("180.75")
