@@ -82,6 +82,12 @@ async def invoice_changed(
         lambda: document_key(raw.operation, raw.fragments, raw.variable_values)
     )
     async with runtime.events.listen(principal.account_id) as listener:
+
+        async def prime(event: DeliveredEvent) -> None:
+            if _addressed(event, principal, only_client):
+                await _change_for(runtime, event, principal)
+
+        listener.primer = (("audience", credential_key(principal), only_client), prime)
         try:
             async for event in listener.events(cursor):
                 if not _addressed(event, principal, only_client):

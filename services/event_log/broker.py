@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -74,6 +74,10 @@ class Listener:
         self._buffer: deque[DeliveredEvent] = deque()
         self._overflowed = False
         self._ready = asyncio.Event()
+        self.primer: tuple[Hashable, Callable[[DeliveredEvent], Awaitable[object]]] | None = None
+        """What its consumer asks first of every event, and a key equal for consumers
+        asking the same: the broker asks it once per key before waking anyone, so
+        thousands of subscribers find the answer ready instead of each waiting for it."""
 
     def push(self, event: DeliveredEvent) -> None:
         if len(self._buffer) >= LISTENER_BUFFER:
@@ -108,6 +112,21 @@ class Listener:
             event = self._buffer.popleft()
             last = event.sequence
             yield event
+
+
+async def _prime(event: DeliveredEvent, listeners: tuple[Listener, ...]) -> None:
+    primers: dict[Hashable, Callable[[DeliveredEvent], Awaitable[object]]] = {}
+    for listener in listeners:
+        if listener.primer is not None:
+            primers.setdefault(*listener.primer)
+    if not primers:
+        return
+    outcomes = await asyncio.gather(
+        *(primer(event) for primer in primers.values()), return_exceptions=True
+    )
+    for outcome in outcomes:  # a consumer meets its own failure again when it asks
+        if isinstance(outcome, Exception):
+            log.warning("event_primer_failed", error=repr(outcome))
 
 
 class EventBroker:
@@ -298,7 +317,9 @@ class EventBroker:
                 if not events:
                     return
                 for event in events:
-                    for listener in tuple(self._listeners.get(account_id, ())):
+                    listeners = tuple(self._listeners.get(account_id, ()))
+                    await _prime(event, listeners)
+                    for listener in listeners:
                         listener.push(event)
                 self._positions[account_id] = events[-1].sequence
 
