@@ -171,7 +171,7 @@ async def test_attachments_are_documents_of_the_tickets_client_the_author_reads(
                 filename=f"{name}.pdf",
                 content_type="application/pdf",
                 size_bytes=3,
-                sha256="0" * 64,
+                sha256=uuid.uuid4().hex * 2,  # distinct files: one per owner and content
                 storage_key=f"test/{uuid.uuid4()}",
                 visible_in_portal=shared,
             )

@@ -117,8 +117,14 @@ async def plan(session, world: World, invoices: list[Invoice], amount: str | Non
     )
 
 
-def split(result) -> list[tuple[uuid.UUID, str, str]]:
-    return [(s.invoice.id, str(s.amount_due), str(s.amount)) for s in result.shares]
+def split(result) -> list[tuple[uuid.UUID, Decimal, Decimal]]:
+    """Each share as (invoice, amount due, amount paid): exact amounts, compared by value
+    (a row read back from the database carries the column's scale, 50.0000)."""
+    return [(s.invoice.id, s.amount_due, s.amount) for s in result.shares]
+
+
+def shares(*rows: tuple[uuid.UUID, str, str]) -> list[tuple[uuid.UUID, Decimal, Decimal]]:
+    return [(invoice_id, Decimal(due), Decimal(paid)) for invoice_id, due, paid in rows]
 
 
 async def test_the_deposit_is_due_first_then_the_balance(session, world):
@@ -154,12 +160,12 @@ async def test_the_amount_goes_to_the_oldest_due_date_first(session, world):
     result = await plan(session, world, chosen, "120.00")
     # then it fills the deposit, then the invoice due soonest, then the next
     assert result.total_due == Decimal("200.00")
-    assert split(result) == [
+    assert split(result) == shares(
         (deposit.id, "50.00", "50.00"),
         (sooner.id, "40.00", "40.00"),
         (later.id, "100.00", "30.00"),
         (undated.id, "10.00", "0.00"),
-    ]
+    )
     assert result.unapplied == 0
 
 
@@ -172,11 +178,11 @@ async def test_an_overpayment_goes_to_remaining_balances_then_stays_as_credit(se
     # 150.00 is due (deposit 100.00 + 50.00); 400.00 pays beyond it
     result = await plan(session, world, [other, deposit], "400.00")
     assert result.total_due == Decimal("150.00")
-    assert split(result) == [(other.id, "50.00", "50.00"), (deposit.id, "100.00", "350.00")]
+    assert split(result) == shares((other.id, "50.00", "50.00"), (deposit.id, "100.00", "350.00"))
     assert result.unapplied == 0
     # and beyond every balance, the rest stays as the client's credit
     result = await plan(session, world, [other, deposit], "600.00")
-    assert split(result)[1] == (deposit.id, "100.00", "500.00")
+    assert split(result)[1] == shares((deposit.id, "100.00", "500.00"))[0]
     assert result.unapplied == Decimal("50.00")
 
 
