@@ -28,9 +28,10 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types import ExecutionResult
 
 from auth.principals import (
     Anonymous,
@@ -54,6 +55,11 @@ from server.http_errors import (
     refused_response,
 )
 from server.limits import BodyTooLarge
+from server.media_types import (
+    GRAPHQL_RESPONSE_JSON,
+    response_media_type,
+    status_before_execution,
+)
 from server.request_id import bind_principal
 from server.ws_protocol import PorticoTransportWSHandler
 from services import sessions
@@ -158,6 +164,24 @@ class PorticoGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return encode_result(data, max_bytes=self.runtime.settings.max_response_bytes)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response body; with ``application/graphql-response+json``, a request that
+        failed before execution has no ``data`` and a 4xx status (server.media_types)."""
+        body = await super().process_result(request, result)
+        if request.state.media_type == GRAPHQL_RESPONSE_JSON:
+            status = status_before_execution(result)
+            if status is not None:
+                body.pop("data", None)
+                request.state.sub_response.status_code = status
+        return body
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
@@ -222,6 +246,14 @@ class PorticoGraphQL(GraphQL[Context, None]):
                         context.release()
 
     async def _handle_http(self, request: Request, context: Context) -> Response:
+        media_type = response_media_type(request.headers.get("accept"))
+        request.state.media_type = media_type
+        response = await self._answer_http(request, context)
+        if media_type == GRAPHQL_RESPONSE_JSON and response.media_type == "application/json":
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response
+
+    async def _answer_http(self, request: Request, context: Context) -> Response:
         if request.method not in ("GET", "POST"):
             return error_response(
                 405,
