@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await runtime.events.stop()
             await runtime.hub.stop()
             await runtime.mailer.close()
+            await graphql.persisted.close()
             await runtime.engine.dispose()
 
     # Outermost first: every log line, whatever answers, carries the request id; the
