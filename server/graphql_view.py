@@ -46,10 +46,12 @@ from resolvers.context import Context
 from schema.registry import SchemaRouter
 from server.encoding import SharedPayloads, encode_result
 from server.execution import LimitedSchema
+from server.graphiql import graphiql_page
 from server.http_errors import (
     BAD_REQUEST,
     INTERNAL_SERVER_ERROR,
     METHOD_NOT_ALLOWED,
+    NOT_FOUND,
     PREFLIGHT_REQUIRED,
     UNSUPPORTED_MEDIA_TYPE,
     RequestRefused,
@@ -151,6 +153,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             schema,
             timeout_seconds=runtime.settings.execution_timeout_seconds,
             max_tokens=runtime.settings.query_max_tokens,
+            introspection=runtime.settings.introspection_for,
         )
         settings = runtime.settings
         kwargs.setdefault(
@@ -180,6 +183,12 @@ class PorticoGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return encode_result(data, max_bytes=self.runtime.settings.max_response_bytes)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Portico's GraphiQL page (server.graphiql): local files only, under a strict CSP."""
+        if self.runtime.settings.introspection_for == "off":
+            return error_response(404, NOT_FOUND, "GraphiQL is off on this server.")
+        return graphiql_page()
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """GraphiQL for a browser's GET with no operation in it (a persisted query's GET

@@ -64,7 +64,7 @@ EXECUTION_CODES = frozenset({"TIMEOUT", "INTERNAL_SERVER_ERROR"})
 
 STATUS_BY_CODE = {
     "PERSISTED_QUERY_NOT_FOUND": 404,  # Apollo's clients resend the document on a 404
-    "PERSISTED_QUERY_NOT_ALLOWED": 403,
+    "INTROSPECTION_DISABLED": 403,
 }
 
 
