@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from schema.registry import SchemaRegistry, SchemaRouter
 from server.branding import branding_route
 from server.downloads import download_route, pdf_render_limiter
+from server.graphiql import graphiql_assets
 from server.graphql_view import UPLOAD_PREFLIGHT_HEADERS, PorticoGraphQL
 from server.limits import BodySizeLimit
 from server.migrate import NOT_MIGRATED_HINT, MigrationCheck
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             await runtime.events.stop()
             await runtime.hub.stop()
             await runtime.mailer.close()
+            await graphql.persisted.close()
             await runtime.engine.dispose()
 
     # Outermost first: every log line, whatever answers, carries the request id; the
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/healthz", healthz),
             Route("/graphql", graphql),  # other methods: the view's JSON 405
             WebSocketRoute("/graphql", graphql),
+            graphiql_assets(),
             download_route(runtime, pdf_renders),
             branding_route(runtime),
             stripe_webhook_route(runtime),

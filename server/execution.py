@@ -20,18 +20,28 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import structlog
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import (
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    OperationType,
+    get_operation_ast,
+    parse,
+    validate,
+)
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from auth.principals import StaffPrincipal
 from schema.errors import present
 from schema.registry import SchemaRouter
 
 log = structlog.get_logger("portico.graphql")
 
 TIMEOUT = "TIMEOUT"
+INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 BAD_REQUEST = "BAD_REQUEST"
 
 _REFUSED = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
@@ -91,10 +101,51 @@ async def discard_transaction(context: Any) -> None:
 
 
 class LimitedSchema:
-    def __init__(self, schema: SchemaRouter, *, timeout_seconds: float, max_tokens: int) -> None:
+    def __init__(
+        self,
+        schema: SchemaRouter,
+        *,
+        timeout_seconds: float,
+        max_tokens: int,
+        introspection: str = "everyone",
+    ) -> None:
         self.schema = schema
         self.timeout_seconds = timeout_seconds
         self.max_tokens = max_tokens
+        self.introspection = introspection
+
+    def _refused_introspection(
+        self, query: str | None, kwargs: dict[str, Any]
+    ) -> ExecutionResult | None:
+        """A refusal when the operation introspects (``__schema``, ``__type``) and the
+        policy (``PORTICO_INTROSPECTION``) does not let this caller; ``__typename`` is
+        always allowed. Only documents naming such a field are parsed here."""
+        if (
+            self.introspection == "everyone"
+            or not query
+            or ("__schema" not in query and "__type" not in query)
+        ):
+            return None
+        principal = getattr(kwargs.get("context_value"), "principal", None)
+        if self.introspection == "staff" and isinstance(principal, StaffPrincipal):
+            return None
+        try:
+            document = parse(query, no_location=True, max_lexical_tokens=self.max_tokens)
+        except GraphQLError:
+            return None  # Strawberry answers the syntax error
+        schema = self.schema.registry.for_principal(principal)._schema  # type: ignore[arg-type]
+        if not validate(schema, document, [NoSchemaIntrospectionCustomRule]):
+            return None
+        who = "signed-in staff" if self.introspection == "staff" else "nobody"
+        return ExecutionResult(
+            data=None,
+            errors=[
+                GraphQLError(
+                    f"Introspection is disabled here (allowed for {who}).",
+                    extensions={"code": INTROSPECTION_DISABLED},
+                )
+            ],
+        )
 
     @property
     def config(self) -> Any:
@@ -106,6 +157,8 @@ class LimitedSchema:
         return timed_out(self.timeout_seconds)
 
     async def execute(self, query: str | None, **kwargs: Any) -> ExecutionResult:
+        if (refused := self._refused_introspection(query, kwargs)) is not None:
+            return refused
         try:
             async with asyncio.timeout(self.timeout_seconds) as deadline:
                 result: ExecutionResult = await self.schema.execute(query, **kwargs)
@@ -120,6 +173,8 @@ class LimitedSchema:
         return self._results(source, kwargs, bounded=self._bounded(query, kwargs))
 
     async def subscribe(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        if (refused := self._refused_introspection(query, kwargs)) is not None:
+            return _once(PreExecutionError(data=None, errors=refused.errors))
         source = await self.schema.subscribe(query, **kwargs)
         return self._results(source, kwargs, bounded=self._bounded(query, kwargs))
 
@@ -150,3 +205,7 @@ class LimitedSchema:
                     yield await self._timed_out(kwargs.get("context_value"))
                     return
                 yield presented(result)
+
+
+async def _once(result: Any) -> AsyncGenerator[Any, None]:
+    yield result

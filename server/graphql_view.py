@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, cast
 
@@ -28,9 +29,11 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types import ExecutionResult
 
 from auth.principals import (
     Anonymous,
@@ -43,10 +46,12 @@ from resolvers.context import Context
 from schema.registry import SchemaRouter
 from server.encoding import SharedPayloads, encode_result
 from server.execution import LimitedSchema
+from server.graphiql import graphiql_page
 from server.http_errors import (
     BAD_REQUEST,
     INTERNAL_SERVER_ERROR,
     METHOD_NOT_ALLOWED,
+    NOT_FOUND,
     PREFLIGHT_REQUIRED,
     UNSUPPORTED_MEDIA_TYPE,
     RequestRefused,
@@ -54,6 +59,18 @@ from server.http_errors import (
     refused_response,
 )
 from server.limits import BodyTooLarge
+from server.media_types import (
+    GRAPHQL_RESPONSE_JSON,
+    response_media_type,
+    status_before_execution,
+)
+from server.persisted_queries import (
+    PERSISTED_QUERY_NOT_FOUND,
+    PersistedQueryNotFound,
+    check_hash,
+    requested_hash,
+    store_for,
+)
 from server.request_id import bind_principal
 from server.ws_protocol import PorticoTransportWSHandler
 from services import sessions
@@ -69,6 +86,9 @@ UPLOAD_PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-portico-upload")
 its own only after a CORS preflight, which only the configured origins pass; a plain
 HTML form, which could post multipart across sites, cannot set one (Strawberry's and
 Apollo's advice against CSRF on uploads)."""
+
+PENDING_PERSIST: ContextVar[tuple[str, str] | None] = ContextVar("pending_persist", default=None)
+"""(hash, document) of the request's persisted query, stored once it validates."""
 
 ACCESS_REVOKED = 4401
 """WebSocket close code when the connection's credential is revoked (graphql-transport-ws
@@ -133,6 +153,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             schema,
             timeout_seconds=runtime.settings.execution_timeout_seconds,
             max_tokens=runtime.settings.query_max_tokens,
+            introspection=runtime.settings.introspection_for,
         )
         settings = runtime.settings
         kwargs.setdefault(
@@ -144,6 +165,11 @@ class PorticoGraphQL(GraphQL[Context, None]):
         self.runtime = runtime
         self.registry = schema.registry
         self.payloads = SharedPayloads()
+        self.persisted = store_for(
+            redis_url=settings.redis_url,
+            max_chars=settings.persisted_query_cache_chars,
+            ttl_seconds=settings.persisted_query_ttl_seconds,
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         if isinstance(data, bytes):
@@ -157,6 +183,38 @@ class PorticoGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return encode_result(data, max_bytes=self.runtime.settings.max_response_bytes)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Portico's GraphiQL page (server.graphiql): local files only, under a strict CSP."""
+        if self.runtime.settings.introspection_for == "off":
+            return error_response(404, NOT_FOUND, "GraphiQL is off on this server.")
+        return graphiql_page()
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """GraphiQL for a browser's GET with no operation in it (a persisted query's GET
+        carries only ``extensions``)."""
+        return super().should_render_graphql_ide(request) and not request.query_params.get(
+            "extensions"
+        )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """The response body; with ``application/graphql-response+json``, a request that
+        failed before execution has no ``data`` and a 4xx status (server.media_types)."""
+        body = await super().process_result(request, result)
+        status = status_before_execution(result)
+        if status is None and (pending := PENDING_PERSIST.get()) is not None:
+            await self.persisted.put(*pending)  # it parsed and validated: keep it
+        if status is not None and request.state.media_type == GRAPHQL_RESPONSE_JSON:
+            body.pop("data", None)
+            request.state.sub_response.status_code = status
+        return body
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -176,7 +234,24 @@ class PorticoGraphQL(GraphQL[Context, None]):
                 "Send the GraphQL request as application/json (or multipart/form-data "
                 "for file uploads).",
             )
-        return await super().parse_http_body(request)
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            await self._resolve_persisted(data)
+        return data
+
+    async def _resolve_persisted(self, data: GraphQLRequestData) -> None:
+        """Fill in the document of a persisted query, or check the hash it came with
+        (server.persisted_queries)."""
+        sha256 = requested_hash(data.extensions)
+        if sha256 is None:
+            return
+        if data.query is None:
+            data.query = await self.persisted.get(sha256)
+            if data.query is None:
+                raise PersistedQueryNotFound
+            return
+        check_hash(sha256, data.query)
+        PENDING_PERSIST.set((sha256, data.query))
 
     async def _principal(self, context: Context, token: str | None) -> Principal:
         if token is None:
@@ -222,6 +297,14 @@ class PorticoGraphQL(GraphQL[Context, None]):
                         context.release()
 
     async def _handle_http(self, request: Request, context: Context) -> Response:
+        media_type = response_media_type(request.headers.get("accept"))
+        request.state.media_type = media_type
+        response = await self._answer_http(request, context)
+        if media_type == GRAPHQL_RESPONSE_JSON and response.media_type == "application/json":
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response
+
+    async def _answer_http(self, request: Request, context: Context) -> Response:
         if request.method not in ("GET", "POST"):
             return error_response(
                 405,
@@ -247,14 +330,20 @@ class PorticoGraphQL(GraphQL[Context, None]):
         except Unauthenticated as error:
             return unauthenticated_response(error.message)
         bind_principal(context.principal)
+        pending = PENDING_PERSIST.set(None)
         try:
             return await self.run(request, context=context)
+        except PersistedQueryNotFound:
+            status = 404 if request.state.media_type == GRAPHQL_RESPONSE_JSON else 200
+            return error_response(status, PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
         except HTTPException as error:
             return refused_response(error)
         except StarletteHTTPException as error:  # Starlette's multipart parser refused it
             return error_response(
                 error.status_code, BAD_REQUEST, f"The multipart body is malformed: {error.detail}"
             )
+        finally:
+            PENDING_PERSIST.reset(pending)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

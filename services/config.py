@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     query_max_directives: int = Field(default=50, gt=0)
     query_max_operations: int = Field(default=10, gt=0)
     """Operation definitions per document."""
+    introspection: Literal["everyone", "staff", "off"] | None = None
+    """Who may introspect the schema (and gets the GraphiQL page: not with "off"); None:
+    everyone outside production, signed-in staff in production (:attr:`introspection_for`)."""
+    # Automatic persisted queries (server/persisted_queries.py): in memory, the documents
+    # kept are bounded by their total length; in Redis (redis_url), each expires
+    persisted_query_cache_chars: int = Field(default=2_000_000, gt=0)
+    persisted_query_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     # Resource limits
     max_body_bytes: int = Field(default=1_000_000, gt=0)
     """Request bodies above this are answered 413 before they are read whole."""
@@ -157,6 +164,13 @@ class Settings(BaseSettings):
                 yield name, mask_url_password(value)
             else:
                 yield name, value
+
+    @property
+    def introspection_for(self) -> str:
+        """The introspection policy in force: "everyone", "staff" or "off"."""
+        if self.introspection is not None:
+            return self.introspection
+        return "staff" if self.environment == "production" else "everyone"
 
     @property
     def portal_base_url(self) -> str:
