@@ -16,7 +16,7 @@ from models.base import (
     money_field,
     updated_at_field,
 )
-from models.enums import Module, StaffRole
+from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 
 
 def all_modules() -> list[str]:
@@ -51,6 +51,14 @@ class Account(SQLModel, table=True):
     allow_partial_payments: bool = True
     allow_overpayment: bool = False
     minimum_payment_amount: Decimal = money_field()
+    client_payments_enabled: bool = False
+    """Client-initiated payments: billing contacts may pre-pay (``makePrepayment``)."""
+    client_payment_minimum: Decimal = money_field()
+    """Smallest pre-payment a client may make."""
+    subscription_unpaid_action: UnpaidSubscriptionAction = enum_field(
+        UnpaidSubscriptionAction, UnpaidSubscriptionAction.UNPAID
+    )
+    """What a subscription becomes once every retry of a period's charge failed."""
     task_sharing_enabled: bool = True
     """Tasks in the portal, for every client: off, no contact's schema has the TASKS
     module (``services.client_modules``)."""
