@@ -416,6 +416,14 @@ async def access_subscription(
     )
 
 
+async def access_plan(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, *, lock: bool = False
+) -> SubscriptionPlan:
+    return await _access(
+        session, SubscriptionPlan, plan_scope(principal), plan_id, "Subscription plan", lock=lock
+    )
+
+
 async def access_payment_method(
     session: AsyncSession,
     principal: Principal,
@@ -485,6 +493,7 @@ ACTIVITY_SUBJECTS: dict[str, tuple[Permission, Module | None]] = {
     "credit": (Permission.CREDITS_READ, Module.CREDITS),
     "recurring_invoice": (Permission.RECURRING_READ, Module.RECURRING_INVOICES),
     "subscription": (Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "recurring_prepayment": (Permission.PAYMENTS_READ, Module.PAYMENTS),
     "payment_method": (Permission.PAYMENT_METHODS_READ, Module.PAYMENT_METHODS),
     "statement": (Permission.STATEMENTS_READ, Module.STATEMENTS),
     "project": (Permission.PROJECTS_READ, Module.PROJECTS),
