@@ -11,7 +11,7 @@ import strawberry
 
 from auth.policy import Permission
 from models.auth import ApiToken as ApiTokenRow
-from models.enums import Module
+from models.enums import Module, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers import portal_access as resolvers
 from resolvers.context import Info
@@ -133,6 +133,17 @@ class AccountSettingsInput:
         default=None,
         description="Whether clients see the tasks shared with them (for every client); off "
         "removes tasks from every contact's portal.",
+    )
+    client_payments_enabled: bool | None = strawberry.field(
+        default=None, description="Whether billing contacts may pre-pay in the portal."
+    )
+    client_payment_minimum: Decimal | None = strawberry.field(
+        default=None, description="Smallest pre-payment a client may make."
+    )
+    subscription_unpaid_action: UnpaidSubscriptionAction | None = strawberry.field(
+        default=None,
+        description="What a subscription becomes once every retry of a charge failed: UNPAID "
+        "(kept, no more periods billed) or CANCELED.",
     )
 
     def to_data(self) -> AccountSettingsData:

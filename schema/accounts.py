@@ -6,6 +6,7 @@ The account's settings and its partner API tokens are changed through
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -13,10 +14,10 @@ import strawberry
 from auth.policy import Permission
 from models.accounts import Account as AccountRow
 from models.accounts import StaffUser as StaffUserRow
-from models.enums import Module, StaffRole
+from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers.context import Info
-from schema.fields import field, id_field, mutation, public_field, public_mutation
+from schema.fields import field, id_field, money, mutation, public_field, public_mutation
 from services.stripe_gateway.connection import webhook_url
 
 if TYPE_CHECKING:
@@ -53,6 +54,19 @@ class Account:
     )
     task_sharing_enabled: bool = field(
         "Whether clients see the tasks shared with them (for every client).",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    client_payments_enabled: bool = field(
+        "Whether billing contacts may pre-pay in the portal (`makePrepayment`).",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    client_payment_minimum: Decimal = money(
+        "client_payment_minimum",
+        "Smallest pre-payment a client may make.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    subscription_unpaid_action: UnpaidSubscriptionAction = field(
+        "What a subscription becomes once every retry of a charge failed.",
         permission=Permission.ACCOUNT_ADMIN,
     )
 

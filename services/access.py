@@ -42,6 +42,7 @@ from models.enums import (
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.prepayments import RecurringPrepayment
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
@@ -277,6 +278,10 @@ def plan_scope(principal: Principal) -> Conditions:
     return _tenant(SubscriptionPlan, principal)
 
 
+def prepayment_scope(principal: Principal) -> Conditions:
+    return _own_client(RecurringPrepayment, principal)
+
+
 def payment_method_scope(principal: Principal) -> Conditions:
     return _own_client(SavedPaymentMethod, principal)
 
@@ -421,6 +426,19 @@ async def access_plan(
 ) -> SubscriptionPlan:
     return await _access(
         session, SubscriptionPlan, plan_scope(principal), plan_id, "Subscription plan", lock=lock
+    )
+
+
+async def access_recurring_prepayment(
+    session: AsyncSession, principal: Principal, prepayment_id: uuid.UUID, *, lock: bool = False
+) -> RecurringPrepayment:
+    return await _access(
+        session,
+        RecurringPrepayment,
+        prepayment_scope(principal),
+        prepayment_id,
+        "Recurring pre-payment",
+        lock=lock,
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.enums import Module, StaffRole
+from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 from models.types import utcnow
 from services.errors import BadInput, Conflict, NotFound
 from services.events import access as access_events
@@ -122,6 +122,9 @@ class AccountSettingsData:
     allow_overpayment: bool | None = None
     minimum_payment_amount: Decimal | None = None
     task_sharing_enabled: bool | None = None
+    client_payments_enabled: bool | None = None
+    client_payment_minimum: Decimal | None = None
+    subscription_unpaid_action: UnpaidSubscriptionAction | None = None
 
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -162,6 +165,12 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         account.minimum_payment_amount = check_amount(
             data.minimum_payment_amount, account.currency, field="minimumPaymentAmount"
         )
+    if data.client_payment_minimum is not None:
+        account.client_payment_minimum = check_amount(
+            data.client_payment_minimum, account.currency, field="clientPaymentMinimum"
+        )
+    if data.subscription_unpaid_action is not None:
+        account.subscription_unpaid_action = data.subscription_unpaid_action
     for flag in (
         "portal_enabled",
         "registration_enabled",
@@ -174,6 +183,7 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         "allow_partial_payments",
         "allow_overpayment",
         "task_sharing_enabled",
+        "client_payments_enabled",
     ):
         value = getattr(data, flag)
         if value is not None:
