@@ -84,11 +84,13 @@ async def _charged(info: Info, invoice: Invoice | None, subscription_id: uuid.UU
     would: a decline is retried on the auto-bill schedule), then the subscription as it
     is now."""
     session = info.context.session
+    subscription = await access.access_subscription(session, caller(info), subscription_id)
     if invoice is not None:
         await end_read(session)
         await auto_bill.charge_invoice_now(info.context.runtime, invoice.id)
-        session.expire_all()
-    return await access.access_subscription(session, caller(info), subscription_id)
+        await session.refresh(invoice)  # as the charge left them (the session keeps rows)
+        await session.refresh(subscription)
+    return subscription
 
 
 async def subscribe_client(
@@ -161,12 +163,7 @@ async def change_plan(info: Info, id: str, plan_id: str) -> PlanChanged:
             plan_id=parse_id(plan_id, field="planId"),
         )
     subscription = await _charged(info, change.invoice, change.subscription.id)
-    invoice = (
-        await access.access_invoice(info.context.session, actor, change.invoice.id)
-        if change.invoice is not None
-        else None
-    )
-    return PlanChanged(subscription, change.proration, invoice, change.credit)
+    return PlanChanged(subscription, change.proration, change.invoice, change.credit)
 
 
 async def update_payment_method(info: Info, id: str, payment_method_id: str) -> Subscription:
