@@ -123,7 +123,7 @@ def test_nothing_is_prorated_during_a_trial(change):
         at=at,
         trialing=True,
     )
-    assert (result.credit, result.charge, result.net) == (0, 0, 0)
+    assert (result.credit, result.charge, result.net) == (Decimal(0), Decimal(0), Decimal(0))
 
 
 def test_a_worked_example():
