@@ -10,7 +10,8 @@ verb                                when                             details
 ``recurring_prepayment.charged``    the scheduler charged one cycle  ``payment_id``,
                                                                      ``charge``,
                                                                      ``status``
-``recurring_prepayment.canceled``   the contact or staff stop it     none
+``recurring_prepayment.canceled``   the contact stops it, or its     none
+                                    first payment failed
 ``recurring_prepayment.completed``  its last cycle was charged       ``charges``
 ==================================  ===============================  =======================
 
@@ -90,7 +91,10 @@ def charged(
     )
 
 
-def canceled(session: AsyncSession, prepayment: RecurringPrepayment, actor: Principal) -> None:
+def canceled(
+    session: AsyncSession, prepayment: RecurringPrepayment, actor: Principal | None
+) -> None:
+    """``actor`` is ``None`` when the first payment failed (no schedule starts from it)."""
     _record(session, Verb.RECURRING_PREPAYMENT_CANCELED, prepayment, actor)
 
 

@@ -45,7 +45,7 @@ from services.access import (
     access_recurring_prepayment,
     prepayment_scope,
 )
-from services.errors import BadInput, Conflict, Forbidden, NotFound
+from services.errors import BadInput, Conflict, Forbidden, NotFound, PorticoError
 from services.events import payments as payment_events
 from services.events import prepayments as prepayment_events
 from services.money import check_amount, format_money
@@ -187,7 +187,12 @@ async def make_prepayment(
             prepayment_events.created(work.session, row, contact)
     await end_read(session)
     customer = await customer_of(runtime, gateway, client)
-    intent = await _create_intent(runtime, gateway, payment, customer, saved=saved, save=False)
+    try:
+        intent = await _create_intent(runtime, gateway, payment, customer, saved=saved, save=False)
+    except PorticoError:
+        if row is not None:  # the first payment failed: no schedule starts from it
+            await _drop_schedule(runtime, row.id)
+        raise
     async with unit_of_work(runtime, session) as work:
         recorded = await _lock_payment(work.session, payment.id)
         recorded.provider_payment_id = intent.id
@@ -208,6 +213,17 @@ async def make_prepayment(
         intent_status=intent.status,
         recurring=row,
     )
+
+
+async def _drop_schedule(runtime: Runtime, prepayment_id: uuid.UUID) -> None:
+    async with unit_of_work(runtime) as work:
+        row = await work.session.get(RecurringPrepayment, prepayment_id, with_for_update=True)
+        if row is not None and row.status is PrepaymentStatus.ACTIVE:
+            row.status = PrepaymentStatus.CANCELED
+            row.next_charge_at = None
+            row.last_error = "The first payment did not go through."
+            row.updated_at = utcnow()
+            prepayment_events.canceled(work.session, row, None)
 
 
 async def cancel_recurring_prepayment(

@@ -181,3 +181,24 @@ async def test_a_recurring_prepayment_needs_a_saved_card_and_can_be_stopped(
     assert (stopped["status"], stopped["nextChargeAt"]) == ("CANCELED", None)
     await RecurringScheduler(runtime).run_once(now=datetime.now(UTC) + timedelta(days=8))
     assert len(await stripe_payments(runtime)) == 1  # only the first, still pending
+
+
+async def test_a_declined_first_payment_starts_no_schedule(
+    gql, tenant, runtime, client, localstripe
+):
+    await connect_stripe(gql, tenant.admin)
+    await enabled(gql, tenant)
+    _acme, contact = await billing_setup(gql, runtime, tenant)
+    await save_card(gql, client, localstripe, tenant.account_id, contact, "fails_to_charge")
+    [card] = await methods_of(gql, contact)
+    declined = await gql(
+        PREPAY,
+        {"amount": "30.00", "recurring": {"frequency": "MONTHLY"}, "pm": card["id"]},
+        token=contact,
+    )
+    assert code_of(declined) == "PAYMENT_DECLINED"
+    [row] = (await gql.data(RECURRING, token=contact))["recurringPrepayments"]
+    assert (row["status"], row["nextChargeAt"]) == ("CANCELED", None)
+    [payment] = await stripe_payments(runtime)
+    assert payment.status is PaymentStatus.FAILED
+    assert (await gql.data(CREDIT, token=contact))["availableCredit"] == []
