@@ -69,6 +69,9 @@ class Permission(StrEnum):
     """Save (SetupIntent), remove and choose the default of a client's payment methods:
     the client's billing contact for its own client, money staff for any client (a card
     the client gave them, entered in Stripe's own form)."""
+    SUBSCRIPTIONS_ACT = "SUBSCRIPTIONS_ACT"
+    """Cancel a subscription, change its plan or the payment method it is charged to: the
+    client's billing contact for its own (as the plan allows), money staff for any."""
     COLLABORATE = "COLLABORATE"
     """Comment on shared tasks, upload documents, open support tickets."""
 
@@ -125,6 +128,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.ACCOUNT_ADMIN: _grant(_ADMINS),
     Permission.BILLING_ACT: _grant("", "BILLING"),
     Permission.PAYMENT_METHODS_MANAGE: _grant(_MONEY_STAFF, "BILLING"),
+    Permission.SUBSCRIPTIONS_ACT: _grant(_MONEY_STAFF, "BILLING"),
     Permission.COLLABORATE: _grant(_ALL_STAFF, "BILLING COLLABORATOR"),
 }
 
@@ -171,6 +175,8 @@ TYPE_READS: dict[str, TypeRead] = {
     "CreateWebhookPayload": _OPEN,
     "PayInvoicesPayload": _OPEN,
     "SetupIntentPayload": _OPEN,
+    "SubscriptionPlanChangePayload": _OPEN,
+    "PrepaymentPayload": _OPEN,
     "InvoicePaymentShare": _OPEN,
     "QuoteApproval": _OPEN,
     "LineItem": _OPEN,  # a line of the invoice, quote or schedule it is read through
@@ -203,6 +209,8 @@ TYPE_READS: dict[str, TypeRead] = {
     "AvailableCredit": _read(Permission.CREDITS_READ, Module.CREDITS),
     "RecurringInvoice": _read(Permission.RECURRING_READ, Module.RECURRING_INVOICES),
     "ClientSubscription": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "SubscriptionPlanChangePreview": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "RecurringPrepayment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
     "SubscriptionPlan": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
     "PaymentMethod": _read(Permission.PAYMENT_METHODS_READ, Module.PAYMENT_METHODS),
     "Statement": _read(Permission.STATEMENTS_READ, Module.STATEMENTS),

@@ -45,11 +45,12 @@ from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment, PaymentAllocation, PaymentDispute, PaymentRefund
 from models.portal import PortalLink
+from models.prepayments import RecurringPrepayment
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.stripe import StripeEvent
-from models.subscriptions import Subscription, SubscriptionPlan
+from models.subscriptions import Subscription, SubscriptionInvoice, SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
@@ -104,6 +105,7 @@ __all__ = [
     "QuoteStatus",
     "RecurringInvoice",
     "RecurringInvoiceLine",
+    "RecurringPrepayment",
     "RecurringStatus",
     "RefundStatus",
     "SavedPaymentMethod",
@@ -112,6 +114,7 @@ __all__ = [
     "StaffUser",
     "StripeEvent",
     "Subscription",
+    "SubscriptionInvoice",
     "SubscriptionPlan",
     "SubscriptionStatus",
     "SupportTicket",

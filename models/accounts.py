@@ -16,7 +16,7 @@ from models.base import (
     money_field,
     updated_at_field,
 )
-from models.enums import Module, StaffRole
+from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 
 
 def all_modules() -> list[str]:
@@ -66,6 +66,14 @@ class Account(SQLModel, table=True):
     allow_partial_payments: bool = True
     allow_overpayment: bool = False
     minimum_payment_amount: Decimal = money_field()
+    client_prepayments_enabled: bool = False
+    """Client-initiated payments: billing contacts may pre-pay (``makePrepayment``)."""
+    client_prepayment_minimum: Decimal = money_field()
+    """Smallest pre-payment a client may make."""
+    subscription_unpaid_action: UnpaidSubscriptionAction = enum_field(
+        UnpaidSubscriptionAction, UnpaidSubscriptionAction.UNPAID
+    )
+    """What a subscription becomes once every retry of a period's charge failed."""
     # Numbering: incremented under a row lock when a document is sent
     invoice_number_prefix: str = Field(default="INV-", max_length=20)
     next_invoice_number: int = 1

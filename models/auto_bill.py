@@ -27,6 +27,11 @@ class InvoiceAutoBill(SQLModel, table=True):
     recurring_invoice_id: uuid.UUID | None = Field(
         default=None, foreign_key="recurring_invoice.id", index=True, ondelete="SET NULL"
     )
+    subscription_id: uuid.UUID | None = Field(
+        default=None, foreign_key="subscription.id", index=True, ondelete="SET NULL"
+    )
+    """The subscription whose invoice it is: charged with the subscription's method, and
+    its failures move the subscription (:mod:`services.subscriptions.dunning`)."""
     status: AutoBillStatus = enum_field(AutoBillStatus, AutoBillStatus.SCHEDULED)
     attempts: int = 0
     next_attempt_at: datetime | None = datetime_field(index=True)

@@ -160,8 +160,35 @@ class SubscriptionStatus(StrEnum):
     TRIALING = "TRIALING"
     ACTIVE = "ACTIVE"
     PAST_DUE = "PAST_DUE"
+    """A period's charge failed: retried on the auto-bill schedule."""
+    UNPAID = "UNPAID"
+    """Every retry failed and the account keeps such subscriptions: no more periods are
+    billed until staff resume it."""
     CANCELED = "CANCELED"
     INCOMPLETE = "INCOMPLETE"
+
+
+class UnpaidSubscriptionAction(StrEnum):
+    """What becomes of a subscription once every retry of a period's charge failed."""
+
+    UNPAID = "UNPAID"
+    CANCELED = "CANCELED"
+
+
+class SubscriptionCharge(StrEnum):
+    """Why a subscription issued an invoice."""
+
+    PERIOD = "PERIOD"
+    """A billing period, in advance."""
+    PLAN_CHANGE = "PLAN_CHANGE"
+    """The prorated difference of a plan change."""
+
+
+class PrepaymentStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    """Every cycle was charged."""
+    CANCELED = "CANCELED"
 
 
 class ProjectStatus(StrEnum):

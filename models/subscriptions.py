@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import (
@@ -16,7 +16,8 @@ from models.base import (
     money_field,
     updated_at_field,
 )
-from models.enums import PlanInterval, SubscriptionStatus
+from models.enums import PlanInterval, SubscriptionCharge, SubscriptionStatus
+from models.types import UTCDateTime
 
 
 class SubscriptionPlan(SQLModel, table=True):
@@ -33,7 +34,13 @@ class SubscriptionPlan(SQLModel, table=True):
     interval: PlanInterval = enum_field(PlanInterval, PlanInterval.MONTH)
     interval_count: int = 1
     trial_days: int = 0
+    allow_cancellation: bool = True
+    """Whether the client's billing contact may cancel; else it may only ask staff to."""
+    allow_plan_changes: bool = True
+    """Whether the client's billing contact may move to another plan."""
     active: bool = True
+    """``False`` once archived: nobody new subscribes; existing subscriptions go on."""
+    archived_at: datetime | None = datetime_field()
     stripe_price_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
@@ -57,7 +64,36 @@ class Subscription(SQLModel, table=True):
     cancel_at_period_end: bool = False
     canceled_at: datetime | None = datetime_field()
     cancellation_requested_at: datetime | None = datetime_field()
+    cancellation_reason: str | None = Field(default=None, sa_column=Column(Text))
+    billing_anchor: datetime | None = datetime_field()
+    """Periods of the current plan run from here: period ``n`` ends ``n`` intervals after
+    it (months clamped to the month's end), so short months never shift later periods."""
+    period_number: int = 0
+    """The current period's ``n`` (0 while trialing, or until the new plan's first period
+    after a plan change)."""
     payment_method_id: uuid.UUID | None = Field(default=None, foreign_key="payment_method.id")
     stripe_subscription_id: str | None = Field(default=None, max_length=255, index=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
+
+
+class SubscriptionInvoice(SQLModel, table=True):
+    """An invoice a subscription issued: one per billing period (the unique constraint
+    refuses a second), or the prorated difference of a plan change."""
+
+    __tablename__ = "subscription_invoice"
+    __table_args__ = (
+        UniqueConstraint(
+            "subscription_id", "kind", "period_start", name="uq_subscription_invoice_period"
+        ),
+    )
+
+    invoice_id: uuid.UUID = Field(foreign_key="invoice.id", primary_key=True, ondelete="CASCADE")
+    account_id: uuid.UUID = account_fk()
+    subscription_id: uuid.UUID = Field(
+        foreign_key="subscription.id", index=True, ondelete="CASCADE"
+    )
+    kind: SubscriptionCharge = enum_field(SubscriptionCharge, SubscriptionCharge.PERIOD)
+    period_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    period_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = created_at_field()

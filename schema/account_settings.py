@@ -12,7 +12,7 @@ from strawberry.file_uploads import Upload
 
 from auth.policy import Permission
 from models.auth import ApiToken as ApiTokenRow
-from models.enums import Module
+from models.enums import Module, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers import portal_access as resolvers
 from resolvers.context import Info
@@ -166,6 +166,19 @@ class AccountSettingsInput:
     )
     privacy_text: str | None = strawberry.field(
         default=None, description="Privacy policy shown in the portal; empty removes it."
+    )
+    client_prepayments_enabled: bool | None = strawberry.field(
+        default=None,
+        description="Whether billing contacts may pay ahead of any invoice (`makePrepayment`; "
+        "the balance becomes the client's credit).",
+    )
+    client_prepayment_minimum: Decimal | None = strawberry.field(
+        default=None, description="Smallest pre-payment a client may make."
+    )
+    subscription_unpaid_action: UnpaidSubscriptionAction | None = strawberry.field(
+        default=None,
+        description="What a subscription becomes once every retry of a charge failed: UNPAID "
+        "(kept, no more periods billed) or CANCELED.",
     )
 
     def to_data(self) -> AccountSettingsData:

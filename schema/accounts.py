@@ -6,6 +6,7 @@ The account's settings and its partner API tokens are changed through
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -13,10 +14,10 @@ import strawberry
 from auth.policy import Permission
 from models.accounts import Account as AccountRow
 from models.accounts import StaffUser as StaffUserRow
-from models.enums import Module, StaffRole
+from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers.context import Info
-from schema.fields import field, id_field, mutation, public_field, public_mutation
+from schema.fields import field, id_field, money, mutation, public_field, public_mutation
 from services.branding import image_url
 from services.stripe_gateway.connection import webhook_url
 
@@ -75,6 +76,19 @@ class Account:
     )
     convert_quote_on_approval: bool = field(
         "Whether an approved quote becomes an invoice.", permission=Permission.ACCOUNT_ADMIN
+    )
+    client_prepayments_enabled: bool = field(
+        "Whether billing contacts may pre-pay in the portal (`makePrepayment`).",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    client_prepayment_minimum: Decimal = money(
+        "client_prepayment_minimum",
+        "Smallest pre-payment a client may make.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    subscription_unpaid_action: UnpaidSubscriptionAction = field(
+        "What a subscription becomes once every retry of a charge failed.",
+        permission=Permission.ACCOUNT_ADMIN,
     )
 
     @field("Whether Stripe is connected (card payments on).", permission=Permission.ACCOUNT_ADMIN)

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from auth.policy import Permission
-from models.enums import AutoBill, Frequency, Module, RecurringStatus
+from models.enums import AutoBill, Module, RecurringStatus
 from models.recurring import RecurringInvoice as RecurringInvoiceRow
 from resolvers import recurring as resolvers
 from resolvers.clients import client_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
 from resolvers.payment_methods import payment_method_of
+from schema.enums import Frequency
 from schema.fields import field, id_field, money, mutation
 from schema.pagination import Connection
 from services import recurring as recurring_service
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from schema.lines import LineInput, LineItem
     from schema.payment_methods import PaymentMethod
 
-strawberry.enum(Frequency, description="How often a recurring invoice issues an invoice.")
 strawberry.enum(
     AutoBill,
     description=(

@@ -22,11 +22,12 @@ from schema.invoices import InvoiceMutation, InvoiceQuery
 from schema.payment_methods import PaymentMethodMutation, PaymentMethodQuery
 from schema.payments import PaymentMutation, PaymentQuery
 from schema.portal_access import PortalAccessMutation, PortalAccessQuery
+from schema.prepayments import PrepaymentMutation, PrepaymentQuery
 from schema.projects import ProjectMutation, ProjectQuery, UnsubscribeMutation
 from schema.quotes import QuoteMutation, QuoteQuery
 from schema.recurring import RecurringInvoiceMutation, RecurringInvoiceQuery
 from schema.statements import StatementQuery
-from schema.subscriptions import SubscriptionQuery
+from schema.subscriptions import SubscriptionMutation, SubscriptionQuery
 from schema.support import SupportMutation, SupportQuery
 from schema.time_logs import TimeLogMutation, TimeLogQuery
 from schema.webhooks import WebhookMutation, WebhookQuery
@@ -44,6 +45,7 @@ Query = merge_types(
         CreditQuery,
         RecurringInvoiceQuery,
         SubscriptionQuery,
+        PrepaymentQuery,
         PaymentMethodQuery,
         ProjectQuery,
         DocumentQuery,
@@ -66,8 +68,10 @@ Mutation = merge_types(
         QuoteMutation,
         PaymentMutation,
         PaymentMethodMutation,
+        PrepaymentMutation,
         CreditMutation,
         RecurringInvoiceMutation,
+        SubscriptionMutation,
         ProjectMutation,
         TimeLogMutation,
         SupportMutation,

@@ -1,6 +1,8 @@
-"""The background loop that runs the recurring-invoice job, charges the invoices of
-auto-billed schedules (:mod:`services.stripe_gateway.auto_bill`, retries included) and
-records invoices that became overdue (:mod:`services.overdue`), inside the server process.
+"""The background loop that runs the recurring-invoice job, renews subscriptions
+(:mod:`services.subscriptions.renewals`), charges the invoices of auto-billed schedules
+and subscriptions (:mod:`services.stripe_gateway.auto_bill`, retries included) and
+recurring pre-payments (:mod:`services.stripe_gateway.prepayments`), and records invoices
+that became overdue (:mod:`services.overdue`), inside the server process.
 
 Every instance may run it: :func:`services.recurring.scheduler.generate_due_invoices` makes
 concurrent runs safe (row locks, one invoice per period), so no leader election is
@@ -22,6 +24,8 @@ from services.overdue import record_overdue_invoices
 from services.recurring.scheduler import SchedulerRun, generate_due_invoices
 from services.runtime import Runtime
 from services.stripe_gateway.auto_bill import charge_due_invoices
+from services.stripe_gateway.prepayments import charge_due_prepayments
+from services.subscriptions.renewals import renew_due_subscriptions
 
 log = structlog.get_logger("portico.scheduler")
 
@@ -61,7 +65,11 @@ class RecurringScheduler:
         moment = now or self._clock()
         async with self._turn:  # one run at a time in this process
             run = await generate_due_invoices(self._runtime, today=moment.date())
+            renewed = await renew_due_subscriptions(self._runtime, now=moment)
+            run.subscription_invoices = len(renewed.invoices)
             charged = await charge_due_invoices(self._runtime, now=moment)
+            prepaid = await charge_due_prepayments(self._runtime, now=moment)
+            run.prepayment_charges = len(prepaid.succeeded) + len(prepaid.failed)
             run.auto_bill_attempts = charged.attempts
             run.overdue = await record_overdue_invoices(self._runtime, today=moment.date())
             return run

@@ -42,6 +42,7 @@ from models.enums import (
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.prepayments import RecurringPrepayment
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoice, RecurringInvoiceLine
@@ -277,6 +278,10 @@ def plan_scope(principal: Principal) -> Conditions:
     return _tenant(SubscriptionPlan, principal)
 
 
+def prepayment_scope(principal: Principal) -> Conditions:
+    return _own_client(RecurringPrepayment, principal)
+
+
 def payment_method_scope(principal: Principal) -> Conditions:
     return _own_client(SavedPaymentMethod, principal)
 
@@ -397,6 +402,27 @@ async def access_subscription(
     )
 
 
+async def access_plan(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, *, lock: bool = False
+) -> SubscriptionPlan:
+    return await _access(
+        session, SubscriptionPlan, plan_scope(principal), plan_id, "Subscription plan", lock=lock
+    )
+
+
+async def access_recurring_prepayment(
+    session: AsyncSession, principal: Principal, prepayment_id: uuid.UUID, *, lock: bool = False
+) -> RecurringPrepayment:
+    return await _access(
+        session,
+        RecurringPrepayment,
+        prepayment_scope(principal),
+        prepayment_id,
+        "Recurring pre-payment",
+        lock=lock,
+    )
+
+
 async def access_payment_method(
     session: AsyncSession,
     principal: Principal,
@@ -466,6 +492,7 @@ ACTIVITY_SUBJECTS: dict[str, tuple[Permission, Module | None]] = {
     "credit": (Permission.CREDITS_READ, Module.CREDITS),
     "recurring_invoice": (Permission.RECURRING_READ, Module.RECURRING_INVOICES),
     "subscription": (Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
+    "recurring_prepayment": (Permission.PAYMENTS_READ, Module.PAYMENTS),
     "payment_method": (Permission.PAYMENT_METHODS_READ, Module.PAYMENT_METHODS),
     "statement": (Permission.STATEMENTS_READ, Module.STATEMENTS),
     "project": (Permission.PROJECTS_READ, Module.PROJECTS),

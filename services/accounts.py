@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.enums import Module, StaffRole
+from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 from models.types import utcnow
 from services.errors import BadInput, Conflict, NotFound
 from services.events import access as access_events
@@ -137,6 +137,9 @@ class AccountSettingsData:
     logo_key: str | None = None
     """A stored logo (``services.branding``); not from the input directly."""
     background_image_key: str | None = None
+    client_prepayments_enabled: bool | None = None
+    client_prepayment_minimum: Decimal | None = None
+    subscription_unpaid_action: UnpaidSubscriptionAction | None = None
 
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -198,6 +201,12 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         account.minimum_payment_amount = check_amount(
             data.minimum_payment_amount, account.currency, field="minimumPaymentAmount"
         )
+    if data.client_prepayment_minimum is not None:
+        account.client_prepayment_minimum = check_amount(
+            data.client_prepayment_minimum, account.currency, field="clientPrepaymentMinimum"
+        )
+    if data.subscription_unpaid_action is not None:
+        account.subscription_unpaid_action = data.subscription_unpaid_action
     for flag in (
         "portal_enabled",
         "registration_enabled",
@@ -213,6 +222,7 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         "client_uploads_enabled",
         "client_payments_enabled",
         "task_sharing_enabled",
+        "client_prepayments_enabled",
     ):
         value = getattr(data, flag)
         if value is not None:

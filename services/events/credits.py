@@ -3,7 +3,9 @@
 =====================  ============================  =====================================
 verb                   when                          details
 =====================  ============================  =====================================
-``credit.created``     staff issue a credit note     ``number``, ``amount``, ``currency``
+``credit.created``     staff issue a credit note,    ``number``, ``amount``, ``currency``
+                       or a plan change credits
+                       unused time
 ``credit.applied``     staff apply part of it to an  ``invoice_id``, ``amount`` (applied
                        invoice                       now), ``balance`` (the credit's, left)
 =====================  ============================  =====================================
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.principals import StaffPrincipal
+from auth.principals import Principal, StaffPrincipal
 from models.activity import Verb
 from models.credits import Credit
 from models.invoices import Invoice
@@ -32,7 +34,7 @@ def _record(
     session: AsyncSession,
     verb: Verb,
     credit: Credit,
-    actor: StaffPrincipal,
+    actor: Principal | None,
     details: dict[str, Any],
 ) -> None:
     activity.record(
@@ -46,7 +48,7 @@ def _record(
     )
 
 
-def created(session: AsyncSession, credit: Credit, actor: StaffPrincipal) -> None:
+def created(session: AsyncSession, credit: Credit, actor: Principal | None) -> None:
     _record(
         session,
         Verb.CREDIT_CREATED,

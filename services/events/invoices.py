@@ -9,7 +9,8 @@ kind                           when                      details
 =============================  ========================  ================================
 ``invoice.created``            staff draft it, or it is  ``number`` (none for a draft),
                                converted from a quote    ``source`` (``staff``, ``quote``,
-                               / issued by a schedule    ``schedule``); from a quote
+                               / issued by a schedule    ``schedule``, ``subscription``);
+                               or a subscription         from a quote
                                                          ``quote_id``, ``quote_number``;
                                                          from a schedule
                                                          ``recurring_invoice_id``,
@@ -17,7 +18,8 @@ kind                           when                      details
 ``invoice.updated``            staff edit it             ``number``
 ``invoice.sent``               it becomes SENT, or is    ``number``, ``source``
                                sent again                (``send``, ``mark_sent``,
-                                                         ``quote``, ``schedule``)
+                                                         ``quote``, ``schedule``,
+                                                         ``subscription``)
 ``invoice.viewed``             a contact first opens it  ``number``
 ``invoice.payment_applied``    a payment's or credit's   ``number``, ``amount``,
                                share is put on it        ``balance``, and ``payment_id``
@@ -64,6 +66,8 @@ class InvoiceOrigin(StrEnum):
     """An approved quote converted into a sent invoice."""
     SCHEDULE = "schedule"
     """Issued by the recurring scheduler."""
+    SUBSCRIPTION = "subscription"
+    """Issued for a subscription: a billing period, or a plan change's difference."""
 
 
 class IssueSource(StrEnum):
@@ -77,10 +81,12 @@ class IssueSource(StrEnum):
     """Converted from a quote the client just approved in the portal: nothing mailed."""
     SCHEDULE = "schedule"
     """The recurring scheduler: mailed like a sent invoice."""
+    SUBSCRIPTION = "subscription"
+    """A subscription's period or plan change: mailed like a sent invoice."""
 
     @property
     def mails(self) -> bool:
-        return self in (IssueSource.SEND, IssueSource.SCHEDULE)
+        return self in (IssueSource.SEND, IssueSource.SCHEDULE, IssueSource.SUBSCRIPTION)
 
     @property
     def origin(self) -> InvoiceOrigin | None:
@@ -88,6 +94,7 @@ class IssueSource(StrEnum):
         return {
             IssueSource.QUOTE: InvoiceOrigin.QUOTE,
             IssueSource.SCHEDULE: InvoiceOrigin.SCHEDULE,
+            IssueSource.SUBSCRIPTION: InvoiceOrigin.SUBSCRIPTION,
         }.get(self)
 
 

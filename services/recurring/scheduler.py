@@ -54,6 +54,10 @@ class SchedulerRun:
     """Invoices recorded overdue by the run (:mod:`services.overdue`)."""
     auto_bill_attempts: int = 0
     """Automatic charges the run tried (:mod:`services.stripe_gateway.auto_bill`)."""
+    subscription_invoices: int = 0
+    """Subscription periods the run invoiced (:mod:`services.subscriptions.renewals`)."""
+    prepayment_charges: int = 0
+    """Recurring pre-payment cycles the run charged (:mod:`services.stripe_gateway.prepayments`)."""
 
     @property
     def to_charge(self) -> list[IssuedInvoice]:

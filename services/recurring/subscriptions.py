@@ -1,17 +1,19 @@
-"""Clients' subscriptions to the account's plans: reading them."""
+"""Clients' subscriptions to the account's plans: reading them and their invoices.
+What changes them is :mod:`services.subscriptions`."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import Principal
 from models.enums import SubscriptionStatus
-from models.subscriptions import Subscription
-from services.access import subscription_scope
+from models.invoices import Invoice
+from models.subscriptions import Subscription, SubscriptionInvoice
+from services.access import access_subscription, invoice_scope, subscription_scope
 from services.pagination import Page, paginate
 
 
@@ -40,3 +42,19 @@ async def list_subscriptions(
             Subscription.status.in_(filters.statuses)  # type: ignore[attr-defined]
         )
     return await paginate(session, statement, Subscription, first=first, after=after)
+
+
+async def subscription_invoices(
+    *, session: AsyncSession, principal: Principal, subscription_id: uuid.UUID
+) -> list[Invoice]:
+    """The invoices the subscription issued that the caller may read, newest first."""
+    subscription = await access_subscription(session, principal, subscription_id)
+    statement = (
+        select(Invoice)
+        .join(SubscriptionInvoice, col(SubscriptionInvoice.invoice_id) == col(Invoice.id))
+        .where(
+            col(SubscriptionInvoice.subscription_id) == subscription.id, *invoice_scope(principal)
+        )
+        .order_by(col(Invoice.created_at).desc(), col(Invoice.id).desc())
+    )
+    return list((await session.exec(statement)).all())

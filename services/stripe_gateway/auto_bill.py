@@ -47,6 +47,7 @@ from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
 from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
 from models.recurring import RecurringInvoice
+from models.subscriptions import Subscription
 from models.types import utcnow
 from services.events import payments as payment_events
 from services.invoices import OPEN_STATUSES
@@ -59,6 +60,7 @@ from services.stripe_gateway.amounts import to_minor_units
 from services.stripe_gateway.auto_bill_notices import mail_billing_contacts
 from services.stripe_gateway.card_payments import PROVIDER
 from services.stripe_gateway.connection import Connected, connected
+from services.subscriptions.dunning import attempt_ended
 from services.unit_of_work import UnitOfWork, unit_of_work
 
 log = structlog.get_logger("portico.auto_bill")
@@ -190,72 +192,100 @@ async def _attempt(runtime: Runtime, invoice_id: uuid.UUID, now: datetime) -> Au
     return await _record(runtime, claimed, answer, now)
 
 
+async def charge_invoice_now(
+    runtime: Runtime, invoice_id: uuid.UUID, *, now: datetime | None = None
+) -> AutoBillStatus | None:
+    """Make the invoice's due auto-bill attempt at once (a subscription's new invoice),
+    exactly as a scheduler pass would; ``None`` when there is none due or another
+    scheduler holds it."""
+    return await _attempt(runtime, invoice_id, now or utcnow())
+
+
 async def _claim(
     runtime: Runtime, invoice_id: uuid.UUID, now: datetime
 ) -> _Charge | AutoBillStatus | None:
     """Claim the row and start the attempt; the row's new status when the attempt ends
-    here (nothing to charge, or nothing to charge with); ``None`` when it is not ours."""
+    here (nothing to charge, or nothing to charge with); ``None`` when it is not ours.
+    A subscription's invoice moves its subscription in the same transaction
+    (:func:`services.subscriptions.dunning.attempt_ended`)."""
     async with unit_of_work(runtime) as work:
-        session = work.session
-        row = (
-            await session.exec(
-                select(InvoiceAutoBill)
-                .where(col(InvoiceAutoBill.invoice_id) == invoice_id, _due(now))
-                .with_for_update(skip_locked=True)
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        invoice = (
-            await session.exec(
-                select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update()
-            )
-        ).one()
-        schedule = (
-            await session.get(RecurringInvoice, row.recurring_invoice_id)
-            if row.recurring_invoice_id
-            else None
+        claimed = await _claim_in(work, invoice_id, now)
+        if isinstance(claimed, _Ended):
+            await attempt_ended(work.session, claimed.row, claimed.status, now)
+            return claimed.status
+        return claimed
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """An attempt that ended in its claim: the row and its new status."""
+
+    row: InvoiceAutoBill
+    status: AutoBillStatus
+
+
+async def _claim_in(
+    work: UnitOfWork, invoice_id: uuid.UUID, now: datetime
+) -> _Charge | _Ended | None:
+    session = work.session
+    row = (
+        await session.exec(
+            select(InvoiceAutoBill)
+            .where(col(InvoiceAutoBill.invoice_id) == invoice_id, _due(now))
+            .with_for_update(skip_locked=True)
         )
-        if await _earlier_attempt_paid(session, row):
-            row.last_error = None
-            return _close(row, AutoBillStatus.SUCCEEDED, now)  # recorded by its webhook
-        if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
-            return _close(row, AutoBillStatus.CANCELED, now)
-        if schedule is not None and not charges_automatically(schedule):
-            return _close(row, AutoBillStatus.CANCELED, now)
-        if await _money_coming(session, invoice, row):
-            return None  # a payment is clearing: look again on a later run
-        resuming = row.status is AutoBillStatus.CHARGING
-        row.attempts = row.attempts if resuming else row.attempts + 1
-        row.last_attempt_at = now
-        row.updated_at = now
-        method = await _method_for(session, schedule, invoice)
-        row.payment_method_id = method.id if method is not None else None
-        account = await session.get(Account, invoice.account_id)
-        client = await session.get(Client, invoice.client_id)
-        if account is None or client is None:  # pragma: no cover - the invoice's owners
-            raise LookupError("the invoice's account or client is gone")
-        if method is None or not method.stripe_payment_method_id or not client.stripe_customer_id:
-            return await _failed(work, row, invoice, method, reason=NO_METHOD, now=now)
-        if not (account.stripe_secret_key and account.stripe_publishable_key):
-            return await _failed(
-                work, row, invoice, method, reason=NOT_CONNECTED, now=now, mail=False
-            )
-        payment = await _payment_for(session, row, invoice, method, now, resuming=resuming)
-        row.status = AutoBillStatus.CHARGING
-        row.next_attempt_at = None
-        row.payment_id = payment.id
-        return _Charge(
-            invoice_id=invoice.id,
-            attempt=row.attempts,
-            payment_id=payment.id,
-            account_id=invoice.account_id,
-            amount=to_minor_units(payment.amount, payment.currency),
-            currency=payment.currency,
-            customer=client.stripe_customer_id,
-            payment_method=method.stripe_payment_method_id,
-            gateway=connected(runtime.settings, account),
+    ).one_or_none()
+    if row is None:
+        return None
+    invoice = (
+        await session.exec(select(Invoice).where(col(Invoice.id) == invoice_id).with_for_update())
+    ).one()
+    schedule = (
+        await session.get(RecurringInvoice, row.recurring_invoice_id)
+        if row.recurring_invoice_id
+        else None
+    )
+    if await _earlier_attempt_paid(session, row):
+        row.last_error = None
+        return _Ended(row, _close(row, AutoBillStatus.SUCCEEDED, now))  # by its webhook
+    if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
+        return _Ended(row, _close(row, AutoBillStatus.CANCELED, now))
+    if schedule is not None and not charges_automatically(schedule):
+        return _Ended(row, _close(row, AutoBillStatus.CANCELED, now))
+    if await _money_coming(session, invoice, row):
+        return None  # a payment is clearing: look again on a later run
+    resuming = row.status is AutoBillStatus.CHARGING
+    row.attempts = row.attempts if resuming else row.attempts + 1
+    row.last_attempt_at = now
+    row.updated_at = now
+    method = await _method_for(session, row, schedule, invoice)
+    row.payment_method_id = method.id if method is not None else None
+    account = await session.get(Account, invoice.account_id)
+    client = await session.get(Client, invoice.client_id)
+    if account is None or client is None:  # pragma: no cover - the invoice's owners
+        raise LookupError("the invoice's account or client is gone")
+    if method is None or not method.stripe_payment_method_id or not client.stripe_customer_id:
+        return _Ended(row, await _failed(work, row, invoice, method, reason=NO_METHOD, now=now))
+    if not (account.stripe_secret_key and account.stripe_publishable_key):
+        failed = await _failed(
+            work, row, invoice, method, reason=NOT_CONNECTED, now=now, mail=False
         )
+        return _Ended(row, failed)
+    payment = await _payment_for(session, row, invoice, method, now, resuming=resuming)
+    row.status = AutoBillStatus.CHARGING
+    row.next_attempt_at = None
+    row.payment_id = payment.id
+    return _Charge(
+        invoice_id=invoice.id,
+        attempt=row.attempts,
+        payment_id=payment.id,
+        account_id=invoice.account_id,
+        amount=to_minor_units(payment.amount, payment.currency),
+        currency=payment.currency,
+        customer=client.stripe_customer_id,
+        payment_method=method.stripe_payment_method_id,
+        gateway=connected(work.runtime.settings, account),
+    )
 
 
 def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoBillStatus:
@@ -290,11 +320,18 @@ async def _money_coming(session: AsyncSession, invoice: Invoice, row: InvoiceAut
 
 
 async def _method_for(
-    session: AsyncSession, schedule: RecurringInvoice | None, invoice: Invoice
+    session: AsyncSession,
+    row: InvoiceAutoBill,
+    schedule: RecurringInvoice | None,
+    invoice: Invoice,
 ) -> SavedPaymentMethod | None:
-    """The schedule's own method, else the client's default."""
-    if schedule is not None and schedule.payment_method_id is not None:
-        named = await session.get(SavedPaymentMethod, schedule.payment_method_id)
+    """The schedule's or subscription's own method, else the client's default."""
+    named_id = schedule.payment_method_id if schedule is not None else None
+    if row.subscription_id is not None:
+        subscription = await session.get(Subscription, row.subscription_id)
+        named_id = subscription.payment_method_id if subscription is not None else None
+    if named_id is not None:
+        named = await session.get(SavedPaymentMethod, named_id)
         if named is not None and named.client_id == invoice.client_id:
             return named
     return await default_method(session, invoice.client_id)
@@ -389,59 +426,66 @@ async def _record(
     runtime: Runtime, charge: _Charge, answer: _Answer, now: datetime
 ) -> AutoBillStatus:
     async with unit_of_work(runtime) as work:
-        session = work.session
-        row = (
-            await session.exec(
-                select(InvoiceAutoBill)
-                .where(col(InvoiceAutoBill.invoice_id) == charge.invoice_id)
-                .with_for_update()
-            )
-        ).one()
-        payment = (
-            await session.exec(
-                select(Payment).where(col(Payment.id) == charge.payment_id).with_for_update()
-            )
-        ).one()
-        if answer.intent_id and not payment.provider_payment_id:
-            payment.provider_payment_id = answer.intent_id
-        row.updated_at = now
-        if answer.status == "succeeded":
-            await complete_payment(
-                session=session, payment_id=payment.id, provider_payment_id=answer.intent_id
-            )
-            row.last_error = None
-            return _close(row, AutoBillStatus.SUCCEEDED, now)
-        if answer.status == "processing":
-            if payment.status is PaymentStatus.PENDING:
-                payment.status = PaymentStatus.PROCESSING
-                payment.updated_at = now
-                payment_events.processing(session, payment)
-            row.last_error = None
-            return _close(row, AutoBillStatus.SUCCEEDED, now)
-        reason = answer.reason or f"Stripe answered {answer.status}."
-        _fail_payment(session, payment, reason, now)
-        invoice = (
-            await session.exec(select(Invoice).where(col(Invoice.id) == row.invoice_id))
-        ).one()
-        method = (
-            await session.get(SavedPaymentMethod, row.payment_method_id)
-            if row.payment_method_id
-            else None
+        row, status = await _record_in(work, charge, answer, now)
+        await attempt_ended(work.session, row, status, now)
+        return status
+
+
+async def _record_in(
+    work: UnitOfWork, charge: _Charge, answer: _Answer, now: datetime
+) -> tuple[InvoiceAutoBill, AutoBillStatus]:
+    session = work.session
+    row = (
+        await session.exec(
+            select(InvoiceAutoBill)
+            .where(col(InvoiceAutoBill.invoice_id) == charge.invoice_id)
+            .with_for_update()
         )
-        if answer.status == "requires_action":
-            row.last_error = reason
-            await mail_billing_contacts(
-                work,
-                invoice,
-                method=method,
-                reason=reason,
-                next_attempt_at=None,
-                action_required=True,
-            )
-            return _close(row, AutoBillStatus.ACTION_REQUIRED, now)
-        return await _failed(
-            work, row, invoice, method, reason=reason, now=now, mail=answer.status != "error"
+    ).one()
+    payment = (
+        await session.exec(
+            select(Payment).where(col(Payment.id) == charge.payment_id).with_for_update()
         )
+    ).one()
+    if answer.intent_id and not payment.provider_payment_id:
+        payment.provider_payment_id = answer.intent_id
+    row.updated_at = now
+    if answer.status == "succeeded":
+        await complete_payment(
+            session=session, payment_id=payment.id, provider_payment_id=answer.intent_id
+        )
+        row.last_error = None
+        return row, _close(row, AutoBillStatus.SUCCEEDED, now)
+    if answer.status == "processing":
+        if payment.status is PaymentStatus.PENDING:
+            payment.status = PaymentStatus.PROCESSING
+            payment.updated_at = now
+            payment_events.processing(session, payment)
+        row.last_error = None
+        return row, _close(row, AutoBillStatus.SUCCEEDED, now)
+    reason = answer.reason or f"Stripe answered {answer.status}."
+    _fail_payment(session, payment, reason, now)
+    invoice = (await session.exec(select(Invoice).where(col(Invoice.id) == row.invoice_id))).one()
+    method = (
+        await session.get(SavedPaymentMethod, row.payment_method_id)
+        if row.payment_method_id
+        else None
+    )
+    if answer.status == "requires_action":
+        row.last_error = reason
+        await mail_billing_contacts(
+            work,
+            invoice,
+            method=method,
+            reason=reason,
+            next_attempt_at=None,
+            action_required=True,
+        )
+        return row, _close(row, AutoBillStatus.ACTION_REQUIRED, now)
+    failed = await _failed(
+        work, row, invoice, method, reason=reason, now=now, mail=answer.status != "error"
+    )
+    return row, failed
 
 
 def _fail_payment(session: AsyncSession, payment: Payment, reason: str, now: datetime) -> None:

@@ -18,6 +18,7 @@ HELPERS = frozenset(
     {
         "schema.cost",
         "schema.directives",
+        "schema.enums",
         "schema.errors",
         "schema.event_execution",
         "schema.fields",
