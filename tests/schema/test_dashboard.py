@@ -18,7 +18,6 @@ from models.clients import Client, Contact
 from models.enums import AutoBill, Frequency, RecurringStatus, StaffRole, SubscriptionStatus
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment
 from models.recurring import RecurringInvoice
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.types import utcnow
@@ -441,7 +440,9 @@ FULL_DASHBOARD = """
     outstanding { currency amount count }
     overdue { currency amount count }
     receivedThisMonth { currency amount count }
-    openInvoices(first: 50) { totalCount nodes { number balance client { name } lines { description } } }
+    openInvoices(first: 50) {
+      totalCount nodes { number balance client { name } lines { description } }
+    }
     recentPayments(first: 50) { nodes { amount allocations { amount invoice { number } } } }
     openQuotes { nodes { kind } }
     activeSubscriptions { nodes { plan { name } } }
