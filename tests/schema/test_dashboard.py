@@ -14,18 +14,15 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from models.accounts import Account
-from models.clients import Client, Contact
+from models.clients import Client
 from models.enums import AutoBill, Frequency, RecurringStatus, StaffRole, SubscriptionStatus
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
 from models.recurring import RecurringInvoice
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.types import utcnow
-from services.portal.sessions import start_contact_session
+from tests.schema.viewer_helpers import new_client, sign_in_contact
 
-CREATE_CLIENT = """
-mutation($input: ClientInput!) { createClient(input: $input) { id contacts { id role } } }
-"""
 CREATE_INVOICE = "mutation($input: InvoiceInput!) { createInvoice(input: $input) { id } }"
 SEND_INVOICE = "mutation($id: ID!) { sendInvoice(id: $id) { id } }"
 CREATE_QUOTE = "mutation($input: QuoteInput!) { createQuote(input: $input) { id } }"
@@ -59,27 +56,6 @@ query($clientId: ID) { dashboard(clientId: $clientId) {
 
 def line(unit_price: str) -> list[dict[str, str]]:
     return [{"description": "Work", "quantity": "1", "unitPrice": unit_price}]
-
-
-async def new_client(gql, tenant, name="Initech", roles=("BILLING",), **fields) -> dict[str, Any]:
-    slug = name.lower().replace(" ", "")
-    contacts = [{"email": f"{role.lower()}@{slug}.test", "role": role} for role in roles]
-    data = await gql.data(
-        CREATE_CLIENT, {"input": {"name": name, "contacts": contacts, **fields}}, token=tenant.admin
-    )
-    return data["createClient"]
-
-
-async def sign_in_contact(runtime, contact_id: str) -> str:
-    async with runtime.sessions() as session:
-        contact = (
-            await session.exec(select(Contact).where(Contact.id == uuid.UUID(contact_id)))
-        ).one()
-        token = await start_contact_session(
-            session=session, signer=runtime.signer, contact=contact, ttl=runtime.session_ttl
-        )
-        await session.commit()
-    return token
 
 
 async def sent_invoice(gql, tenant, client_id: str, unit_price: str, currency="USD") -> str:
