@@ -4,6 +4,8 @@ mutations are in the caller's schema and the account's settings let them run."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlmodel import select
 
@@ -32,7 +34,7 @@ async def set_account(runtime, account_id, **values) -> None:
 STRIPE = {"stripe_secret_key": "sealed-secret", "stripe_publishable_key": "pk_test_portico"}
 
 
-async def served(gql, token) -> tuple[set[str], dict]:
+async def served(gql, token) -> tuple[set[str], dict[str, Any]]:
     schema = (await gql.data(MUTATIONS, token=token))["__schema"]
     mutation_type = schema["mutationType"]
     names = {f["name"] for f in mutation_type["fields"]} if mutation_type else set()
@@ -41,7 +43,9 @@ async def served(gql, token) -> tuple[set[str], dict]:
 
 
 def test_every_action_names_mutations_that_exist():
-    mutations = set(build_full_schema()._schema.mutation_type.fields)
+    mutation_type = build_full_schema()._schema.mutation_type
+    assert mutation_type is not None
+    mutations = set(mutation_type.fields)
     assert set(ACTION_MUTATIONS) == set(Action)
     for action, names in ACTION_MUTATIONS.items():
         assert set(names) <= mutations, action

@@ -21,7 +21,8 @@ async def new_client(gql, tenant, name="Initech", roles=("BILLING",), **fields) 
     data = await gql.data(
         CREATE_CLIENT, {"input": {"name": name, "contacts": contacts, **fields}}, token=tenant.admin
     )
-    return data["createClient"]
+    client: dict[str, Any] = data["createClient"]
+    return client
 
 
 async def sign_in_contact(runtime, contact_id: str) -> str:
