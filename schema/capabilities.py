@@ -9,10 +9,12 @@ a frontend asks for them, then sends only the queries and mutations that exist f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import strawberry
+from graphql import GraphQLObjectType
 
 from models.enums import Module
 from resolvers import auth as auth_resolvers
@@ -56,19 +58,39 @@ ACTION_MUTATIONS: dict[Action, tuple[str, ...]] = {
 }
 """The mutations each action is: claimed only when all of them exist for the caller."""
 
-_SERVED: WeakKeyDictionary[Any, frozenset[Action]] = WeakKeyDictionary()
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What one profile's schema holds, as capabilities tell it."""
+
+    actions: frozenset[Action]
+    queries: tuple[str, ...]
+    dashboard_parts: tuple[str, ...]
 
 
-def served_actions(schema: strawberry.Schema) -> frozenset[Action]:
-    """The actions whose mutations all exist in ``schema`` (cached per schema: a
-    profile's schema is built once)."""
-    actions = _SERVED.get(schema)
-    if actions is None:
-        mutation = schema._schema.mutation_type
+_SERVED: WeakKeyDictionary[Any, Served] = WeakKeyDictionary()
+
+
+def served(schema: strawberry.Schema) -> Served:
+    """The actions whose mutations all exist in ``schema``, its root query fields and the
+    parts of its ``Dashboard`` (cached per schema: a profile's schema is built once)."""
+    found = _SERVED.get(schema)
+    if found is None:
+        graphql = schema._schema
+        mutation = graphql.mutation_type
         names = frozenset(mutation.fields) if mutation is not None else frozenset()
-        actions = frozenset(a for a, needs in ACTION_MUTATIONS.items() if names.issuperset(needs))
-        _SERVED[schema] = actions
-    return actions
+        dashboard = graphql.get_type("Dashboard")
+        found = Served(
+            actions=frozenset(
+                a for a, needs in ACTION_MUTATIONS.items() if names.issuperset(needs)
+            ),
+            queries=tuple(graphql.query_type.fields) if graphql.query_type else (),
+            dashboard_parts=tuple(dashboard.fields)
+            if isinstance(dashboard, GraphQLObjectType)
+            else (),
+        )
+        _SERVED[schema] = found
+    return found
 
 
 @strawberry.type(
@@ -85,6 +107,12 @@ class Capabilities:
         "What the caller may do now: each action's mutations are in its schema and the "
         "account's settings let them run (portal payments and uploads, Stripe connected)."
     )
+    queries: list[str] = field(
+        "The root query fields that exist for the caller (build navigation from them)."
+    )
+    dashboard_parts: list[str] = field(
+        "The fields of `dashboard` that exist for the caller (select only these)."
+    )
 
 
 @strawberry.interface(description="Whoever is behind the request's token.")
@@ -94,9 +122,12 @@ class Viewer:
         standing = await auth_resolvers.standing_of(info, root)
         if standing is None:
             return None
-        actions = served_actions(info.schema) - standing.turned_off
+        schema = served(info.schema)
+        actions = schema.actions - standing.turned_off
         return Capabilities(
             modules=[module for module in Module if module in standing.modules],
             read_only=auth_resolvers.read_only(info),
             actions=[action for action in Action if action in actions],
+            queries=list(schema.queries),
+            dashboard_parts=list(schema.dashboard_parts),
         )

@@ -18,8 +18,13 @@ from services.capabilities import Action
 from tests.schema.test_policy_matrix import PROFILE_FACTS, token_for
 from tests.schema.viewer_helpers import new_client, sign_in_contact
 
-CAPABILITIES = "{ viewer { __typename capabilities { modules readOnly actions } } }"
+CAPABILITIES = """
+{ viewer { __typename capabilities { modules readOnly actions queries dashboardParts } } }
+"""
 MUTATIONS = "{ __schema { mutationType { fields { name } } } }"
+SHAPE = """
+{ __schema { queryType { fields { name } } } __type(name: "Dashboard") { fields { name } } }
+"""
 
 
 async def set_account(runtime, account_id, **values) -> None:
@@ -71,6 +76,10 @@ async def test_capabilities_match_the_mutations_of_each_profiles_schema(
     for action, names in ACTION_MUTATIONS.items():
         if set(names) <= mutations:
             assert action in claimed, (profile, action)
+    # and the queries and dashboard parts it is told of are those of its schema
+    shape = await gql.data(SHAPE, token=token)
+    assert capabilities["queries"] == [f["name"] for f in shape["__schema"]["queryType"]["fields"]]
+    assert capabilities["dashboardParts"] == [f["name"] for f in shape["__type"]["fields"]]
     facts = PROFILE_FACTS[profile]
     assert capabilities["readOnly"] is bool(facts.get("ro"))
     expected_modules = facts.get("modules", set(Module))
