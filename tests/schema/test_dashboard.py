@@ -454,3 +454,30 @@ async def test_the_statements_per_request_do_not_grow_with_the_rows(gql, tenant,
     assert len(twenty["dashboard"]["recentPayments"]["nodes"]) == 20
     assert one_count == twenty_count, (one_count, twenty_count)
     assert twenty_count <= 25
+
+
+async def test_the_accounts_dashboard_costs_the_same_for_1_or_20_invoices(
+    gql, tenant, runtime, make_tenant
+):
+    # given an account with one invoice and payment, and another with twenty over two clients
+    other = await make_tenant("umbrella")
+    for account, how_many in ((tenant, 1), (other, 20)):
+        clients = [await new_client(gql, account), await new_client(gql, account, "Globex")]
+        for n in range(how_many):
+            client = clients[n % 2]
+            invoice = await sent_invoice(gql, account, client["id"], f"{n + 1}.00")
+            await pay(gql, account, client["id"], invoice, "0.50")
+    for account in (tenant, other):
+        await gql.data(FULL_DASHBOARD, token=account.admin)
+    await runtime.background.drain()
+    await runtime.mailer.drain()
+    # when each account's admin asks for the whole dashboard
+    one, one_count = await statements_for(runtime, gql, tenant.admin, FULL_DASHBOARD)
+    twenty, twenty_count = await statements_for(runtime, gql, other.admin, FULL_DASHBOARD)
+    # then the answers differ and their cost in statements does not
+    assert one["dashboard"]["openInvoices"]["totalCount"] == 1
+    assert twenty["dashboard"]["openInvoices"]["totalCount"] == 20
+    assert twenty["dashboard"]["outstanding"] == [
+        {"currency": "USD", "amount": "200.00", "count": 20}  # 1 + ... + 20 - 20 x 0.50
+    ]
+    assert one_count == twenty_count, (one_count, twenty_count)
