@@ -180,6 +180,9 @@ TYPE_READS: dict[str, TypeRead] = {
     "InvoicePaymentShare": _OPEN,
     "QuoteApproval": _OPEN,
     "LineItem": _OPEN,  # a line of the invoice, quote or schedule it is read through
+    "Capabilities": _OPEN,  # the caller's own (null on anyone else)
+    "Dashboard": _OPEN,  # each part declares what it shows
+    "CurrencyTotal": _OPEN,  # a sum read through the dashboard part that declares it
     # The business, its people and partners.
     "Account": _read(
         Permission.ACCOUNT_ADMIN,
@@ -208,6 +211,7 @@ TYPE_READS: dict[str, TypeRead] = {
     "CreditApplication": _read(Permission.CREDITS_READ, Module.CREDITS),
     "AvailableCredit": _read(Permission.CREDITS_READ, Module.CREDITS),
     "RecurringInvoice": _read(Permission.RECURRING_READ, Module.RECURRING_INVOICES),
+    "UpcomingPayment": _read(Permission.RECURRING_READ, Module.RECURRING_INVOICES),
     "ClientSubscription": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
     "SubscriptionPlanChangePreview": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
     "RecurringPrepayment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),

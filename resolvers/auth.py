@@ -13,6 +13,7 @@ from models.clients import Contact
 from resolvers.common import atomic, caller, staff
 from resolvers.context import Info
 from services import access, accounts, api_tokens, sessions
+from services.capabilities import Standing, standing
 from services.errors import NotFound, Unauthenticated
 
 
@@ -73,6 +74,29 @@ async def viewer(info: Info) -> StaffUser | Contact | ApiToken:
     if row is None:  # pragma: no cover - authentication just loaded it
         raise Unauthenticated()
     return row
+
+
+def is_caller(info: Info, row: object) -> bool:
+    """Whether ``row`` (a staff user, contact or API token) is the caller itself."""
+    principal = caller(info)
+    if isinstance(principal, StaffPrincipal):
+        return isinstance(row, StaffUser) and row.id == principal.user_id
+    if isinstance(principal, ContactPrincipal):
+        return isinstance(row, Contact) and row.id == principal.contact_id
+    return isinstance(row, ApiToken) and row.id == principal.token_id
+
+
+async def standing_of(info: Info, row: object) -> Standing | None:
+    """What the account says about the caller (modules, actions its settings turn
+    off), when ``row`` is the caller; ``None`` for anyone else."""
+    if not is_caller(info, row):
+        return None
+    return standing(await current_account(info), caller(info))
+
+
+def read_only(info: Info) -> bool:
+    principal = caller(info)
+    return isinstance(principal, ContactPrincipal) and principal.read_only
 
 
 async def current_account(info: Info) -> Account:

@@ -16,6 +16,7 @@ from models.enums import Module, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers import portal_access as resolvers
 from resolvers.context import Info
+from schema.capabilities import Viewer
 from schema.fields import field, id_field, mutation
 from services.accounts import AccountSettingsData
 from services.stripe_gateway.connection import StripeKeys
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A partner tool authenticated by an API token.")
-class ApiClient:
+class ApiClient(Viewer):
     id: strawberry.ID = id_field()
     name: str = field("Name given to the token.")
     scopes: list[str] = field("What the token may read.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 
@@ -17,13 +17,10 @@ from models.accounts import StaffUser as StaffUserRow
 from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers.context import Info
+from schema.capabilities import Viewer
 from schema.fields import field, id_field, money, mutation, public_field, public_mutation
 from services.branding import image_url
 from services.stripe_gateway.connection import webhook_url
-
-if TYPE_CHECKING:
-    from schema.account_settings import ApiClient
-    from schema.clients import Contact
 
 strawberry.enum(StaffRole, description="What a staff user may do.")
 
@@ -113,7 +110,7 @@ class Account:
 
 
 @strawberry.type(description="Someone who works for the business.")
-class StaffUser:
+class StaffUser(Viewer):
     id: strawberry.ID = id_field()
     email: str = field("Sign-in email.")
     name: str = field("Full name.")
@@ -162,18 +159,8 @@ class AccountQuery:
     async def portal(self, info: Info, account: str) -> Portal:
         return await auth_resolvers.portal(info, account)  # type: ignore[return-value]
 
-    # The union is spelled out here, not as a module-level alias: Strawberry resolves
-    # `strawberry.lazy` members in annotations, while an alias's members would be plain
-    # forward references evaluated in this module, where Contact and ApiClient are not.
     @field("Who is calling: the staff user, contact or API client behind the token.")
-    async def viewer(
-        self, info: Info
-    ) -> Annotated[
-        StaffUser
-        | Annotated[Contact, strawberry.lazy("schema.clients")]
-        | Annotated[ApiClient, strawberry.lazy("schema.account_settings")],
-        strawberry.union("Viewer", description="Whoever is behind the request's token."),
-    ]:
+    async def viewer(self, info: Info) -> Viewer:
         return await auth_resolvers.viewer(info)  # type: ignore[return-value]
 
     @field("The caller's account.")

@@ -14,7 +14,7 @@ from schema.event_execution import SharedEventExecutor
 from schema.input_hygiene import InputHygiene
 from schema.limits import QueryLimits, limit_extensions
 from schema.parse_cache import ParsedDocuments
-from schema.root import Mutation, Query, Subscription
+from schema.root import VIEWERS, Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
 
 CONFIG = StrawberryConfig(disable_field_suggestions=True)
@@ -43,6 +43,7 @@ def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
         "query": Query,
         "mutation": Mutation,
         "subscription": Subscription,
+        "types": VIEWERS,
         "extensions": [
             ErrorCodes,
             *limit_extensions(limits or QueryLimits()),

@@ -14,6 +14,7 @@ from models.enums import ContactRole, Module
 from resolvers import clients as resolvers
 from resolvers.clients import client_of
 from resolvers.context import Info
+from schema.capabilities import Viewer
 from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
 from services.clients import ClientData, ClientFilter, ContactData
@@ -81,7 +82,7 @@ class Client:
 
 
 @strawberry.type(description="A person at a client who uses the portal.")
-class Contact:
+class Contact(Viewer):
     id: strawberry.ID = id_field()
     email: str = field("Email the contact signs in with.")
     first_name: str = field("Given name.")

@@ -78,6 +78,7 @@ LIST_SIZES: Mapping[str, int] = MappingProxyType(
         "Project.activity": 50,
         "SupportTicket.messages": 25,
         "TicketMessage.attachments": 5,
+        "Dashboard.upcomingPayments": 24,  # its largest `count`
     }
 )
 """Assumed lengths of unpaginated list fields, by ``Type.field``; others are

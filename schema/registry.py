@@ -60,6 +60,8 @@ def build_profile_schema(profile: Profile, limits: QueryLimits | None = None) ->
     arguments = schema_arguments(limits)
     if profile.read_only:
         arguments["mutation"] = None
+    if not profile.authenticated:
+        arguments["types"] = []  # no viewer: the types behind one stay out of its schema
     if not _any_field_visible(profile, arguments["subscription"]):
         arguments["subscription"] = None  # a root type may not be empty
     return ProfileSchema(profile, config=CONFIG, **arguments)

@@ -10,12 +10,14 @@ from strawberry.tools import merge_types
 from schema.account_settings import (
     AccountSettingsMutation,
     AccountSettingsQuery,
+    ApiClient,
     ApiTokenCreationMutation,
 )
-from schema.accounts import AccountMutation, AccountQuery
+from schema.accounts import AccountMutation, AccountQuery, StaffUser
 from schema.activity import ActivityQuery
-from schema.clients import ClientMutation, ClientQuery
+from schema.clients import ClientMutation, ClientQuery, Contact
 from schema.credits import CreditMutation, CreditQuery
+from schema.dashboard import DashboardQuery
 from schema.documents import DocumentMutation, DocumentQuery
 from schema.invoice_events import InvoiceEventSubscription
 from schema.invoices import InvoiceMutation, InvoiceQuery
@@ -36,6 +38,7 @@ Query = merge_types(
     "Query",
     (
         AccountQuery,
+        DashboardQuery,
         PortalAccessQuery,
         AccountSettingsQuery,
         ClientQuery,
@@ -81,3 +84,7 @@ Mutation = merge_types(
     ),
 )
 Subscription = merge_types("Subscription", (InvoiceEventSubscription,))
+
+VIEWERS = [StaffUser, Contact, ApiClient]
+"""The types behind ``viewer`` (the ``Viewer`` interface): part of every signed-in
+caller's schema, as the members of a union would be."""

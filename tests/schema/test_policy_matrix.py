@@ -19,6 +19,7 @@ import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -26,7 +27,11 @@ from graphql import (
     StringValueNode,
     parse,
 )
-from graphql.language import EnumValueNode, ObjectTypeDefinitionNode
+from graphql.language import (
+    EnumValueNode,
+    InterfaceTypeDefinitionNode,
+    ObjectTypeDefinitionNode,
+)
 from sqlmodel import select
 
 from auth.policy import (
@@ -69,7 +74,7 @@ class Rule:
 def _rules() -> dict[tuple[str, str], Rule]:
     rules = {}
     for definition in parse(FULL.as_str()).definitions:
-        if not isinstance(definition, ObjectTypeDefinitionNode):
+        if not isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode):
             continue
         for field in definition.fields or ():
             permission = module = None
@@ -151,6 +156,16 @@ def _named(gql_type):
     return gql_type
 
 
+ABSTRACT = (GraphQLUnionType, GraphQLInterfaceType)
+
+
+def _members(schema, gql_type) -> list[GraphQLObjectType]:
+    """The object types behind a union or an interface (``viewer``'s ``Viewer``)."""
+    if isinstance(gql_type, GraphQLUnionType):
+        return list(gql_type.types)
+    return list(schema.get_possible_types(gql_type))
+
+
 def expected_schema(profile: str) -> dict[str, set[str]]:
     """Object type -> visible fields, for the types reachable through visible fields."""
     full = FULL._schema
@@ -163,8 +178,8 @@ def expected_schema(profile: str) -> dict[str, set[str]]:
     queue = deque(roots)
     while queue:
         gql_type = queue.popleft()
-        if isinstance(gql_type, GraphQLUnionType):
-            queue.extend(t for t in gql_type.types if t.name not in result)
+        if isinstance(gql_type, ABSTRACT):
+            queue.extend(t for t in _members(full, gql_type) if t.name not in result)
             continue
         if not isinstance(gql_type, GraphQLObjectType) or gql_type.name in result:
             continue
@@ -279,15 +294,15 @@ def query_for_hidden(
             field = gql_type.fields[name]
             selection = _selection(name, field)
             target = _named(field.type)
-            if selection is None or not isinstance(target, GraphQLObjectType | GraphQLUnionType):
+            if selection is None or not isinstance(target, (GraphQLObjectType, *ABSTRACT)):
                 continue
-            members = target.types if isinstance(target, GraphQLUnionType) else [target]
+            members = _members(full, target) if isinstance(target, ABSTRACT) else [target]
             for member in members:
                 if member.name not in served or member.name in seen:
                     continue
                 inner = (
                     f"{selection} {{ ... on {member.name} {{ {{}} }} }}"
-                    if isinstance(target, GraphQLUnionType)
+                    if isinstance(target, ABSTRACT)
                     else f"{selection} {{ {{}} }}"
                 )
                 path = template.replace("{}", inner, 1)
@@ -374,9 +389,9 @@ def path_leaks(name: str) -> list[str]:
             if outside and not may(facts, read.permission, read.module):
                 leaks.append(f"{here}: outside {gql_type.name}'s reference, needs {_needs(read)}")
             target = _named(field.type)
-            if not isinstance(target, GraphQLObjectType | GraphQLUnionType):
+            if not isinstance(target, (GraphQLObjectType, *ABSTRACT)):
                 continue
-            members = target.types if isinstance(target, GraphQLUnionType) else [target]
+            members = _members(served, target) if isinstance(target, ABSTRACT) else [target]
             for member in members:
                 member_read = type_read(member.name)
                 assert member_read is not None, f"{member.name} is not in auth.policy.TYPE_READS"

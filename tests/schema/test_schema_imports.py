@@ -16,6 +16,7 @@ SCHEMA_DIR = ROOT / "schema"
 # Hold no domain types: fields, connections, scalars, directives, error codes, limits.
 HELPERS = frozenset(
     {
+        "schema.capabilities",  # the Viewer interface the viewer types implement (a base class)
         "schema.cost",
         "schema.directives",
         "schema.enums",
