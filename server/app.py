@@ -20,6 +20,7 @@ from server.graphiql import graphiql_assets
 from server.graphql_view import UPLOAD_PREFLIGHT_HEADERS, PorticoGraphQL
 from server.limits import BodySizeLimit
 from server.migrate import NOT_MIGRATED_HINT, MigrationCheck
+from server.portal_web.routes import portal_routes
 from server.proxies import proxy_headers_middleware
 from server.request_id import REQUEST_ID_HEADER, RequestId
 from server.scheduler import RecurringScheduler
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             download_route(runtime, pdf_renders),
             branding_route(runtime),
             stripe_webhook_route(runtime),
+            *portal_routes(runtime, registry),
         ],
         middleware=middleware,
         lifespan=lifespan,
