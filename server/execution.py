@@ -228,7 +228,10 @@ class LimitedSchema:
         return await self._timed_out(kwargs.get("context_value"))
 
     async def stream(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """What graphql-transport-ws runs every operation with (queries included)."""
         query, refused = await registered_query(query, kwargs)
+        if refused is None:
+            refused = self._refused_introspection(query, kwargs)
         if refused is not None:
             return _once(PreExecutionError(data=None, errors=refused.errors))
         source = await self.schema.stream(query, **kwargs)
