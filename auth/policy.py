@@ -195,6 +195,7 @@ TYPE_READS: dict[str, TypeRead] = {
     "Webhook": _read(Permission.ACCOUNT_ADMIN),
     "WebhookDelivery": _read(Permission.ACCOUNT_ADMIN),
     "WebhookAttempt": _read(Permission.ACCOUNT_ADMIN),
+    "PersistedQuery": _read(Permission.ACCOUNT_ADMIN),
     # Clients: a client's id and name are a reference anyone may follow (the client an
     # invoice, payment or statement is of); its contact details and contacts are
     # CLIENTS_READ.

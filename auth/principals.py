@@ -38,10 +38,15 @@ class ContactPrincipal:
 
 @dataclass(frozen=True, slots=True)
 class PartnerPrincipal:
+    """An API token. ``registered_documents_only``: its account runs partner requests
+    from registered documents only (``Account.partner_documents``, read when the token
+    is authenticated: per request on HTTP, at ``connection_init`` on a WebSocket)."""
+
     account_id: uuid.UUID
     token_id: uuid.UUID
     scopes: frozenset[str]
     modules: frozenset[Module] = field(default_factory=frozenset)
+    registered_documents_only: bool = False
 
 
 Principal = Anonymous | StaffPrincipal | ContactPrincipal | PartnerPrincipal

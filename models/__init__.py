@@ -44,6 +44,7 @@ from models.invoices import Invoice, InvoiceLine
 from models.mail import MailMessage
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment, PaymentAllocation, PaymentDispute, PaymentRefund
+from models.persisted_queries import PersistedQuery
 from models.portal import PortalLink
 from models.prepayments import RecurringPrepayment
 from models.projects import Project, Task, TaskComment
@@ -95,6 +96,7 @@ __all__ = [
     "PaymentMethodKind",
     "PaymentRefund",
     "PaymentStatus",
+    "PersistedQuery",
     "PlanInterval",
     "PortalLink",
     "Project",

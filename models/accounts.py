@@ -16,7 +16,7 @@ from models.base import (
     money_field,
     updated_at_field,
 )
-from models.enums import Module, StaffRole, UnpaidSubscriptionAction
+from models.enums import Module, PartnerDocuments, StaffRole, UnpaidSubscriptionAction
 
 
 def all_modules() -> list[str]:
@@ -74,6 +74,9 @@ class Account(SQLModel, table=True):
         UnpaidSubscriptionAction, UnpaidSubscriptionAction.UNPAID
     )
     """What a subscription becomes once every retry of a period's charge failed."""
+    partner_documents: PartnerDocuments = enum_field(PartnerDocuments, PartnerDocuments.ANY)
+    """REGISTERED: partner tokens run only the account's registered documents
+    (``models.persisted_queries``); staff and contacts are never restricted."""
     # Numbering: incremented under a row lock when a document is sent
     invoice_number_prefix: str = Field(default="INV-", max_length=20)
     next_invoice_number: int = 1

@@ -175,6 +175,14 @@ class UnpaidSubscriptionAction(StrEnum):
     CANCELED = "CANCELED"
 
 
+class PartnerDocuments(StrEnum):
+    """Which documents the account's partner API tokens may run."""
+
+    ANY = "ANY"
+    REGISTERED = "REGISTERED"
+    """Only documents an account admin registered (``registerPersistedQuery``)."""
+
+
 class SubscriptionCharge(StrEnum):
     """Why a subscription issued an invoice."""
 

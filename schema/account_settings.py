@@ -17,6 +17,7 @@ from resolvers import auth as auth_resolvers
 from resolvers import portal_access as resolvers
 from resolvers.context import Info
 from schema.capabilities import Viewer
+from schema.enums import PartnerDocuments
 from schema.fields import field, id_field, mutation
 from services.accounts import AccountSettingsData
 from services.stripe_gateway.connection import StripeKeys
@@ -180,6 +181,12 @@ class AccountSettingsInput:
         default=None,
         description="What a subscription becomes once every retry of a charge failed: UNPAID "
         "(kept, no more periods billed) or CANCELED.",
+    )
+    partner_documents: PartnerDocuments | None = strawberry.field(
+        default=None,
+        description="Which documents partner API tokens may run: ANY, or REGISTERED (only "
+        "those registered with `registerPersistedQuery`; staff and contacts are never "
+        "restricted).",
     )
 
     def to_data(self) -> AccountSettingsData:

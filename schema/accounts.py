@@ -18,6 +18,7 @@ from models.enums import Module, StaffRole, UnpaidSubscriptionAction
 from resolvers import auth as auth_resolvers
 from resolvers.context import Info
 from schema.capabilities import Viewer
+from schema.enums import PartnerDocuments
 from schema.fields import field, id_field, money, mutation, public_field, public_mutation
 from services.branding import image_url
 from services.stripe_gateway.connection import webhook_url
@@ -85,6 +86,10 @@ class Account:
     )
     subscription_unpaid_action: UnpaidSubscriptionAction = field(
         "What a subscription becomes once every retry of a charge failed.",
+        permission=Permission.ACCOUNT_ADMIN,
+    )
+    partner_documents: PartnerDocuments = field(
+        "Which documents partner API tokens may run (REGISTERED: only registered ones).",
         permission=Permission.ACCOUNT_ADMIN,
     )
 

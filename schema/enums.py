@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import strawberry
 
-from models.enums import Frequency
+from models.enums import Frequency, PartnerDocuments
 
 strawberry.enum(Frequency, description="How often a recurring invoice or pre-payment repeats.")
+strawberry.enum(PartnerDocuments, description="Which documents partner API tokens may run.")
 
-__all__ = ["Frequency"]
+__all__ = ["Frequency", "PartnerDocuments"]

@@ -23,6 +23,7 @@ from schema.invoice_events import InvoiceEventSubscription
 from schema.invoices import InvoiceMutation, InvoiceQuery
 from schema.payment_methods import PaymentMethodMutation, PaymentMethodQuery
 from schema.payments import PaymentMutation, PaymentQuery
+from schema.persisted_documents import PersistedQueryMutation, PersistedQueryQuery
 from schema.portal_access import PortalAccessMutation, PortalAccessQuery
 from schema.prepayments import PrepaymentMutation, PrepaymentQuery
 from schema.projects import ProjectMutation, ProjectQuery, UnsubscribeMutation
@@ -57,6 +58,7 @@ Query = merge_types(
         ActivityQuery,
         StatementQuery,
         WebhookQuery,
+        PersistedQueryQuery,
     ),
 )
 Mutation = merge_types(
@@ -81,6 +83,7 @@ Mutation = merge_types(
         UnsubscribeMutation,
         DocumentMutation,
         WebhookMutation,
+        PersistedQueryMutation,
     ),
 )
 Subscription = merge_types("Subscription", (InvoiceEventSubscription,))

@@ -11,6 +11,13 @@ waits for events by design).
 It also presents the errors of results streamed over a WebSocket: Strawberry yields
 them before the schema's ``on_operation`` hooks finish, so the codes given by
 :class:`schema.errors.ErrorCodes` would otherwise be missing there.
+
+And it keeps partner tokens of an account that requires registered documents
+(``partnerDocuments: REGISTERED``) to those documents, on every transport: a document
+sent in full runs only if its sha256 is registered for the account, a request by hash
+alone (``extensions.persistedQuery``) runs the account's document of that hash, anything
+else is refused with ``PERSISTED_QUERY_NOT_ALLOWED`` (403 under
+``application/graphql-response+json``). Staff and contacts are never restricted.
 """
 
 from __future__ import annotations
@@ -34,15 +41,17 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from auth.principals import StaffPrincipal
+from auth.principals import PartnerPrincipal, Principal, StaffPrincipal
 from schema.errors import present
 from schema.registry import SchemaRouter
+from services.persisted_documents import document_hash, registered_document
 
 log = structlog.get_logger("portico.graphql")
 
 TIMEOUT = "TIMEOUT"
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
 BAD_REQUEST = "BAD_REQUEST"
+PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
 
 _REFUSED = (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError)
 """What Strawberry refuses before execution (HTTP answers them 400/405, server.http_errors);
@@ -72,6 +81,53 @@ def _present(error: GraphQLError) -> GraphQLError:
     if isinstance(error.original_error, _REFUSED):  # e.g. a query on legacy graphql-ws
         return GraphQLError(error.message, extensions={"code": BAD_REQUEST})
     return present(error)
+
+
+def registered_documents_only(principal: Principal | None) -> bool:
+    """Whether ``principal`` may run registered documents only (a partner token of an
+    account with ``partnerDocuments: REGISTERED``)."""
+    return isinstance(principal, PartnerPrincipal) and principal.registered_documents_only
+
+
+def not_allowed() -> ExecutionResult:
+    return ExecutionResult(
+        data=None,
+        errors=[
+            GraphQLError(
+                "This API token may run registered documents only "
+                "(`registerPersistedQuery`); this one is not registered for the account.",
+                extensions={"code": PERSISTED_QUERY_NOT_ALLOWED},
+            )
+        ],
+    )
+
+
+def _hash_sent(extensions: Any) -> str | None:
+    persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+    sha256 = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+    return sha256.lower() if isinstance(sha256, str) else None
+
+
+async def registered_query(
+    query: str | None, kwargs: dict[str, Any]
+) -> tuple[str | None, ExecutionResult | None]:
+    """The document to run and, for a caller held to registered documents whose request
+    names none of them, the refusal instead."""
+    context = kwargs.get("context_value")
+    principal = getattr(context, "principal", None)
+    if not isinstance(principal, PartnerPrincipal) or not principal.registered_documents_only:
+        return query, None
+    sha256 = document_hash(query) if query else _hash_sent(kwargs.get("operation_extensions"))
+    if sha256 is None:
+        return query, not_allowed()
+    session = context.session  # type: ignore[union-attr]
+    reading = session.in_transaction()
+    document = await registered_document(session, principal.account_id, sha256)
+    if not reading:  # a WebSocket's session: keep no transaction open on a long socket
+        await session.rollback()
+    if document is None:
+        return query, not_allowed()
+    return document, None
 
 
 def is_subscription(query: str | None, operation_name: str | None, *, max_tokens: int) -> bool:
@@ -157,6 +213,9 @@ class LimitedSchema:
         return timed_out(self.timeout_seconds)
 
     async def execute(self, query: str | None, **kwargs: Any) -> ExecutionResult:
+        query, refused = await registered_query(query, kwargs)
+        if refused is not None:
+            return refused
         if (refused := self._refused_introspection(query, kwargs)) is not None:
             return refused
         try:
@@ -169,11 +228,20 @@ class LimitedSchema:
         return await self._timed_out(kwargs.get("context_value"))
 
     async def stream(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """What graphql-transport-ws runs every operation with (queries included)."""
+        query, refused = await registered_query(query, kwargs)
+        if refused is None:
+            refused = self._refused_introspection(query, kwargs)
+        if refused is not None:
+            return _once(PreExecutionError(data=None, errors=refused.errors))
         source = await self.schema.stream(query, **kwargs)
         return self._results(source, kwargs, bounded=self._bounded(query, kwargs))
 
     async def subscribe(self, query: str | None, **kwargs: Any) -> AsyncGenerator[Any, None]:
-        if (refused := self._refused_introspection(query, kwargs)) is not None:
+        query, refused = await registered_query(query, kwargs)
+        if refused is None:
+            refused = self._refused_introspection(query, kwargs)
+        if refused is not None:
             return _once(PreExecutionError(data=None, errors=refused.errors))
         source = await self.schema.subscribe(query, **kwargs)
         return self._results(source, kwargs, bounded=self._bounded(query, kwargs))

@@ -45,7 +45,7 @@ from auth.principals import (
 from resolvers.context import Context
 from schema.registry import SchemaRouter
 from server.encoding import SharedPayloads, encode_result
-from server.execution import LimitedSchema
+from server.execution import LimitedSchema, registered_documents_only
 from server.graphiql import graphiql_page
 from server.http_errors import (
     BAD_REQUEST,
@@ -89,6 +89,10 @@ Apollo's advice against CSRF on uploads)."""
 
 PENDING_PERSIST: ContextVar[tuple[str, str] | None] = ContextVar("pending_persist", default=None)
 """(hash, document) of the request's persisted query, stored once it validates."""
+
+REGISTERED_ONLY: ContextVar[bool] = ContextVar("registered_only", default=False)
+"""The caller runs the account's registered documents only (server.execution looks its
+hash up there, not in the shared store)."""
 
 ACCESS_REVOKED = 4401
 """WebSocket close code when the connection's credential is revoked (graphql-transport-ws
@@ -245,6 +249,10 @@ class PorticoGraphQL(GraphQL[Context, None]):
         sha256 = requested_hash(data.extensions)
         if sha256 is None:
             return
+        if REGISTERED_ONLY.get():  # the account's registered documents, not the shared store
+            if data.query is not None:
+                check_hash(sha256, data.query)
+            return
         if data.query is None:
             data.query = await self.persisted.get(sha256)
             if data.query is None:
@@ -331,6 +339,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             return unauthenticated_response(error.message)
         bind_principal(context.principal)
         pending = PENDING_PERSIST.set(None)
+        registered_only = REGISTERED_ONLY.set(registered_documents_only(context.principal))
         try:
             return await self.run(request, context=context)
         except PersistedQueryNotFound:
@@ -344,6 +353,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
             )
         finally:
             PENDING_PERSIST.reset(pending)
+            REGISTERED_ONLY.reset(registered_only)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

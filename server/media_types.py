@@ -2,7 +2,7 @@
 
 ``application/graphql-response+json`` is the spec's own type: with it, a request that
 fails before execution (a document that does not parse or validate, variables that do
-not coerce, a refused persisted query) is answered 4xx without a ``data`` entry, so
+not coerce, a persisted query unknown or not allowed) is answered 4xx without a ``data`` entry, so
 caches and proxies can tell a broken request from a result. ``application/json`` is the
 legacy type every client understands: such answers stay 200, as they always were.
 
@@ -65,6 +65,7 @@ EXECUTION_CODES = frozenset({"TIMEOUT", "INTERNAL_SERVER_ERROR"})
 STATUS_BY_CODE = {
     "PERSISTED_QUERY_NOT_FOUND": 404,  # Apollo's clients resend the document on a 404
     "INTROSPECTION_DISABLED": 403,
+    "PERSISTED_QUERY_NOT_ALLOWED": 403,  # a partner held to its registered documents
 }
 
 

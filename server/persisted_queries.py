@@ -15,8 +15,9 @@ hash only finds what someone who knew the text stored): a bounded in-memory LRU,
 Redis when ``PORTICO_REDIS_URL`` is set (entries expire after
 ``persisted_query_ttl_seconds``), so every instance knows what one was taught.
 
-Partners under ``PORTICO_PARTNER_DOCUMENTS=registered`` look hashes up in their
-account's registered documents instead (:mod:`services.persisted_documents`).
+Partner tokens of an account with ``partnerDocuments: REGISTERED`` neither read nor
+teach this store: their hashes are looked up in the account's registered documents
+(:mod:`services.persisted_documents`, enforced in :mod:`server.execution`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.passwords import PasswordHasherPool, password_problem
 from auth.principals import StaffPrincipal
 from models.accounts import Account, StaffUser
-from models.enums import Module, StaffRole, UnpaidSubscriptionAction
+from models.enums import Module, PartnerDocuments, StaffRole, UnpaidSubscriptionAction
 from models.types import utcnow
 from services.errors import BadInput, Conflict, NotFound
 from services.events import access as access_events
@@ -140,6 +140,7 @@ class AccountSettingsData:
     client_prepayments_enabled: bool | None = None
     client_prepayment_minimum: Decimal | None = None
     subscription_unpaid_action: UnpaidSubscriptionAction | None = None
+    partner_documents: PartnerDocuments | None = None
 
 
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -207,6 +208,8 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         )
     if data.subscription_unpaid_action is not None:
         account.subscription_unpaid_action = data.subscription_unpaid_action
+    if data.partner_documents is not None:
+        account.partner_documents = data.partner_documents
     for flag in (
         "portal_enabled",
         "registration_enabled",

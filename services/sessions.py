@@ -27,7 +27,7 @@ from auth.tokens import API_TOKEN_PREFIX, InvalidToken, TokenPurpose, TokenSigne
 from models.accounts import Account, StaffUser
 from models.auth import ApiToken, AuthSession
 from models.clients import Client, Contact
-from models.enums import SessionKind
+from models.enums import PartnerDocuments, SessionKind
 from models.types import utcnow
 from services.access import access_contact
 from services.client_modules import account_modules, portal_modules
@@ -371,4 +371,7 @@ async def partner_principal(session: AsyncSession, api_token: ApiToken | None) -
         token_id=api_token.id,
         scopes=frozenset(api_token.scopes),
         modules=modules,
+        registered_documents_only=(
+            account is not None and account.partner_documents is PartnerDocuments.REGISTERED
+        ),
     )

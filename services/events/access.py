@@ -7,6 +7,10 @@ verb                                    when                    details
 ``api_token.created``                   staff create a partner  ``name``, ``scopes``
                                         API token
 ``api_token.revoked``                   staff revoke it         ``name``
+``persisted_query.registered``          an admin registers a    ``sha256``, ``name``,
+                                        document for partner    ``webhook`` (registered
+                                        tokens                  with a webhook's query)
+``persisted_query.deleted``             an admin removes it     ``sha256``, ``name``
 ``account.settings_updated``            staff change modules,   ``changed`` (the settings
                                         branding or portal      given, sorted)
                                         options
@@ -55,6 +59,7 @@ from models.activity import Verb
 from models.auth import ApiToken
 from models.clients import Contact
 from models.enums import LinkPurpose
+from models.persisted_queries import PersistedQuery
 from services import activity
 
 
@@ -109,6 +114,33 @@ def api_token_created(session: AsyncSession, token: ApiToken, actor: StaffPrinci
         subject_id=token.id,
         actor=actor,
         details={"name": token.name, "scopes": token.scopes},
+    )
+
+
+def persisted_query_registered(
+    session: AsyncSession, document: PersistedQuery, actor: StaffPrincipal, *, webhook: bool
+) -> None:
+    """``webhook``: registered with a webhook's document (``createWebhook``)."""
+    _record(
+        session,
+        Verb.PERSISTED_QUERY_REGISTERED,
+        account_id=document.account_id,
+        subject_id=document.id,
+        actor=actor,
+        details={"sha256": document.sha256, "name": document.name, "webhook": webhook},
+    )
+
+
+def persisted_query_deleted(
+    session: AsyncSession, document: PersistedQuery, actor: StaffPrincipal
+) -> None:
+    _record(
+        session,
+        Verb.PERSISTED_QUERY_DELETED,
+        account_id=document.account_id,
+        subject_id=document.id,
+        actor=actor,
+        details={"sha256": document.sha256, "name": document.name},
     )
 
 

@@ -5,7 +5,9 @@ An endpoint belongs to an API token and reads with its permissions: the token mu
 live and hold ``events:subscribe`` and ``invoices:read`` (with the INVOICES module on),
 and the endpoint's document must validate against the token's profile schema — checked
 here through a :class:`QueryChecker` (the schema is above this layer). The secret is
-returned once, by :func:`create_webhook`; nothing else ever reads it out.
+returned once, by :func:`create_webhook`; nothing else ever reads it out. The document
+is registered for the account's partner tokens (:mod:`services.persisted_documents`) when
+the endpoint is created or its document changed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.errors import BadInput, Conflict, NotFound, Unauthenticated
 from services.event_log.reading import last_sequence
 from services.events import webhooks as webhook_events
 from services.pagination import Page, paginate
+from services.persisted_documents import register_document
 from services.sessions import partner_principal
 from services.unit_of_work import UnitOfWork, after_commit
 from services.webhooks.signing import (
@@ -141,7 +144,26 @@ async def create_webhook(
     session.add(webhook)
     await session.flush()
     webhook_events.webhook_created(session, webhook, actor, api_client=token.name)
+    await _register(session, actor, checked.query)
     return webhook, secret
+
+
+def _checked_already(document: str) -> None:
+    """A webhook's document validated on its token's schema, a part of every partner's."""
+
+
+async def _register(session: AsyncSession, actor: StaffPrincipal, query: str) -> None:
+    """Register the webhook's document for the account's partner tokens, so an account
+    that requires registered documents lists every document its tokens run (and keeps it
+    while the webhook uses it)."""
+    await register_document(
+        session=session,
+        actor=actor,
+        document=query,
+        name=None,
+        check=_checked_already,
+        webhook=True,
+    )
 
 
 async def access_webhook(
@@ -182,6 +204,7 @@ async def update_webhook(
         if query is not None:
             webhook.query, webhook.client_id = checked.query, checked.client_id
             changed.append("query")
+            await _register(session, actor, checked.query)
     if enabled is not None and enabled != webhook.enabled:
         webhook.enabled = enabled
         changed.append("enabled")

@@ -11,6 +11,7 @@ import pytest
 from server.app import create_app
 from services.config import Settings
 from services.runtime import Runtime
+from tests.server.limit_helpers import websocket
 
 INTROSPECT = "{ __schema { queryType { name } } }"
 
@@ -90,6 +91,19 @@ async def test_introspection_off(runtime, tenant):
         page = await http.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 404
         assert page.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_introspection_off_holds_over_a_websocket(runtime):
+    changed = runtime.settings.model_copy(update={"introspection": "off"})
+    async with websocket(Runtime.build(changed, runtime.engine)) as ws:
+        assert (await ws.receive_json())["type"] == "connection_ack"
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": INTROSPECT}})
+        refused = await ws.receive_json()
+        assert (refused["id"], refused["type"]) == ("1", "error"), refused
+        assert refused["payload"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"
+        await ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+        typename = await ws.receive_json()
+        assert typename["payload"]["data"] == {"__typename": "Query"}
 
 
 @pytest.mark.parametrize("policy", ["staff", "off"])
