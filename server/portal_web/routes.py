@@ -388,7 +388,6 @@ class PortalWeb:
                 )
             except Unauthenticated:
                 return self.signed_out(slug, notice="link-failed")
-            await session.commit()
         if (
             account is None
             or not isinstance(principal, ContactPrincipal)

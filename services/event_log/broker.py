@@ -41,6 +41,8 @@ from services.event_log.sequencing import sequence_committed
 from services.unit_of_work import after_commit, transaction
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from services.config import Settings
     from services.runtime import Runtime
 
@@ -144,6 +146,7 @@ class EventBroker:
         self._starting = asyncio.Lock()
         self._last_pruned: float | None = None
         self._numbered: list[Callable[[], None]] = []
+        self._publisher: Redis | None = None
 
     def when_numbered(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` whenever new events are numbered (here, or announced by
@@ -181,6 +184,9 @@ class EventBroker:
             self._started = True
 
     async def stop(self) -> None:
+        if self._publisher is not None:
+            publisher, self._publisher = self._publisher, None
+            await publisher.aclose()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -244,14 +250,13 @@ class EventBroker:
             return
         from redis.asyncio import Redis
 
+        if self._publisher is None:  # one client (and its pool) for the broker's life
+            self._publisher = Redis.from_url(self._redis_url)
         message = orjson.dumps({str(account): seq for account, seq in reached.items()})
-        redis = Redis.from_url(self._redis_url)
         try:
-            await redis.publish(CHANNEL, message)
+            await self._publisher.publish(CHANNEL, message)
         except Exception:  # the poll catches up; never fail the relay on Redis
             log.warning("event_announce_failed", exc_info=True)
-        finally:
-            await redis.aclose()
 
     async def _hear(self, ready: asyncio.Event) -> None:
         from redis.asyncio import Redis
