@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 import models
@@ -40,8 +40,10 @@ def refresh_planner_statistics(connection: Connection, *, after_migration: bool)
     if connection.dialect.name == "sqlite":
         _sqlite(connection, analyze=after_migration)
     elif connection.dialect.name == "postgresql" and after_migration:
-        tables = ", ".join(f'"{table.name}"' for table in models.metadata().sorted_tables)
-        connection.execute(text(f"ANALYZE {tables}"))
+        present = set(inspect(connection).get_table_names())  # a partial upgrade has fewer
+        names = [t.name for t in models.metadata().sorted_tables if t.name in present]
+        if names:
+            connection.execute(text("ANALYZE " + ", ".join(f'"{name}"' for name in names)))
 
 
 def _sqlite(connection: Connection, *, analyze: bool) -> None:
