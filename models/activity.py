@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.base import account_fk, created_at_field, enum_field, id_field
+from models.base import account_fk, created_at_field, enum_field, id_field, list_order_index
 from models.enums import ActorKind
 
 
@@ -181,6 +181,7 @@ class Activity(SQLModel, table=True):
     (``subject_type``, ``subject_id``); ``actor_kind``/``actor_id`` say who did it."""
 
     __tablename__ = "activity"
+    __table_args__ = (list_order_index("activity"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

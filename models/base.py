@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Enum
+from sqlalchemy import Enum, Index
 from sqlmodel import Field
 
 from models.types import ExactDecimal, UTCDateTime, new_id, utcnow
@@ -47,3 +47,11 @@ def enum_field(enum: type[Any], default: Any = None, *, index: bool = False) -> 
         nullable=default is None,
         index=index,
     )
+
+
+def list_order_index(table: str, scope: str = "account_id") -> Index:
+    """The index a paginated list reads its pages through: the list's scope (the
+    account; a webhook's deliveries: the endpoint), then the keyset order of
+    :mod:`services.pagination` (``created_at``, ``id``; scanned backwards for newest
+    first). Without it every page sorts the whole scope in a temporary B-tree."""
+    return Index(f"ix_{table}_list_order", scope, "created_at", "id")

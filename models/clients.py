@@ -12,6 +12,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     updated_at_field,
 )
 from models.enums import ContactRole
@@ -22,6 +23,7 @@ class Client(SQLModel, table=True):
     client's portal (``None`` = the account's as they are)."""
 
     __tablename__ = "client"
+    __table_args__ = (list_order_index("client"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

@@ -12,6 +12,7 @@ from models.base import (
     created_at_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -23,7 +24,10 @@ class Credit(SQLModel, table=True):
     invoice. ``balance`` is what remains after applications to invoices."""
 
     __tablename__ = "credit"
-    __table_args__ = (UniqueConstraint("account_id", "number", name="uq_credit_account_number"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "number", name="uq_credit_account_number"),
+        list_order_index("credit"),
+    )
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
-from models.base import account_fk, created_at_field, id_field, updated_at_field
+from models.base import account_fk, created_at_field, id_field, list_order_index, updated_at_field
 
 
 class Document(SQLModel, table=True):
@@ -19,6 +19,7 @@ class Document(SQLModel, table=True):
 
     __tablename__ = "document"
     __table_args__ = (
+        list_order_index("document"),
         Index(
             "uq_document_client_sha256",
             "account_id",

@@ -14,6 +14,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -23,6 +24,7 @@ from models.enums import InvoiceStatus
 class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
+        list_order_index("invoice"),
         UniqueConstraint("account_id", "number", name="uq_invoice_account_number"),
         UniqueConstraint(
             "recurring_invoice_id", "recurring_period", name="uq_invoice_recurring_period"

@@ -7,12 +7,13 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import account_fk, created_at_field, id_field, updated_at_field
+from models.base import account_fk, created_at_field, id_field, list_order_index, updated_at_field
 
 
 class SavedPaymentMethod(SQLModel, table=True):
     __tablename__ = "payment_method"
     __table_args__ = (
+        list_order_index("payment_method"),
         # one row per Stripe PaymentMethod: saving it again (a retried webhook, the
         # SetupIntent's and a payment's events both) updates that row
         UniqueConstraint("account_id", "stripe_payment_method_id", name="uq_payment_method_stripe"),

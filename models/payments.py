@@ -13,6 +13,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -37,6 +38,7 @@ class Payment(SQLModel, table=True):
     on the client (``unapplied``)."""
 
     __tablename__ = "payment"
+    __table_args__ = (list_order_index("payment"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

@@ -12,6 +12,7 @@ from models.base import (
     created_at_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -22,6 +23,7 @@ class Project(SQLModel, table=True):
     """``hourly_rate`` is internal: staff only, never shown in the portal."""
 
     __tablename__ = "project"
+    __table_args__ = (list_order_index("project"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()
@@ -43,6 +45,7 @@ class Task(SQLModel, table=True):
     INTERNAL, and change the status of CLIENT_EDITABLE ones."""
 
     __tablename__ = "task"
+    __table_args__ = (list_order_index("task"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

@@ -14,6 +14,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -25,7 +26,10 @@ class Quote(SQLModel, table=True):
     to on approval, when the account requires terms or a signature."""
 
     __tablename__ = "quote"
-    __table_args__ = (UniqueConstraint("account_id", "number", name="uq_quote_account_number"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "number", name="uq_quote_account_number"),
+        list_order_index("quote"),
+    )
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

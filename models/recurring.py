@@ -13,6 +13,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -25,6 +26,7 @@ class RecurringInvoice(SQLModel, table=True):
     ``None`` means the schedule runs indefinitely."""
 
     __tablename__ = "recurring_invoice"
+    __table_args__ = (list_order_index("recurring_invoice"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

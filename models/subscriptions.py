@@ -13,6 +13,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -51,6 +52,7 @@ class Subscription(SQLModel, table=True):
     contact's request from the portal; ``canceled_at`` when it actually ended."""
 
     __tablename__ = "subscription"
+    __table_args__ = (list_order_index("subscription"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

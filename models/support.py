@@ -13,6 +13,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     updated_at_field,
 )
 from models.enums import TicketPriority, TicketStatus
@@ -20,6 +21,7 @@ from models.enums import TicketPriority, TicketStatus
 
 class SupportTicket(SQLModel, table=True):
     __tablename__ = "support_ticket"
+    __table_args__ = (list_order_index("support_ticket"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

@@ -11,6 +11,7 @@ from models.base import (
     account_fk,
     created_at_field,
     id_field,
+    list_order_index,
     money_field,
     updated_at_field,
 )
@@ -23,6 +24,7 @@ class TimeLog(SQLModel, table=True):
     ``invoice_id`` names that invoice. ``work_date`` is the day the work was done."""
 
     __tablename__ = "time_log"
+    __table_args__ = (list_order_index("time_log"),)
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

@@ -14,6 +14,7 @@ from models.base import (
     datetime_field,
     enum_field,
     id_field,
+    list_order_index,
     updated_at_field,
 )
 
@@ -63,6 +64,7 @@ class WebhookDelivery(SQLModel, table=True):
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (
+        list_order_index("webhook_delivery", "webhook_id"),
         UniqueConstraint("webhook_id", "sequence", name="uq_webhook_delivery_sequence"),
         Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
     )

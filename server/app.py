@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -29,11 +30,24 @@ from server.warmup import warm_up
 from server.webhooks import webhook_dispatcher
 from services.config import Settings
 from services.db import create_engine
+from services.planner_stats import refresh_planner_statistics
 from services.runtime import Runtime
+
+log = structlog.get_logger("portico.app")
 
 
 def build_runtime(settings: Settings) -> Runtime:
     return Runtime.build(settings, create_engine(settings.database_url))
+
+
+async def _refresh_planner_statistics(runtime: Runtime) -> None:
+    """SQLite's ``PRAGMA optimize`` at start-up (services.planner_stats); a database that
+    cannot be reached yet does not stop the server (``/healthz`` tells)."""
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.run_sync(refresh_planner_statistics, after_migration=False)
+    except Exception:
+        log.warning("planner_stats.refresh_failed", exc_info=True)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Starlette:
@@ -80,6 +94,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if webhooks is not None:
             await webhooks.start()  # deliveries left due by a restart go out now
         runtime.mailer.kick()  # mail left queued by a restart
+        await _refresh_planner_statistics(runtime)
         warm_up(registry, gc_thresholds=runtime.settings.gc_thresholds)
         try:
             yield

@@ -23,7 +23,7 @@ import orjson
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -322,8 +322,8 @@ class PorticoGraphQL(GraphQL[Context, None]):
             )
         try:
             return await self._run_http(request, context)
-        except BodyTooLarge:
-            raise  # answered by server.limits.BodySizeLimit
+        except (BodyTooLarge, ClientDisconnect):
+            raise  # answered (or, for a client gone, logged) by server.limits.BodySizeLimit
         except Exception:
             log.exception("graphql.http_unexpected_error")
             return error_response(500, INTERNAL_SERVER_ERROR, "Internal server error.")

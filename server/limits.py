@@ -10,6 +10,10 @@ request; the upload's own limit is checked again, exactly, while it streams to s
 (``services.uploads``). The answer carries
 ``Connection: close``: the rest of the body is never read, so the connection cannot be
 reused.
+
+The same middleware hears of a client that hangs up before its body is read (Starlette's
+``ClientDisconnect``, raised wherever a route reads the body): there is no one to answer,
+so it is one ``client_disconnected`` line in the log, not a traceback for every hang-up.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+
+log = structlog.get_logger("portico.http")
 
 
 def graphql_error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
@@ -74,6 +82,10 @@ class BodySizeLimit:
             if response_started:  # pragma: no cover - no route answers before its body
                 raise
             await self._refuse(send, limit)
+        except ClientDisconnect:
+            if response_started:  # pragma: no cover - no route answers before its body
+                raise
+            log.info("client_disconnected", path=scope["path"], received_bytes=received)
 
     async def _refuse(self, send: Send, limit: int) -> None:
         body = orjson.dumps(

@@ -34,8 +34,9 @@ On PostgreSQL nothing changes: there the option is ignored and row locks do the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
@@ -43,6 +44,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -152,12 +155,19 @@ def _locked_rows_read_afresh(state: ORMExecuteState) -> None:
 
 
 class SerialAsyncSession(AsyncSession):
-    """An AsyncSession whose database calls take turns.
+    """An AsyncSession whose database calls take turns, and run to their end.
 
     GraphQL resolves sibling fields concurrently and each DataLoader dispatches in its
     own task, while one AsyncSession must never run two statements at once. Every method
     that enters the session's greenlet holds one lock; the others reach the database
     only through these.
+
+    A call, once started, also finishes (:func:`_to_the_end`): graphql-core cancels a
+    field's pending siblings as soon as a non-null field fails, and a statement cancelled
+    midway leaves the driver's connection unusable (aiosqlite closes it, asyncpg is left
+    mid-protocol) while the lock, released at the cancellation, let the next statement
+    onto it. Ending the request then raised instead of answering, and the pool handed the
+    broken connection to later requests (found by tests/schema/test_fuzz_profiles.py).
     """
 
     sync_session_class = LockingSession
@@ -168,39 +178,63 @@ class SerialAsyncSession(AsyncSession):
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         async with self._turn:
-            return await super().execute(*args, **kwargs)
+            return await _to_the_end(super().execute(*args, **kwargs))
 
     async def exec(self, *args: Any, **kwargs: Any) -> Any:
         async with self._turn:
-            return await super().exec(*args, **kwargs)
+            return await _to_the_end(super().exec(*args, **kwargs))
 
     async def scalar(self, *args: Any, **kwargs: Any) -> Any:
         async with self._turn:
-            return await super().scalar(*args, **kwargs)
+            return await _to_the_end(super().scalar(*args, **kwargs))
 
     async def get(self, *args: Any, **kwargs: Any) -> Any:
         async with self._turn:
-            return await super().get(*args, **kwargs)
+            return await _to_the_end(super().get(*args, **kwargs))
 
     async def flush(self, objects: Any = None) -> None:
         async with self._turn:
-            await super().flush(objects)
+            await _to_the_end(super().flush(objects))
 
     async def refresh(self, *args: Any, **kwargs: Any) -> None:
         async with self._turn:
-            await super().refresh(*args, **kwargs)
+            await _to_the_end(super().refresh(*args, **kwargs))
 
     async def delete(self, instance: object) -> None:
         async with self._turn:
-            await super().delete(instance)
+            await _to_the_end(super().delete(instance))
 
     async def commit(self) -> None:
         async with self._turn:
-            await super().commit()
+            await _to_the_end(super().commit())
 
     async def rollback(self) -> None:
         async with self._turn:
-            await super().rollback()
+            await _to_the_end(super().rollback())
+
+    async def close(self) -> None:
+        """Closes once the statement under way has ended: a DataLoader's batch runs in
+        a task of its own, which goes on when the field that asked for it is cancelled."""
+        async with self._turn:
+            await _to_the_end(super().close())
+
+
+async def _to_the_end(call: Coroutine[Any, Any, T]) -> T:
+    """Await ``call`` in its own task; if the caller is cancelled meanwhile, the call
+    still runs to its end (its outcome dropped), then the caller's cancellation goes on.
+    A statement is short, so a timeout waits at most for the one under way."""
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            try:
+                await asyncio.wait([task])
+            except asyncio.CancelledError:
+                continue  # cancelled again: the caller is cancelled once it ends
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancelled caller does not see it
+        raise
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

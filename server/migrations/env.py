@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 import models
 from services.db import WRITE_OPTIONS, create_engine, set_sqlite_foreign_keys
+from services.planner_stats import refresh_planner_statistics
 
 config = context.config
 target_metadata = models.metadata()
@@ -21,6 +22,8 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        # new indexes have no statistics yet (services.planner_stats)
+        refresh_planner_statistics(connection, after_migration=True)
 
 
 async def _run_online() -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -17,16 +18,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def portico_serve(*, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+def portico_serve(
+    *, cwd: Path, env: dict[str, str], log: IO[bytes] | None = None
+) -> Iterator[tuple[str, int]]:
     """Run ``portico serve`` in ``cwd`` with ``env`` until ``/healthz`` answers 200;
-    yields (base URL, pid) and stops the server afterwards."""
+    yields (base URL, pid) and stops the server afterwards. Its output (uvicorn's log
+    and the app's) goes to ``log`` when given, else nowhere."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
         cwd=cwd,
         env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
