@@ -4,7 +4,7 @@ Without them every page of a list sorted the whole account's rows in a temporary
 (issue 14). See models.base.list_order_index.
 
 Revision ID: 0015_list_indexes
-Revises: 0014_webhook_secret_rotation
+Revises: 0016_registered_documents
 Create Date: 2026-12-02 15:20:00
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015_list_indexes"
-down_revision: str | None = "0014_webhook_secret_rotation"
+down_revision: str | None = "0016_registered_documents"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
