@@ -12,7 +12,6 @@ import pytest
 from models.types import utcnow
 from server.webhooks import webhook_dispatcher
 from services.config import Settings
-from tests.conftest import SECRET
 from tests.portal.helpers import make_client
 from tests.schema.test_invoices import create_invoice, send_invoice
 from tests.server.webhook_helpers import (
@@ -23,6 +22,7 @@ from tests.server.webhook_helpers import (
     deliveries,
     partner_token,
     verify,
+    webhook_settings,
 )
 
 RETRY_SECONDS = 0.05
@@ -30,15 +30,8 @@ RETRY_SECONDS = 0.05
 
 @pytest.fixture
 def settings(backend) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=backend.url,
-        secret_key=SECRET,
-        public_base_url="http://portal.test",
-        scheduler_enabled=False,
-        webhook_allow_private=True,  # the receiver listens on 127.0.0.1
-        webhook_retry_seconds=RETRY_SECONDS,
-        webhook_retry_max_seconds=1,
+    return webhook_settings(
+        backend.url, webhook_retry_seconds=RETRY_SECONDS, webhook_retry_max_seconds=1
     )
 
 

@@ -14,10 +14,9 @@ from models.types import utcnow
 from models.webhooks import WebhookDelivery
 from server.webhooks import webhook_dispatcher
 from services.config import Settings
-from tests.conftest import SECRET
 from tests.schema.test_invoices import create_invoice, send_invoice
 from tests.server.test_webhook_delivery import registered, relay, sent_invoice
-from tests.server.webhook_helpers import Receiver, deliveries, verify
+from tests.server.webhook_helpers import Receiver, deliveries, verify, webhook_settings
 
 ROTATE = """
 mutation($id: ID!, $secret: String, $hours: Int!) {
@@ -31,13 +30,8 @@ SECRET_B = "whsec_the-new-secret-0123456789"
 
 @pytest.fixture
 def settings(backend) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=backend.url,
-        secret_key=SECRET,
-        public_base_url="http://portal.test",
-        scheduler_enabled=False,
-        webhook_allow_private=True,  # the receiver listens on 127.0.0.1
+    return webhook_settings(
+        backend.url,
         webhook_retry_seconds=30,  # a refused delivery waits: not retried within a pass
         webhook_poll_seconds=60,  # long: only a kick can explain a prompt delivery
         event_poll_seconds=60,

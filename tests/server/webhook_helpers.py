@@ -16,7 +16,9 @@ from typing import Any
 from sqlmodel import col, select
 
 from models.webhooks import WebhookDelivery
+from services.config import Settings
 from services.runtime import Runtime
+from tests.conftest import SECRET
 
 PARTNER_SCOPES = ["events:subscribe", "invoices:read"]
 WEBHOOK_QUERY = """
@@ -60,6 +62,20 @@ query($id: ID!, $first: Int, $after: String) {
 """
 REDELIVER = "mutation($id: ID!) { redeliverWebhook(id: $id) { id status nextAttemptAt } }"
 DELETE_WEBHOOK = "mutation($id: ID!) { deleteWebhook(id: $id) { id } }"
+
+
+def webhook_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for webhook tests: a receiver on 127.0.0.1 allowed, no scheduler."""
+    fields: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "secret_key": SECRET,
+        "public_base_url": "http://portal.test",
+        "scheduler_enabled": False,
+        "webhook_allow_private": True,  # the receiver listens on 127.0.0.1
+        **overrides,
+    }
+    return Settings(**fields)
 
 
 @dataclass(frozen=True)

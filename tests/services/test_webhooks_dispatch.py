@@ -20,7 +20,6 @@ from server.webhooks import webhook_dispatcher
 from services.config import Settings
 from services.db import create_engine
 from services.runtime import Runtime
-from tests.conftest import SECRET
 from tests.portal.helpers import make_client
 from tests.schema.test_invoices import create_invoice, send_invoice
 from tests.server.webhook_helpers import (
@@ -29,6 +28,7 @@ from tests.server.webhook_helpers import (
     create_webhook,
     deliveries,
     partner_token,
+    webhook_settings,
 )
 
 VOID = "mutation($id: ID!) { voidInvoice(id: $id) { id } }"
@@ -37,15 +37,7 @@ REVOKE = "mutation($id: ID!) { revokeApiToken(id: $id) { id } }"
 
 @pytest.fixture
 def settings(backend) -> Settings:
-    return Settings(
-        environment="test",
-        database_url=backend.url,
-        secret_key=SECRET,
-        public_base_url="http://portal.test",
-        scheduler_enabled=False,
-        webhook_allow_private=True,  # the receiver listens on 127.0.0.1
-        webhook_retry_seconds=0.01,
-    )
+    return webhook_settings(backend.url, webhook_retry_seconds=0.01)
 
 
 @pytest.fixture
