@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.source_trees import parse_file
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = ROOT / "schema"
 
@@ -67,7 +69,7 @@ def schema_imports(module: str) -> set[str]:
     """The schema modules ``module`` imports when it is imported."""
     path = SCHEMA_DIR / f"{module.removeprefix('schema.')}.py"
     imported: set[str] = set()
-    for statement in _module_level(ast.parse(path.read_text()).body):
+    for statement in _module_level(parse_file(path).body):
         if isinstance(statement, ast.Import):
             imported |= {alias.name for alias in statement.names}
         elif isinstance(statement, ast.ImportFrom):

@@ -23,6 +23,7 @@ from models.invoices import Invoice
 from services.activity import SECRET_DETAIL_MARKERS
 from services.events import access as access_events
 from services.events import invoices as invoice_events
+from tests.source_trees import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "services" / "events"
@@ -39,7 +40,7 @@ SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 
 def tree_of(module: str) -> ast.Module:
-    return ast.parse((EVENTS / f"{module}.py").read_text())
+    return parse_file(EVENTS / f"{module}.py")
 
 
 def verbs_named(node: ast.AST) -> set[Verb]:
@@ -132,7 +133,7 @@ def test_only_the_recorders_call_activity_record():
             *STILL_RECORDING_DIRECTLY,
         ):
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_file(path)):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)

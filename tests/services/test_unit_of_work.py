@@ -12,6 +12,7 @@ from models.accounts import Account
 from models.mail import MailMessage
 from services.accounts import create_account
 from services.unit_of_work import after_commit, unit_of_work
+from tests.source_trees import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +98,7 @@ def test_only_the_unit_of_work_commits():
         for path in (ROOT / package).rglob("*.py"):
             if "migrations" in path.parts or path.name == "unit_of_work.py":
                 continue
-            tree = ast.parse(path.read_text())
+            tree = parse_file(path)
             for node in ast.walk(tree):
                 if isinstance(node, ast.ClassDef) and node.name == "SerialAsyncSession":
                     node.body = []  # its commit() takes the session's turn, then commits
