@@ -183,3 +183,27 @@ async def test_a_committed_event_is_delivered_without_waiting_for_the_poll(
         await runtime.events.stop()
     (request,) = receiver.requests
     assert request.json["type"] == "invoice.sent"
+
+
+async def test_fifteen_concurrent_rotations_leave_one_current_and_one_previous_secret(
+    runtime, tenant, gql, receiver
+):
+    # given an endpoint, rotated 15 times at once (each keeping the current one a day)
+    created, _token = await registered(gql, tenant, receiver)
+    webhook_id = created["webhook"]["id"]
+    bodies = await asyncio.gather(*(rotate(gql, tenant, webhook_id, 24) for _ in range(15)))
+    # then every rotation answered its own new secret (one after the other, none lost)
+    answered = [body["data"]["rotateWebhookSecret"]["secret"] for body in bodies]
+    assert all("errors" not in body for body in bodies)
+    assert len(set(answered)) == 15
+    # and a delivery is signed by exactly two of the secrets ever issued: the last
+    # rotation's and the one it replaced
+    await sent_invoice(gql, tenant)
+    await relay(runtime)
+    await webhook_dispatcher(runtime).run_once()
+    (request,) = receiver.requests
+    header = request.headers["Portico-Signature"]
+    issued = [created["secret"], *answered]
+    signing = [secret for secret in issued if verify(secret, header, request.body)]
+    assert len(signing) == 2
+    assert header.count("v1=") == 2
