@@ -35,7 +35,7 @@ from services.access import access_client, access_invoice, access_project, invoi
 from services.errors import BadInput, Conflict
 from services.events import invoices as invoice_events
 from services.events.invoices import InvoiceOrigin, IssueSource
-from services.lines import LineData, copy_lines, replace_lines, stored_lines
+from services.lines import LineData, copy_lines, line_data_of, replace_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
 from services.portal.documents import email_document
@@ -256,13 +256,11 @@ async def update_invoice(
             raise Conflict("A sent invoice cannot change its currency.", field="currency")
         invoice.currency = currency
     _apply(invoice, data)
-    if data.lines is not None or currency is not None:
-        lines = (
-            data.lines
-            if data.lines is not None
-            else await stored_lines(session, InvoiceLine, "invoice_id", invoice.id)
-        )
-        await replace_lines(session, InvoiceLine, "invoice_id", invoice, lines)
+    if data.lines is not None:
+        await replace_lines(session, InvoiceLine, "invoice_id", invoice, data.lines)
+        await _release_billed_time(session, invoice.id)
+    elif currency is not None:
+        await _reprice_lines(session, invoice)
     if not draft and invoice.total <= 0:
         raise Conflict("A sent invoice needs a total above zero.", field="lines")
     if invoice.total < invoice.applied:
@@ -409,6 +407,34 @@ async def void_invoice(
         .values(invoiced=False, invoice_id=None, updated_at=now)
     )
     return invoice
+
+
+async def _release_billed_time(session: AsyncSession, invoice_id: uuid.UUID) -> None:
+    """The time an invoice billed (``invoiceTimeLogs``) is billable again once the lines
+    that billed it are gone: replaced lines carry no time log, and a log must never stay
+    invoiced on an invoice that no longer bills it."""
+    await session.exec(
+        update(TimeLog)
+        .where(col(TimeLog.invoice_id) == invoice_id)
+        .values(invoiced=False, invoice_id=None, updated_at=utcnow())
+    )
+
+
+async def _reprice_lines(session: AsyncSession, invoice: Invoice) -> None:
+    """Rebuild the stored lines in the invoice's (new) currency, keeping each line's link
+    to the time log it bills."""
+    stored = (
+        await session.exec(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id == invoice.id)
+            .order_by(col(InvoiceLine.position))
+        )
+    ).all()
+    links = [row.time_log_id for row in stored]
+    lines = [line_data_of(row) for row in stored]
+    rows = await replace_lines(session, InvoiceLine, "invoice_id", invoice, lines)
+    for row, link in zip(rows, links, strict=True):
+        row.time_log_id = link
 
 
 def settle_status(invoice: Invoice) -> None:

@@ -213,3 +213,55 @@ async def test_voiding_the_invoice_makes_its_time_billable_again(gql, tenant):
     ]
     assert second["id"] != first["id"]
     assert Decimal(second["total"]) == Decimal("180.75")
+
+
+UPDATE = """
+mutation($id: ID!, $input: InvoiceInput!) {
+  updateInvoice(id: $id, input: $input) { id currency total lines { description total } }
+}
+"""
+
+
+async def test_replacing_the_lines_makes_the_time_they_billed_billable_again(gql, tenant):
+    # given time billed on a draft invoice
+    world = await collab_client(gql, tenant.admin)
+    project = world["project"]["id"]
+    log = await _log(gql, tenant.admin, project, 90, description="Design")
+    draft = (await gql.data(INVOICE, {"projectId": project}, token=tenant.admin))["invoiceTimeLogs"]
+    # when staff replace its lines with a fixed fee
+    lines = [{"description": "Fixed fee", "quantity": "1", "unitPrice": "150.00"}]
+    updated = await gql.data(
+        UPDATE, {"id": draft["id"], "input": {"lines": lines}}, token=tenant.admin
+    )
+    assert updated["updateInvoice"]["lines"] == [{"description": "Fixed fee", "total": "150.00"}]
+    # then the time is no longer invoiced, and can be billed again
+    logs = (await gql.data(STAFF_LOGS, token=tenant.admin))["timeLogs"]["edges"]
+    assert [(e["node"]["id"], e["node"]["invoiced"], e["node"]["invoice"]) for e in logs] == [
+        (log["id"], False, None)
+    ]
+    again = (
+        await gql.data(
+            INVOICE, {"projectId": project, "invoiceId": draft["id"]}, token=tenant.admin
+        )
+    )["invoiceTimeLogs"]
+    assert [line["total"] for line in again["lines"]] == ["150.00", "180.75"]
+
+
+async def test_changing_the_currency_keeps_the_time_billed(gql, tenant):
+    # given time billed on a draft invoice
+    world = await collab_client(gql, tenant.admin)
+    project = world["project"]["id"]
+    log = await _log(gql, tenant.admin, project, 90, description="Design")
+    draft = (await gql.data(INVOICE, {"projectId": project}, token=tenant.admin))["invoiceTimeLogs"]
+    # when only its currency changes
+    updated = await gql.data(
+        UPDATE, {"id": draft["id"], "input": {"currency": "EUR"}}, token=tenant.admin
+    )
+    assert updated["updateInvoice"]["currency"] == "EUR"
+    # then the repriced line still bills the time: it stays invoiced on this invoice
+    logs = (await gql.data(STAFF_LOGS, token=tenant.admin))["timeLogs"]["edges"]
+    assert [(e["node"]["id"], e["node"]["invoiced"], e["node"]["invoice"]) for e in logs] == [
+        (log["id"], True, {"id": draft["id"]})
+    ]
+    body = await gql(INVOICE, {"projectId": project, "ids": [log["id"]]}, token=tenant.admin)
+    assert code_of(body) == "CONFLICT"  # invoiced already
