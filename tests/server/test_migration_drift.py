@@ -21,7 +21,8 @@ def _drift(connection: Any) -> list[Any]:
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "compare_server_default": False}
     )
-    return compare_metadata(context, models.metadata())
+    differences: list[Any] = compare_metadata(context, models.metadata())
+    return differences
 
 
 async def test_the_migrated_schema_matches_the_models(backend):
