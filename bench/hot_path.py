@@ -189,8 +189,9 @@ def _settings(url: str) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def portico_in_process(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, list[int]]]:
-    """Portico's app on an ASGI client, and a one-item list counting its SQL statements."""
+async def portico_in_process(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """Portico's app on an ASGI client, and the list its SQL statements are added to
+    (the first 120 characters of each)."""
     from sqlalchemy import event
 
     from server.app import create_app
@@ -199,10 +200,10 @@ async def portico_in_process(url: str) -> AsyncIterator[tuple[httpx.AsyncClient,
 
     settings = _settings(url)
     runtime = Runtime.build(settings, create_engine(url))
-    counter = [0]
+    counter: list[str] = []
 
-    def count(*_args: Any) -> None:
-        counter[0] += 1
+    def count(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        counter.append(" ".join(statement.split())[:120])
 
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
     transport = httpx.ASGITransport(app=create_app(runtime=runtime))
@@ -240,7 +241,7 @@ def _group(filename: str) -> str:
     if "/starlette/" in filename or "/httpx/" in filename or "/anyio/" in filename:
         return "starlette/httpx"
     if filename.startswith("~") or "/lib/python3" in filename:
-        return "stdlib"
+        return "stdlib+builtins"
     return "other"
 
 
@@ -295,9 +296,9 @@ async def in_process(url: str, seeded: Seeded) -> dict[str, Any]:
                     portico = await ask(http, name, token)
                     floored = await ask(lower, name, token)
                 assert portico["data"] == floored["data"], _difference(name, portico, floored)
-                before = counter[0]
+                before = len(counter)
                 await ask(http, name, token)
-                portico_statements = counter[0] - before
+                portico_sql = counter[before:]
                 before = floor.db.statements
                 await ask(lower, name, token)
                 floor_statements = floor.db.statements - before
@@ -316,7 +317,8 @@ async def in_process(url: str, seeded: Seeded) -> dict[str, Any]:
                 profiler.disable()
                 results[name] = {
                     "same_json": True,
-                    "sql_statements": {"portico": portico_statements, "floor": floor_statements},
+                    "sql_statements": {"portico": len(portico_sql), "floor": floor_statements},
+                    "portico_sql": portico_sql,
                     "in_process_ms_mean_of_10": {
                         "portico": round(portico_ms, 2),
                         "floor": round(floor_ms, 2),
