@@ -278,7 +278,9 @@ def summarise(profiler: cProfile.Profile, requests: int) -> dict[str, Any]:
     }
 
 
-async def in_process(url: str, seeded: Seeded) -> dict[str, Any]:
+async def in_process(
+    url: str, seeded: Seeded, *, timed: int = 10, profiled: int = PROFILED
+) -> dict[str, Any]:
     """Per request: both answers equal, SQL statements of each, Portico's profile."""
     keys = tokens(seeded)
     floor = Floor(url, SECRET)
@@ -303,16 +305,16 @@ async def in_process(url: str, seeded: Seeded) -> dict[str, Any]:
                 await ask(lower, name, token)
                 floor_statements = floor.db.statements - before
                 started = time.perf_counter()
-                for _ in range(10):
+                for _ in range(timed):
                     await ask(http, name, token)
-                portico_ms = (time.perf_counter() - started) / 10 * 1000
+                portico_ms = (time.perf_counter() - started) / timed * 1000
                 started = time.perf_counter()
-                for _ in range(10):
+                for _ in range(timed):
                     await ask(lower, name, token)
-                floor_ms = (time.perf_counter() - started) / 10 * 1000
+                floor_ms = (time.perf_counter() - started) / timed * 1000
                 profiler = cProfile.Profile()
                 profiler.enable()
-                for _ in range(PROFILED):
+                for _ in range(profiled):
                     await ask(http, name, token)
                 profiler.disable()
                 results[name] = {
@@ -323,7 +325,7 @@ async def in_process(url: str, seeded: Seeded) -> dict[str, Any]:
                         "portico": round(portico_ms, 2),
                         "floor": round(floor_ms, 2),
                     },
-                    "profile": summarise(profiler, PROFILED),
+                    "profile": summarise(profiler, profiled),
                 }
     finally:
         await floor.db.close()

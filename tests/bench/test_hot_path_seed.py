@@ -96,7 +96,7 @@ async def test_seeded_account_reads_consistently(tmp_path: Path, sqlite_template
     assert board["recentPayments"]["totalCount"] == len(paid_own)
     assert board["openQuotes"]["totalCount"] == 2  # one sent and one viewed quote each
     # the floor reads the same rows and answers the same JSON (asserted inside)
-    checked = await in_process(url, seeded)
+    checked = await in_process(url, seeded, timed=1, profiled=1)
     assert {name: row["same_json"] for name, row in checked.items()} == {
         "invoices": True,
         "dashboard": True,
