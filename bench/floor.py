@@ -17,12 +17,13 @@ Run by uvicorn as ``bench.floor:create_floor`` (a factory) with ``BENCH_FLOOR_DA
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import contextlib
+import contextvars
 import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -59,6 +60,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 
+_CONNECTION: contextvars.ContextVar[Any] = contextvars.ContextVar("floor_connection")
+
+
 class Unauthenticated(Exception):
     pass
 
@@ -72,7 +76,6 @@ class Database:
         self.statements = 0
         self._pool: Any = None
         self._connection: Any = None
-        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
         if self.sqlite:
@@ -93,13 +96,25 @@ class Database:
         if self._pool is not None:
             await self._pool.close()
 
+    @contextlib.asynccontextmanager
+    async def request(self) -> AsyncIterator[None]:
+        """One pooled connection for the whole request (PostgreSQL; SQLite has one)."""
+        if self.sqlite:
+            yield
+            return
+        async with self._pool.acquire() as connection:
+            token = _CONNECTION.set(connection)
+            try:
+                yield
+            finally:
+                _CONNECTION.reset(token)
+
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         self.statements += 1
         if self.sqlite:
             async with self._connection.execute(re.sub(r"\$(\d+)", r"?\1", sql), args) as rows:
                 return list(await rows.fetchall())
-        async with self._pool.acquire() as connection:
-            return list(await connection.fetch(sql, *args))
+        return list(await _CONNECTION.get().fetch(sql, *args))
 
     # values as each driver stores them (SQLite: SQLAlchemy's text forms)
 
@@ -398,12 +413,15 @@ class Floor:
         if handler is None:
             await _respond(send, 400, b'{"errors":[{"message":"unknown document"}]}')
             return
-        try:
-            principal = await self.authenticate(headers.get(b"authorization", b"").decode())
-        except Unauthenticated:
-            await _respond(send, 401, b'{"errors":[{"message":"Invalid or expired token."}]}')
-            return
-        await _respond(send, 200, orjson.dumps({"data": await handler(principal)}))
+        async with self.db.request():
+            try:
+                principal = await self.authenticate(headers.get(b"authorization", b"").decode())
+            except Unauthenticated:
+                body = b'{"errors":[{"message":"Invalid or expired token."}]}'
+                await _respond(send, 401, body)
+                return
+            data = await handler(principal)
+        await _respond(send, 200, orjson.dumps({"data": data}))
 
 
 def _open_invoice(row: Row, today: date) -> dict[str, Any]:

@@ -43,7 +43,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,15 @@ def tokens(seeded: Seeded) -> dict[str, str]:
 # --- in process: same answers, statements, profiles -----------------------------------
 
 
+@dataclass
+class Recorded:
+    """Portico's SQL statements (their first 120 characters) and pool checkouts (each a
+    pre-ping round trip on PostgreSQL, which ``before_cursor_execute`` does not see)."""
+
+    statements: list[str] = field(default_factory=list)
+    checkouts: int = 0
+
+
 def _settings(url: str) -> Any:
     from services.config import Settings
 
@@ -189,9 +198,8 @@ def _settings(url: str) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def portico_in_process(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
-    """Portico's app on an ASGI client, and the list its SQL statements are added to
-    (the first 120 characters of each)."""
+async def portico_in_process(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Recorded]]:
+    """Portico's app on an ASGI client, and what it sends its database."""
     from sqlalchemy import event
 
     from server.app import create_app
@@ -200,12 +208,16 @@ async def portico_in_process(url: str) -> AsyncIterator[tuple[httpx.AsyncClient,
 
     settings = _settings(url)
     runtime = Runtime.build(settings, create_engine(url))
-    counter: list[str] = []
+    counter = Recorded()
 
     def count(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        counter.append(" ".join(statement.split())[:120])
+        counter.statements.append(" ".join(statement.split())[:120])
+
+    def checkout(*_args: Any) -> None:
+        counter.checkouts += 1
 
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(runtime.engine.sync_engine.pool, "checkout", checkout)
     transport = httpx.ASGITransport(app=create_app(runtime=runtime))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as http:
@@ -298,9 +310,10 @@ async def in_process(
                     portico = await ask(http, name, token)
                     floored = await ask(lower, name, token)
                 assert portico["data"] == floored["data"], _difference(name, portico, floored)
-                before = len(counter)
+                before, checkouts = len(counter.statements), counter.checkouts
                 await ask(http, name, token)
-                portico_sql = counter[before:]
+                portico_sql = counter.statements[before:]
+                portico_checkouts = counter.checkouts - checkouts
                 before = floor.db.statements
                 await ask(lower, name, token)
                 floor_statements = floor.db.statements - before
@@ -320,6 +333,7 @@ async def in_process(
                 results[name] = {
                     "same_json": True,
                     "sql_statements": {"portico": len(portico_sql), "floor": floor_statements},
+                    "portico_pool_checkouts": portico_checkouts,
                     "portico_sql": portico_sql,
                     "in_process_ms_mean_of_10": {
                         "portico": round(portico_ms, 2),
