@@ -36,6 +36,7 @@ from models.subscriptions import SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
 from services import access
+from services.sessions import SessionHolder
 
 RowT = TypeVar("RowT")
 Scope = Callable[[Principal], access.Conditions]
@@ -99,6 +100,31 @@ class Loaders:
         self._session = session
         self._principal = principal
         self._built: dict[str, DataLoader[Any, Any]] = {}
+
+    def prime_holder(self, holder: SessionHolder) -> None:
+        """Take the rows authentication read for this request's principal (its staff
+        user, or its contact's client and account) instead of reading them again; each
+        is in the principal's own scope, as the loader's statement would have found it."""
+        principal = holder.principal
+        if principal is not self._principal:
+            return
+        user = holder.staff_user
+        if (
+            user is not None
+            and isinstance(principal, StaffPrincipal)
+            and user.account_id == principal.account_id
+        ):
+            self.staff_user_by_id.prime(user.id, user)
+        if holder.account is not None and holder.account.id == principal.account_id:
+            self.account_by_id.prime(holder.account.id, holder.account)
+        client = holder.client
+        if (
+            client is not None
+            and isinstance(principal, ContactPrincipal)
+            and client.id == principal.client_id
+            and client.account_id == principal.account_id
+        ):
+            self.client_by_id.prime(client.id, client)
 
     def _get(self, name: str, build: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
         if name not in self._built:
