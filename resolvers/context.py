@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import Anonymous, Principal
 from resolvers.loaders import Loaders
 from services.runtime import Runtime
+from services.sessions import SessionHolder
 
 
 @dataclass(slots=True)
@@ -29,18 +30,24 @@ class Context:
     document against another principal's schema (webhook queries)."""
     release: Callable[[], None] | None = None
     """Untracks a WebSocket from the revocation hub when it ends."""
+    holder: SessionHolder | None = None
+    """The rows the principal's session was read from (primed into the loaders)."""
 
     @property
     def loaders(self) -> Loaders:
         """Per-request DataLoaders, scoped to the principal (built on first use)."""
         if self._loaders is None:
             self._loaders = Loaders(self.session, self.principal)
+            if self.holder is not None:
+                self._loaders.prime_holder(self.holder)
         return self._loaders
 
     def reset_principal(self, principal: Principal) -> None:
         """Switch the caller (sign-in on a WebSocket); loaders are rebuilt for it."""
         self.principal = principal
         self._loaders = None
+        if self.holder is not None and self.holder.principal is not principal:
+            self.holder = None
 
 
 Info = strawberry.Info[Context, None]

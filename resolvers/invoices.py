@@ -9,7 +9,8 @@ from models.invoices import Invoice
 from models.payments import PaymentAllocation
 from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
-from resolvers.views import PricedLine
+from resolvers.selection import columns_for
+from resolvers.views import LINE_COLUMNS, PricedLine
 from services import access, invoices
 from services.pagination import Page
 
@@ -31,7 +32,8 @@ async def invoice(info: Info, id: str) -> Invoice:
 
 
 async def invoice_lines(info: Info, invoice: Invoice) -> list[PricedLine]:
-    rows = await info.context.loaders.invoice_lines_by_invoice_id.load(invoice.id)
+    columns = columns_for(info, LINE_COLUMNS)
+    rows = await info.context.loaders.invoice_lines_by_invoice_id(columns).load(invoice.id)
     return [PricedLine(row, invoice.currency) for row in rows]
 
 

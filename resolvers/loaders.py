@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import Row
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 from strawberry.dataloader import DataLoader
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
@@ -36,6 +38,7 @@ from models.subscriptions import SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
 from services import access
+from services.sessions import SessionHolder
 
 RowT = TypeVar("RowT")
 Scope = Callable[[Principal], access.Conditions]
@@ -78,6 +81,41 @@ def _many_by(
     return DataLoader(load_fn=load)
 
 
+def _many_rows_by(
+    session: AsyncSession,
+    principal: Principal,
+    model: Any,
+    key: str,
+    scope: Scope,
+    order_by: str,
+    columns: frozenset[str] | None,
+) -> DataLoader[uuid.UUID, list[Row[Any]]]:
+    """:func:`_many_by` for rows that are only read: plain rows of the named ``columns``
+    (all of them: ``None``), read by attribute like the model, without building ORM
+    objects, identity map entries and instance state, nor converting the ids and amounts
+    of columns nobody asked for (500 invoice lines per list page)."""
+    table = model.__table__
+    key_column = table.c[key]
+    wanted = [
+        column
+        for column in table.columns
+        if columns is None or column.name in columns or column is key_column
+    ]
+
+    async def load(keys: list[uuid.UUID]) -> Sequence[list[Row[Any]]]:
+        statement: Select[*tuple[Any, ...]] = Select(*wanted)
+        statement = statement.where(key_column.in_(keys), *scope(principal)).order_by(
+            table.c[order_by], table.c.id
+        )
+        rows = cast("Sequence[Row[Any]]", (await session.exec(statement)).all())
+        grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
+        for row in rows:
+            grouped[getattr(row, key)].append(row)
+        return [grouped.get(key_value, []) for key_value in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def _by_key(
     session: AsyncSession, principal: Principal, model: type[RowT], key: str, scope: Scope
 ) -> DataLoader[uuid.UUID, RowT | None]:
@@ -99,6 +137,31 @@ class Loaders:
         self._session = session
         self._principal = principal
         self._built: dict[str, DataLoader[Any, Any]] = {}
+
+    def prime_holder(self, holder: SessionHolder) -> None:
+        """Take the rows authentication read for this request's principal (its staff
+        user, or its contact's client and account) instead of reading them again; each
+        is in the principal's own scope, as the loader's statement would have found it."""
+        principal = holder.principal
+        if principal is not self._principal:
+            return
+        user = holder.staff_user
+        if (
+            user is not None
+            and isinstance(principal, StaffPrincipal)
+            and user.account_id == principal.account_id
+        ):
+            self.staff_user_by_id.prime(user.id, user)
+        if holder.account is not None and holder.account.id == principal.account_id:
+            self.account_by_id.prime(holder.account.id, holder.account)
+        client = holder.client
+        if (
+            client is not None
+            and isinstance(principal, ContactPrincipal)
+            and client.id == principal.client_id
+            and client.account_id == principal.account_id
+        ):
+            self.client_by_id.prime(client.id, client)
 
     def _get(self, name: str, build: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
         if name not in self._built:
@@ -149,17 +212,24 @@ class Loaders:
             ),
         )
 
-    @property
-    def invoice_lines_by_invoice_id(self) -> DataLoader[uuid.UUID, list[InvoiceLine]]:
+    def invoice_lines_by_invoice_id(
+        self, columns: frozenset[str] | None = None
+    ) -> DataLoader[uuid.UUID, list[Row[Any]]]:
+        """Rows of :class:`InvoiceLine`'s ``columns`` (``None``: all), read-only; one
+        loader (one statement) per distinct set of columns."""
+        name = "InvoiceLinesByInvoiceIdLoader"
+        if columns is not None:
+            name += ":" + ",".join(sorted(columns))
         return self._get(
-            "InvoiceLinesByInvoiceIdLoader",
-            lambda: _many_by(
+            name,
+            lambda: _many_rows_by(
                 self._session,
                 self._principal,
                 InvoiceLine,
                 "invoice_id",
                 access.invoice_line_scope,
-                order_by="position",
+                "position",
+                columns,
             ),
         )
 

@@ -16,3 +16,22 @@ class PricedLine:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.line, name)
+
+
+LINE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "position": ("position",),
+    "description": ("description",),
+    "quantity": ("quantity",),
+    "unitPrice": ("unit_price",),
+    "discountPercent": ("discount_percent",),
+    "taxName": ("tax_name",),
+    "taxRate": ("tax_rate",),
+    "subtotal": ("line_subtotal",),
+    "discount": ("line_discount",),
+    "tax": ("line_tax",),
+    "total": ("line_total",),
+    "unitCost": ("unit_cost",),
+}
+"""The columns each field of ``LineItem`` reads (schema.lines; a test keeps them in
+step), for loaders that read only what is selected (resolvers.selection)."""

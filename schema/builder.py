@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema import direct_resolvers
 from schema.errors import ErrorCodes
 from schema.event_execution import SharedEventExecutor
 from schema.input_hygiene import InputHygiene
@@ -21,6 +22,10 @@ CONFIG = StrawberryConfig(disable_field_suggestions=True)
 
 
 class PorticoSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        direct_resolvers.install(self._schema, self.schema_converter)
+
     @staticmethod
     def remove_field_suggestion(error: GraphQLError) -> None:
         """No "Did you mean ...?" in any message: not for fields (Strawberry's own rule),

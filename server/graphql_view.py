@@ -264,12 +264,15 @@ class PorticoGraphQL(GraphQL[Context, None]):
     async def _principal(self, context: Context, token: str | None) -> Principal:
         if token is None:
             return Anonymous()
-        return await sessions.authenticate(
+        principal, holder = await sessions.identify(
             session=context.session,
             signer=self.runtime.signer,
             token=token,
             max_age_seconds=self.runtime.settings.session_ttl_hours * 3600,
         )
+        if holder is not None and not isinstance(context.request, WebSocket):
+            context.holder = holder  # one request: its loaders take the rows read here
+        return principal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = scope.get("client")

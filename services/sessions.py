@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from auth.passwords import PasswordHasherPool
 from auth.principals import (
@@ -260,14 +262,26 @@ async def authenticate(
     *, session: AsyncSession, signer: TokenSigner, token: str, max_age_seconds: int
 ) -> AuthenticatedPrincipal:
     """The principal behind a bearer token, or :class:`Unauthenticated`."""
+    principal, _holder = await identify(
+        session=session, signer=signer, token=token, max_age_seconds=max_age_seconds
+    )
+    return principal
+
+
+async def identify(
+    *, session: AsyncSession, signer: TokenSigner, token: str, max_age_seconds: int
+) -> tuple[AuthenticatedPrincipal, SessionHolder | None]:
+    """:func:`authenticate`, with the rows a session token was read from (``None`` for
+    an API token)."""
     if token.startswith(API_TOKEN_PREFIX):
-        return await _authenticate_api_token(session=session, token=token)
+        return await _authenticate_api_token(session=session, token=token), None
     try:
         raw_id = signer.unsign(TokenPurpose.SESSION, token, max_age_seconds=max_age_seconds)
         session_id = uuid.UUID(hex=str(raw_id))
     except (InvalidToken, ValueError) as error:
         raise Unauthenticated("Invalid or expired token.") from error
-    return await principal_for_session(session, session_id)
+    holder = await session_holder(session, session_id)
+    return holder.principal, holder
 
 
 async def principal_for_session(
@@ -276,43 +290,67 @@ async def principal_for_session(
     """The principal of a live session row (revoked, expired, inactive user, archived
     client or portal off: :class:`Unauthenticated`). The one rule for sessions, used for
     bearer tokens and for download links issued to a session."""
-    auth_session = await session.get(AuthSession, session_id)
+    return (await session_holder(session, session_id)).principal
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHolder:
+    """A live session's principal, with the rows it was read from: the staff user
+    (staff sessions; the viewing staff user of a view-as session), or the contact, its
+    client and account. Resolvers of the same request take them instead of reading them
+    again (``resolvers.loaders.Loaders.prime_holder``)."""
+
+    principal: StaffPrincipal | ContactPrincipal
+    staff_user: StaffUser | None = None
+    contact: Contact | None = None
+    client: Client | None = None
+    account: Account | None = None
+
+
+async def session_holder(session: AsyncSession, session_id: uuid.UUID) -> SessionHolder:
+    """:func:`principal_for_session`, with the rows read: the session and its holder
+    (staff user, or contact with client and account) in one statement."""
+    statement = (
+        select(AuthSession, StaffUser, Contact, Client)
+        .add_columns(Account)  # select() is typed up to four entities
+        .outerjoin(StaffUser, col(StaffUser.id) == col(AuthSession.staff_user_id))
+        .outerjoin(Contact, col(Contact.id) == col(AuthSession.contact_id))
+        .outerjoin(Client, col(Client.id) == col(Contact.client_id))
+        .outerjoin(Account, col(Account.id) == col(Contact.account_id))
+        .where(col(AuthSession.id) == session_id)
+    )
+    rows = cast("Select[AuthSession, StaffUser, Contact, Client, Account]", statement)
+    row = (await session.exec(rows)).one_or_none()
     now = utcnow()
-    if auth_session is None or auth_session.revoked_at is not None:
+    if row is None:
         raise Unauthenticated("Invalid or expired token.")
-    if auth_session.expires_at <= now:
+    auth_session, user, contact, client, account = row
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
         raise Unauthenticated("Invalid or expired token.")
     if auth_session.last_seen_at is None or now - auth_session.last_seen_at >= LAST_USED_PRECISION:
         touch = update(AuthSession).where(col(AuthSession.id) == auth_session.id)
         await write_apart(session, touch.values(last_seen_at=now))
     if auth_session.kind is SessionKind.STAFF and auth_session.staff_user_id:
-        user = await session.get(StaffUser, auth_session.staff_user_id)
         if user is None or not user.is_active:
             raise Unauthenticated("Invalid or expired token.")
-        return StaffPrincipal(
+        staff = StaffPrincipal(
             account_id=user.account_id,
             user_id=user.id,
             role=user.role,
             session_id=auth_session.id,
         )
+        return SessionHolder(staff, staff_user=user)
     if auth_session.contact_id is None:  # pragma: no cover - every session names its holder
         raise Unauthenticated("Invalid or expired token.")
-    row = (
-        await session.exec(
-            select(Contact, Client, Account)
-            .join(Client, Client.id == Contact.client_id)  # type: ignore[arg-type]
-            .join(Account, Account.id == Contact.account_id)  # type: ignore[arg-type]
-            .where(Contact.id == auth_session.contact_id)
-        )
-    ).one_or_none()
-    if row is None:
+    if contact is None or client is None or account is None:
         raise Unauthenticated("Invalid or expired token.")
-    contact, client, account = row
     if not account.portal_enabled or not client.portal_enabled or client.archived_at:
         raise Unauthenticated("Portal access has ended.")
     if auth_session.kind is SessionKind.VIEW_AS:
-        await _check_view_as_origin(session, auth_session, account_id=account.id, now=now)
-    return ContactPrincipal(
+        await _check_view_as_origin(
+            session, auth_session, viewer=user, account_id=account.id, now=now
+        )
+    principal = ContactPrincipal(
         account_id=account.id,
         contact_id=contact.id,
         client_id=client.id,
@@ -322,15 +360,20 @@ async def principal_for_session(
         read_only=auth_session.read_only,
         viewer_staff_id=auth_session.staff_user_id,
     )
+    return SessionHolder(principal, contact=contact, client=client, account=account)
 
 
 async def _check_view_as_origin(
-    session: AsyncSession, auth_session: AuthSession, *, account_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    auth_session: AuthSession,
+    *,
+    viewer: StaffUser | None,
+    account_id: uuid.UUID,
+    now: datetime,
 ) -> None:
     """A view-as session lives while its staff user is active in the account and the
     staff session that opened it is live (rows from before that was recorded: the user
     only)."""
-    viewer = await session.get(StaffUser, auth_session.staff_user_id)
     if viewer is None or not viewer.is_active or viewer.account_id != account_id:
         raise Unauthenticated("Invalid or expired token.")
     if auth_session.created_by_session_id is None:

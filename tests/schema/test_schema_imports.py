@@ -20,6 +20,7 @@ HELPERS = frozenset(
     {
         "schema.capabilities",  # the Viewer interface the viewer types implement (a base class)
         "schema.cost",
+        "schema.direct_resolvers",
         "schema.directives",
         "schema.enums",
         "schema.errors",
