@@ -24,6 +24,7 @@ from server.portal_web.base import Page, Portal, Tab
 from server.portal_web.screens import (
     assets,
     dashboard,
+    documents,
     invoices,
     payments,
     quotes,
@@ -42,6 +43,7 @@ class Screen(Protocol):
 SCREENS: tuple[Screen, ...] = (
     assets,
     dashboard,
+    documents,
     invoices,
     payments,
     quotes,
