@@ -269,7 +269,8 @@ class Portal:
         **extra: Any,
     ) -> Response:
         """A signed-in page: its document run as the visitor into ``<name>.html``, with
-        the fields of each of ``parts`` (documents of their own) that exist for them."""
+        the fields of each of ``parts`` (documents of their own, given the same
+        variables) that exist for them."""
         async with self.runtime.sessions() as session:
             visit = await self.visit(request, session)
             if isinstance(visit, Response):
@@ -283,7 +284,9 @@ class Portal:
                 return self.not_found()
             for part in parts:
                 if self.documents.exists(visit.principal, part):
-                    extra_answer = await self.run(request, session, visit.principal, part)
+                    extra_answer = await self.run(
+                        request, session, visit.principal, part, variables
+                    )
                     merge(answer.data, extra_answer.data or {})
             return await self.render_page(
                 visit, f"{name}.html", answer.data, current=current, **extra

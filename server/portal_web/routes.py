@@ -27,6 +27,7 @@ from server.portal_web.screens import (
     documents,
     invoices,
     payments,
+    projects,
     quotes,
     session,
 )
@@ -46,6 +47,7 @@ SCREENS: tuple[Screen, ...] = (
     documents,
     invoices,
     payments,
+    projects,
     quotes,
     session,
 )
