@@ -30,6 +30,7 @@ from server.portal_web.screens import (
     projects,
     quotes,
     session,
+    support,
 )
 from services.runtime import Runtime
 
@@ -50,6 +51,7 @@ SCREENS: tuple[Screen, ...] = (
     projects,
     quotes,
     session,
+    support,
 )
 
 
