@@ -30,10 +30,13 @@ from server.portal_web.documents import Answer, Documents
 from server.portal_web.rendering import render
 from server.portal_web.security import (
     CSRF_FIELD,
+    SEED_COOKIE,
     SESSION_COOKIE,
     CsrfTokens,
     clear_session_cookie,
+    new_seed,
     secure_headers,
+    set_seed_cookie,
     set_session_cookie,
 )
 from services import sessions
@@ -352,3 +355,64 @@ class Portal:
             return self.url(slug, f"quotes/{subject_id}")
         path = request.url.path.removeprefix(f"/portal/{slug}/")
         return self.url(slug, "dashboard" if path in ("sign-in", "open", "verify-email") else path)
+
+
+# -- public pages (before sign-in) ------------------------------------------------------
+
+
+async def public_branding(
+    portal: Portal, request: Request, session: AsyncSession
+) -> dict[str, Any] | None:
+    """The account's public branding and portal options (``sign_in.graphql``), None when
+    its portal is off."""
+    slug = request.path_params["account"]
+    if await portal.account(session, slug) is None:
+        return None
+    answer = await portal.run(request, session, Anonymous(), "sign_in", {"account": slug})
+    branding: dict[str, Any] | None = (answer.data or {}).get("portal")
+    return branding
+
+
+def public_page(
+    portal: Portal,
+    request: Request,
+    template: str,
+    branding: dict[str, Any],
+    *,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    """A page before sign-in: its forms' CSRF token is tied to the seed cookie."""
+    slug = request.path_params["account"]
+    seed = request.cookies.get(SEED_COOKIE) or new_seed()
+    context = {
+        "portal": branding,
+        "csrf": portal.csrf.issue(f"seed:{seed}"),
+        "csrf_field": CSRF_FIELD,
+        "base": f"/portal/{slug}",
+        "notice": request.query_params.get("notice"),
+        "nav": [],
+        "read_only": False,
+        "error": None,
+        **extra,
+    }
+    response = render(template, context, status_code=status_code)
+    set_seed_cookie(response, portal.settings, slug=slug, seed=seed)
+    return response
+
+
+async def public_form(portal: Portal, request: Request) -> dict[str, str] | None:
+    """A POSTed form before sign-in, None when its CSRF token is not the seed cookie's."""
+    seed = request.cookies.get(SEED_COOKIE) or ""
+    return await portal.form(request, f"seed:{seed}") if seed else None
+
+
+def signed_in(portal: Portal, slug: str, payload: dict[str, Any], location: str) -> Response:
+    """A 303 to ``location`` that keeps the new session (a ``PortalSessionPayload``)."""
+    expires = datetime.fromisoformat(payload["expiresAt"])
+    max_age = max(0, int((expires - datetime.now(UTC)).total_seconds()))
+    response = portal.redirect(location)
+    set_session_cookie(
+        response, portal.settings, slug=slug, token=payload["token"], max_age=max_age
+    )
+    return response

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from schema.registry import SchemaRegistry
 from server.portal_web.base import Page, Portal, Tab
 from server.portal_web.screens import (
+    accounts,
     assets,
     dashboard,
     documents,
@@ -43,6 +44,7 @@ class Screen(Protocol):
 
 
 SCREENS: tuple[Screen, ...] = (
+    accounts,
     assets,
     dashboard,
     documents,

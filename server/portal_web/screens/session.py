@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.principals import Anonymous, ContactPrincipal
-from server.portal_web.base import BOTH, GET, POST, Page, Portal, Tab
+from server.portal_web.base import BOTH, GET, POST, Page, Portal, Tab, first_message, signed_in
 from server.portal_web.rendering import render
 from server.portal_web.security import (
     CSRF_FIELD,
@@ -77,6 +77,8 @@ async def sign_in(portal: Portal, request: Request) -> Response:
         form = await portal.form(request, f"seed:{seed}") if seed else None
         if form is None:
             return portal.forbidden()
+        if "password" in form and branding.get("passwordLoginEnabled"):
+            return await password_sign_in(portal, request, session, branding, form)
         answer = await portal.run(
             request,
             session,
@@ -88,6 +90,28 @@ async def sign_in(portal: Portal, request: Request) -> Response:
             message = answer.failures[0].message
             return sign_in_page(portal, request, branding, status_code=400, error=message)
         return sign_in_page(portal, request, branding, sent=True)
+
+
+async def password_sign_in(
+    portal: Portal,
+    request: Request,
+    session: AsyncSession,
+    branding: dict[str, Any],
+    form: dict[str, str],
+) -> Response:
+    """``portalSignIn`` with the form's email and password: the session as the cookie."""
+    slug = request.path_params["account"]
+    answer = await portal.run(
+        request,
+        session,
+        Anonymous(),
+        "portal_sign_in",
+        {"account": slug, "email": form.get("email", ""), "password": form.get("password", "")},
+    )
+    payload = (answer.data or {}).get("portalSignIn")
+    if payload is None or answer.failures:
+        return sign_in_page(portal, request, branding, status_code=400, error=first_message(answer))
+    return signed_in(portal, slug, payload, portal.url(slug))
 
 
 async def view_as(portal: Portal, request: Request) -> Response:
