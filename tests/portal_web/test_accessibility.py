@@ -1,5 +1,6 @@
 """WCAG 2.1 AA in a real browser (issue 15): axe-core finds no violation on any portal
-page a contact visits, at a desktop width and at a phone's 375 px (where nothing scrolls
+page a contact visits (the sign-in, registration and password pages, the dashboard, the
+money pages, documents, projects, tasks and support, with data on each), at a desktop width and at a phone's 375 px (where nothing scrolls
 sideways either), with a brand colour whose contrast is borderline and with a light one;
 the pages work from the keyboard with a visible focus."""
 
@@ -20,6 +21,8 @@ from tests.portal_web.browser import (
     chromium,
 )
 from tests.portal_web.helpers import Billed, billed_client
+from tests.schema.collab_helpers import COMMENT, CREATE_PROJECT, CREATE_TASK
+from tests.schema.upload_helpers import pdf, post_upload
 from tests.stripe.helpers import connect_stripe, serving
 
 pytestmark = [
@@ -30,6 +33,9 @@ pytestmark = [
 
 UPDATE_ACCOUNT = """
 mutation($input: AccountSettingsInput!) { updateAccountSettings(input: $input) { id } }
+"""
+OPEN_TICKET = """
+mutation($input: SupportTicketInput!) { openSupportTicket(input: $input) { id } }
 """
 RECORD_PAYMENT = """
 mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { id } }
@@ -49,7 +55,29 @@ async def paid_in_part(gql: Any, admin: str, billed: Billed) -> None:
     await gql.data(RECORD_PAYMENT, {"input": payment}, token=admin)
 
 
-async def tour(page: Any, base: str, billed: Billed) -> list[str]:
+async def collaboration(gql: Any, admin: str, billed: Billed) -> dict[str, str]:
+    """A shared project with a commented task, a shared document and a ticket."""
+    project = (
+        await gql.data(
+            CREATE_PROJECT,
+            {"input": {"clientId": billed.client_id, "name": "Website"}},
+            token=admin,
+        )
+    )["createProject"]
+    task_input = {"projectId": project["id"], "title": "Homepage", "visibility": "CLIENT_VISIBLE"}
+    task = (await gql.data(CREATE_TASK, {"input": task_input}, token=admin))["createTask"]
+    await gql.data(COMMENT, {"taskId": task["id"], "body": "First draft is up."}, token=admin)
+    shared = {"clientId": billed.client_id, "projectId": project["id"], "visibleInPortal": True}
+    uploaded = await post_upload(gql.http, admin, shared, ("brief.pdf", pdf(), "application/pdf"))
+    assert "errors" not in uploaded.json(), uploaded.text
+    ticket_input = {"clientId": billed.client_id, "subject": "Welcome", "body": "Ask us here."}
+    ticket = (await gql.data(OPEN_TICKET, {"input": ticket_input}, token=admin))[
+        "openSupportTicket"
+    ]
+    return {"project": project["id"], "task": task["id"], "ticket": ticket["id"]}
+
+
+async def tour(page: Any, base: str, billed: Billed, shared: dict[str, str]) -> list[str]:
     """Every page a billing contact reaches, each checked by axe; the URLs seen."""
     seen = []
 
@@ -57,8 +85,9 @@ async def tour(page: Any, base: str, billed: Billed) -> list[str]:
         await assert_accessible(page, exclude=exclude)
         seen.append(page.url.removeprefix(base))
 
-    await page.goto(f"{base}/portal/acme/sign-in")
-    await check()
+    for path in ("sign-in", "register", "reset-password", "accept-invite"):
+        await page.goto(f"{base}/portal/acme/{path}")
+        await check()
     await page.goto(base + billed.path)
     await check()
     await page.goto(f"{base}/portal/acme/invoices")
@@ -76,8 +105,18 @@ async def tour(page: Any, base: str, billed: Billed) -> list[str]:
     await check()
     await page.goto(f"{base}/portal/acme/payments")
     await check()
-    await page.goto(f"{base}/portal/acme/invoices/{billed.quote_id}")  # no such invoice
-    await check()
+    for path in (
+        "documents",
+        "projects",
+        f"projects/{shared['project']}",
+        "tasks",
+        f"tasks/{shared['task']}",
+        "support",
+        f"support/{shared['ticket']}",
+        f"invoices/{billed.quote_id}",  # no such invoice
+    ):
+        await page.goto(f"{base}/portal/acme/{path}")
+        await check()
     return seen
 
 
@@ -91,8 +130,10 @@ async def test_every_portal_page_passes_axe(gql, tenant, runtime, localstripe, v
     if brand:
         settings = {"input": {"primaryColor": brand}}
         await gql.data(UPDATE_ACCOUNT, settings, token=tenant.admin)
+    await gql.data(UPDATE_ACCOUNT, {"input": {"registrationEnabled": True}}, token=tenant.admin)
     billed = await billed_client(gql, tenant.admin)
     await paid_in_part(gql, tenant.admin, billed)
+    shared = await collaboration(gql, tenant.admin, billed)
     async with serving(runtime) as base, chromium() as browser:
         context = await browser.new_context(viewport=viewport)
         await context.route(
@@ -100,8 +141,8 @@ async def test_every_portal_page_passes_axe(gql, tenant, runtime, localstripe, v
             lambda route: route.fulfill(body=STRIPE_STAND_IN, content_type="text/javascript"),
         )
         page = await context.new_page()
-        seen = await tour(page, base, billed)
-    assert len(seen) == 10, seen
+        seen = await tour(page, base, billed, shared)
+    assert len(seen) == 20, seen
 
 
 FOCUSED = """() => {
