@@ -1,8 +1,9 @@
 """WCAG 2.1 AA in a real browser (issue 15): axe-core finds no violation on any portal
-page a contact visits (the sign-in, registration and password pages, the dashboard, the
-money pages, documents, projects, tasks and support, with data on each), at a desktop width and at a phone's 375 px (where nothing scrolls
-sideways either), with a brand colour whose contrast is borderline and with a light one;
-the pages work from the keyboard with a visible focus."""
+page a contact visits (sign-in, registration and password pages, the dashboard, the money
+pages, documents, projects, tasks and support, with data on each) at a desktop width and
+at a phone's 375 px (where nothing scrolls sideways either), with a brand colour whose
+contrast is borderline and with a light one; the pages work from the keyboard with a
+visible focus."""
 
 from __future__ import annotations
 
