@@ -103,8 +103,18 @@ def path_id(request: Request) -> str | None:
     return value if _UUID.fullmatch(value) else None
 
 
+EXPLAINED = {
+    "PAYMENTS_NOT_CONFIGURED": "Card payments are not set up for this portal yet.",
+}
+"""Error codes whose API message is written for developers, as the portal says them."""
+
+
 def first_message(answer: Answer) -> str:
-    return answer.failures[0].message if answer.failures else "That did not work."
+    """The first error of ``answer`` as the visitor reads it."""
+    if not answer.failures:
+        return "That did not work."
+    failure = answer.failures[0]
+    return EXPLAINED.get(failure.code, failure.message)
 
 
 class Portal:
@@ -269,7 +279,8 @@ class Portal:
         **extra: Any,
     ) -> Response:
         """A signed-in page: its document run as the visitor into ``<name>.html``, with
-        the fields of each of ``parts`` (documents of their own) that exist for them."""
+        the fields of each of ``parts`` (documents of their own, given the same
+        variables) that exist for them."""
         async with self.runtime.sessions() as session:
             visit = await self.visit(request, session)
             if isinstance(visit, Response):
@@ -283,7 +294,9 @@ class Portal:
                 return self.not_found()
             for part in parts:
                 if self.documents.exists(visit.principal, part):
-                    extra_answer = await self.run(request, session, visit.principal, part)
+                    extra_answer = await self.run(
+                        request, session, visit.principal, part, variables
+                    )
                     merge(answer.data, extra_answer.data or {})
             return await self.render_page(
                 visit, f"{name}.html", answer.data, current=current, **extra

@@ -23,11 +23,16 @@ from schema.registry import SchemaRegistry
 from server.portal_web.base import Page, Portal, Tab
 from server.portal_web.screens import (
     assets,
+    credits,
     dashboard,
     invoices,
+    payment_methods,
     payments,
     quotes,
+    recurring,
     session,
+    statements,
+    subscriptions,
 )
 from services.runtime import Runtime
 
@@ -41,11 +46,16 @@ class Screen(Protocol):
 
 SCREENS: tuple[Screen, ...] = (
     assets,
+    credits,
     dashboard,
     invoices,
+    payment_methods,
     payments,
     quotes,
+    recurring,
     session,
+    statements,
+    subscriptions,
 )
 
 
