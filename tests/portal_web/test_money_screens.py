@@ -247,3 +247,36 @@ async def test_tabs_and_pages_exist_only_for_modules_that_are_on(gql, tenant, cl
     for path in ("payment-methods", "subscriptions", "recurring", "credits", "statements"):
         assert f'href="{BASE}/{path}"' not in dashboard.text, path
         assert (await client.get(f"{BASE}/{path}")).status_code == 404, path
+
+
+PREPAYMENT_SETTINGS = {
+    "input": {"clientPrepaymentsEnabled": True, "clientPrepaymentMinimum": "20.00"}
+}
+
+
+async def test_paying_ahead_where_the_account_allows_it(gql, runtime, tenant, client, localstripe):
+    await with_cards(gql, runtime, tenant, client, localstripe, count=0)
+    # while the account does not let clients pay ahead, there is no such page
+    dashboard = await client.get(f"{BASE}/dashboard")
+    assert f'href="{BASE}/prepayment"' not in dashboard.text
+    assert (await client.get(f"{BASE}/prepayment")).status_code == 404
+    await gql.data(UPDATE_ACCOUNT, PREPAYMENT_SETTINGS, token=tenant.admin)
+    page = await client.get(f"{BASE}/prepayment")
+    assert page.status_code == 200, page.text
+    assert f'href="{BASE}/prepayment"' in page.text
+    assert "Amount (USD), at least $20.00" in page.text
+    csrf = csrf_of(page.text)
+    # an amount that is not a number, or under the minimum, is refused with the reason
+    bad = await client.post(f"{BASE}/prepayment", data={"csrf": csrf, "amount": "lots"})
+    assert bad.status_code == 400
+    assert "Enter the amount as a number" in bad.text
+    low = await client.post(f"{BASE}/prepayment", data={"csrf": csrf, "amount": "5.00"})
+    assert low.status_code == 400
+    assert 'class="error" role="alert"' in low.text
+    assert 'value="5.00"' in low.text
+    # a valid amount starts a payment for Stripe.js to confirm
+    paying = await client.post(f"{BASE}/prepayment", data={"csrf": csrf, "amount": "250.00"})
+    assert paying.status_code == 200, paying.text
+    assert "Pay $250.00 ahead" in paying.text
+    assert 'data-client-secret="pi_' in paying.text
+    assert "script-src 'self' https://js.stripe.com;" in paying.headers["content-security-policy"]

@@ -8,19 +8,20 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, first_message, path_id
+from server.portal_web.base import (
+    FREQUENCIES,
+    GET,
+    POST,
+    Page,
+    Portal,
+    Tab,
+    Visit,
+    first_message,
+    path_id,
+)
 from server.portal_web.documents import Answer
 
 CURRENT = "recurring"
-FREQUENCIES = {
-    "WEEKLY": "Week",
-    "TWO_WEEKS": "2 weeks",
-    "MONTHLY": "Month",
-    "TWO_MONTHS": "2 months",
-    "THREE_MONTHS": "3 months",
-    "SIX_MONTHS": "6 months",
-    "YEARLY": "Year",
-}
 
 
 async def recurring(portal: Portal, request: Request) -> Response:
