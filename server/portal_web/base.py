@@ -48,13 +48,14 @@ _UUID = re.compile(r"^[0-9a-fA-F-]{32,36}$")
 
 @dataclass(frozen=True, slots=True)
 class Tab:
-    """A nav tab: shown where ``document`` exists for the visitor; tabs sort by
-    ``order``."""
+    """A nav tab: shown where ``document`` exists for the visitor (and ``shown`` holds
+    for the account, when given); tabs sort by ``order``."""
 
     label: str
     path: str
     document: str
     order: int
+    shown: Callable[[Account], bool] | None = None
 
 
 Endpoint = Callable[["Portal", Request], Awaitable[Response]]
@@ -67,6 +68,17 @@ class Page:
     path: str
     endpoint: Endpoint
     methods: tuple[str, ...] = ("GET",)
+
+
+FREQUENCIES = {
+    "WEEKLY": "Week",
+    "TWO_WEEKS": "2 weeks",
+    "MONTHLY": "Month",
+    "TWO_MONTHS": "2 months",
+    "THREE_MONTHS": "3 months",
+    "SIX_MONTHS": "6 months",
+    "YEARLY": "Year",
+}
 
 
 GET: tuple[str, ...] = ("GET",)
@@ -84,6 +96,7 @@ class Visit:
     session: AsyncSession
     principal: ContactPrincipal
     csrf: str
+    account: Account | None = None
 
     @property
     def holder(self) -> str:
@@ -106,8 +119,18 @@ def path_id(request: Request) -> str | None:
     return value if _UUID.fullmatch(value) else None
 
 
+EXPLAINED = {
+    "PAYMENTS_NOT_CONFIGURED": "Card payments are not set up for this portal yet.",
+}
+"""Error codes whose API message is written for developers, as the portal says them."""
+
+
 def first_message(answer: Answer) -> str:
-    return answer.failures[0].message if answer.failures else "That did not work."
+    """The first error of ``answer`` as the visitor reads it."""
+    if not answer.failures:
+        return "That did not work."
+    failure = answer.failures[0]
+    return EXPLAINED.get(failure.code, failure.message)
 
 
 class Portal:
@@ -207,7 +230,7 @@ class Portal:
             or principal.account_id != account.id
         ):
             return self.signed_out(slug, notice="signed-out")
-        visit = Visit(request, slug, session, principal, csrf="")
+        visit = Visit(request, slug, session, principal, csrf="", account=account)
         visit.csrf = self.csrf.issue(visit.holder)
         return visit
 
@@ -231,6 +254,7 @@ class Portal:
             {"label": tab.label, "href": self.url(visit.slug, tab.path), "key": tab.path}
             for tab in self.tabs
             if self.documents.exists(visit.principal, tab.document)
+            and (tab.shown is None or (visit.account is not None and tab.shown(visit.account)))
         ]
         return {
             "portal": data.get("portal"),

@@ -24,13 +24,19 @@ from server.portal_web.base import Page, Portal, Tab
 from server.portal_web.screens import (
     accounts,
     assets,
+    credits,
     dashboard,
     documents,
     invoices,
+    payment_methods,
     payments,
+    prepayments,
     projects,
     quotes,
+    recurring,
     session,
+    statements,
+    subscriptions,
     support,
 )
 from services.runtime import Runtime
@@ -46,13 +52,19 @@ class Screen(Protocol):
 SCREENS: tuple[Screen, ...] = (
     accounts,
     assets,
+    credits,
     dashboard,
     documents,
     invoices,
+    payment_methods,
     payments,
+    prepayments,
     projects,
     quotes,
+    recurring,
     session,
+    statements,
+    subscriptions,
     support,
 )
 

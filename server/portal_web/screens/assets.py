@@ -12,7 +12,11 @@ from server.portal_web.security import secure_headers
 from services.mail.branding import Branding, readable_on
 
 STATIC = Path(__file__).parent.parent / "static"
-STATIC_FILES = {"portal.css": "text/css", "pay.js": "text/javascript"}
+STATIC_FILES = {
+    "portal.css": "text/css",
+    "pay.js": "text/javascript",
+    "card.js": "text/javascript",
+}
 PAGE_BACKGROUND = "#F6F8FA"
 """portal.css's ``--bg``, the darkest background a link sits on."""
 

@@ -61,4 +61,4 @@ async def upload(portal: Portal, request: Request) -> Response:
 
 
 ROUTES: list[Page] = [Page("/documents", documents, BOTH)]
-TABS: list[Tab] = [Tab("Documents", "documents", "documents", order=60)]
+TABS: list[Tab] = [Tab("Documents", "documents", "documents", order=100)]

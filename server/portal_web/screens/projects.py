@@ -92,6 +92,6 @@ ROUTES: list[Page] = [
     Page("/tasks/{id}/comments", comment, POST),
 ]
 TABS: list[Tab] = [
-    Tab("Projects", "projects", "projects", order=70),
-    Tab("Tasks", "tasks", "tasks", order=75),
+    Tab("Projects", "projects", "projects", order=110),
+    Tab("Tasks", "tasks", "tasks", order=120),
 ]

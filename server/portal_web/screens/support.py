@@ -102,4 +102,4 @@ ROUTES: list[Page] = [
     Page("/support/{id}", ticket, GET),
     Page("/support/{id}/reply", reply, POST),
 ]
-TABS: list[Tab] = [Tab("Support", "support", "support_tickets", order=90)]
+TABS: list[Tab] = [Tab("Support", "support", "support_tickets", order=130)]
