@@ -107,6 +107,11 @@ async def tour(page: Any, base: str, billed: Billed, shared: dict[str, str]) -> 
     await page.goto(f"{base}/portal/acme/payments")
     await check()
     for path in (
+        "payment-methods",
+        "subscriptions",
+        "recurring",
+        "credits",
+        "statements",
         "documents",
         "projects",
         f"projects/{shared['project']}",
@@ -143,7 +148,7 @@ async def test_every_portal_page_passes_axe(gql, tenant, runtime, localstripe, v
         )
         page = await context.new_page()
         seen = await tour(page, base, billed, shared)
-    assert len(seen) == 20, seen
+    assert len(seen) == 25, seen
 
 
 FOCUSED = """() => {
