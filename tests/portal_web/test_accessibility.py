@@ -23,6 +23,8 @@ from tests.portal_web.browser import (
 )
 from tests.portal_web.helpers import Billed, billed_client
 from tests.schema.collab_helpers import COMMENT, CREATE_PROJECT, CREATE_TASK
+from tests.schema.test_credits import create_credit
+from tests.schema.test_recurring import started
 from tests.schema.upload_helpers import pdf, post_upload
 from tests.stripe.helpers import connect_stripe, serving
 
@@ -140,6 +142,8 @@ async def test_every_portal_page_passes_axe(gql, tenant, runtime, localstripe, v
     billed = await billed_client(gql, tenant.admin)
     await paid_in_part(gql, tenant.admin, billed)
     shared = await collaboration(gql, tenant.admin, billed)
+    await create_credit(gql, tenant.admin, billed.client_id, reason="Goodwill")
+    await started(gql, tenant, billed.client_id)
     async with serving(runtime) as base, chromium() as browser:
         context = await browser.new_context(viewport=viewport)
         await context.route(
