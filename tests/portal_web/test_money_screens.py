@@ -201,7 +201,7 @@ async def test_recurring_invoices_show_their_schedule_and_switch_auto_bill(gql, 
     page = await client.get(f"{BASE}/recurring")
     assert page.status_code == 200, page.text
     assert page.text.count('data-testid="recurring"') == 1
-    assert "<td>Month" in page.text
+    assert '<td data-label="Every">Month' in page.text
     assert "$500.00" in page.text
     assert "No end" in page.text
     assert "Turn on</button>" in page.text
