@@ -7,6 +7,7 @@ behind its CSRF token, errors shown from the API's codes."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from tests.portal_web.helpers import Billed, billed_client, csrf_of
 from tests.schema.test_credits import create_credit
@@ -230,7 +231,13 @@ async def test_a_statement_for_a_period_filtered_by_status(gql, tenant, client):
     assert page.status_code == 200, page.text
     assert billed.invoice_number in page.text
     assert 'data-testid="closing-balance">$1,250.00<' in page.text
-    assert "Download PDF" in page.text
+    # the PDF link downloads the statement
+    pdf = re.search(r'<a href="([^"]+)" class="button secondary">Download PDF</a>', page.text)
+    assert pdf
+    parts = urlsplit(pdf.group(1).replace("&amp;", "&"))
+    download = await client.get(f"{parts.path}?{parts.query}")
+    assert download.status_code == 200, download.text[:200]
+    assert download.content.startswith(b"%PDF")
     paid = await client.get(f"{BASE}/statements?status=PAID")
     assert billed.invoice_number not in paid.text.split("<h2>Ageing</h2>")[0].split("</form>")[1]
     bad = await client.get(f"{BASE}/statements?from=2026-05-01&to=2026-01-01")
