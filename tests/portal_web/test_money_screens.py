@@ -287,3 +287,32 @@ async def test_paying_ahead_where_the_account_allows_it(gql, runtime, tenant, cl
     assert "Pay $250.00 ahead" in paying.text
     assert 'data-client-secret="pi_' in paying.text
     assert "script-src 'self' https://js.stripe.com;" in paying.headers["content-security-policy"]
+
+
+VIEW_AS = "mutation($id: ID!) { viewAsContact(contactId: $id) { token } }"
+
+
+async def test_viewing_as_the_client_shows_the_money_screens_without_their_forms(
+    gql, runtime, tenant, client, localstripe
+):
+    billed, _token = await with_cards(gql, runtime, tenant, client, localstripe)
+    await started(gql, tenant, billed.client_id, autoBill="OPT_IN")
+    await subscribe(gql, tenant, billed, allowCancellation=True, allowPlanChanges=True)
+    client.cookies.clear()
+    view = await gql.data(VIEW_AS, {"id": billed.contact_id}, token=tenant.admin)
+    token = view["viewAsContact"]["token"]
+    assert (await client.get(f"{BASE}/view-as", params={"token": token})).status_code == 303
+    methods = await client.get(f"{BASE}/payment-methods")
+    assert methods.status_code == 200, methods.text
+    assert "ending 4242" in methods.text
+    assert "Add a card" not in methods.text
+    assert "Make default" not in methods.text
+    recurring = await client.get(f"{BASE}/recurring")
+    assert recurring.status_code == 200
+    assert "Turn on</button>" not in recurring.text
+    listing = await client.get(f"{BASE}/subscriptions")
+    (detail,) = re.findall(rf'href="({BASE}/subscriptions/[^"]+)"', listing.text)
+    page = await client.get(detail)
+    assert page.status_code == 200
+    assert "Cancel subscription" not in page.text
+    assert "Change plan" not in page.text
