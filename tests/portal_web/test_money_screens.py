@@ -7,6 +7,7 @@ behind its CSRF token, errors shown from the API's codes."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from tests.portal_web.helpers import Billed, billed_client, csrf_of
 from tests.schema.test_credits import create_credit
@@ -230,7 +231,13 @@ async def test_a_statement_for_a_period_filtered_by_status(gql, tenant, client):
     assert page.status_code == 200, page.text
     assert billed.invoice_number in page.text
     assert 'data-testid="closing-balance">$1,250.00<' in page.text
-    assert "Download PDF" in page.text
+    # the PDF link downloads the statement
+    pdf = re.search(r'<a href="([^"]+)" class="button secondary">Download PDF</a>', page.text)
+    assert pdf
+    parts = urlsplit(pdf.group(1).replace("&amp;", "&"))
+    download = await client.get(f"{parts.path}?{parts.query}")
+    assert download.status_code == 200, download.text[:200]
+    assert download.content.startswith(b"%PDF")
     paid = await client.get(f"{BASE}/statements?status=PAID")
     assert billed.invoice_number not in paid.text.split("<h2>Ageing</h2>")[0].split("</form>")[1]
     bad = await client.get(f"{BASE}/statements?from=2026-05-01&to=2026-01-01")
@@ -280,3 +287,32 @@ async def test_paying_ahead_where_the_account_allows_it(gql, runtime, tenant, cl
     assert "Pay $250.00 ahead" in paying.text
     assert 'data-client-secret="pi_' in paying.text
     assert "script-src 'self' https://js.stripe.com;" in paying.headers["content-security-policy"]
+
+
+VIEW_AS = "mutation($id: ID!) { viewAsContact(contactId: $id) { token } }"
+
+
+async def test_viewing_as_the_client_shows_the_money_screens_without_their_forms(
+    gql, runtime, tenant, client, localstripe
+):
+    billed, _token = await with_cards(gql, runtime, tenant, client, localstripe)
+    await started(gql, tenant, billed.client_id, autoBill="OPT_IN")
+    await subscribe(gql, tenant, billed, allowCancellation=True, allowPlanChanges=True)
+    client.cookies.clear()
+    view = await gql.data(VIEW_AS, {"id": billed.contact_id}, token=tenant.admin)
+    token = view["viewAsContact"]["token"]
+    assert (await client.get(f"{BASE}/view-as", params={"token": token})).status_code == 303
+    methods = await client.get(f"{BASE}/payment-methods")
+    assert methods.status_code == 200, methods.text
+    assert "ending 4242" in methods.text
+    assert "Add a card" not in methods.text
+    assert "Make default" not in methods.text
+    recurring = await client.get(f"{BASE}/recurring")
+    assert recurring.status_code == 200
+    assert "Turn on</button>" not in recurring.text
+    listing = await client.get(f"{BASE}/subscriptions")
+    (detail,) = re.findall(rf'href="({BASE}/subscriptions/[^"]+)"', listing.text)
+    page = await client.get(detail)
+    assert page.status_code == 200
+    assert "Cancel subscription" not in page.text
+    assert "Change plan" not in page.text

@@ -1,24 +1,28 @@
-// Add a card: mount Stripe Elements for the SetupIntent the page was rendered with
-// (its client secret and the account's publishable key are data attributes of the form).
+// Add a card: mount a Stripe card Element for the SetupIntent the page was rendered with
+// (its client secret and the account's publishable key are data attributes of the form),
+// confirm it with confirmCardSetup and go on to the payment methods page. The card
+// appears there once Stripe's setup_intent.succeeded webhook has arrived.
 (function () {
   "use strict";
   var form = document.getElementById("setup-form");
   if (!form || typeof Stripe === "undefined") { return; }
   var stripe = Stripe(form.dataset.publishableKey);
-  var elements = stripe.elements({ clientSecret: form.dataset.clientSecret });
-  var card = elements.create("payment");
+  var card = stripe.elements().create("card");
   card.mount("#setup-element");
   var message = document.getElementById("setup-message");
+  var submit = document.getElementById("setup-submit");
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    document.getElementById("setup-submit").disabled = true;
-    stripe.confirmSetup({
-      elements: elements,
-      confirmParams: { return_url: form.dataset.returnUrl }
+    submit.disabled = true;
+    message.textContent = "";
+    stripe.confirmCardSetup(form.dataset.clientSecret, {
+      payment_method: { card: card }
     }).then(function (result) {
       if (result.error) {
-        message.textContent = result.error.message;
-        document.getElementById("setup-submit").disabled = false;
+        message.textContent = result.error.message || "The card was not saved.";
+        submit.disabled = false;
+      } else {
+        window.location.assign(form.dataset.returnUrl);
       }
     });
   });
