@@ -8,7 +8,6 @@ visible focus."""
 from __future__ import annotations
 
 import contextlib
-
 from typing import Any
 
 import pytest
