@@ -20,6 +20,14 @@ def money(amount: Any, currency: str) -> str:
         return f"{amount} {currency}"
 
 
+def positive(amount: Any) -> bool:
+    """Whether a Decimal amount (as the API answers it) is above zero."""
+    try:
+        return Decimal(str(amount)) > 0
+    except InvalidOperation:
+        return False
+
+
 def humanize(value: Any) -> str:
     return str(value or "").replace("_", " ").capitalize()
 
@@ -32,6 +40,7 @@ ENVIRONMENT = Environment(
 )
 ENVIRONMENT.filters["money"] = money
 ENVIRONMENT.filters["humanize"] = humanize
+ENVIRONMENT.filters["positive"] = positive
 
 
 def render(

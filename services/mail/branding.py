@@ -64,6 +64,23 @@ def _luminance(color: str) -> float:
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
+def contrast(color: str, background: str) -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    lighter, darker = sorted((_luminance(color), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def readable_on(color: str, background: str, *, ratio: float = 4.5) -> str:
+    """``color`` (``#rrggbb``), darkened in small steps, keeping its hue, until text in it
+    reaches ``ratio`` against ``background`` (WCAG AA: 4.5); black at worst."""
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    while contrast(f"#{red:02X}{green:02X}{blue:02X}", background) < ratio:
+        if red == green == blue == 0:
+            break
+        red, green, blue = (int(value * 0.95) for value in (red, green, blue))
+    return f"#{red:02X}{green:02X}{blue:02X}"
+
+
 def _text_color_on(color: str) -> str:
     luminance = _luminance(color)
     on_white = 1.05 / (luminance + 0.05)

@@ -2,7 +2,8 @@
 reference implementation of the spec) against a real ``portico serve``: every audit,
 MUST, SHOULD and MAY, is ``ok``.
 
-The package is installed once per run into ``var/node/`` (ignored by git), pinned."""
+The package is installed once per checkout into ``var/node/`` (ignored by git), pinned
+(tests/node_packages.py)."""
 
 from __future__ import annotations
 
@@ -17,34 +18,22 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SECRET
-from tests.server.serving import ROOT, portico_serve
+from tests.node_packages import npm_available, npm_prefix
+from tests.server.serving import portico_serve
 
 GRAPHQL_HTTP = "graphql-http@1.23.1"
-NPM_QUIET = ("--no-audit", "--no-fund", "--loglevel=error", "--no-save")
-PREFIX = ROOT / "var" / "node"
 AUDIT = Path(__file__).parent / "audit" / "audit.mjs"
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or shutil.which("npm") is None,
+    not npm_available(),
     reason="needs Node.js and npm to run the graphql-http audit",
 )
 
 
 @pytest.fixture(scope="session")
 def graphql_http() -> Path:
-    """``var/node`` with the pinned graphql-http installed (once; npm is a no-op after)."""
-    PREFIX.mkdir(parents=True, exist_ok=True)
-    installed = PREFIX / "node_modules" / "graphql-http" / "package.json"
-    version = GRAPHQL_HTTP.rsplit("@", 1)[1]
-    if not installed.exists() or json.loads(installed.read_text())["version"] != version:
-        npm = shutil.which("npm") or "npm"
-        subprocess.run(  # noqa: S603
-            [npm, "install", "--prefix", str(PREFIX), *NPM_QUIET, GRAPHQL_HTTP],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-    return PREFIX
+    """A prefix with the pinned graphql-http installed (once; then npm is not asked)."""
+    return npm_prefix(GRAPHQL_HTTP)
 
 
 @pytest.fixture(scope="module")
