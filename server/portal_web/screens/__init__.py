@@ -1,0 +1,2 @@
+"""The portal's screens, one module per family; each exports ``ROUTES`` and ``TABS``
+(see :mod:`server.portal_web.base`)."""

@@ -1,0 +1,36 @@
+"""The landing screen (seeds 000, 002): the client, outstanding totals, open invoices,
+recent payments and open quotes, each part drawn where its document exists."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.portal_web.base import GET, Page, Portal, Tab
+
+
+async def home(portal: Portal, request: Request) -> Response:
+    return portal.redirect(portal.url(request.path_params["account"]))
+
+
+async def dashboard(portal: Portal, request: Request) -> Response:
+    if "token" in request.query_params:
+        return await portal.redeem(request)
+    return await portal.page(
+        request,
+        "dashboard",
+        current="dashboard",
+        parts=(
+            "dashboard_client",
+            "dashboard_invoices",
+            "dashboard_payments",
+            "dashboard_quotes",
+        ),
+    )
+
+
+ROUTES: list[Page] = [
+    Page("/", home, GET),
+    Page("/dashboard", dashboard, GET),
+]
+TABS: list[Tab] = [Tab("Dashboard", "dashboard", "dashboard", order=0)]
