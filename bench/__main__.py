@@ -12,7 +12,12 @@ numbers; ``make bench-update`` (``python -m bench --update``) writes them to
 - ``signin_flood.json``: ``/healthz`` latency during 50 failed sign-ins with real argon2;
 - ``subscribers.json``: ``invoiceChanged`` with 1,000 and 10,000 subscribers on real
   WebSockets (uvicorn): latency from commit to the last subscriber, executions, CPU per
-  event, memory per idle subscription (``python -m bench subscribers`` runs it alone).
+  event, memory per idle subscription (``python -m bench subscribers`` runs it alone);
+- ``hot_path.json``: the staff invoice list, a contact's dashboard and the tiny query,
+  Portico against a hand-written floor (SQL statements, p50/p99, req/s at 1, 8 and 32
+  concurrent through uvicorn, peak RSS) on SQLite and PostgreSQL, with
+  ``hot_path_profile.json`` beside it; with ``--update`` also its table in
+  ``bench/results.md`` (``python -m bench hot_path [--quick]`` runs it alone).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import statistics
 import time
@@ -27,9 +33,11 @@ import tracemalloc
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import cast
 
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.profiles import ALL_MODULES, STANDARD_PROFILES
+from bench.hot_path import hot_path
 from bench.magic_links import magic_link_timing
 from bench.query_cost import query_cost_overhead
 from bench.signin_flood import signin_flood
@@ -38,6 +46,7 @@ from models.enums import ContactRole, StaffRole
 from schema.registry import SchemaRegistry, build_profile_schema
 
 COMMITTED = Path(__file__).parent / "results"
+RESULTS_MD = Path(__file__).parent / "results.md"
 SCRATCH = Path(__file__).resolve().parent.parent / "var" / "bench"
 
 
@@ -100,7 +109,21 @@ BENCHMARKS: dict[str, Callable[[], Mapping[str, object]]] = {
     "query_cost": query_cost_overhead,
     "signin_flood": signin_flood,
     "subscribers": subscribers,
+    "hot_path": hot_path,
 }
+
+
+def write_markdown(name: str, section: str) -> None:
+    """Put ``section`` in bench/results.md between this benchmark's markers (replacing
+    what a previous run wrote there)."""
+    begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n\n"
+    block = f"{begin}\n{section.rstrip()}\n{end}\n"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) + 1 :]
+    else:
+        text = text.rstrip() + "\n\n" + block
+    RESULTS_MD.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,7 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help=f"only these: {', '.join(BENCHMARKS)}"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter measurements (hot_path), for a try"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        os.environ["BENCH_QUICK"] = "1"
     if unknown := set(args.names) - set(BENCHMARKS):
         parser.error(f"unknown benchmark: {', '.join(sorted(unknown))}")
     folder = COMMITTED if args.update else SCRATCH
@@ -121,6 +149,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{number}/{len(names)}] {name} ...", flush=True)
         started = time.perf_counter()
         result = {"python": platform.python_version(), **BENCHMARKS[name]()}
+        files = cast("dict[str, str]", result.pop("_files", {}))
+        for filename, content in files.items():
+            (folder / filename).write_text(content)
+        section = result.pop("_markdown", None)
+        if isinstance(section, str) and args.update:
+            write_markdown(name, section)
         path = folder / f"{name}.json"
         path.write_text(json.dumps(result, indent=2) + "\n")
         print(json.dumps(result, indent=2))

@@ -46,10 +46,8 @@ import json
 import logging
 import os
 import platform
-import pstats
 import resource
 import secrets
-import socket
 import statistics
 import struct
 import subprocess
@@ -69,6 +67,8 @@ import orjson
 import structlog
 import uvloop
 
+from bench.common import ROOT, free_port, loadavg, ms, percentile, profile_top, short, wait_healthy
+
 QUERY = "subscription { invoiceChanged { cursor kind invoice { id number status total } } }"
 SIZES = (1_000, 10_000)
 EVENTS = 20
@@ -81,7 +81,6 @@ STAFF_EVERY = 100
 CONNECTING = 100
 """Handshakes in flight at once (uvicorn's listen backlog is 2048)."""
 EVENT_TIMEOUT = 120.0
-ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- the server (a child process) ----------------------------------------------------
@@ -275,7 +274,7 @@ def _bench_routes(
             return {}
         assert counters.profiler is not None
         counters.profiler.disable()
-        return {"top": _profile_top(counters.profiler)}
+        return {"top": profile_top(counters.profiler)}
 
     def trace(action: str) -> dict[str, Any]:
         if action == "start":
@@ -319,33 +318,13 @@ def _bench_routes(
     return routed
 
 
-def _profile_top(profiler: cProfile.Profile, limit: int = 30) -> list[dict[str, Any]]:
-    stats = pstats.Stats(profiler)
-    rows = []
-    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
-        where = _short(filename)
-        rows.append(
-            {
-                "function": f"{where}:{line}({name})",
-                "calls": calls,
-                "tottime_s": round(tottime, 4),
-                "cumtime_s": round(cumtime, 4),
-            }
-        )
-    return sorted(rows, key=lambda row: -float(row["tottime_s"]))[:limit]
-
-
-def _short(filename: str) -> str:
-    return filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
-
-
 def _owner(traceback: tracemalloc.Traceback) -> str:
     """The innermost frame outside the standard library: who asked for the memory."""
     for frame in reversed(traceback):
         ours = "/lib/python3" not in frame.filename or "site-packages" in frame.filename
         if ours and not frame.filename.startswith("<"):
-            return _short(frame.filename)
-    return _short(traceback[-1].filename)
+            return short(frame.filename)
+    return short(traceback[-1].filename)
 
 
 def _trace_top(
@@ -360,7 +339,7 @@ def _trace_top(
         owners[owner] = owners.get(owner, 0) + diff.size_diff
     sites = []
     for diff in diffs[:limit]:
-        frames = [f"{_short(frame.filename)}:{frame.lineno}" for frame in diff.traceback]
+        frames = [f"{short(frame.filename)}:{frame.lineno}" for frame in diff.traceback]
         sites.append(
             {"bytes": diff.size_diff, "blocks": diff.count_diff, "trace": frames[::-1][:5]}
         )
@@ -570,13 +549,6 @@ class _Server:
             await asyncio.sleep(0.2)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def _connect(
     arrivals: _Arrivals, port: int, tokens: list[str], transports: list[asyncio.Transport]
 ) -> None:
@@ -593,15 +565,6 @@ async def _connect(
             await asyncio.wait_for(protocol.ready, 60)
 
     await asyncio.gather(*(one(token) for token in tokens))
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
 
 
 async def _event(server: _Server, arrivals: _Arrivals, count: int) -> dict[str, Any]:
@@ -650,7 +613,7 @@ async def _run(size: int, trace: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         (folder / "secret").write_text(secrets.token_urlsafe(32))
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(  # noqa: S603, ASYNC220 - started once, before measuring
             [sys.executable, "-m", "bench.subscribers", "serve", str(folder), str(port)],
             cwd=ROOT,
@@ -659,16 +622,7 @@ async def _run(size: int, trace: bool) -> dict[str, Any]:
         transports: list[asyncio.Transport] = []
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                deadline = time.monotonic() + 120
-                while True:
-                    try:
-                        if (await http.get("/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert process.poll() is None, "the bench server exited"
-                    assert time.monotonic() < deadline, "the bench server did not start"
-                    await asyncio.sleep(0.2)
+                await wait_healthy(http, process)
                 setup = json.loads((folder / "setup.json").read_text())
                 server = _Server(http, port)
                 return await _measure(server, setup, size, trace, transports)
@@ -713,30 +667,30 @@ async def _measure(
         "gc_threshold": loaded["gc_threshold"],
         "fd_limit": {"server": loaded["fd_limit"], "bench": _raise_fd_limit()},
         "latency_to_last_subscriber_ms": {
-            "p50": _ms(statistics.median(last)),
-            "p99": _ms(_percentile(last, 0.99)),
-            "max": _ms(max(last)),
-            "min": _ms(min(last)),
+            "p50": ms(statistics.median(last)),
+            "p99": ms(percentile(last, 0.99)),
+            "max": ms(max(last)),
+            "min": ms(min(last)),
         },
-        "latency_to_median_subscriber_ms_p50": _ms(statistics.median(median)),
-        "latency_to_first_subscriber_ms_p50": _ms(
+        "latency_to_median_subscriber_ms_p50": ms(statistics.median(median)),
+        "latency_to_first_subscriber_ms_p50": ms(
             statistics.median(event["first_s"] for event in measured)
         ),
         "executions_per_event": sorted({event["executions"] for event in measured}),
         "sql_statements_per_event": sorted({event["statements"] for event in measured}),
         "server_cpu_ms_per_event": {
-            "p50": _ms(statistics.median(event["server_cpu_s"] for event in measured)),
-            "max": _ms(max(event["server_cpu_s"] for event in measured)),
+            "p50": ms(statistics.median(event["server_cpu_s"] for event in measured)),
+            "max": ms(max(event["server_cpu_s"] for event in measured)),
         },
         "server_gc_ms_per_event": {
-            "p50": _ms(statistics.median(event["server_gc_s"] for event in measured)),
-            "max": _ms(max(event["server_gc_s"] for event in measured)),
+            "p50": ms(statistics.median(event["server_gc_s"] for event in measured)),
+            "max": ms(max(event["server_gc_s"] for event in measured)),
             "full_collections": sum(event["server_full_gcs"] for event in measured),
         },
         "server_cpu_us_per_subscriber_per_event": round(
             statistics.median(event["server_cpu_s"] for event in measured) / size * 1e6, 1
         ),
-        "bench_client_cpu_ms_per_event_p50": _ms(
+        "bench_client_cpu_ms_per_event_p50": ms(
             statistics.median(event["client_cpu_s"] for event in measured)
         ),
         "server_rss_mb": {
@@ -747,14 +701,14 @@ async def _measure(
         "server_tasks_per_subscription": round((loaded["tasks"] - idle["tasks"]) / (size - 1), 2),
         "wrong_payloads": arrivals.wrong,
         "failures": arrivals.failures[:5],
-        "latency_ms_each_event": [_ms(value) for value in last],
+        "latency_ms_each_event": [ms(value) for value in last],
     }
     await server.call("profile/start")
     profiled = [await _event(server, arrivals, size) for _ in range(PROFILED_EVENTS)]
     result["profile"] = {
         "events": PROFILED_EVENTS,
         "note": "cProfile in the server over these events (times inflated by the profiler)",
-        "latency_to_last_ms_under_profiler": [_ms(event["last_s"]) for event in profiled],
+        "latency_to_last_ms_under_profiler": [ms(event["last_s"]) for event in profiled],
         "top_by_own_time": (await server.call("profile/stop"))["top"],
     }
     if trace:
@@ -788,10 +742,6 @@ async def _measure(
     return result
 
 
-def _load() -> str:
-    return Path("/proc/loadavg").read_text().strip()
-
-
 async def _all(sizes: tuple[int, ...]) -> dict[str, Any]:
     runs = {}
     for size in sizes:
@@ -807,7 +757,7 @@ def _runner(main: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str
 def subscribers() -> dict[str, Any]:
     sizes = tuple(int(s) for s in os.environ.get("BENCH_SUBSCRIBERS", "").split(",") if s) or SIZES
     _raise_fd_limit()
-    load_before = _load()
+    load_before = loadavg()
     runs = _runner(lambda: _all(sizes))
     return {
         "machine": {
@@ -815,7 +765,7 @@ def subscribers() -> dict[str, Any]:
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
             "loadavg_before": load_before,
-            "loadavg_after": _load(),
+            "loadavg_after": loadavg(),
             "note": "2 cores shared with other jobs: see the load averages",
         },
         "method": {

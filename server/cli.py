@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ from server.settings import ConfigurationError, get_settings
 from services.config import Settings
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from server.scheduler import RecurringScheduler
     from services.runtime import Runtime
 
@@ -88,8 +91,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, json=settings.log_json)
+    workers = max(1, args.workers)
+    if workers > 1:
+        # Each worker process imports the app itself (served_app), so what served_settings
+        # decided travels in the environment.
+        os.environ.setdefault("PORTICO_PUBLIC_BASE_URL", settings.public_base_url)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings) if workers == 1 else "server.cli:served_app",
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=args.host,
         port=args.port,
         log_level="info",
@@ -100,6 +110,17 @@ def _serve(args: argparse.Namespace) -> int:
         ws_max_size=settings.max_body_bytes,
     )
     return 0
+
+
+def served_app() -> Starlette:
+    """The app of one of ``portico serve --workers N``'s worker processes (uvicorn
+    imports it there: each worker has its own engine, caches and event loop)."""
+    from server.app import create_app
+    from server.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -260,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve /graphql on uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (uvicorn's --workers; each has its own engine and caches)",
+    )
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
