@@ -24,6 +24,9 @@ class MailMessage(SQLModel, table=True):
     subject: str = Field(max_length=300)
     text_body: str = Field(sa_column=Column(Text, nullable=False))
     html_body: str = Field(sa_column=Column(Text, nullable=False))
+    # Sent as List-Unsubscribe (RFC 2369) with List-Unsubscribe-Post (RFC 8058): the link
+    # that stops this kind of mail for this recipient, where there is one.
+    unsubscribe_url: str | None = Field(default=None, sa_column=Column(Text))
     status: MailStatus = enum_field(MailStatus, MailStatus.QUEUED, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))

@@ -212,6 +212,7 @@ async def notify_followers(
                 recipients.append((contact.email, contact.display_name, follower, portal_link))
     for address, name, follower, link in recipients:
         token = unsubscribe_token(work, subject, follower)
+        unsubscribe_url = f"{base}/portal/{account.slug}/unsubscribe?token={token}"
         await work.runtime.mailer.queue(
             session,
             account=account,
@@ -221,8 +222,9 @@ async def notify_followers(
                 **mail.context,
                 "contact_name": name,
                 "link": link,
-                "unsubscribe_url": f"{base}/portal/{account.slug}/unsubscribe?token={token}",
+                "unsubscribe_url": unsubscribe_url,
             },
+            unsubscribe_url=unsubscribe_url,
         )
     return len(recipients)
 

@@ -85,11 +85,13 @@ class Mailer:
         to: str,
         template: str,
         context: dict[str, Any],
+        unsubscribe_url: str | None = None,
     ) -> MailMessage:
         """Render ``template`` for ``to`` with ``account``'s branding and add it to the
         outbox in ``session``'s transaction; the caller commits, then calls :meth:`kick`
         (a rollback discards the mail). Raises ValueError for an unknown template,
-        a missing context key or an address that is not one."""
+        a missing context key or an address that is not one. ``unsubscribe_url`` goes
+        out as the mail's List-Unsubscribe header, for the mail client's own button."""
         address = to.strip()
         if not _ADDRESS.fullmatch(address) or len(address) > 254:
             raise ValueError(f"{to!r} is not an email address.")
@@ -107,6 +109,7 @@ class Mailer:
             subject=rendered.subject,
             text_body=rendered.text,
             html_body=rendered.html,
+            unsubscribe_url=unsubscribe_url,
         )
         session.add(message)
         after_commit(session, "mail", kick_mailer)  # delivered once the change commits

@@ -71,6 +71,9 @@ def build_email(message: MailMessage) -> EmailMessage:
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = f"<{message.id}@{_domain(message.from_address)}>"
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+    if message.unsubscribe_url:
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
     return email

@@ -8,7 +8,14 @@ import uuid
 
 from models.documents import Document
 from models.enums import StaffRole
-from tests.schema.collab_helpers import code_of, collab_client, settle, text_of, unknown_field
+from tests.schema.collab_helpers import (
+    code_of,
+    collab_client,
+    settle,
+    text_of,
+    unknown_field,
+    unsubscribe_token_in,
+)
 
 OPEN = """
 mutation($input: SupportTicketInput!) {
@@ -101,6 +108,15 @@ async def test_replies_are_mailed_to_the_other_side_internal_notes_to_staff_only
     assert "Fixed, please retry." in text_of(to_contact)
     assert "/portal/acme/tickets/" in text_of(to_contact)
     assert "/unsubscribe?token=" in text_of(to_contact)
+    # and the mail client's own unsubscribe button (RFC 2369, one-click RFC 8058) uses the
+    # same link
+    token = unsubscribe_token_in(to_contact)
+    assert to_contact["List-Unsubscribe"] == (
+        f"<http://portal.test/portal/acme/unsubscribe?token={token}>"
+    )
+    assert to_contact["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    staff_mail = next(m for m in mails if m["To"] == "manager@acme.test")
+    assert staff_mail["List-Unsubscribe"].startswith("<http://portal.test/portal/acme/unsubscribe?")
     # when the contact replies, staff followers are mailed
     smtp_server.messages.clear()
     await gql.data(REPLY, {"id": ticket["id"], "body": "Works now, thanks"}, token=billing)

@@ -177,18 +177,33 @@ async def unsubscribe(portal: Portal, request: Request) -> Response:
             "error": None,
         }
         if request.method == "POST":
-            form = await portal.form(request, f"seed:{seed}")
-            if form is None:
-                return portal.forbidden()
+            token = await _one_click_token(request)
+            if token is None:
+                form = await portal.form(request, f"seed:{seed}")
+                if form is None:
+                    return portal.forbidden()
+                token = form.get("token", "")
             answer = await portal.run(
-                request, session, Anonymous(), "unsubscribe", {"token": form.get("token", "")}
+                request, session, Anonymous(), "unsubscribe", {"token": token}
             )
             context["done"] = not answer.failures
             context["error"] = answer.failures[0].message if answer.failures else None
-            context["token"] = form.get("token", "")
+            context["token"] = token
         response = render("unsubscribe.html", context)
         set_seed_cookie(response, portal.settings, slug=slug, seed=seed)
         return response
+
+
+async def _one_click_token(request: Request) -> str | None:
+    """The link's token when this POST is a mail client's one-click unsubscribe (RFC 8058:
+    the form ``List-Unsubscribe=One-Click`` posted to the List-Unsubscribe URL, with no
+    cookie and no CSRF token). The signed token in the URL is the whole authority, as for
+    the form, so a forged request can only do what the link's holder could."""
+    token = request.query_params.get("token")
+    if not token:
+        return None
+    form = await request.form()
+    return token if form.get("List-Unsubscribe") == "One-Click" else None
 
 
 async def open_link(portal: Portal, request: Request) -> Response:
