@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
     "contracts"
 ]
-RESOLVER_HELPERS = {"common", "views", "context", "loaders"}
+RESOLVER_HELPERS = {"common", "views", "context", "loaders", "selection"}
 
 
 def _contract(contract_id: str) -> dict[str, object]:
