@@ -6,25 +6,13 @@ without the token in the URL, sees what they owe, opens the invoice and approves
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.portal_web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.portal_web.helpers import billed_client
 from tests.stripe.helpers import serving
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.portal_web.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.portal_web.helpers import billed_client
-from tests.portal_web.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.stripe.helpers import connect_stripe, post_stripe_event, serving
 
 pytestmark = pytest.mark.skipif(

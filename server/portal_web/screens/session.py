@@ -11,7 +11,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.principals import Anonymous, ContactPrincipal
-from server.portal_web.base import BOTH, GET, POST, Page, Portal, Tab, first_message, signed_in
+from server.portal_web.base import (
+    BOTH,
+    GET,
+    POST,
+    Page,
+    Portal,
+    Tab,
+    first_message,
+    public_branding,
+    signed_in,
+)
 from server.portal_web.rendering import render
 from server.portal_web.security import (
     CSRF_FIELD,
@@ -22,16 +32,6 @@ from server.portal_web.security import (
 )
 from services import sessions
 from services.errors import Unauthenticated
-
-
-async def public(portal: Portal, request: Request, session: AsyncSession) -> dict[str, Any] | None:
-    """The account's public branding (``portal(account)``), None when its portal is off."""
-    slug = request.path_params["account"]
-    if await portal.account(session, slug) is None:
-        return None
-    answer = await portal.run(request, session, Anonymous(), "sign_in", {"account": slug})
-    branding: dict[str, Any] | None = (answer.data or {}).get("portal")
-    return branding
 
 
 def sign_in_page(
@@ -68,7 +68,7 @@ async def sign_in(portal: Portal, request: Request) -> Response:
     if request.method == "GET" and "token" in request.query_params:
         return await portal.redeem(request)
     async with portal.runtime.sessions() as session:
-        branding = await public(portal, request, session)
+        branding = await public_branding(portal, request, session)
         if branding is None:
             return portal.not_found()
         if request.method == "GET":
@@ -160,7 +160,7 @@ async def sign_out(portal: Portal, request: Request) -> Response:
 
 async def unsubscribe(portal: Portal, request: Request) -> Response:
     async with portal.runtime.sessions() as session:
-        branding = await public(portal, request, session)
+        branding = await public_branding(portal, request, session)
         if branding is None:
             return portal.not_found()
         slug = request.path_params["account"]
