@@ -345,6 +345,40 @@ class Portal:
                 return await failed(visit, answer)
             return await done(visit, answer.data)
 
+    async def shown_with_error(
+        self,
+        visit: Visit,
+        answer: Answer,
+        *,
+        document: str,
+        variables: dict[str, Any],
+        template: str,
+        current: str,
+        parts: Sequence[str] = (),
+    ) -> Response:
+        """The page a failed form was posted from, again, with what went wrong (400); 404
+        when its record is not the visitor's. ``parts``: further documents merged in where
+        the visitor's schema has them."""
+        if "NOT_FOUND" in answer.codes:
+            return self.not_found()
+        shown = await self.run(visit.request, visit.session, visit.principal, document, variables)
+        if shown.data is None:
+            return self.not_found()
+        for part in parts:
+            if self.documents.exists(visit.principal, part):
+                more = await self.run(
+                    visit.request, visit.session, visit.principal, part, variables
+                )
+                merge(shown.data, more.data or {})
+        return await self.render_page(
+            visit,
+            template,
+            shown.data,
+            current=current,
+            status_code=400,
+            error=first_message(answer),
+        )
+
     # -- links --------------------------------------------------------------------------
 
     async def redeem(self, request: Request) -> Response:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, first_message, path_id
+from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, path_id
 from server.portal_web.documents import Answer
 
 TASK_PARTS = ("task_project",)
@@ -59,20 +59,13 @@ async def comment(portal: Portal, request: Request) -> Response:
         return portal.redirect(portal.url(visit.slug, f"tasks/{task_id}", notice="commented"))
 
     async def failed(visit: Visit, answer: Answer) -> Response:
-        if "NOT_FOUND" in answer.codes:
-            return portal.not_found()
-        shown = await portal.run(
-            visit.request, visit.session, visit.principal, "task", {"id": task_id}
-        )
-        if shown.data is None:
-            return portal.not_found()
-        return await portal.render_page(
+        return await portal.shown_with_error(
             visit,
-            "task.html",
-            shown.data,
+            answer,
+            document="task",
+            variables={"id": task_id},
+            template="task.html",
             current="tasks",
-            status_code=400,
-            error=first_message(answer),
         )
 
     return await portal.action(

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, first_message, path_id
+from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, path_id
 from server.portal_web.documents import Answer
 
 
@@ -40,20 +40,13 @@ async def quote_action(
         return portal.redirect(portal.url(visit.slug, f"quotes/{quote_id}", notice=notice))
 
     async def failed(visit: Visit, answer: Answer) -> Response:
-        if "NOT_FOUND" in answer.codes:
-            return portal.not_found()
-        shown = await portal.run(
-            visit.request, visit.session, visit.principal, "quote", {"id": quote_id}
-        )
-        if shown.data is None:
-            return portal.not_found()
-        return await portal.render_page(
+        return await portal.shown_with_error(
             visit,
-            "quote.html",
-            shown.data,
+            answer,
+            document="quote",
+            variables={"id": quote_id},
+            template="quote.html",
             current="quotes",
-            status_code=400,
-            error=first_message(answer),
         )
 
     return await portal.action(

@@ -17,8 +17,6 @@ from server.portal_web.base import (
     Portal,
     Tab,
     Visit,
-    first_message,
-    merge,
     path_id,
 )
 from server.portal_web.documents import Answer
@@ -49,25 +47,14 @@ async def with_error(
     portal: Portal, visit: Visit, subscription_id: str, answer: Answer
 ) -> Response:
     """The subscription again with what went wrong (400); 404 when it is not theirs."""
-    if "NOT_FOUND" in answer.codes:
-        return portal.not_found()
-    variables = {"id": subscription_id}
-    shown = await portal.run(
-        visit.request, visit.session, visit.principal, "subscription", variables
-    )
-    if shown.data is None:
-        return portal.not_found()
-    for part in DETAIL_PARTS:
-        if portal.documents.exists(visit.principal, part):
-            more = await portal.run(visit.request, visit.session, visit.principal, part, variables)
-            merge(shown.data, more.data or {})
-    return await portal.render_page(
+    return await portal.shown_with_error(
         visit,
-        "subscription.html",
-        shown.data,
+        answer,
+        document="subscription",
+        variables={"id": subscription_id},
+        template="subscription.html",
         current=CURRENT,
-        status_code=400,
-        error=first_message(answer),
+        parts=DETAIL_PARTS,
     )
 
 

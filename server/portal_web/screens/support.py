@@ -72,20 +72,13 @@ async def reply(portal: Portal, request: Request) -> Response:
         return portal.redirect(portal.url(visit.slug, f"support/{ticket_id}", notice="replied"))
 
     async def failed(visit: Visit, answer: Answer) -> Response:
-        if "NOT_FOUND" in answer.codes:
-            return portal.not_found()
-        shown = await portal.run(
-            visit.request, visit.session, visit.principal, "support_ticket", {"id": ticket_id}
-        )
-        if shown.data is None:
-            return portal.not_found()
-        return await portal.render_page(
+        return await portal.shown_with_error(
             visit,
-            "support_ticket.html",
-            shown.data,
+            answer,
+            document="support_ticket",
+            variables={"id": ticket_id},
+            template="support_ticket.html",
             current="support",
-            status_code=400,
-            error=first_message(answer),
         )
 
     return await portal.action(
