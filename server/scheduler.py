@@ -1,8 +1,10 @@
 """The background loop that runs the recurring-invoice job, renews subscriptions
 (:mod:`services.subscriptions.renewals`), charges the invoices of auto-billed schedules
 and subscriptions (:mod:`services.stripe_gateway.auto_bill`, retries included) and
-recurring pre-payments (:mod:`services.stripe_gateway.prepayments`), and records invoices
-that became overdue (:mod:`services.overdue`), inside the server process.
+recurring pre-payments (:mod:`services.stripe_gateway.prepayments`), records invoices
+that became overdue (:mod:`services.overdue`) and, every ``storage_sweep_interval_seconds``,
+deletes stored files no row names (:mod:`services.orphaned_files`), inside the server
+process.
 
 Every instance may run it: :func:`services.recurring.scheduler.generate_due_invoices` makes
 concurrent runs safe (row locks, one invoice per period), so no leader election is
@@ -15,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
 from models.types import utcnow
+from services.orphaned_files import sweep_orphaned_files
 from services.overdue import record_overdue_invoices
 from services.recurring.scheduler import SchedulerRun, generate_due_invoices
 from services.runtime import Runtime
@@ -48,6 +51,7 @@ class RecurringScheduler:
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
         self._turn = asyncio.Lock()
+        self._swept_at: datetime | None = None
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> RecurringScheduler:
@@ -72,7 +76,15 @@ class RecurringScheduler:
             run.prepayment_charges = len(prepaid.succeeded) + len(prepaid.failed)
             run.auto_bill_attempts = charged.attempts
             run.overdue = await record_overdue_invoices(self._runtime, today=moment.date())
+            if self._sweep_due(moment):
+                sweep = await sweep_orphaned_files(self._runtime, now=moment)
+                run.orphaned_files = len(sweep.deleted)
+                self._swept_at = moment
             return run
+
+    def _sweep_due(self, moment: datetime) -> bool:
+        every = timedelta(seconds=self._runtime.settings.storage_sweep_interval_seconds)
+        return self._swept_at is None or moment - self._swept_at >= every
 
     async def start(self) -> None:
         if self.running:

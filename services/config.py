@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     # Recurring invoices: the in-process scheduler (safe on every instance at once)
     scheduler_enabled: bool = True
     scheduler_interval_seconds: int = Field(default=60, gt=0)
+    # Stored files no row names (services/orphaned_files.py): swept this often, once older
+    # than the grace period (which keeps uploads in flight safe)
+    storage_sweep_interval_seconds: int = Field(default=6 * 3600, gt=0)
+    storage_sweep_grace_hours: float = Field(default=24, gt=0)
     # Stripe: where the official library sends its requests (tests: a localstripe process)
     stripe_api_base: str = "https://api.stripe.com"
     # Partner events (invoiceChanged, webhooks)

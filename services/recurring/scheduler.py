@@ -58,6 +58,8 @@ class SchedulerRun:
     """Subscription periods the run invoiced (:mod:`services.subscriptions.renewals`)."""
     prepayment_charges: int = 0
     """Recurring pre-payment cycles the run charged (:mod:`services.stripe_gateway.prepayments`)."""
+    orphaned_files: int = 0
+    """Stored files no row named, deleted by the run (:mod:`services.orphaned_files`)."""
 
     @property
     def to_charge(self) -> list[IssuedInvoice]:

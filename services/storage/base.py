@@ -11,11 +11,21 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 
 CHUNK_BYTES = 64 * 1024
 """How much is read, hashed, written or sent at a time."""
 
 _KEY = re.compile(r"^[a-z0-9_-]+(?:/[a-z0-9_-]+)*$")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One complete stored file: its key and when it was last written (UTC)."""
+
+    key: str
+    modified_at: datetime
 
 
 class StoredFileMissing(Exception):
@@ -45,3 +55,13 @@ class Storage(ABC):
     @abstractmethod
     async def delete(self, key: str) -> None:
         """Forget ``key``; nothing stored there is no error."""
+
+    @abstractmethod
+    def listing(self, prefix: str) -> AsyncIterator[StoredObject]:
+        """Every complete file whose key starts with ``prefix`` (a key Portico makes,
+        ending in ``/``), in no particular order."""
+
+    @abstractmethod
+    async def forget_partials(self, before: datetime) -> int:
+        """Delete what writes that never finished (a process killed mid-upload) left
+        before ``before``; how many there were."""

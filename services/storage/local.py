@@ -10,12 +10,22 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
 
-from services.storage.base import CHUNK_BYTES, Storage, StoredFileMissing, check_key
+from services.storage.base import (
+    CHUNK_BYTES,
+    Storage,
+    StoredFileMissing,
+    StoredObject,
+    check_key,
+)
+
+PARTIAL_MARK = ".part-"
+"""In the name of a file being written (``<key>.part-<random>``)."""
 
 
 class LocalStorage(Storage):
@@ -28,7 +38,7 @@ class LocalStorage(Storage):
     async def save(self, key: str, chunks: AsyncIterable[bytes]) -> None:
         path = self.path_of(key)
         await anyio.to_thread.run_sync(lambda: path.parent.mkdir(parents=True, exist_ok=True))
-        partial = path.with_name(f"{path.name}.part-{secrets.token_hex(8)}")
+        partial = path.with_name(f"{path.name}{PARTIAL_MARK}{secrets.token_hex(8)}")
         try:
             async with await anyio.open_file(partial, "xb") as file:
                 async for chunk in chunks:
@@ -56,3 +66,33 @@ class LocalStorage(Storage):
     async def delete(self, key: str) -> None:
         path = self.path_of(key)
         await anyio.to_thread.run_sync(lambda: path.unlink(missing_ok=True))
+
+    async def listing(self, prefix: str) -> AsyncIterator[StoredObject]:
+        top = self.path_of(prefix.rstrip("/"))
+        for found in await anyio.to_thread.run_sync(self._files_under, top):
+            if PARTIAL_MARK not in found.name:
+                yield StoredObject(self._key_of(found), _modified_at(found))
+
+    async def forget_partials(self, before: datetime) -> int:
+        def forget() -> int:
+            stale = [
+                found
+                for found in self._files_under(self.root)
+                if PARTIAL_MARK in found.name and _modified_at(found) < before
+            ]
+            for found in stale:
+                found.unlink(missing_ok=True)
+            return len(stale)
+
+        return await anyio.to_thread.run_sync(forget)
+
+    def _key_of(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    @staticmethod
+    def _files_under(top: Path) -> list[Path]:
+        return [Path(folder) / name for folder, _, names in os.walk(top) for name in names]
+
+
+def _modified_at(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)

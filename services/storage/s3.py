@@ -14,13 +14,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
 
 import anyio
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from services.storage.base import CHUNK_BYTES, Storage, StoredFileMissing, check_key
+from services.storage.base import (
+    CHUNK_BYTES,
+    Storage,
+    StoredFileMissing,
+    StoredObject,
+    check_key,
+)
 
 PART_BYTES = 5 * 1024 * 1024
 """S3's smallest part (but the last)."""
@@ -129,3 +136,28 @@ class S3Storage(Storage):
         name = self._object_key(key)
         async with self._client() as s3:
             await s3.delete_object(Bucket=self.bucket, Key=name)
+
+    async def listing(self, prefix: str) -> AsyncIterator[StoredObject]:
+        name = f"{self._object_key(prefix.rstrip('/'))}/"
+        async with self._client() as s3:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=name)
+            async for page in pages:
+                for item in page.get("Contents", []):
+                    yield StoredObject(item["Key"][len(self.prefix) :], item["LastModified"])
+
+    async def forget_partials(self, before: datetime) -> int:
+        """Abort the multipart uploads begun before ``before`` under this store's prefix
+        (a failed upload is aborted at once; these are the ones a killed process left)."""
+        forgotten = 0
+        async with self._client() as s3:
+            pages = s3.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            async for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] < before:
+                        await s3.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        forgotten += 1
+        return forgotten
