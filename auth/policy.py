@@ -72,6 +72,10 @@ class Permission(StrEnum):
     SUBSCRIPTIONS_ACT = "SUBSCRIPTIONS_ACT"
     """Cancel a subscription, change its plan or the payment method it is charged to: the
     client's billing contact for its own (as the plan allows), money staff for any."""
+    PREPAYMENTS_ACT = "PREPAYMENTS_ACT"
+    """Stop a recurring pre-payment: the client's billing contact for its own, money staff
+    for any client of the account (a client who asks by phone, a card that should no longer
+    be charged)."""
     COLLABORATE = "COLLABORATE"
     """Comment on shared tasks, upload documents, open support tickets."""
 
@@ -129,6 +133,7 @@ POLICY: dict[Permission, Grant] = {
     Permission.BILLING_ACT: _grant("", "BILLING"),
     Permission.PAYMENT_METHODS_MANAGE: _grant(_MONEY_STAFF, "BILLING"),
     Permission.SUBSCRIPTIONS_ACT: _grant(_MONEY_STAFF, "BILLING"),
+    Permission.PREPAYMENTS_ACT: _grant(_MONEY_STAFF, "BILLING"),
     Permission.COLLABORATE: _grant(_ALL_STAFF, "BILLING COLLABORATOR"),
 }
 

@@ -116,8 +116,9 @@ class PrepaymentMutation:
         )
 
     @mutation(
-        "Stop a recurring pre-payment: no more cycles are charged.",
-        permission=Permission.BILLING_ACT,
+        "Stop a recurring pre-payment: no more cycles are charged. The client's billing "
+        "contact stops its own; staff who manage billing stop any of the account's.",
+        permission=Permission.PREPAYMENTS_ACT,
         module=_PAYMENTS,
     )
     async def cancel_recurring_prepayment(

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from models.enums import PaymentStatus
+from models.enums import PaymentStatus, StaffRole
 from models.payments import Payment
 from server.scheduler import RecurringScheduler
 from tests.schema.test_payments import billing_setup
@@ -181,6 +181,40 @@ async def test_a_recurring_prepayment_needs_a_saved_card_and_can_be_stopped(
         "cancelRecurringPrepayment"
     ]
     assert (stopped["status"], stopped["nextChargeAt"]) == ("CANCELED", None)
+    await RecurringScheduler(runtime).run_once(now=datetime.now(UTC) + timedelta(days=8))
+    assert len(await stripe_payments(runtime)) == 1  # only the first, still pending
+
+
+async def test_staff_who_manage_billing_stop_a_clients_recurring_prepayment(
+    gql, tenant, make_tenant, runtime, client, localstripe
+):
+    # given a contact's weekly pre-payment
+    await connect_stripe(gql, tenant.admin)
+    await enabled(gql, tenant)
+    _acme, contact = await billing_setup(gql, runtime, tenant)
+    await save_card(gql, client, localstripe, tenant.account_id, contact)
+    weekly = {"frequency": "WEEKLY"}
+    started = (await gql.data(PREPAY, {"amount": "30.00", "recurring": weekly}, token=contact))[
+        "makePrepayment"
+    ]
+    prepayment_id = started["recurring"]["id"]
+    # a staff member who does not manage billing has no such mutation ...
+    member = await gql(CANCEL, {"id": prepayment_id}, token=tenant.tokens[StaffRole.MEMBER])
+    assert code_of(member) == "GRAPHQL_VALIDATION_FAILED"
+    # ... and another account's admin cannot find it
+    other = await make_tenant("globex")
+    foreign = await gql(CANCEL, {"id": prepayment_id}, token=other.admin)
+    assert code_of(foreign) == "NOT_FOUND"
+    [row] = (await gql.data(RECURRING, token=contact))["recurringPrepayments"]
+    assert row["status"] == "ACTIVE"
+    # when the account's manager stops it (the client asked by phone)
+    stopped = (
+        await gql.data(CANCEL, {"id": prepayment_id}, token=tenant.tokens[StaffRole.MANAGER])
+    )["cancelRecurringPrepayment"]
+    # then the contact sees it stopped, and no later cycle is charged
+    assert (stopped["status"], stopped["nextChargeAt"]) == ("CANCELED", None)
+    [row] = (await gql.data(RECURRING, token=contact))["recurringPrepayments"]
+    assert (row["status"], row["nextChargeAt"]) == ("CANCELED", None)
     await RecurringScheduler(runtime).run_once(now=datetime.now(UTC) + timedelta(days=8))
     assert len(await stripe_payments(runtime)) == 1  # only the first, still pending
 
