@@ -29,6 +29,7 @@ from services.events import invoices as invoice_events
 from services.invoices import OPEN_STATUSES, next_number, settle_status
 from services.money import ZERO, check_amount, format_money, round_money, validate_currency
 from services.pagination import Page, paginate
+from services.subscription_recovery import invoice_paid
 from services.validation import optional_text
 
 
@@ -147,6 +148,7 @@ async def apply_credit(
     invoice.updated_at = now
     credit_events.applied(session, credit, actor, invoice=invoice, amount=share)
     invoice_events.money_applied(session, invoice, actor, amount=str(share), credit_id=credit.id)
+    await invoice_paid(session, invoice)
     return credit
 
 

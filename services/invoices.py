@@ -39,6 +39,7 @@ from services.lines import LineData, copy_lines, line_data_of, replace_lines
 from services.money import check_amount, validate_currency
 from services.pagination import Page, paginate
 from services.portal.documents import email_document
+from services.subscription_recovery import invoice_paid
 from services.unit_of_work import UnitOfWork
 from services.validation import apply_document_texts
 
@@ -269,6 +270,7 @@ async def update_invoice(
     settle_status(invoice)
     invoice.updated_at = utcnow()
     invoice_events.updated(session, invoice, actor)
+    await invoice_paid(session, invoice)  # a total lowered to what was paid settles it
     return invoice
 
 

@@ -34,6 +34,7 @@ from services.events import invoices as invoice_events
 from services.invoices import OPEN_STATUSES, settle_status
 from services.money import ZERO, check_amount, format_money
 from services.pagination import Page, paginate
+from services.subscription_recovery import invoice_paid
 
 
 @dataclass(slots=True)
@@ -218,4 +219,5 @@ async def allocate(
             share=share,
             payment_id=payment.id,
         )
+        await invoice_paid(session, invoice)
     return sum(shares, ZERO)

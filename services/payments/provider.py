@@ -20,6 +20,7 @@ from services.events import payments as payment_events
 from services.invoices import OPEN_STATUSES
 from services.money import ZERO
 from services.payments.ledger import allocations_of, credit_invoice
+from services.subscription_recovery import invoice_paid
 
 
 async def _lock_payment_by_id(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
@@ -74,6 +75,7 @@ async def complete_payment(
             share=share,
             payment_id=payment.id,
         )
+        await invoice_paid(session, invoice)
     payment.status = PaymentStatus.COMPLETED
     payment.received_on = utcnow().date()
     if provider_payment_id is not None:

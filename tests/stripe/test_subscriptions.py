@@ -16,7 +16,8 @@ from sqlmodel import col, select
 from models.enums import PaymentStatus
 from models.payments import Payment
 from server.scheduler import RecurringScheduler
-from tests.schema.test_payments import billing_setup
+from tests.schema.test_credits import APPLY_CREDIT, CREATE_CREDIT
+from tests.schema.test_payments import billing_setup, record_payment
 from tests.stripe.helpers import connect_stripe, methods_of, save_card
 
 CREATE_PLAN = """
@@ -413,6 +414,61 @@ async def test_a_new_card_for_the_subscription_pays_on_the_next_retry(
         PaymentStatus.FAILED,
         PaymentStatus.COMPLETED,
     ]
+
+
+async def test_an_unpaid_subscription_is_active_again_once_its_invoice_is_paid(
+    gql, tenant, runtime, client, localstripe
+):
+    # given a subscription left UNPAID after its last retry failed
+    acme, contact, _plan, started = await subscribed(
+        gql, runtime, tenant, client, localstripe, card="fails_to_charge"
+    )
+    scheduler = RecurringScheduler(runtime)
+    for elapsed in (1, 4, 9):
+        await scheduler.run_once(now=datetime.now(UTC) + timedelta(days=elapsed, minutes=5))
+    assert (await subscription(gql, contact, started["id"]))["status"] == "UNPAID"
+    [invoice] = started["invoices"]
+    # when the client pays the invoice by bank transfer and staff record it
+    await record_payment(
+        gql, tenant.admin, acme["id"], invoice["total"], [(invoice["id"], invoice["total"])]
+    )
+    # then the subscription is ACTIVE again and renews at its period's end
+    recovered = await subscription(gql, contact, started["id"])
+    assert recovered["status"] == "ACTIVE"
+    assert recovered["invoices"][0]["status"] == "PAID"
+    await save_card(gql, client, localstripe, tenant.account_id, contact, "ok")
+    newest = (await methods_of(gql, contact))[0]
+    await gql.data(UPDATE_METHOD, {"id": started["id"], "pm": newest["id"]}, token=contact)
+    run = await scheduler.run_once(now=after(started["currentPeriodEnd"], minutes=5))
+    assert run.subscription_invoices == 1
+    assert (await subscription(gql, contact, started["id"]))["status"] == "ACTIVE"
+
+
+async def test_a_past_due_invoice_paid_with_a_credit_is_not_charged_again(
+    gql, tenant, runtime, client, localstripe
+):
+    # given a PAST_DUE subscription with a retry planned
+    acme, contact, _plan, started = await subscribed(
+        gql, runtime, tenant, client, localstripe, card="fails_to_charge"
+    )
+    assert started["status"] == "PAST_DUE"
+    [invoice] = started["invoices"]
+    # when staff pay its invoice with a credit note
+    credit = (
+        await gql.data(
+            CREATE_CREDIT,
+            {"input": {"clientId": acme["id"], "amount": invoice["total"], "currency": "USD"}},
+            token=tenant.admin,
+        )
+    )["createCredit"]
+    await gql.data(
+        APPLY_CREDIT, {"creditId": credit["id"], "invoiceId": invoice["id"]}, token=tenant.admin
+    )
+    # then the subscription is ACTIVE at once, and the planned retry charges nothing
+    assert (await subscription(gql, contact, started["id"]))["status"] == "ACTIVE"
+    await RecurringScheduler(runtime).run_once(now=datetime.now(UTC) + timedelta(days=1, minutes=5))
+    assert [p.status for p in await card_payments(runtime)] == [PaymentStatus.FAILED]
+    assert (await subscription(gql, contact, started["id"]))["status"] == "ACTIVE"
 
 
 async def test_a_trial_is_billed_when_it_ends(gql, tenant, runtime, client, localstripe):
