@@ -28,6 +28,7 @@ from services.api_tokens import create_api_token
 from services.demo import seed_demo
 from services.runtime import Runtime
 from services.unit_of_work import UnitOfWork, begin_write
+from tests.portal.helpers import contact_token
 
 LISTS = {
     "activities": "activity",
@@ -115,6 +116,28 @@ def _problems(plan: str, table: str, dialect: str) -> list[str]:
     return found
 
 
+CONTACT_LISTS = {
+    field: LISTS[field]
+    for field in (
+        "credits",
+        "documents",
+        "invoices",
+        "paymentMethods",
+        "payments",
+        "projects",
+        "quotes",
+        "recurringInvoices",
+        "subscriptions",
+        "supportTickets",
+        "tasks",
+    )
+}
+"""The lists a BILLING contact pages through: the same tables, narrowed to its client
+(and to what its client may see)."""
+
+CONTACTS = "{ clients(first: 50) { edges { node { name contacts { id role } } } } }"
+
+
 @pytest.mark.parametrize("field", [*sorted(LISTS), "webhookDeliveries"])
 async def test_each_list_pages_through_an_index_in_its_order(
     gql: Any, runtime: Runtime, field: str
@@ -123,7 +146,35 @@ async def test_each_list_pages_through_an_index_in_its_order(
     arguments = (
         f'(first: 5, webhookId: "{webhook_id}")' if field == "webhookDeliveries" else "(first: 5)"
     )
-    table = LISTS.get(field, "webhook_delivery")
+    await _check_pages(gql, runtime, token, field, arguments, LISTS.get(field, "webhook_delivery"))
+
+
+@pytest.mark.parametrize("field", sorted(CONTACT_LISTS))
+async def test_a_contacts_lists_page_through_an_index_too(
+    gql: Any, runtime: Runtime, field: str
+) -> None:
+    owner, _ = await _owner_and_webhook(runtime)
+    token = await _billing_contact_with(gql, owner, field)
+    await _check_pages(gql, runtime, token, field, "(first: 5)", CONTACT_LISTS[field])
+
+
+async def _billing_contact_with(gql: Any, owner: str, field: str) -> str:
+    """A signed-in BILLING contact of the demo whose client has ``field`` (each demo client
+    has other modules on)."""
+    clients = (await gql.data(CONTACTS, token=owner))["clients"]["edges"]
+    for edge in clients:
+        for contact in edge["node"]["contacts"]:
+            if contact["role"] != "BILLING":
+                continue
+            token = await contact_token(gql, owner, contact["id"])
+            if "errors" not in await gql(f"{{ {field}(first: 1) {{ totalCount }} }}", token=token):
+                return token
+    raise AssertionError(f"no demo BILLING contact may list {field}")
+
+
+async def _check_pages(
+    gql: Any, runtime: Runtime, token: str, field: str, arguments: str, table: str
+) -> None:
     captured, capture = _page_statements(runtime)
     engine = runtime.engine.sync_engine
     event.listen(engine, "before_cursor_execute", capture)
