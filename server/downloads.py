@@ -54,7 +54,11 @@ def download_route(runtime: Runtime, renders: anyio.CapacityLimiter) -> Route:
         async with runtime.sessions() as session:
             try:
                 document = await open_download(
-                    session=session, signer=runtime.signer, settings=runtime.settings, token=token
+                    session=session,
+                    signer=runtime.signer,
+                    settings=runtime.settings,
+                    token=token,
+                    storage=runtime.storage,
                 )
             except DownloadExpired:
                 log.info("download.refused", reason="expired")

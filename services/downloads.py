@@ -44,6 +44,7 @@ from services.pdf.invoice import load_invoice_pdf, render_invoice
 from services.pdf.quote import load_quote_pdf, render_quote
 from services.pdf.statement import load_statement_pdf, render_statement
 from services.statements import StatementRequest, StatementStatus, build_statement
+from services.storage.base import Storage
 
 
 class DownloadKind(StrEnum):
@@ -177,7 +178,12 @@ def _grant(payload: Any) -> DownloadGrant:
 
 
 async def open_download(
-    *, session: AsyncSession, signer: TokenSigner, settings: Settings, token: str
+    *,
+    session: AsyncSession,
+    signer: TokenSigner,
+    settings: Settings,
+    token: str,
+    storage: Storage | None = None,
 ) -> Download | StoredDownload:
     """The document behind ``token``, read again in the scope of the one who asked."""
     grant = read_download_token(signer, token, max_age_seconds=settings.download_url_ttl_seconds)
@@ -188,7 +194,7 @@ async def open_download(
     ):
         raise DownloadUnavailable()
     try:
-        return await _prepare(session, settings, principal, grant)
+        return await _prepare(session, settings, principal, grant, storage)
     except PorticoError as error:  # NotFound (out of scope, gone), BadInput (stale params)
         raise DownloadUnavailable() from error
 
@@ -212,7 +218,9 @@ async def _prepare(
     settings: Settings,
     principal: AuthenticatedPrincipal,
     grant: DownloadGrant,
+    storage: Storage | None,
 ) -> Download | StoredDownload:
+    """What the link names, with the account's uploaded logo (from ``storage``) on PDFs."""
     upload_dir = settings.upload_dir
     if grant.kind is DownloadKind.DOCUMENT and grant.document_id is not None:
         document = await access_document(session, principal, grant.document_id)
@@ -221,11 +229,13 @@ async def _prepare(
         )
     if grant.kind is DownloadKind.INVOICE and grant.document_id is not None:
         invoice = await access_invoice(session, principal, grant.document_id)
-        invoice_pdf = await load_invoice_pdf(session, invoice, upload_dir=upload_dir)
+        invoice_pdf = await load_invoice_pdf(
+            session, invoice, upload_dir=upload_dir, storage=storage
+        )
         return Download(safe_filename(invoice_pdf.filename), lambda: render_invoice(invoice_pdf))
     if grant.kind is DownloadKind.QUOTE and grant.document_id is not None:
         quote = await access_quote(session, principal, grant.document_id)
-        quote_pdf = await load_quote_pdf(session, quote, upload_dir=upload_dir)
+        quote_pdf = await load_quote_pdf(session, quote, upload_dir=upload_dir, storage=storage)
         return Download(safe_filename(quote_pdf.filename), lambda: render_quote(quote_pdf))
     if grant.kind is DownloadKind.STATEMENT and grant.statement is not None:
         request = grant.statement
@@ -238,7 +248,9 @@ async def _prepare(
             client_id=request.client_id,
             currency=request.currency,
         )
-        statement_pdf = await load_statement_pdf(session, statement, upload_dir=upload_dir)
+        statement_pdf = await load_statement_pdf(
+            session, statement, upload_dir=upload_dir, storage=storage
+        )
         return Download(
             safe_filename(statement_pdf.filename), lambda: render_statement(statement_pdf)
         )

@@ -20,11 +20,12 @@ from services.pdf.layout import (
     BrandedPDF,
     Branding,
     Party,
-    branding_of,
+    branding_for,
     format_amount,
     format_date,
     line_cells,
 )
+from services.storage.base import Storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class InvoicePdf:
 
 
 async def load_invoice_pdf(
-    session: AsyncSession, invoice: Invoice, *, upload_dir: Path
+    session: AsyncSession, invoice: Invoice, *, upload_dir: Path, storage: Storage | None = None
 ) -> InvoicePdf:
     """What the PDF of ``invoice`` shows; the caller has already scoped ``invoice``."""
     account = await session.get(Account, invoice.account_id)
@@ -55,7 +56,10 @@ async def load_invoice_pdf(
         )
     ).all()
     return InvoicePdf(
-        branding_of(account, upload_dir=upload_dir), Party.of(client), invoice, list(lines)
+        await branding_for(account, upload_dir=upload_dir, storage=storage),
+        Party.of(client),
+        invoice,
+        list(lines),
     )
 
 

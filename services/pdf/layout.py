@@ -9,9 +9,11 @@ sign); :func:`pdf_text` keeps those, turns other accented letters into their bas
 description can make rendering fail. Embedding a Unicode TTF would need a font bundled
 in the package (fpdf2 ships none); this is the place to add one.
 
-Logos: only a ``data:`` URI (PNG, JPEG or GIF) or a file inside the upload directory is
-drawn. A remote ``http(s)`` logo is never fetched while rendering (it would make every
-download wait on, and reveal itself to, another server); the account's name stands in.
+Logos: the logo uploaded in the portal settings (read from storage, local or S3: PNG,
+JPEG or WebP), else a ``logoUrl`` that is a ``data:`` URI (PNG, JPEG or GIF) or a file
+inside the upload directory. A remote ``http(s)`` logo is never fetched while rendering
+(it would make every download wait on, and reveal itself to, another server); the
+account's name stands in.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fpdf import FPDF
 from models.accounts import Account
 from models.clients import Client
 from services.money import format_money
+from services.storage.base import Storage, StoredFileMissing
 
 log = structlog.get_logger("portico.pdf")
 
@@ -153,11 +156,43 @@ def parse_color(value: str | None) -> tuple[int, int, int]:
 
 
 def branding_of(account: Account, *, upload_dir: Path) -> Branding:
+    """The account's branding with the logo its ``logoUrl`` names (see :func:`branding_for`
+    for the uploaded one)."""
     return Branding(
         name=account.name,
         color=parse_color(account.primary_color),
         logo=load_logo(account.logo_url, upload_dir=upload_dir),
     )
+
+
+async def branding_for(
+    account: Account, *, upload_dir: Path, storage: Storage | None = None
+) -> Branding:
+    """The account's branding with its uploaded logo when it has one (read from
+    ``storage``), else the logo its ``logoUrl`` names."""
+    branding = branding_of(account, upload_dir=upload_dir)
+    if account.logo_key is None or storage is None:
+        return branding
+    logo = await stored_logo(storage, account.logo_key)
+    return Branding(branding.name, branding.color, logo) if logo is not None else branding
+
+
+async def stored_logo(storage: Storage, key: str) -> bytes | None:
+    """The uploaded logo's bytes (at most :data:`MAX_LOGO_BYTES`; uploads are checked
+    smaller still), ``None`` when it is gone or too large."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in storage.stream(key):
+            size += len(chunk)
+            if size > MAX_LOGO_BYTES:
+                log.warning("pdf.logo_too_large", key=key)
+                return None
+            chunks.append(chunk)
+    except StoredFileMissing:
+        log.warning("pdf.logo_missing", key=key)
+        return None
+    return b"".join(chunks)
 
 
 def load_logo(logo_url: str | None, *, upload_dir: Path) -> bytes | None:

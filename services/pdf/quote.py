@@ -20,11 +20,12 @@ from services.pdf.layout import (
     BrandedPDF,
     Branding,
     Party,
-    branding_of,
+    branding_for,
     format_amount,
     format_date,
     line_cells,
 )
+from services.storage.base import Storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,9 @@ class QuotePdf:
         return f"{self.quote.number or 'quote-draft'}.pdf"
 
 
-async def load_quote_pdf(session: AsyncSession, quote: Quote, *, upload_dir: Path) -> QuotePdf:
+async def load_quote_pdf(
+    session: AsyncSession, quote: Quote, *, upload_dir: Path, storage: Storage | None = None
+) -> QuotePdf:
     """What the PDF of ``quote`` shows; the caller has already scoped ``quote``."""
     account = await session.get(Account, quote.account_id)
     client = await session.get(Client, quote.client_id)
@@ -54,7 +57,7 @@ async def load_quote_pdf(session: AsyncSession, quote: Quote, *, upload_dir: Pat
         )
     ).all()
     return QuotePdf(
-        branding_of(account, upload_dir=upload_dir),
+        await branding_for(account, upload_dir=upload_dir, storage=storage),
         Party.of(client),
         quote,
         list(lines),

@@ -9,8 +9,16 @@ from pathlib import Path
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.accounts import Account
-from services.pdf.layout import BrandedPDF, Branding, Party, branding_of, format_amount, format_date
+from services.pdf.layout import (
+    BrandedPDF,
+    Branding,
+    Party,
+    branding_for,
+    format_amount,
+    format_date,
+)
 from services.statements import EntryKind, Statement, StatementStatus
+from services.storage.base import Storage
 
 KIND_LABELS = {
     EntryKind.INVOICE: "Invoice",
@@ -40,12 +48,17 @@ class StatementPdf:
 
 
 async def load_statement_pdf(
-    session: AsyncSession, statement: Statement, *, upload_dir: Path
+    session: AsyncSession,
+    statement: Statement,
+    *,
+    upload_dir: Path,
+    storage: Storage | None = None,
 ) -> StatementPdf:
     account = await session.get(Account, statement.client.account_id)
     if account is None:  # pragma: no cover - the client's account exists
         raise LookupError("statement without account")
-    return StatementPdf(branding_of(account, upload_dir=upload_dir), statement)
+    branding = await branding_for(account, upload_dir=upload_dir, storage=storage)
+    return StatementPdf(branding, statement)
 
 
 def render_statement(document: StatementPdf) -> bytes:
