@@ -48,8 +48,9 @@ def stored_runtime(request, runtime):
 async def _download(http, url: str) -> bytes:
     response = await http.get(urlsplit(url).path)
     assert response.status_code == 200, response.text
-    assert response.content.startswith(b"%PDF")
-    return response.content
+    content: bytes = response.content
+    assert content.startswith(b"%PDF")
+    return content
 
 
 @pytest.mark.parametrize(
