@@ -21,6 +21,8 @@ due at once; :func:`charge_due_invoices` then takes every row whose attempt is d
    attempt :data:`RETRY_DAYS` later (after the last one, the row is FAILED) and mails the
    billing contacts; a bank asking for 3-D Secure cannot be retried off-session, so the
    row needs the client (ACTION_REQUIRED) and the contacts are mailed a link to pay.
+   Stripe unreachable (a connection error, a 5xx, a 429) spends no attempt: the row stays
+   CHARGING with its payment and is re-claimed like a crashed one (:data:`UNREACHABLE`).
 
 The invoice shows where it is (``Invoice.autoBill``: status, attempts, next attempt,
 last error).
@@ -73,6 +75,13 @@ STALE_AFTER = timedelta(minutes=15)
 """A row CHARGING this long was left by a scheduler that stopped mid-charge: it is claimed
 again with the same attempt (same idempotency key, same payment)."""
 
+UNREACHABLE = "unreachable"
+"""The answer when Stripe could not be reached (or answered 5xx / 429): the attempt is not
+spent. It stays CHARGING with its PENDING payment, so :data:`STALE_AFTER` later it is
+claimed again with the same idempotency key, and whatever Stripe did with the first
+request is what the second answers: never a second charge, never a retry day lost to an
+outage, no mail to the client and no PAST_DUE for a subscription."""
+
 NO_METHOD = "No saved card to charge: add one in the client portal."
 NOT_CONNECTED = "Online payments are not set up (Stripe is not connected)."
 NEEDS_AUTHENTICATION = "The bank asks the card holder to confirm this payment."
@@ -92,6 +101,8 @@ class AutoBillRun:
     """Rows another scheduler had claimed, or not due any more once locked."""
     errors: list[uuid.UUID] = field(default_factory=list)
     """Rows whose pass crashed (the row says where it is; retried on a later run)."""
+    unreachable: list[uuid.UUID] = field(default_factory=list)
+    """Stripe could not be reached: tried again with the same attempt (:data:`UNREACHABLE`)."""
 
     @property
     def attempts(self) -> int:
@@ -104,6 +115,8 @@ class AutoBillRun:
             self.action_required.append(invoice_id)
         elif status is AutoBillStatus.CANCELED:
             self.canceled.append(invoice_id)
+        elif status is AutoBillStatus.CHARGING:
+            self.unreachable.append(invoice_id)
         else:
             self.failed.append(invoice_id)
 
@@ -408,9 +421,8 @@ async def _charge(charge: _Charge) -> _Answer:
         return _Answer("declined", intent_id, error.user_message or "The card was declined.")
     except stripe.StripeError as error:
         log.warning("auto_bill_stripe_error", error=type(error).__name__)
-        return _Answer(
-            "error", None, f"Stripe could not take the payment ({type(error).__name__})."
-        )
+        reason = f"Stripe could not take the payment ({type(error).__name__})."
+        return _Answer(UNREACHABLE if _transient(error) else "error", None, reason)
     if intent.status == "requires_action":
         # off-session nobody can authenticate: cancel it, the client pays in the portal
         try:
@@ -420,6 +432,13 @@ async def _charge(charge: _Charge) -> _Answer:
         return _Answer("requires_action", intent.id, NEEDS_AUTHENTICATION)
     last_error = intent.last_payment_error
     return _Answer(intent.status, intent.id, last_error.message if last_error is not None else None)
+
+
+def _transient(error: stripe.StripeError) -> bool:
+    """Whether Stripe was unreachable or overloaded, rather than refusing the request."""
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    return isinstance(error, stripe.APIError) and (error.http_status or 500) >= 500
 
 
 async def _record(
@@ -450,6 +469,9 @@ async def _record_in(
     if answer.intent_id and not payment.provider_payment_id:
         payment.provider_payment_id = answer.intent_id
     row.updated_at = now
+    if answer.status == UNREACHABLE:
+        row.last_error = answer.reason
+        return row, AutoBillStatus.CHARGING  # claimed again after STALE_AFTER, same attempt
     if answer.status == "succeeded":
         await complete_payment(
             session=session, payment_id=payment.id, provider_payment_id=answer.intent_id

@@ -7,6 +7,8 @@ running at the same time."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -143,6 +145,43 @@ async def test_an_auto_billed_invoice_is_charged_off_session_once(
     await scheduler.run_once(now=later(days=1))
     assert len(await payments(runtime)) == 1
     assert await failure_mails(runtime) == []
+
+
+async def test_a_stripe_outage_spends_no_attempt_and_charges_once_when_it_ends(
+    gql, tenant, runtime, client, localstripe
+):
+    # given an auto-billed invoice due today, and Stripe unreachable
+    acme, contact = await billing(gql, runtime, tenant, client, localstripe)
+    recurring = await auto_billed(gql, tenant, acme["id"])
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    outage = dataclasses.replace(
+        runtime, settings=runtime.settings.model_copy(update={"stripe_api_base": dead})
+    )
+    # when the scheduler runs during the outage, twice
+    first = await RecurringScheduler(outage).run_once()
+    assert len(first.issued) == 1
+    again = await charge_due_invoices(outage, now=later(minutes=20))
+    # then no attempt is spent, the client is not mailed and the payment waits
+    assert len(again.unreachable) == 1
+    assert again.attempts == 0
+    [invoice] = await issued(gql, tenant.admin, recurring)
+    assert invoice["status"] == "SENT"
+    assert invoice["autoBill"]["attempts"] == 1
+    assert invoice["autoBill"]["status"] == "CHARGING"
+    assert "APIConnectionError" in invoice["autoBill"]["lastError"]
+    assert await failure_mails(runtime) == []
+    [waiting] = await payments(runtime)
+    assert waiting.status is PaymentStatus.PENDING
+    # when Stripe is back, the next run charges that same attempt, once
+    run = await charge_due_invoices(runtime, now=later(minutes=40))
+    assert len(run.succeeded) == 1
+    [invoice] = await issued(gql, contact, recurring)
+    assert (invoice["status"], invoice["autoBill"]["attempts"]) == ("PAID", 1)
+    [paid] = await payments(runtime)
+    assert (paid.id, paid.status) == (waiting.id, PaymentStatus.COMPLETED)
+    assert localstripe.intent(paid.provider_payment_id)["status"] == "succeeded"
 
 
 async def test_a_declined_card_is_retried_after_1_3_and_5_days_then_given_up(
