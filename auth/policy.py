@@ -213,6 +213,8 @@ TYPE_READS: dict[str, TypeRead] = {
     "Quote": _read(Permission.QUOTES_READ, Module.QUOTES),
     "Payment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
     "PaymentAllocation": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
+    "PaymentRefund": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
+    "PaymentDispute": _read(Permission.INTERNAL_READ, Module.PAYMENTS),
     "Credit": _read(Permission.CREDITS_READ, Module.CREDITS),
     "CreditApplication": _read(Permission.CREDITS_READ, Module.CREDITS),
     "AvailableCredit": _read(Permission.CREDITS_READ, Module.CREDITS),

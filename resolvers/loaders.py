@@ -30,7 +30,7 @@ from models.documents import Document
 from models.follows import Follow
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
-from models.payments import Payment, PaymentAllocation
+from models.payments import Payment, PaymentAllocation, PaymentDispute, PaymentRefund
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
 from models.recurring import RecurringInvoiceLine
@@ -270,6 +270,33 @@ class Loaders:
                 PaymentAllocation,
                 "payment_id",
                 access.payment_allocation_scope,
+            ),
+        )
+
+    @property
+    def refunds_by_payment_id(self) -> DataLoader[uuid.UUID, list[PaymentRefund]]:
+        return self._get(
+            "RefundsByPaymentIdLoader",
+            lambda: _many_by(
+                self._session,
+                self._principal,
+                PaymentRefund,
+                "payment_id",
+                access.payment_refund_scope,
+            ),
+        )
+
+    @property
+    def dispute_by_payment_id(self) -> DataLoader[uuid.UUID, PaymentDispute | None]:
+        """A payment's dispute (Stripe allows one per charge)."""
+        return self._get(
+            "DisputeByPaymentIdLoader",
+            lambda: _by_key(
+                self._session,
+                self._principal,
+                PaymentDispute,
+                "payment_id",
+                access.payment_dispute_scope,
             ),
         )
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from models.invoices import Invoice
-from models.payments import Payment, PaymentAllocation
+from models.payments import Payment, PaymentAllocation, PaymentDispute, PaymentRefund
 from resolvers.common import acting_contact, atomic, caller, parse_id, parse_optional_id, staff
 from resolvers.context import Info
 from services import access, payments
@@ -35,6 +35,14 @@ async def payment(info: Info, id: str) -> Payment:
 
 async def payment_allocations(info: Info, payment_id: uuid.UUID) -> list[PaymentAllocation]:
     return await info.context.loaders.allocations_by_payment_id.load(payment_id)
+
+
+async def payment_refunds(info: Info, payment_id: uuid.UUID) -> list[PaymentRefund]:
+    return await info.context.loaders.refunds_by_payment_id.load(payment_id)
+
+
+async def payment_dispute(info: Info, payment_id: uuid.UUID) -> PaymentDispute | None:
+    return await info.context.loaders.dispute_by_payment_id.load(payment_id)
 
 
 async def payment_unapplied(info: Info, payment: Payment) -> Decimal:

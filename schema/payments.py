@@ -26,6 +26,7 @@ from services.stripe_gateway.card_payments import CardPayment
 if TYPE_CHECKING:
     from schema.clients import Client
     from schema.invoices import Invoice
+    from schema.payment_refunds import PaymentDispute, PaymentRefund
 
 strawberry.enum(PaymentMethodKind, description="How a payment arrived.")
 strawberry.enum(PaymentStatus, description="Where a payment is in its life.")
@@ -71,6 +72,28 @@ class Payment:
         self, info: Info, root: strawberry.Parent[PaymentRow]
     ) -> list[PaymentAllocation]:
         return await resolvers.payment_allocations(info, root.id)  # type: ignore[return-value]
+
+    @field(
+        "The refunds asked of Stripe for this card payment, oldest first: PENDING until "
+        "Stripe confirms one (only then does `refundedAmount` grow), FAILED when it could "
+        "not. A manual payment's refunds are recorded at once and are not listed here.",
+        permission=Permission.PAYMENTS_READ,
+        module=_PAYMENTS,
+    )
+    async def refunds(
+        self, info: Info, root: strawberry.Parent[PaymentRow]
+    ) -> list[Annotated[PaymentRefund, strawberry.lazy("schema.payment_refunds")]]:
+        return await resolvers.payment_refunds(info, root.id)  # type: ignore[return-value]
+
+    @field(
+        "The card payment's dispute (chargeback), if the card holder opened one.",
+        permission=Permission.INTERNAL_READ,
+        module=_PAYMENTS,
+    )
+    async def dispute(
+        self, info: Info, root: strawberry.Parent[PaymentRow]
+    ) -> Annotated[PaymentDispute, strawberry.lazy("schema.payment_refunds")] | None:
+        return await resolvers.payment_dispute(info, root.id)  # type: ignore[return-value]
 
     @field(
         "What is neither allocated nor refunded: the client's credit, which applyPayment "

@@ -41,7 +41,13 @@ from models.enums import (
 )
 from models.invoices import Invoice, InvoiceLine
 from models.payment_methods import SavedPaymentMethod
-from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.payments import (
+    SETTLED_STATUSES,
+    Payment,
+    PaymentAllocation,
+    PaymentDispute,
+    PaymentRefund,
+)
 from models.prepayments import RecurringPrepayment
 from models.projects import Project, Task, TaskComment
 from models.quotes import Quote, QuoteLine
@@ -165,6 +171,16 @@ def payment_allocation_scope(principal: Principal) -> Conditions:
     """The account's payment allocations, read below a payment in :func:`payment_scope`:
     a payment shows its whole split, a pending one its planned split."""
     return _tenant(PaymentAllocation, principal)
+
+
+def payment_refund_scope(principal: Principal) -> Conditions:
+    """The account's refunds, read below a payment in :func:`payment_scope`."""
+    return _tenant(PaymentRefund, principal)
+
+
+def payment_dispute_scope(principal: Principal) -> Conditions:
+    """The account's disputes, read below a payment in :func:`payment_scope`."""
+    return _tenant(PaymentDispute, principal)
 
 
 def settled_allocation_scope(principal: Principal) -> Conditions:
