@@ -83,6 +83,8 @@ class _Operation:
 
 
 _operations: OrderedDict[tuple[int, int], _Operation] = OrderedDict()
+runs = 0
+"""Operations executed from a plan in this process (tests check that the path is taken)."""
 
 
 def forget_plans() -> None:
@@ -114,6 +116,8 @@ class CompiledExecutor(SharedEventExecutor):
             return super().execute_collected_root_fields(
                 root_type, root_value, grouped_field_set, serially, new_defer_usages
             )
+        global runs  # noqa: PLW0603 - a process-wide count
+        runs += 1
         return self._fields(plan, root_value, None)
 
     # --- the plan -----------------------------------------------------------------------
