@@ -116,7 +116,7 @@ class CompiledExecutor(SharedEventExecutor):
             return super().execute_collected_root_fields(
                 root_type, root_value, grouped_field_set, serially, new_defer_usages
             )
-        global runs  # noqa: PLW0603 - a process-wide count
+        global runs
         runs += 1
         return self._fields(plan, root_value, None)
 
@@ -185,7 +185,7 @@ class CompiledExecutor(SharedEventExecutor):
                             awaitable_fields.append(plan.key)
                             continue
                         results[plan.key] = self._leaf(plan, value)
-                    except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling
+                    except Exception as raw_error:
                         self.handle_field_error(
                             raw_error,
                             plan.field_def.type,
@@ -238,7 +238,6 @@ class CompiledExecutor(SharedEventExecutor):
                         None,
                         self.hide_suggestions,
                     )
-                assert plan.resolve is not None
                 result = plan.resolve(source, info, **args)
             if type(result) not in _SYNC_TYPES and self.is_awaitable(result):
                 return self._awaited(plan, result, path, info)
@@ -247,7 +246,7 @@ class CompiledExecutor(SharedEventExecutor):
             completed = self._complete(plan, plan.shape, path, info, result)
             if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
                 return self._await_completed(plan, completed, path)
-        except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling
+        except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
             return None
         return completed
@@ -258,7 +257,7 @@ class CompiledExecutor(SharedEventExecutor):
     async def _await_completed(self, plan: FieldPlan, completed: Awaitable[Any], path: Path) -> Any:
         try:
             return await completed
-        except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling
+        except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
             return None
 
@@ -271,7 +270,7 @@ class CompiledExecutor(SharedEventExecutor):
             completed = self._complete(plan, plan.shape, path, info, resolved)
             if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
                 completed = await completed
-        except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling
+        except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
             completed = None
         return completed
@@ -288,7 +287,6 @@ class CompiledExecutor(SharedEventExecutor):
                 )
             return None
         shape = plan.shape.inner if plan.non_null else plan.shape
-        assert shape is not None
         return _coerced(shape, value)
 
     def _complete(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
@@ -297,7 +295,6 @@ class CompiledExecutor(SharedEventExecutor):
             raise value
         kind = shape.kind
         if kind == NON_NULL:
-            assert shape.inner is not None
             completed = self._complete(plan, shape.inner, path, info, value)
             if completed is None:
                 raise TypeError(
@@ -319,8 +316,7 @@ class CompiledExecutor(SharedEventExecutor):
 
     def _object(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
         """graphql-core's ``complete_object_value``."""
-        object_type = shape.graphql_type
-        assert isinstance(object_type, GraphQLObjectType)
+        object_type: GraphQLObjectType = shape.graphql_type
         if object_type.is_type_of:
             is_type_of = object_type.is_type_of(value, info or self._info(plan, path))
             if self.is_awaitable(is_type_of):
@@ -333,7 +329,6 @@ class CompiledExecutor(SharedEventExecutor):
         self, plan: FieldPlan, shape: Shape, path: Path, value: Any, is_type_of: Any
     ) -> Any:
         if not await is_type_of:
-            assert isinstance(shape.graphql_type, GraphQLObjectType)
             raise invalid_return_type_error(shape.graphql_type, value, plan.field_details)
         completed = self._fields(shape.fields, value, path)
         if self.is_awaitable(completed):
@@ -363,7 +358,7 @@ class CompiledExecutor(SharedEventExecutor):
     ) -> Any:
         runtime_type = self.ensure_valid_runtime_type(
             type_name,
-            shape.graphql_type,  # type: ignore[arg-type]
+            shape.graphql_type,
             plan.field_details,
             info,
             value,
@@ -396,7 +391,6 @@ class CompiledExecutor(SharedEventExecutor):
                 f" '{plan.parent_type.name}.{plan.name}'."
             )
         item_shape = shape.inner
-        assert item_shape is not None
         item_type = item_shape.graphql_type
         is_awaitable = self.is_awaitable
         completed_results: list[Any] = []
@@ -424,14 +418,12 @@ class CompiledExecutor(SharedEventExecutor):
                     awaitable_indices.append(index)
                 else:
                     append(completed)
-            except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling
+            except Exception as raw_error:
                 try:
                     self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
                 except Exception:
                     if awaitable_indices:
-                        self.settle_in_background(
-                            [completed_results[i] for i in awaitable_indices]
-                        )
+                        self.settle_in_background([completed_results[i] for i in awaitable_indices])
                     raise
                 append(None)
         if not awaitable_indices:
@@ -456,14 +448,13 @@ class CompiledExecutor(SharedEventExecutor):
     ) -> Any:
         try:
             return await completed
-        except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling
+        except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
             return None
 
 
 def _coerced(shape: Shape, value: Any) -> Any:
     """graphql-core's ``complete_leaf_value``."""
-    assert shape.coerce is not None
     coerced = shape.coerce(value)
     if coerced is Undefined or coerced is None:
         raise TypeError(

@@ -33,7 +33,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLAbstractType,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -48,9 +47,6 @@ from graphql import (
     VariableNode,
     is_abstract_type,
     is_leaf_type,
-    is_list_type,
-    is_non_null_type,
-    is_object_type,
 )
 from graphql.execution.collect_fields import FieldDetails, collect_subfields
 from graphql.execution.values import get_argument_values
@@ -87,9 +83,12 @@ class Shape:
     """A return type, unwrapped: what completing a value of it takes."""
 
     kind: int
-    graphql_type: GraphQLOutputType
-    inner: Shape | None = None
-    coerce: Callable[[Any], Any] | None = None
+    graphql_type: Any
+    """The GraphQL type: NON_NULL, LIST, a leaf type, an object type, an abstract type."""
+    inner: Any = None
+    """NON_NULL, LIST: the shape of the wrapped type."""
+    coerce: Any = None
+    """LEAF: the type's ``coerce_output_value``."""
     fields: tuple[FieldPlan, ...] = ()
     """OBJECT: the fields to resolve on the value."""
     by_type: dict[str, Shape] = field(default_factory=dict)
@@ -107,7 +106,7 @@ class FieldPlan:
     field_details: list[FieldDetails]
     nodes: list[FieldNode]
     shape: Shape
-    resolve: Callable[..., Any] | None
+    resolve: Callable[..., Any]
     plain: Callable[[Any], Any] | None
     """The resolver's call on the source alone (no info needed), if it has one."""
     args: dict[str, Any] | None
@@ -123,12 +122,6 @@ class FieldPlan:
     @property
     def parent_name(self) -> str:
         return self.parent_type.name
-
-    @property
-    def leaf_type(self) -> GraphQLOutputType:
-        shape = self.shape.inner if self.shape.kind == NON_NULL else self.shape
-        assert shape is not None
-        return shape.graphql_type
 
 
 def _typename_of(name: str) -> Callable[[Any], str]:
@@ -224,16 +217,13 @@ def _build_field(
 def _shape(
     executor: Executor[Any], graphql_type: GraphQLOutputType, details: list[FieldDetails]
 ) -> Shape:
-    if is_non_null_type(graphql_type):
-        assert isinstance(graphql_type, GraphQLNonNull)
+    if isinstance(graphql_type, GraphQLNonNull):
         return Shape(NON_NULL, graphql_type, inner=_shape(executor, graphql_type.of_type, details))
-    if is_list_type(graphql_type):
-        assert isinstance(graphql_type, GraphQLList)
+    if isinstance(graphql_type, GraphQLList):
         return Shape(LIST, graphql_type, inner=_shape(executor, graphql_type.of_type, details))
     if is_leaf_type(graphql_type):
-        return Shape(LEAF, graphql_type, coerce=graphql_type.coerce_output_value)  # type: ignore[union-attr]
-    if is_object_type(graphql_type):
-        assert isinstance(graphql_type, GraphQLObjectType)
+        return Shape(LEAF, graphql_type, coerce=graphql_type.coerce_output_value)
+    if isinstance(graphql_type, GraphQLObjectType):
         return build_object(executor, graphql_type, details)
     if is_abstract_type(graphql_type):
         return Shape(ABSTRACT, graphql_type)
@@ -251,7 +241,7 @@ def _static_arguments(
         values = get_argument_values(
             field_def, node, executor.variable_values, None, executor.hide_suggestions
         )
-    except Exception:  # noqa: BLE001 - raised again, located, at execution
+    except Exception:
         return None, True
     if all(_immutable(value) for value in values.values()):
         return values, False
@@ -286,7 +276,9 @@ def condition_variables(
         for selection in selection_set.selections:
             for directive in selection.directives or ():
                 if directive.name.value in ("skip", "include"):
-                    names.update(_variables_in(argument.value for argument in directive.arguments))
+                    names.update(
+                        _variables_in(argument.value for argument in directive.arguments or ())
+                    )
             if isinstance(selection, FieldNode | InlineFragmentNode):
                 if selection.selection_set is not None:
                     pending.append(selection.selection_set)
@@ -301,7 +293,3 @@ def condition_variables(
 
 def _variables_in(values: Iterable[ValueNode]) -> set[str]:
     return {value.name.value for value in values if isinstance(value, VariableNode)}
-
-
-def is_abstract(shape: Shape) -> bool:
-    return isinstance(shape.graphql_type, GraphQLAbstractType)

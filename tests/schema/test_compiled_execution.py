@@ -104,7 +104,9 @@ class Person(Named):
         raise ValueError("later")
 
     @strawberry.field
-    def greeting(self, punctuation: str = "!", times: int = 1, words: list[str] | None = None) -> str:
+    def greeting(
+        self, punctuation: str = "!", times: int = 1, words: list[str] | None = None
+    ) -> str:
         return " ".join([f"hi {self.name}{punctuation}", *(words or [])] * times)
 
 
@@ -168,13 +170,11 @@ COMPILED = _Schema(CompiledExecutor)
 @dataclass
 class Answer:
     data: Any
-    errors: list[dict[str, Any]] | None
+    errors: list[Any] | None
     batches: list[list[str]]
 
 
-async def _run(
-    schema: strawberry.Schema, query: str, variables: dict[str, Any] | None
-) -> Answer:
+async def _run(schema: strawberry.Schema, query: str, variables: dict[str, Any] | None) -> Answer:
     context = Context()
     result: ExecutionResult = await schema.execute(
         query, variable_values=variables, context_value=context
@@ -316,7 +316,7 @@ async def test_arguments_literal_and_from_variables() -> None:
     assert answer.data["person"]["loud"] == "hi linus!!! hi linus!!!"
     assert answer.data["person"]["fromVariables"] == "hi linus? x"
     changed = await both(
-        'query ($p: String!, $name: String!) { person(name: $name) { greeting(punctuation: $p) } }',
+        "query ($p: String!, $name: String!) { person(name: $name) { greeting(punctuation: $p) } }",
         {"p": ".", "name": "ada"},
     )
     assert changed.data["person"]["greeting"] == "hi ada."
@@ -332,7 +332,11 @@ async def test_unions_and_interfaces() -> None:
         """
     )
     assert answer.errors is None
-    assert answer.data["found"][1] == {"__typename": "Pet", "name": "rex", "owner": {"name": "alan"}}
+    assert answer.data["found"][1] == {
+        "__typename": "Pet",
+        "name": "rex",
+        "owner": {"name": "alan"},
+    }
     assert answer.data["named"][0]["owner"] == {"age": None}
 
 
@@ -356,4 +360,3 @@ async def test_located_errors_keep_their_extensions() -> None:
     assert answer.errors is not None
     (error,) = answer.errors
     assert error["extensions"] == {"code": "FORBIDDEN"}
-
