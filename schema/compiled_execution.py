@@ -33,6 +33,9 @@ literals.
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Hashable, Sequence
 from typing import Any
@@ -66,7 +69,12 @@ MAX_CONDITION_VARIABLES = 4
 COMPILE_AFTER = 1
 """Executions of an operation through graphql-core before a plan is built for it."""
 
-_SYNC_TYPES = frozenset({type(None), bool, int, float, str, list, dict, tuple})
+_VALUE_TYPES = frozenset(
+    {bool, int, float, str, decimal.Decimal, datetime.date, datetime.datetime, uuid.UUID}
+)
+"""Values that are neither awaitable nor null nor an exception: coerced straight away."""
+_SYNC_TYPES = _VALUE_TYPES | {type(None), list, dict, tuple}
+"""Values that are not awaitable (the others are asked ``is_awaitable``)."""
 
 
 class _Operation:
@@ -178,13 +186,20 @@ class CompiledExecutor(SharedEventExecutor):
                     # The common case in line: an attribute read completed as a leaf.
                     try:
                         value = plain(source)
-                        if type(value) not in _SYNC_TYPES and is_awaitable(value):
+                        kind = type(value)
+                        if kind in _VALUE_TYPES:
+                            coerced = plan.coerce(value)
+                            if coerced is None or coerced is Undefined:
+                                coerced = self._leaf(plan, value)  # raises graphql-core's error
+                        elif kind not in _SYNC_TYPES and is_awaitable(value):
                             results[plan.key] = self._awaited(
                                 plan, value, Path(path, plan.key, plan.parent_type.name), None
                             )
                             awaitable_fields.append(plan.key)
                             continue
-                        results[plan.key] = self._leaf(plan, value)
+                        else:
+                            coerced = self._leaf(plan, value)
+                        results[plan.key] = coerced
                     except Exception as raw_error:
                         self.handle_field_error(
                             raw_error,

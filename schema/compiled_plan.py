@@ -115,6 +115,8 @@ class FieldPlan:
     dynamic_args: bool
     leaf: bool
     """A leaf type, or a non-null one: completed in line."""
+    coerce: Any
+    """A leaf's ``coerce_output_value``."""
     non_null: bool
     by_graphql_core: bool
     """Executed by graphql-core's ``execute_field`` (introspection)."""
@@ -209,6 +211,7 @@ def _build_field(
         args=args,
         dynamic_args=dynamic,
         leaf=leaf_shape is not None and leaf_shape.kind == LEAF,
+        coerce=leaf_shape.coerce if leaf_shape is not None else None,
         non_null=shape.kind == NON_NULL,
         by_graphql_core=by_graphql_core,
     )

@@ -24,6 +24,7 @@ and/or its parent) is also known by :func:`source_only`: the compiled execution 
 
 from __future__ import annotations
 
+import inspect
 import operator
 import weakref
 from collections.abc import Callable
@@ -128,6 +129,7 @@ def _call(
     if info is None and len(names) == 1:
         # ``root: Parent[Row]`` is both the root and the parent parameter: one keyword.
         (name,) = names
+        positional = _positional_index(function, name) == (1 if with_self else 0)
         if with_self:
 
             def resolve_self_parent(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
@@ -136,7 +138,12 @@ def _call(
             def self_parent(source: Any) -> Any:
                 return function(source, **{name: source})
 
-            _SOURCE_ONLY[resolve_self_parent] = self_parent
+            def self_parent_positional(source: Any) -> Any:
+                return function(source, source)
+
+            _SOURCE_ONLY[resolve_self_parent] = (
+                self_parent_positional if positional else self_parent
+            )
             return resolve_self_parent
 
         def resolve_parent(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
@@ -145,7 +152,7 @@ def _call(
         def parent_only(source: Any) -> Any:
             return function(**{name: source})
 
-        _SOURCE_ONLY[resolve_parent] = parent_only
+        _SOURCE_ONLY[resolve_parent] = function if positional else parent_only
         return resolve_parent
 
     def resolve(source: Any, raw: GraphQLResolveInfo[Any]) -> Any:
@@ -159,3 +166,20 @@ def _call(
         return function(source, **kwargs) if with_self else function(**kwargs)
 
     return resolve
+
+
+def _positional_index(function: Callable[..., Any], name: str) -> int | None:
+    """Where ``name`` stands among ``function``'s parameters when it may be passed by
+    position (then a call can pass the source there without building a dict)."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for index, parameter in enumerate(parameters):
+        if parameter.name == name:
+            positional = parameter.kind in (
+                inspect.Parameter.POSITIONAL_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            )
+            return index if positional else None
+    return None
