@@ -61,8 +61,8 @@ from schema.compiled_plan import (
 )
 from schema.event_execution import SharedEventExecutor
 
-MAX_PLANS = 512
-"""(schema, operation) pairs kept; each with a plan per ``@skip``/``@include`` values."""
+MAX_PLANS = 256
+"""Operations kept per schema; each with a plan per ``@skip``/``@include`` values."""
 MAX_CONDITION_VARIABLES = 4
 """Documents whose ``@skip``/``@include`` read more variables run through graphql-core
 (up to 2**4 plans each otherwise)."""
@@ -80,32 +80,27 @@ _SYNC_TYPES = _VALUE_TYPES | {type(None), list, dict, tuple}
 class _Operation:
     """What is kept for one operation of one schema."""
 
-    __slots__ = ("executions", "operation", "plans", "schema", "variables")
+    __slots__ = ("executions", "operation", "plans", "variables")
 
-    def __init__(self, schema: Any, operation: Any, variables: tuple[str, ...]) -> None:
-        self.schema = schema
+    def __init__(self, operation: Any, variables: tuple[str, ...]) -> None:
         self.operation = operation
         self.variables = variables
         self.executions = 0
         self.plans: dict[Hashable, tuple[FieldPlan, ...] | None] = {}
 
 
-_operations: OrderedDict[tuple[int, int], _Operation] = OrderedDict()
 runs = 0
 """Operations executed from a plan in this process (tests check that the path is taken)."""
+_KEPT = "_portico_compiled_operations"
+"""The attribute of a ``GraphQLSchema`` holding its operations: plans live and die with
+their schema (a profile schema dropped by the registry takes its plans along)."""
 
 
-def forget_plans() -> None:
-    """Drop every plan (for tests)."""
-    _operations.clear()
-
-
-def planned(schema: Any, operation: Any) -> int:
-    """How many plans are kept for ``operation`` of ``schema`` (for tests)."""
-    kept = _operations.get((id(schema), id(operation)))
-    if kept is None or kept.schema is not schema or kept.operation is not operation:
-        return 0
-    return sum(plan is not None for plan in kept.plans.values())
+def _kept(schema: Any) -> OrderedDict[int, _Operation]:
+    found: OrderedDict[int, _Operation] | None = vars(schema).get(_KEPT)
+    if found is None:
+        found = vars(schema)[_KEPT] = OrderedDict()
+    return found
 
 
 class CompiledExecutor(SharedEventExecutor):
@@ -143,16 +138,17 @@ class CompiledExecutor(SharedEventExecutor):
         ):
             return None
         schema = self.schema
-        key = (id(schema), id(operation))
-        kept = _operations.get(key)
-        if kept is None or kept.schema is not schema or kept.operation is not operation:
+        operations = _kept(schema)
+        key = id(operation)
+        kept = operations.get(key)
+        if kept is None or kept.operation is not operation:
             variables = condition_variables(operation, self.fragment_definitions)
-            kept = _Operation(schema, operation, variables)
-            _operations[key] = kept
-            if len(_operations) > MAX_PLANS:
-                _operations.popitem(last=False)
+            kept = _Operation(operation, variables)
+            operations[key] = kept
+            if len(operations) > MAX_PLANS:
+                operations.popitem(last=False)
         else:
-            _operations.move_to_end(key)
+            operations.move_to_end(key)
         if kept.executions < COMPILE_AFTER:
             kept.executions += 1
             return None
