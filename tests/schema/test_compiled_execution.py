@@ -3,8 +3,9 @@ graphql-core's own execution answers: the same data, the same errors (message, p
 locations, extensions) with null propagation to the nearest nullable parent, the same
 DataLoader batches, for aliases, fragments, variable-driven ``@skip``/``@include``,
 abstract types, arguments and lists of lists. Each document runs on two schemas alike
-but for their executor; the compiled one runs it twice (a plan is built for a document
-that comes again) and both answers must equal the reference."""
+but for their executor; the compiled one runs it three times (the first through
+graphql-core, the next ones from the plan built for a document that comes again) and
+every answer must equal the reference."""
 
 from __future__ import annotations
 
