@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema import direct_resolvers
+from schema.compiled_execution import CompiledExecutor
 from schema.errors import ErrorCodes
 from schema.event_execution import SharedEventExecutor
 from schema.input_hygiene import InputHygiene
@@ -39,11 +40,14 @@ class PorticoSchema(strawberry.Schema):
         """Errors are presented and logged by :class:`ErrorCodes`; nothing more here."""
 
 
-def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
+def schema_arguments(
+    limits: QueryLimits | None = None, *, compiled_execution: bool = True
+) -> dict[str, Any]:
     """What every Portico schema is made of (the per-profile ones are cut from it).
 
     ``limits`` (default: the settings' defaults) bound each document before it runs;
-    :class:`ErrorCodes` comes first so that it presents their refusals too."""
+    :class:`ErrorCodes` comes first so that it presents their refusals too. With
+    ``compiled_execution``, queries run from plans (:mod:`schema.compiled_execution`)."""
     return {
         "query": Query,
         "mutation": Mutation,
@@ -56,7 +60,9 @@ def schema_arguments(limits: QueryLimits | None = None) -> dict[str, Any]:
             InputHygiene,
         ],
         "scalar_overrides": SCALAR_OVERRIDES,
-        "execution_context_class": SharedEventExecutor,
+        "execution_context_class": (
+            CompiledExecutor if compiled_execution else SharedEventExecutor
+        ),
     }
 
 

@@ -15,10 +15,18 @@ no field extensions and no exception handlers, the same call is made directly:
 
 Anything else (arguments, extensions, exception handlers, root operation types) keeps
 Strawberry's resolver. The result a resolver returns is untouched either way.
+
+A direct resolver that needs only its source (an attribute read, a resolver of ``self``
+and/or its parent) is also known by :func:`source_only`: the compiled execution path
+(:mod:`schema.compiled_execution`) calls that with the source alone and builds no
+``GraphQLResolveInfo`` for it.
 """
 
 from __future__ import annotations
 
+import inspect
+import operator
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +35,22 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 ROOT_TYPE_NAMES = frozenset({"Query", "Mutation", "Subscription"})
+
+_SOURCE_ONLY: weakref.WeakKeyDictionary[Callable[..., Any], Callable[[Any], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Installed resolve functions that ignore their info, and the same call on the source."""
+
+
+def source_only(resolve: Callable[..., Any] | None) -> Callable[[Any], Any] | None:
+    """``resolve``'s call on its source alone, when ``resolve`` is a direct resolver that
+    does not look at its info."""
+    if resolve is None:
+        return None
+    try:
+        return _SOURCE_ONLY.get(resolve)
+    except TypeError:  # not weakly referenceable: not one of ours
+        return None
 
 
 def install(schema: GraphQLSchema, converter: GraphQLCoreConverter) -> int:
@@ -80,6 +104,7 @@ def _attribute(name: str) -> Callable[..., Any]:
     def resolve(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, name)
 
+    _SOURCE_ONLY[resolve] = operator.attrgetter(name)
     return resolve
 
 
@@ -98,14 +123,37 @@ def _call(
         def resolve_self(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
             return function(source)
 
+        _SOURCE_ONLY[resolve_self] = function
         return resolve_self
-    if with_self and info is None and (parent is None) != (root is None):
-        name: str = parent or root or ""
+    names = tuple(dict.fromkeys(name for name in (parent, root) if name is not None))
+    if info is None and len(names) == 1:
+        # ``root: Parent[Row]`` is both the root and the parent parameter: one keyword.
+        (name,) = names
+        positional = _positional_index(function, name) == (1 if with_self else 0)
+        if with_self:
 
-        def resolve_self_parent(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
-            return function(source, **{name: source})
+            def resolve_self_parent(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
+                return function(source, **{name: source})
 
-        return resolve_self_parent
+            def self_parent(source: Any) -> Any:
+                return function(source, **{name: source})
+
+            def self_parent_positional(source: Any) -> Any:
+                return function(source, source)
+
+            _SOURCE_ONLY[resolve_self_parent] = (
+                self_parent_positional if positional else self_parent
+            )
+            return resolve_self_parent
+
+        def resolve_parent(source: Any, _info: GraphQLResolveInfo[Any]) -> Any:
+            return function(**{name: source})
+
+        def parent_only(source: Any) -> Any:
+            return function(**{name: source})
+
+        _SOURCE_ONLY[resolve_parent] = function if positional else parent_only
+        return resolve_parent
 
     def resolve(source: Any, raw: GraphQLResolveInfo[Any]) -> Any:
         kwargs: dict[str, Any] = {}
@@ -118,3 +166,20 @@ def _call(
         return function(source, **kwargs) if with_self else function(**kwargs)
 
     return resolve
+
+
+def _positional_index(function: Callable[..., Any], name: str) -> int | None:
+    """Where ``name`` stands among ``function``'s parameters when it may be passed by
+    position (then a call can pass the source there without building a dict)."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for index, parameter in enumerate(parameters):
+        if parameter.name == name:
+            positional = parameter.kind in (
+                inspect.Parameter.POSITIONAL_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            )
+            return index if positional else None
+    return None

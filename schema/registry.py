@@ -56,8 +56,10 @@ class ProfileSchema(PorticoSchema):
         ]
 
 
-def build_profile_schema(profile: Profile, limits: QueryLimits | None = None) -> ProfileSchema:
-    arguments = schema_arguments(limits)
+def build_profile_schema(
+    profile: Profile, limits: QueryLimits | None = None, *, compiled_execution: bool = True
+) -> ProfileSchema:
+    arguments = schema_arguments(limits, compiled_execution=compiled_execution)
     if profile.read_only:
         arguments["mutation"] = None
     if not profile.authenticated:
@@ -73,21 +75,35 @@ def _any_field_visible(profile: Profile, root: type) -> bool:
 
 
 class SchemaRegistry:
-    """A bounded LRU cache of profile schemas, all enforcing the same query ``limits``."""
+    """A bounded LRU cache of profile schemas, all enforcing the same query ``limits``
+    (and all executing queries from plans, or none: ``compiled_execution``)."""
 
-    def __init__(self, max_size: int = 256, limits: QueryLimits | None = None) -> None:
+    def __init__(
+        self,
+        max_size: int = 256,
+        limits: QueryLimits | None = None,
+        *,
+        compiled_execution: bool = True,
+    ) -> None:
         self.max_size = max_size
         self.limits = limits or QueryLimits()
+        self.compiled_execution = compiled_execution
         self._schemas: OrderedDict[Profile, ProfileSchema] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SchemaRegistry:
-        return cls(settings.schema_cache_size, QueryLimits.from_settings(settings))
+        return cls(
+            settings.schema_cache_size,
+            QueryLimits.from_settings(settings),
+            compiled_execution=settings.compiled_execution,
+        )
 
     def for_profile(self, profile: Profile) -> ProfileSchema:
         schema = self._schemas.get(profile)
         if schema is None:
-            schema = build_profile_schema(profile, self.limits)
+            schema = build_profile_schema(
+                profile, self.limits, compiled_execution=self.compiled_execution
+            )
             self._schemas[profile] = schema
             while len(self._schemas) > self.max_size:
                 self._schemas.popitem(last=False)

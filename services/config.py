@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     sign_in_attempts_per_email: str = "5/15 minutes"
     sign_in_attempts_per_address: str = "30/15 minutes"
     schema_cache_size: int = 256
+    compiled_execution: bool = True
+    """Queries run from a plan built once per document (schema/compiled_execution.py);
+    ``PORTICO_COMPILED_EXECUTION=false`` runs everything through graphql-core's own
+    execution."""
     # Query limits (checked before any resolver runs; see schema/limits.py and the README)
     query_max_cost: int = Field(default=5000, gt=0)
     query_max_depth: int = Field(default=12, gt=0)

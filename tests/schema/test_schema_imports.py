@@ -19,6 +19,8 @@ SCHEMA_DIR = ROOT / "schema"
 HELPERS = frozenset(
     {
         "schema.capabilities",  # the Viewer interface the viewer types implement (a base class)
+        "schema.compiled_execution",
+        "schema.compiled_plan",
         "schema.cost",
         "schema.direct_resolvers",
         "schema.directives",

@@ -1,0 +1,476 @@
+"""The compiled execution path: queries run from a plan (:mod:`schema.compiled_plan`)
+instead of graphql-core's generic field-by-field walk.
+
+:class:`CompiledExecutor` is the schemas' ``execution_context_class`` (graphql-core's
+``Executor``). Everything before execution stays as it was: Strawberry's extensions
+(error codes, limits, the parse cache, input hygiene) run their hooks around it,
+graphql-core coerces the variables and collects the root fields, and builds the response
+from the data and the errors gathered here. Only the root fields' execution is replaced,
+for query operations whose document was executed before (a plan is worth building for a
+document that comes again: the parse cache hands out the same tree for the same text)
+and when nothing needs graphql-core's own machinery (resolver middleware, an abort
+signal, ``@experimental_disable_error_propagation``). Mutations (serial), subscriptions
+and their per-event executions keep graphql-core's execution.
+
+The plan's execution mirrors graphql-core's step for step, so that answers, errors and
+database statements are the same:
+
+- a field's value is completed as graphql-core completes it (``Cannot return null for
+  non-nullable field``, leaf coercion, ``is_type_of``, abstract types resolved per value);
+  an error goes through the executor's own ``handle_field_error`` (located at the same
+  path, propagated to the nearest nullable parent, collected once);
+- awaitables are combined where graphql-core combines them, with the same
+  ``gather_with_cancel`` (one awaited directly): DataLoaders see the keys of a level in
+  the same event-loop turns and dispatch the same batches;
+- a field it does not run itself (``__schema``, ``__type``), an async iterable where a
+  list is expected and an awaitable list item go to the executor's graphql-core methods.
+
+What it saves: no field definition lookup, sub-field collection or ``Path`` per field,
+no ``GraphQLResolveInfo`` for resolvers that only read their source
+(:func:`schema.direct_resolvers.source_only`), arguments coerced once when they are
+literals.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Hashable, Sequence
+from typing import Any
+
+from graphql import GraphQLError, GraphQLObjectType, OperationType
+from graphql.execution.collect_fields import DeferUsage, GroupedFieldSet
+from graphql.execution.executor import invalid_return_type_error
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined, gather_with_cancel, inspect, is_iterable
+
+from schema.compiled_plan import (
+    ABSTRACT,
+    LEAF,
+    LIST,
+    NON_NULL,
+    OBJECT,
+    FieldPlan,
+    Shape,
+    Unsupported,
+    build_fields,
+    build_object,
+    condition_variables,
+)
+from schema.event_execution import SharedEventExecutor
+
+MAX_PLANS = 256
+"""Operations kept per schema; each with a plan per ``@skip``/``@include`` values."""
+MAX_CONDITION_VARIABLES = 4
+"""Documents whose ``@skip``/``@include`` read more variables run through graphql-core
+(up to 2**4 plans each otherwise)."""
+COMPILE_AFTER = 1
+"""Executions of an operation through graphql-core before a plan is built for it."""
+
+_VALUE_TYPES = frozenset(
+    {bool, int, float, str, decimal.Decimal, datetime.date, datetime.datetime, uuid.UUID}
+)
+"""Values that are neither awaitable nor null nor an exception: coerced straight away."""
+_SYNC_TYPES = _VALUE_TYPES | {type(None), list, dict, tuple}
+"""Values that are not awaitable (the others are asked ``is_awaitable``)."""
+
+
+class _Operation:
+    """What is kept for one operation of one schema."""
+
+    __slots__ = ("executions", "operation", "plans", "variables")
+
+    def __init__(self, operation: Any, variables: tuple[str, ...]) -> None:
+        self.operation = operation
+        self.variables = variables
+        self.executions = 0
+        self.plans: dict[Hashable, tuple[FieldPlan, ...] | None] = {}
+
+
+runs = 0
+"""Operations executed from a plan in this process (tests check that the path is taken)."""
+_KEPT = "_portico_compiled_operations"
+"""The attribute of a ``GraphQLSchema`` holding its operations: plans live and die with
+their schema (a profile schema dropped by the registry takes its plans along)."""
+
+
+def _kept(schema: Any) -> OrderedDict[int, _Operation]:
+    found: OrderedDict[int, _Operation] | None = vars(schema).get(_KEPT)
+    if found is None:
+        found = vars(schema)[_KEPT] = OrderedDict()
+    return found
+
+
+class CompiledExecutor(SharedEventExecutor):
+    """graphql-core's executor, running query plans (see the module)."""
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> Any:
+        plan = None if serially or new_defer_usages else self._plan(root_type, grouped_field_set)
+        if plan is None:
+            return super().execute_collected_root_fields(
+                root_type, root_value, grouped_field_set, serially, new_defer_usages
+            )
+        global runs
+        runs += 1
+        return self._fields(plan, root_value, None)
+
+    # --- the plan -----------------------------------------------------------------------
+
+    def _plan(
+        self, root_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> tuple[FieldPlan, ...] | None:
+        operation = self.operation
+        if (
+            operation.operation is not OperationType.QUERY
+            or self.abort_signal is not None
+            or self.hooks is not None
+            or not self.error_propagation
+            or (self.middleware_manager is not None and self.middleware_manager.middlewares)
+        ):
+            return None
+        schema = self.schema
+        operations = _kept(schema)
+        key = id(operation)
+        kept = operations.get(key)
+        if kept is None or kept.operation is not operation:
+            variables = condition_variables(operation, self.fragment_definitions)
+            kept = _Operation(operation, variables)
+            operations[key] = kept
+            if len(operations) > MAX_PLANS:
+                operations.popitem(last=False)
+        else:
+            operations.move_to_end(key)
+        if kept.executions < COMPILE_AFTER:
+            kept.executions += 1
+            return None
+        if len(kept.variables) > MAX_CONDITION_VARIABLES:
+            return None
+        coerced = self.variable_values.coerced
+        signature = tuple(coerced.get(name, Undefined) for name in kept.variables)
+        try:
+            plan = kept.plans.get(signature, Undefined)
+        except TypeError:  # an unhashable value
+            return None
+        if plan is Undefined:
+            try:
+                plan = build_fields(self, root_type, grouped_field_set)
+            except Unsupported:
+                plan = None
+            kept.plans[signature] = plan
+        return plan  # type: ignore[return-value]
+
+    # --- running it ---------------------------------------------------------------------
+
+    def _fields(self, plans: tuple[FieldPlan, ...], source: Any, path: Path | None) -> Any:
+        """graphql-core's ``execute_fields``: the fields of one object."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for plan in plans:
+                plain = plan.plain
+                if plain is not None and plan.leaf:
+                    # The common case in line: an attribute read completed as a leaf.
+                    try:
+                        value = plain(source)
+                        kind = type(value)
+                        if kind in _VALUE_TYPES:
+                            coerced = plan.coerce(value)
+                            if coerced is None or coerced is Undefined:
+                                coerced = self._leaf(plan, value)  # raises graphql-core's error
+                        elif kind not in _SYNC_TYPES and is_awaitable(value):
+                            results[plan.key] = self._awaited(
+                                plan, value, Path(path, plan.key, plan.parent_type.name), None
+                            )
+                            awaitable_fields.append(plan.key)
+                            continue
+                        else:
+                            coerced = self._leaf(plan, value)
+                        results[plan.key] = coerced
+                    except Exception as raw_error:
+                        self.handle_field_error(
+                            raw_error,
+                            plan.field_def.type,
+                            plan.field_details,
+                            Path(path, plan.key, plan.parent_type.name),
+                        )
+                        results[plan.key] = None
+                    continue
+                result = self._field(plan, source, path)
+                if result is Undefined:
+                    continue
+                results[plan.key] = result
+                if type(result) not in _SYNC_TYPES and is_awaitable(result):
+                    awaitable_fields.append(plan.key)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[key] for key in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                key = awaitable_fields[0]
+                results[key] = await results[key]
+            else:
+                awaited = await gather_with_cancel(*(results[key] for key in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def _field(self, plan: FieldPlan, source: Any, parent_path: Path | None) -> Any:
+        """graphql-core's ``execute_field``."""
+        path = Path(parent_path, plan.key, plan.parent_type.name)
+        if plan.by_graphql_core:
+            return self.execute_field(plan.parent_type, source, plan.field_details, path, None)
+        info = None
+        try:
+            if plan.plain is not None:
+                result = plan.plain(source)
+            else:
+                info = self._info(plan, path)
+                args = plan.args
+                if args is None:
+                    args = get_argument_values(
+                        plan.field_def,
+                        plan.nodes[0],
+                        self.variable_values,
+                        None,
+                        self.hide_suggestions,
+                    )
+                result = plan.resolve(source, info, **args)
+            if type(result) not in _SYNC_TYPES and self.is_awaitable(result):
+                return self._awaited(plan, result, path, info)
+            if plan.leaf:
+                return self._leaf(plan, result)
+            completed = self._complete(plan, plan.shape, path, info, result)
+            if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
+                return self._await_completed(plan, completed, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
+            return None
+        return completed
+
+    def _info(self, plan: FieldPlan, path: Path) -> Any:
+        return self.build_resolve_info(plan.field_def, plan.nodes, plan.parent_type, path)
+
+    async def _await_completed(self, plan: FieldPlan, completed: Awaitable[Any], path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
+            return None
+
+    async def _awaited(self, plan: FieldPlan, result: Any, path: Path, info: Any) -> Any:
+        """graphql-core's ``complete_awaitable_value``."""
+        try:
+            resolved = await result
+            if plan.leaf:
+                return self._leaf(plan, resolved)
+            completed = self._complete(plan, plan.shape, path, info, resolved)
+            if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
+                completed = await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
+            completed = None
+        return completed
+
+    def _leaf(self, plan: FieldPlan, value: Any) -> Any:
+        """``complete_value`` of a leaf type (non-null or not)."""
+        if isinstance(value, Exception):
+            raise value
+        if value is None or value is Undefined:
+            if plan.non_null:
+                raise TypeError(
+                    "Cannot return null for non-nullable field"
+                    f" {plan.parent_type.name}.{plan.name}."
+                )
+            return None
+        shape = plan.shape.inner if plan.non_null else plan.shape
+        return _coerced(shape, value)
+
+    def _complete(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
+        """graphql-core's ``complete_value`` for ``shape``."""
+        if isinstance(value, Exception):
+            raise value
+        kind = shape.kind
+        if kind == NON_NULL:
+            completed = self._complete(plan, shape.inner, path, info, value)
+            if completed is None:
+                raise TypeError(
+                    "Cannot return null for non-nullable field"
+                    f" {plan.parent_type.name}.{plan.name}."
+                )
+            return completed
+        if value is None or value is Undefined:
+            return None
+        if kind == LEAF:
+            return _coerced(shape, value)
+        if kind == OBJECT:
+            return self._object(plan, shape, path, info, value)
+        if kind == LIST:
+            return self._list(plan, shape, path, info, value)
+        if kind == ABSTRACT:
+            return self._abstract(plan, shape, path, info, value)
+        raise TypeError(f"Cannot complete value of unexpected output type: '{shape}'.")
+
+    def _object(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
+        """graphql-core's ``complete_object_value``."""
+        object_type: GraphQLObjectType = shape.graphql_type
+        if object_type.is_type_of:
+            is_type_of = object_type.is_type_of(value, info or self._info(plan, path))
+            if self.is_awaitable(is_type_of):
+                return self._object_after(plan, shape, path, value, is_type_of)
+            if not is_type_of:
+                raise invalid_return_type_error(object_type, value, plan.field_details)
+        return self._fields(shape.fields, value, path)
+
+    async def _object_after(
+        self, plan: FieldPlan, shape: Shape, path: Path, value: Any, is_type_of: Any
+    ) -> Any:
+        if not await is_type_of:
+            raise invalid_return_type_error(shape.graphql_type, value, plan.field_details)
+        completed = self._fields(shape.fields, value, path)
+        if self.is_awaitable(completed):
+            return await completed
+        return completed  # pragma: no cover - graphql-core's shape
+
+    def _abstract(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
+        """graphql-core's ``complete_abstract_value``, with a plan per runtime type."""
+        abstract_type: Any = shape.graphql_type
+        info = info or self._info(plan, path)
+        resolve_type = abstract_type.resolve_type or self.type_resolver
+        runtime_type = resolve_type(value, info, abstract_type)
+        if self.is_awaitable(runtime_type):
+            return self._abstract_after(plan, shape, path, info, value, runtime_type)
+        return self._runtime_object(plan, shape, path, info, value, runtime_type)
+
+    async def _abstract_after(
+        self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any, runtime: Any
+    ) -> Any:
+        completed = self._runtime_object(plan, shape, path, info, value, await runtime)
+        if self.is_awaitable(completed):
+            return await completed
+        return completed
+
+    def _runtime_object(
+        self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any, type_name: Any
+    ) -> Any:
+        runtime_type = self.ensure_valid_runtime_type(
+            type_name,
+            shape.graphql_type,
+            plan.field_details,
+            info,
+            value,
+        )
+        object_shape = shape.by_type.get(runtime_type.name)
+        if object_shape is None:
+            try:
+                object_shape = build_object(self, runtime_type, plan.field_details)
+            except Unsupported:
+                return self.complete_object_value(
+                    runtime_type, plan.field_details, info, path, value, None
+                )
+            shape.by_type[runtime_type.name] = object_shape
+        return self._object(plan, object_shape, path, info, value)
+
+    def _list(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
+        """graphql-core's ``complete_list_value`` and ``complete_iterable_value``."""
+        if self.is_async_iterable(value):
+            return self.complete_value(
+                shape.graphql_type,
+                plan.field_details,
+                info or self._info(plan, path),
+                path,
+                value,
+                None,
+            )
+        if not is_iterable(value):
+            raise GraphQLError(
+                "Expected Iterable, but did not find one for field"
+                f" '{plan.parent_type.name}.{plan.name}'."
+            )
+        item_shape = shape.inner
+        item_type = item_shape.graphql_type
+        is_awaitable = self.is_awaitable
+        completed_results: list[Any] = []
+        append = completed_results.append
+        awaitable_indices: list[int] = []
+        for index, item in enumerate(value):
+            item_path = path.add_key(index, None)
+            if type(item) not in _SYNC_TYPES and is_awaitable(item):
+                append(
+                    self.complete_awaitable_list_item_value(
+                        item,
+                        item_type,
+                        plan.field_details,
+                        info or self._info(plan, path),
+                        item_path,
+                        None,
+                    )
+                )
+                awaitable_indices.append(index)
+                continue
+            try:
+                completed = self._complete(plan, item_shape, item_path, info, item)
+                if type(completed) not in _SYNC_TYPES and is_awaitable(completed):
+                    append(self._await_item(plan, item_type, completed, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    append(completed)
+            except Exception as raw_error:
+                try:
+                    self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
+                except Exception:
+                    if awaitable_indices:
+                        self.settle_in_background([completed_results[i] for i in awaitable_indices])
+                    raise
+                append(None)
+        if not awaitable_indices:
+            return completed_results
+
+        async def get_completed_results() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                index = awaitable_indices[0]
+                completed_results[index] = await completed_results[index]
+            else:
+                awaited = await gather_with_cancel(
+                    *(completed_results[index] for index in awaitable_indices)
+                )
+                for index, result in zip(awaitable_indices, awaited, strict=True):
+                    completed_results[index] = result
+            return completed_results
+
+        return get_completed_results()
+
+    async def _await_item(
+        self, plan: FieldPlan, item_type: Any, completed: Awaitable[Any], item_path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
+            return None
+
+
+def _coerced(shape: Shape, value: Any) -> Any:
+    """graphql-core's ``complete_leaf_value``."""
+    coerced = shape.coerce(value)
+    if coerced is Undefined or coerced is None:
+        raise TypeError(
+            f"Expected `{inspect(shape.graphql_type)}.coerce_output_value("
+            f"{inspect(value)})` to return non-nullable value, returned:"
+            f" {inspect(coerced)}"
+        )
+    return coerced
