@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.clients import Client
 from resolvers.common import caller, parse_optional_id
 from resolvers.context import Info
+from resolvers.views import ClientView
 from services import dashboard
 from services.errors import NotFound
 from services.quotes import local_today
@@ -23,7 +23,7 @@ async def dashboard_scope(info: Info, client_id: str | None) -> dashboard.Dashbo
     )
 
 
-async def dashboard_client(info: Info, scope: dashboard.DashboardScope) -> Client | None:
+async def dashboard_client(info: Info, scope: dashboard.DashboardScope) -> ClientView | None:
     if scope.client_id is None:
         return None
     return await info.context.loaders.client_by_id.load(scope.client_id)

@@ -13,11 +13,12 @@ from resolvers.selection import columns_for
 from resolvers.views import LINE_COLUMNS, PricedLine
 from services import access, invoices
 from services.pagination import Page
+from services.rows import InvoiceView
 
 
 async def list_invoices(
     info: Info, *, first: int | None, after: str | None, filters: invoices.InvoiceFilter
-) -> Page[Invoice]:
+) -> Page[InvoiceView]:
     return await invoices.list_invoices(
         session=info.context.session,
         principal=caller(info),

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
+
+from sqlalchemy import Row
+
+from models.clients import Client
+
+ClientView: TypeAlias = Client | Row[Any]
+"""A client as resolvers read it: the ORM row (the signed-in contact's own, read with its
+session) or a plain row of all its columns (``Loaders.client_by_id``); same attributes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,10 @@ from services import access
 from services.errors import BadInput
 from services.invoices import OPEN_STATUSES, applied_sql, overdue_condition
 from services.money import ZERO, round_money
-from services.pagination import Page, paginate
+from services.pagination import Page, paginate, paginate_rows
 from services.recurring.periods import schedule_dates
 from services.recurring.schedules import MAX_UPCOMING, charges_automatically
+from services.rows import InvoiceView, RowView
 
 OPEN_QUOTE_STATUSES = (QuoteStatus.SENT, QuoteStatus.VIEWED)
 """Quotes waiting for the client's answer (and not past their valid-until date)."""
@@ -153,29 +154,29 @@ async def received_this_month(session: AsyncSession, scope: DashboardScope) -> l
 
 async def open_invoices(
     session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
-) -> Page[Invoice]:
+) -> Page[InvoiceView]:
     """Invoices with something still to pay, newest first."""
     statement = select(Invoice).where(
         *access.invoice_scope(scope.principal), *scope.narrow(Invoice), _outstanding()
     )
-    return await paginate(session, statement, Invoice, first=first, after=after)
+    return await paginate_rows(session, statement, Invoice, InvoiceView, first=first, after=after)
 
 
 async def recent_payments(
     session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
-) -> Page[Payment]:
+) -> Page[RowView]:
     """Received payments, newest first (not those still pending, failed or canceled)."""
     statement = select(Payment).where(
         *access.payment_scope(scope.principal),
         *scope.narrow(Payment),
         col(Payment.status).in_(SETTLED_STATUSES),
     )
-    return await paginate(session, statement, Payment, first=first, after=after)
+    return await paginate_rows(session, statement, Payment, RowView, first=first, after=after)
 
 
 async def open_quotes(
     session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
-) -> Page[Quote]:
+) -> Page[RowView]:
     """Estimates and proposals waiting for an answer and still valid, newest first."""
     statement = select(Quote).where(
         *access.quote_scope(scope.principal),
@@ -183,7 +184,7 @@ async def open_quotes(
         col(Quote.status).in_(OPEN_QUOTE_STATUSES),
         or_(col(Quote.valid_until).is_(None), col(Quote.valid_until) >= scope.today),
     )
-    return await paginate(session, statement, Quote, first=first, after=after)
+    return await paginate_rows(session, statement, Quote, RowView, first=first, after=after)
 
 
 async def active_subscriptions(

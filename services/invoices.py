@@ -37,8 +37,9 @@ from services.events import invoices as invoice_events
 from services.events.invoices import InvoiceOrigin, IssueSource
 from services.lines import LineData, copy_lines, line_data_of, replace_lines
 from services.money import check_amount, validate_currency
-from services.pagination import Page, paginate
+from services.pagination import Page, paginate_rows
 from services.portal.documents import email_document
+from services.rows import InvoiceView
 from services.unit_of_work import UnitOfWork
 from services.validation import apply_document_texts
 
@@ -119,7 +120,8 @@ async def list_invoices(
     filters: InvoiceFilter,
     first: int | None,
     after: str | None,
-) -> Page[Invoice]:
+) -> Page[InvoiceView]:
+    """A page of the caller's invoices, as read-only rows (:mod:`services.rows`)."""
     statement = select(Invoice).where(*invoice_scope(principal))
     if filters.client_id is not None:
         statement = statement.where(Invoice.client_id == filters.client_id)
@@ -128,7 +130,7 @@ async def list_invoices(
     if filters.overdue is not None:
         overdue = overdue_condition(utcnow().date())
         statement = statement.where(overdue if filters.overdue else ~overdue)
-    return await paginate(session, statement, Invoice, first=first, after=after)
+    return await paginate_rows(session, statement, Invoice, InvoiceView, first=first, after=after)
 
 
 def _apply(invoice: Invoice, data: InvoiceData) -> None:

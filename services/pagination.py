@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Row, and_, func, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from services.db import read_rows
 from services.errors import BadInput
 from services.validation import check_datetime
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -86,9 +88,36 @@ async def paginate(
 ) -> Page[T]:
     """One page of ``statement`` (already filtered and scoped), newest first."""
     size = page_size(first)
-    total = (
-        await session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))
-    ).one()
+    total = (await session.exec(_count(statement))).one()
+    rows = list((await session.exec(_page(statement, model, size, after))).all())
+    return page_of(rows, size=size, after=after, total=int(total))
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    statement: SelectOfScalar[Any],
+    model: Any,
+    view: Callable[[Row[Any]], V],
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page[V]:
+    """:func:`paginate` for a page that is only read: the same two statements, their
+    rows read past the ORM (:func:`services.db.read_rows`), each row of the model's
+    columns given to ``view`` (:mod:`services.rows`) instead of becoming an ORM object."""
+    size = page_size(first)
+    total = (await read_rows(session, _count(statement)))[0][0]
+    paged = _page(statement, model, size, after).with_only_columns(*model.__table__.columns)
+    rows = [view(row) for row in await read_rows(session, paged)]
+    return page_of(rows, size=size, after=after, total=int(total))
+
+
+def _count(statement: SelectOfScalar[Any]) -> Any:
+    return select(func.count()).select_from(statement.order_by(None).subquery())
+
+
+def _page(statement: SelectOfScalar[T], model: Any, size: int, after: str | None) -> Any:
+    """``statement`` after the cursor, newest first, ``size + 1`` rows."""
     paged = statement
     if after:
         created_at, row_id = decode_cursor(after)
@@ -98,14 +127,7 @@ async def paginate(
                 and_(model.created_at == created_at, model.id < row_id),
             )
         )
-    rows = list(
-        (
-            await session.exec(
-                paged.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)
-            )
-        ).all()
-    )
-    return page_of(rows, size=size, after=after, total=int(total))
+    return paged.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)
 
 
 def page_of(rows: Sequence[T], *, size: int, after: str | None, total: int) -> Page[T]:
