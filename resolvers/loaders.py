@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select
+from sqlalchemy import Row, Select, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -39,6 +39,7 @@ from models.time_logs import TimeLog
 from resolvers.views import ClientView
 from services import access
 from services.db import read_rows
+from services.prepared import per_caller
 from services.sessions import SessionHolder
 
 RowT = TypeVar("RowT")
@@ -99,6 +100,30 @@ def _columns(table: Any, columns: frozenset[str] | None, *always: str) -> list[A
     ]
 
 
+KEYS = "keys"
+"""The expanding parameter of a loader's batch of keys (``column IN (...)``)."""
+
+
+@per_caller
+def _rows_statement(
+    model: Any,
+    key: str,
+    scope: Scope,
+    principal: Principal,
+    order_by: str | None,
+    columns: frozenset[str] | None,
+) -> Select[*tuple[Any, ...]]:
+    """``model``'s ``columns`` (and ``key``) where ``key`` is in the batch, in
+    ``scope``: built once per caller, the batch a parameter."""
+    table = model.__table__
+    statement: Select[*tuple[Any, ...]] = Select(*_columns(table, columns, key)).where(
+        table.c[key].in_(bindparam(KEYS, expanding=True)), *scope(principal)
+    )
+    if order_by is not None:
+        statement = statement.order_by(table.c[order_by], table.c.id)
+    return statement
+
+
 def _many_rows_by(
     session: AsyncSession,
     principal: Principal,
@@ -113,18 +138,11 @@ def _many_rows_by(
     objects, identity map entries and instance state, nor converting the ids and amounts
     of columns nobody asked for (500 invoice lines per list page). The statement runs on
     the session's connection, past the ORM's execution (``services.db.read_rows``)."""
-    table = model.__table__
-    key_column = table.c[key]
-    wanted = _columns(table, columns, key)
+    statement = _rows_statement(model, key, scope, principal, order_by, columns)
 
     async def load(keys: list[uuid.UUID]) -> Sequence[list[Row[Any]]]:
-        statement: Select[*tuple[Any, ...]] = (
-            Select(*wanted)
-            .where(key_column.in_(keys), *scope(principal))
-            .order_by(table.c[order_by], table.c.id)
-        )
         grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
-        for row in await read_rows(session, statement):
+        for row in await read_rows(session, statement, {KEYS: keys}):
             grouped[getattr(row, key)].append(row)
         return [grouped.get(key_value, []) for key_value in keys]
 
@@ -136,13 +154,10 @@ def _rows_by_id(
 ) -> DataLoader[uuid.UUID, Row[Any] | None]:
     """:func:`_by_id` for rows that are only read: plain rows of all the model's columns
     (read by attribute like the model), without the ORM."""
-    table = model.__table__
+    statement = _rows_statement(model, "id", scope, principal, None, None)
 
     async def load(keys: list[uuid.UUID]) -> Sequence[Row[Any] | None]:
-        statement: Select[*tuple[Any, ...]] = Select(*table.columns).where(
-            table.c.id.in_(keys), *scope(principal)
-        )
-        found = {row.id: row for row in await read_rows(session, statement)}
+        found = {row.id: row for row in await read_rows(session, statement, {KEYS: keys})}
         return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

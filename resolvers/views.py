@@ -23,6 +23,8 @@ class PricedLine:
     currency: str
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # graphql-core asks every list item for ``__await__``
+            raise AttributeError(name)
         return getattr(self.line, name)
 
 

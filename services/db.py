@@ -213,7 +213,9 @@ class SerialAsyncSession(AsyncSession):
         async with self._turn:
             return await _to_the_end(super().get(*args, **kwargs))
 
-    async def read(self, statement: Executable) -> list[Row[Any]]:
+    async def read(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> list[Row[Any]]:
         """The rows of a Core ``statement`` (columns, not entities), run on the session's
         connection in its transaction, bypassing the ORM's execution (its compile
         state, result loading, identity map): for rows that are only read.
@@ -221,13 +223,13 @@ class SerialAsyncSession(AsyncSession):
         Pending changes are flushed first, as the ORM's autoflush would; the statement
         runs in one trip into the session's greenlet, and in turn with the others."""
         async with self._turn:
-            return await _to_the_end(greenlet_spawn(self._read, statement))
+            return await _to_the_end(greenlet_spawn(self._read, statement, params))
 
-    def _read(self, statement: Executable) -> list[Row[Any]]:
+    def _read(self, statement: Executable, params: dict[str, Any] | None) -> list[Row[Any]]:
         sync = self.sync_session
         if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
             sync.flush()
-        return list(sync.connection().execute(statement).all())
+        return list(sync.connection().execute(statement, params).all())
 
     async def flush(self, objects: Any = None) -> None:
         async with self._turn:
@@ -285,12 +287,14 @@ def serialises_writers(factory: async_sessionmaker[AsyncSession]) -> bool:
     return isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite"
 
 
-async def read_rows(session: AsyncSession, statement: Executable) -> list[Row[Any]]:
+async def read_rows(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> list[Row[Any]]:
     """:meth:`SerialAsyncSession.read` on any session (another ``AsyncSession``: its
     ``execute``, which gives the same rows)."""
     if isinstance(session, SerialAsyncSession):
-        return await session.read(statement)
-    return list((await session.execute(statement)).all())
+        return await session.read(statement, params)
+    return list((await session.execute(statement, params)).all())
 
 
 def writes(connection: Connection) -> bool:

@@ -93,6 +93,37 @@ async def paginate(
     return page_of(rows, size=size, after=after, total=int(total))
 
 
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """The two statements of one page (its total, its rows of the model's columns) and
+    the page asked for; built once and run again as it is (:mod:`services.prepared`)."""
+
+    count: Any
+    rows: Any
+    size: int
+    after: str | None
+
+
+def page_query(
+    statement: SelectOfScalar[Any], model: Any, *, first: int | None, after: str | None
+) -> PageQuery:
+    """The statements :func:`paginate_rows` runs for ``statement`` (already filtered and
+    scoped); a bad ``first`` or cursor is :class:`BadInput` here."""
+    size = page_size(first)
+    rows = _page(statement, model, size, after).with_only_columns(*model.__table__.columns)
+    return PageQuery(count=_count(statement), rows=rows, size=size, after=after)
+
+
+async def read_page(
+    session: AsyncSession, query: PageQuery, view: Callable[[Row[Any]], V]
+) -> Page[V]:
+    """The page of ``query``: its rows read past the ORM (:func:`services.db.read_rows`),
+    each given to ``view`` (:mod:`services.rows`) instead of becoming an ORM object."""
+    total = (await read_rows(session, query.count))[0][0]
+    rows = [view(row) for row in await read_rows(session, query.rows)]
+    return page_of(rows, size=query.size, after=query.after, total=int(total))
+
+
 async def paginate_rows(
     session: AsyncSession,
     statement: SelectOfScalar[Any],
@@ -102,14 +133,9 @@ async def paginate_rows(
     first: int | None,
     after: str | None,
 ) -> Page[V]:
-    """:func:`paginate` for a page that is only read: the same two statements, their
-    rows read past the ORM (:func:`services.db.read_rows`), each row of the model's
-    columns given to ``view`` (:mod:`services.rows`) instead of becoming an ORM object."""
-    size = page_size(first)
-    total = (await read_rows(session, _count(statement)))[0][0]
-    paged = _page(statement, model, size, after).with_only_columns(*model.__table__.columns)
-    rows = [view(row) for row in await read_rows(session, paged)]
-    return page_of(rows, size=size, after=after, total=int(total))
+    """:func:`paginate` for a page that is only read: the same two statements, as rows
+    given to ``view`` (:func:`read_page`)."""
+    return await read_page(session, page_query(statement, model, first=first, after=after), view)
 
 
 def _count(statement: SelectOfScalar[Any]) -> Any:

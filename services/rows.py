@@ -28,6 +28,8 @@ class RowView:
         self._row = row
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # graphql-core asks every list item for ``__await__``:
+            raise AttributeError(name)  # a row's miss builds a costly error message
         return getattr(self._row, name)
 
     def __repr__(self) -> str:
