@@ -40,7 +40,7 @@ from services.pagination import Page, PageQuery, page_query, paginate, read_page
 from services.prepared import per_caller
 from services.recurring.periods import schedule_dates
 from services.recurring.schedules import MAX_UPCOMING, charges_automatically
-from services.rows import InvoiceView, RowView
+from services.rows import INVOICE_ALWAYS, InvoiceView, RowView
 
 OPEN_QUOTE_STATUSES = (QuoteStatus.SENT, QuoteStatus.VIEWED)
 """Quotes waiting for the client's answer (and not past their valid-until date)."""
@@ -161,18 +161,29 @@ async def received_this_month(session: AsyncSession, scope: DashboardScope) -> l
 
 
 @per_caller
-def _open_invoices_query(scope: DashboardScope, first: int | None, after: str | None) -> PageQuery:
+def _open_invoices_query(
+    scope: DashboardScope, first: int | None, after: str | None, columns: frozenset[str] | None
+) -> PageQuery:
     statement = select(Invoice).where(
         *access.invoice_scope(scope.principal), *scope.narrow(Invoice), _outstanding()
     )
-    return page_query(statement, Invoice, first=first, after=after)
+    return page_query(statement, Invoice, first=first, after=after, columns=columns)
 
 
 async def open_invoices(
-    session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
+    session: AsyncSession,
+    scope: DashboardScope,
+    *,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None = None,
 ) -> Page[InvoiceView]:
-    """Invoices with something still to pay, newest first."""
-    return await read_page(session, _open_invoices_query(scope, first, after), InvoiceView)
+    """Invoices with something still to pay, newest first, as read-only rows of the
+    named ``columns`` (``None``: all; :data:`services.rows.INVOICE_ALWAYS` always)."""
+    if columns is not None:
+        columns |= frozenset(INVOICE_ALWAYS)
+    query = _open_invoices_query(scope, first, after, columns)
+    return await read_page(session, query, InvoiceView)
 
 
 @per_caller

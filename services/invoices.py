@@ -40,7 +40,7 @@ from services.money import check_amount, validate_currency
 from services.pagination import Page, PageQuery, page_query, read_page
 from services.portal.documents import email_document
 from services.prepared import per_caller
-from services.rows import InvoiceView
+from services.rows import INVOICE_ALWAYS, InvoiceView
 from services.unit_of_work import UnitOfWork
 from services.validation import apply_document_texts
 
@@ -121,8 +121,10 @@ async def list_invoices(
     filters: InvoiceFilter,
     first: int | None,
     after: str | None,
+    columns: frozenset[str] | None = None,
 ) -> Page[InvoiceView]:
-    """A page of the caller's invoices, as read-only rows (:mod:`services.rows`)."""
+    """A page of the caller's invoices, as read-only rows (:mod:`services.rows`) of the
+    named ``columns`` (``None``: all; :data:`services.rows.INVOICE_ALWAYS` always)."""
     today = utcnow().date() if filters.overdue is not None else None
     query = _list_query(
         principal,
@@ -132,6 +134,7 @@ async def list_invoices(
         today,
         first,
         after,
+        None if columns is None else columns | frozenset(INVOICE_ALWAYS),
     )
     return await read_page(session, query, InvoiceView)
 
@@ -145,6 +148,7 @@ def _list_query(
     today: date | None,
     first: int | None,
     after: str | None,
+    columns: frozenset[str] | None,
 ) -> PageQuery:
     """:func:`list_invoices`'s statements (``today``: the day ``overdue`` is judged)."""
     statement = select(Invoice).where(*invoice_scope(principal))
@@ -155,7 +159,7 @@ def _list_query(
     if overdue is not None and today is not None:
         late = overdue_condition(today)
         statement = statement.where(late if overdue else ~late)
-    return page_query(statement, Invoice, first=first, after=after)
+    return page_query(statement, Invoice, first=first, after=after, columns=columns)
 
 
 def _apply(invoice: Invoice, data: InvoiceData) -> None:

@@ -105,13 +105,27 @@ class PageQuery:
 
 
 def page_query(
-    statement: SelectOfScalar[Any], model: Any, *, first: int | None, after: str | None
+    statement: SelectOfScalar[Any],
+    model: Any,
+    *,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None = None,
 ) -> PageQuery:
     """The statements :func:`paginate_rows` runs for ``statement`` (already filtered and
-    scoped); a bad ``first`` or cursor is :class:`BadInput` here."""
+    scoped), reading the model's named ``columns`` (``None``: all; ``id`` and
+    ``created_at``, the cursor, always); a bad ``first`` or cursor is :class:`BadInput`."""
     size = page_size(first)
-    rows = _page(statement, model, size, after).with_only_columns(*model.__table__.columns)
+    wanted = [
+        column
+        for column in model.__table__.columns
+        if columns is None or column.name in columns or column.name in _CURSOR
+    ]
+    rows = _page(statement, model, size, after).with_only_columns(*wanted)
     return PageQuery(count=_count(statement), rows=rows, size=size, after=after)
+
+
+_CURSOR = ("id", "created_at")
 
 
 async def read_page(

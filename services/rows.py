@@ -18,6 +18,10 @@ from sqlalchemy import Row
 
 from models.invoices import Invoice
 
+INVOICE_ALWAYS = ("id", "created_at", "currency")
+"""The columns every invoice view has, whatever its fields select: its id and cursor,
+and the currency its amounts are shown in."""
+
 
 class RowView:
     """A Core row read by attribute; subclasses add their model's properties."""
