@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Row, Select, bindparam
 from sqlmodel import col, select
@@ -36,13 +36,17 @@ from models.recurring import RecurringInvoiceLine
 from models.subscriptions import SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
-from resolvers.views import ClientView
 from services import access
 from services.db import read_rows
 from services.prepared import per_caller
 from services.sessions import SessionHolder
 
 RowT = TypeVar("RowT")
+
+ClientView: TypeAlias = Client | Row[Any]
+"""A client as resolvers read it: the ORM row (the signed-in contact's own, read with its
+session) or a plain row of all its columns (:attr:`Loaders.client_by_id`); same
+attributes."""
 Scope = Callable[[Principal], access.Conditions]
 
 LINE_SCOPES: dict[Any, Scope] = {

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
-from sqlalchemy import Row
+from resolvers.loaders import ClientView
 
-from models.clients import Client
-
-ClientView: TypeAlias = Client | Row[Any]
-"""A client as resolvers read it: the ORM row (the signed-in contact's own, read with its
-session) or a plain row of all its columns (``Loaders.client_by_id``); same attributes."""
+__all__ = ["INVOICE_COLUMNS", "LINE_COLUMNS", "ClientView", "PricedLine"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ SEND_INVOICE = "mutation($id: ID!) { sendInvoice(id: $id) { id } }"
 
 
 def _invoice_type() -> GraphQLObjectType:
-    graphql_type = build_full_schema()._schema.type_map["Invoice"]  # type: ignore[attr-defined]
+    graphql_type = build_full_schema()._schema.type_map["Invoice"]
     assert isinstance(graphql_type, GraphQLObjectType)
     return graphql_type
 
