@@ -95,8 +95,9 @@ async def paginate(
 
 @dataclass(frozen=True, slots=True)
 class PageQuery:
-    """The two statements of one page (its total, its rows of the model's columns) and
-    the page asked for; built once and run again as it is (:mod:`services.prepared`)."""
+    """The two statements of a page that is only read (its total, its rows of the
+    model's columns) and the page asked for: built once per caller and run again as it is
+    (:mod:`services.prepared`), its rows read by :func:`read_page`."""
 
     count: Any
     rows: Any
@@ -112,7 +113,7 @@ def page_query(
     after: str | None,
     columns: frozenset[str] | None = None,
 ) -> PageQuery:
-    """The statements :func:`paginate_rows` runs for ``statement`` (already filtered and
+    """The statements :func:`read_page` runs for ``statement`` (already filtered and
     scoped), reading the model's named ``columns`` (``None``: all; ``id`` and
     ``created_at``, the cursor, always); a bad ``first`` or cursor is :class:`BadInput`."""
     size = page_size(first)
@@ -136,20 +137,6 @@ async def read_page(
     total = (await read_rows(session, query.count))[0][0]
     rows = [view(row) for row in await read_rows(session, query.rows)]
     return page_of(rows, size=query.size, after=query.after, total=int(total))
-
-
-async def paginate_rows(
-    session: AsyncSession,
-    statement: SelectOfScalar[Any],
-    model: Any,
-    view: Callable[[Row[Any]], V],
-    *,
-    first: int | None,
-    after: str | None,
-) -> Page[V]:
-    """:func:`paginate` for a page that is only read: the same two statements, as rows
-    given to ``view`` (:func:`read_page`)."""
-    return await read_page(session, page_query(statement, model, first=first, after=after), view)
 
 
 def _count(statement: SelectOfScalar[Any]) -> Any:
