@@ -38,7 +38,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return (Decimal(int(value)) / _FACTOR).quantize(Decimal(1).scaleb(-SCALE))
+        return Decimal(int(value)).scaleb(-SCALE)  # exact: the scaled integer, 4 places
 
     @property
     def python_type(self) -> type[Decimal]:

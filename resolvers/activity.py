@@ -6,10 +6,10 @@ import uuid
 
 from auth.principals import StaffPrincipal
 from models.activity import Activity
-from models.clients import Client
 from models.enums import ActorKind
 from resolvers.common import caller
 from resolvers.context import Info
+from resolvers.views import ClientView
 from services import activity
 from services.pagination import Page
 
@@ -53,7 +53,7 @@ async def actor_name(info: Info, entry: Activity) -> str:
     return await loaders.api_token_name_by_id.load(entry.actor_id) or API_NAME
 
 
-async def activity_client(info: Info, entry: Activity) -> Client | None:
+async def activity_client(info: Info, entry: Activity) -> ClientView | None:
     if entry.client_id is None:
         return None
     return await info.context.loaders.client_by_id.load(entry.client_id)

@@ -7,6 +7,7 @@ import uuid
 from models.clients import Client, Contact
 from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
+from resolvers.views import ClientView
 from services import access, clients
 from services.errors import NotFound
 from services.pagination import Page
@@ -33,7 +34,7 @@ async def client(info: Info, id: str) -> Client:
     return await access.access_client(info.context.session, caller(info), parse_id(id))
 
 
-async def client_of(info: Info, client_id: uuid.UUID) -> Client:
+async def client_of(info: Info, client_id: uuid.UUID) -> ClientView:
     row = await info.context.loaders.client_by_id.load(client_id)
     if row is None:  # pragma: no cover - the parent row was scoped to the same client
         raise NotFound("Client")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from models.clients import Client
 from models.documents import Document
 from models.invoices import Invoice
 from models.quotes import Quote
 from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
+from resolvers.views import ClientView
 from services import access, document_uploads, documents, downloads
 from services.pagination import Page
 from services.uploads import UploadedFile
@@ -31,7 +31,7 @@ async def document(info: Info, id: str) -> Document:
     return await access.access_document(info.context.session, caller(info), parse_id(id))
 
 
-async def optional_client(info: Info, client_id: uuid.UUID | None) -> Client | None:
+async def optional_client(info: Info, client_id: uuid.UUID | None) -> ClientView | None:
     """A client, or ``None`` for an account-wide document."""
     if client_id is None:
         return None

@@ -9,21 +9,23 @@ from models.invoices import Invoice
 from models.payments import PaymentAllocation
 from resolvers.common import atomic, caller, parse_id, staff
 from resolvers.context import Info
-from resolvers.selection import columns_for
-from resolvers.views import LINE_COLUMNS, PricedLine
+from resolvers.selection import columns_for, node_columns_for
+from resolvers.views import INVOICE_COLUMNS, LINE_COLUMNS, PricedLine
 from services import access, invoices
 from services.pagination import Page
+from services.rows import InvoiceView
 
 
 async def list_invoices(
     info: Info, *, first: int | None, after: str | None, filters: invoices.InvoiceFilter
-) -> Page[Invoice]:
+) -> Page[InvoiceView]:
     return await invoices.list_invoices(
         session=info.context.session,
         principal=caller(info),
         filters=filters,
         first=first,
         after=after,
+        columns=node_columns_for(info, INVOICE_COLUMNS),
     )
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Select, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
 from strawberry.dataloader import DataLoader
 
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
@@ -38,10 +37,24 @@ from models.subscriptions import SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
 from services import access
+from services.db import read_rows
+from services.prepared import per_caller
 from services.sessions import SessionHolder
 
 RowT = TypeVar("RowT")
+
+ClientView: TypeAlias = Client | Row[Any]
+"""A client as resolvers read it: the ORM row (the signed-in contact's own, read with its
+session) or a plain row of all its columns (:attr:`Loaders.client_by_id`); same
+attributes."""
 Scope = Callable[[Principal], access.Conditions]
+
+LINE_SCOPES: dict[Any, Scope] = {
+    InvoiceLine: access.invoice_line_scope,
+    QuoteLine: access.quote_line_scope,
+    RecurringInvoiceLine: access.recurring_invoice_line_scope,
+}
+"""Each line table's scope: the caller's account (the document was read in its own)."""
 
 
 def _by_id(
@@ -81,6 +94,40 @@ def _many_by(
     return DataLoader(load_fn=load)
 
 
+def _columns(table: Any, columns: frozenset[str] | None, *always: str) -> list[Any]:
+    """``table``'s named ``columns`` (all of them: ``None``) and the ``always`` ones, in
+    the table's order."""
+    return [
+        column
+        for column in table.columns
+        if columns is None or column.name in columns or column.name in always
+    ]
+
+
+KEYS = "keys"
+"""The expanding parameter of a loader's batch of keys (``column IN (...)``)."""
+
+
+@per_caller
+def _rows_statement(
+    model: Any,
+    key: str,
+    scope: Scope,
+    principal: Principal,
+    order_by: str | None,
+    columns: frozenset[str] | None,
+) -> Select[*tuple[Any, ...]]:
+    """``model``'s ``columns`` (and ``key``) where ``key`` is in the batch, in
+    ``scope``: built once per caller, the batch a parameter."""
+    table = model.__table__
+    statement: Select[*tuple[Any, ...]] = Select(*_columns(table, columns, key)).where(
+        table.c[key].in_(bindparam(KEYS, expanding=True)), *scope(principal)
+    )
+    if order_by is not None:
+        statement = statement.order_by(table.c[order_by], table.c.id)
+    return statement
+
+
 def _many_rows_by(
     session: AsyncSession,
     principal: Principal,
@@ -93,25 +140,29 @@ def _many_rows_by(
     """:func:`_many_by` for rows that are only read: plain rows of the named ``columns``
     (all of them: ``None``), read by attribute like the model, without building ORM
     objects, identity map entries and instance state, nor converting the ids and amounts
-    of columns nobody asked for (500 invoice lines per list page)."""
-    table = model.__table__
-    key_column = table.c[key]
-    wanted = [
-        column
-        for column in table.columns
-        if columns is None or column.name in columns or column is key_column
-    ]
+    of columns nobody asked for (500 invoice lines per list page). The statement runs on
+    the session's connection, past the ORM's execution (``services.db.read_rows``)."""
+    statement = _rows_statement(model, key, scope, principal, order_by, columns)
 
     async def load(keys: list[uuid.UUID]) -> Sequence[list[Row[Any]]]:
-        statement: Select[*tuple[Any, ...]] = Select(*wanted)
-        statement = statement.where(key_column.in_(keys), *scope(principal)).order_by(
-            table.c[order_by], table.c.id
-        )
-        rows = cast("Sequence[Row[Any]]", (await session.exec(statement)).all())
         grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
-        for row in rows:
+        for row in await read_rows(session, statement, {KEYS: keys}):
             grouped[getattr(row, key)].append(row)
         return [grouped.get(key_value, []) for key_value in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _rows_by_id(
+    session: AsyncSession, principal: Principal, model: Any, scope: Scope
+) -> DataLoader[uuid.UUID, Row[Any] | None]:
+    """:func:`_by_id` for rows that are only read: plain rows of all the model's columns
+    (read by attribute like the model), without the ORM."""
+    statement = _rows_statement(model, "id", scope, principal, None, None)
+
+    async def load(keys: list[uuid.UUID]) -> Sequence[Row[Any] | None]:
+        found = {row.id: row for row in await read_rows(session, statement, {KEYS: keys})}
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)
 
@@ -176,10 +227,12 @@ class Loaders:
         )
 
     @property
-    def client_by_id(self) -> DataLoader[uuid.UUID, Client | None]:
+    def client_by_id(self) -> DataLoader[uuid.UUID, ClientView | None]:
+        """Clients as read-only rows of all their columns (the contact's own is the
+        holder's row, primed)."""
         return self._get(
             "ClientByIdLoader",
-            lambda: _by_id(self._session, self._principal, Client, access.client_scope),
+            lambda: _rows_by_id(self._session, self._principal, Client, access.client_scope),
         )
 
     @property
@@ -215,35 +268,27 @@ class Loaders:
     def invoice_lines_by_invoice_id(
         self, columns: frozenset[str] | None = None
     ) -> DataLoader[uuid.UUID, list[Row[Any]]]:
-        """Rows of :class:`InvoiceLine`'s ``columns`` (``None``: all), read-only; one
-        loader (one statement) per distinct set of columns."""
-        name = "InvoiceLinesByInvoiceIdLoader"
+        """Rows of :class:`InvoiceLine`'s ``columns`` (``None``: all), read-only."""
+        return self._lines("InvoiceLinesByInvoiceIdLoader", InvoiceLine, "invoice_id", columns)
+
+    def quote_lines_by_quote_id(
+        self, columns: frozenset[str] | None = None
+    ) -> DataLoader[uuid.UUID, list[Row[Any]]]:
+        """Rows of :class:`QuoteLine`'s ``columns`` (``None``: all), read-only."""
+        return self._lines("QuoteLinesByQuoteIdLoader", QuoteLine, "quote_id", columns)
+
+    def _lines(
+        self, name: str, model: Any, key: str, columns: frozenset[str] | None
+    ) -> DataLoader[uuid.UUID, list[Row[Any]]]:
+        """A document's lines in order, as rows of ``columns``; one loader (one
+        statement) per distinct set of columns."""
         if columns is not None:
             name += ":" + ",".join(sorted(columns))
+        scope = LINE_SCOPES[model]
         return self._get(
             name,
             lambda: _many_rows_by(
-                self._session,
-                self._principal,
-                InvoiceLine,
-                "invoice_id",
-                access.invoice_line_scope,
-                "position",
-                columns,
-            ),
-        )
-
-    @property
-    def quote_lines_by_quote_id(self) -> DataLoader[uuid.UUID, list[QuoteLine]]:
-        return self._get(
-            "QuoteLinesByQuoteIdLoader",
-            lambda: _many_by(
-                self._session,
-                self._principal,
-                QuoteLine,
-                "quote_id",
-                access.quote_line_scope,
-                order_by="position",
+                self._session, self._principal, model, key, scope, "position", columns
             ),
         )
 
@@ -317,20 +362,15 @@ class Loaders:
             ),
         )
 
-    @property
     def recurring_lines_by_recurring_invoice_id(
-        self,
-    ) -> DataLoader[uuid.UUID, list[RecurringInvoiceLine]]:
-        return self._get(
+        self, columns: frozenset[str] | None = None
+    ) -> DataLoader[uuid.UUID, list[Row[Any]]]:
+        """Rows of :class:`RecurringInvoiceLine`'s ``columns`` (``None``: all), read-only."""
+        return self._lines(
             "RecurringLinesByRecurringInvoiceIdLoader",
-            lambda: _many_by(
-                self._session,
-                self._principal,
-                RecurringInvoiceLine,
-                "recurring_invoice_id",
-                access.recurring_invoice_line_scope,
-                order_by="position",
-            ),
+            RecurringInvoiceLine,
+            "recurring_invoice_id",
+            columns,
         )
 
     @property

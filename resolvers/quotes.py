@@ -6,7 +6,8 @@ from models.invoices import Invoice
 from models.quotes import Quote
 from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
-from resolvers.views import PricedLine
+from resolvers.selection import columns_for
+from resolvers.views import LINE_COLUMNS, PricedLine
 from services import access, quotes
 from services.pagination import Page
 
@@ -28,7 +29,8 @@ async def quote(info: Info, id: str) -> Quote:
 
 
 async def quote_lines(info: Info, quote: Quote) -> list[PricedLine]:
-    rows = await info.context.loaders.quote_lines_by_quote_id.load(quote.id)
+    columns = columns_for(info, LINE_COLUMNS)
+    rows = await info.context.loaders.quote_lines_by_quote_id(columns).load(quote.id)
     return [PricedLine(row, quote.currency) for row in rows]
 
 

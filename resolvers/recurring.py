@@ -8,7 +8,8 @@ from models.invoices import Invoice
 from models.recurring import RecurringInvoice
 from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
-from resolvers.views import PricedLine
+from resolvers.selection import columns_for
+from resolvers.views import LINE_COLUMNS, PricedLine
 from services import access, recurring
 from services.pagination import Page
 
@@ -34,9 +35,9 @@ async def recurring_invoice(info: Info, id: str) -> RecurringInvoice:
 
 
 async def recurring_lines(info: Info, recurring_invoice: RecurringInvoice) -> list[PricedLine]:
-    rows = await info.context.loaders.recurring_lines_by_recurring_invoice_id.load(
-        recurring_invoice.id
-    )
+    columns = columns_for(info, LINE_COLUMNS)
+    loader = info.context.loaders.recurring_lines_by_recurring_invoice_id(columns)
+    rows = await loader.load(recurring_invoice.id)
     return [PricedLine(row, recurring_invoice.currency) for row in rows]
 
 

@@ -8,7 +8,7 @@ those. A field the map does not know (a new one) reads every column: never too f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from graphql.language import FragmentDefinitionNode
@@ -38,15 +38,14 @@ def _field_names(
                 yield from _field_names(fragment.selection_set, fragments, seen | {name})
 
 
-def columns_for(info: Info, columns: Mapping[str, tuple[str, ...]]) -> frozenset[str] | None:
-    """The columns that the selections of the field being resolved read, by
-    ``columns`` (GraphQL field name -> the columns its resolver reads); ``None`` (all
-    columns) when a selected field is not in ``columns``. ``@skip``/``@include`` are not
-    evaluated: a skipped field only adds its columns."""
-    raw = info._raw_info
+def _columns_of(
+    selection_sets: Iterable[SelectionSetNode | None],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    columns: Mapping[str, tuple[str, ...]],
+) -> frozenset[str] | None:
     needed: set[str] = set()
-    for node in raw.field_nodes:
-        for name in _field_names(node.selection_set, raw.fragments):
+    for selection_set in selection_sets:
+        for name in _field_names(selection_set, fragments):
             if name == "__typename":
                 continue
             found = columns.get(name)
@@ -54,3 +53,50 @@ def columns_for(info: Info, columns: Mapping[str, tuple[str, ...]]) -> frozenset
                 return ALL_COLUMNS
             needed.update(found)
     return frozenset(needed)
+
+
+def columns_for(info: Info, columns: Mapping[str, tuple[str, ...]]) -> frozenset[str] | None:
+    """The columns that the selections of the field being resolved read, by
+    ``columns`` (GraphQL field name -> the columns its resolver reads); ``None`` (all
+    columns) when a selected field is not in ``columns``. ``@skip``/``@include`` are not
+    evaluated: a skipped field only adds its columns."""
+    raw = info._raw_info
+    return _columns_of((node.selection_set for node in raw.field_nodes), raw.fragments, columns)
+
+
+def _fields_named(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    name: str,
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[FieldNode]:
+    """The fields called ``name`` in ``selection_set`` (through fragments, any alias)."""
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields_named(selection.selection_set, fragments, name, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and selection.name.value not in seen:
+                yield from _fields_named(
+                    fragment.selection_set, fragments, name, seen | {selection.name.value}
+                )
+
+
+def node_columns_for(info: Info, columns: Mapping[str, tuple[str, ...]]) -> frozenset[str] | None:
+    """:func:`columns_for` for a connection's items: the columns their selections read
+    under ``nodes`` and ``edges { node }`` of the connection field being resolved."""
+    raw = info._raw_info
+    fragments = raw.fragments
+    selections: list[SelectionSetNode | None] = []
+    for connection in raw.field_nodes:
+        for nodes in _fields_named(connection.selection_set, fragments, "nodes"):
+            selections.append(nodes.selection_set)
+        for edges in _fields_named(connection.selection_set, fragments, "edges"):
+            for node in _fields_named(edges.selection_set, fragments, "node"):
+                selections.append(node.selection_set)
+    return _columns_of(selections, fragments, columns)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from resolvers.loaders import ClientView
+
+__all__ = ["INVOICE_COLUMNS", "LINE_COLUMNS", "ClientView", "PricedLine"]
+
 
 @dataclass(frozen=True, slots=True)
 class PricedLine:
@@ -15,6 +19,8 @@ class PricedLine:
     currency: str
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # graphql-core asks every list item for ``__await__``
+            raise AttributeError(name)
         return getattr(self.line, name)
 
 
@@ -35,3 +41,50 @@ LINE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The columns each field of ``LineItem`` reads (schema.lines; a test keeps them in
 step), for loaders that read only what is selected (resolvers.selection)."""
+
+
+_PAID = ("status", "total", "amount_paid", "credits_applied")
+"""What ``balance`` and the paid state are computed from (models.invoices)."""
+_OVERDUE = (*_PAID, "due_date", "deposit_amount", "deposit_due_date")
+
+INVOICE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "number": ("number",),
+    "status": ("status",),
+    "currency": ("currency",),
+    "issueDate": ("issue_date",),
+    "dueDate": ("due_date",),
+    "depositAmount": ("deposit_amount",),
+    "depositDueDate": ("deposit_due_date",),
+    "poNumber": ("po_number",),
+    "publicNotes": ("public_notes",),
+    "privateNotes": ("private_notes",),
+    "terms": ("terms",),
+    "subtotal": ("subtotal",),
+    "discountTotal": ("discount_total",),
+    "taxTotal": ("tax_total",),
+    "total": ("total",),
+    "amountPaid": ("amount_paid",),
+    "creditsApplied": ("credits_applied",),
+    "balance": _PAID,
+    "sentAt": ("sent_at",),
+    "viewedAt": ("viewed_at",),
+    "paidAt": ("paid_at",),
+    "voidedAt": ("voided_at",),
+    "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+    "paidState": _PAID,
+    "isOverdue": _OVERDUE,
+    "amountDue": _OVERDUE,
+    "client": ("client_id",),
+    "project": ("project_id",),
+    "lines": ("id",),
+    "pdfUrl": ("id",),
+    "payments": ("id",),
+    "autoBill": ("id",),
+    "activity": ("id",),
+}
+"""The columns each field of ``Invoice`` reads (schema.invoices; a test keeps them in
+step), for invoice lists that read only what their items select. Every invoice row also
+has ``id``, ``created_at`` (its cursor) and ``currency`` (every amount's precision):
+:data:`services.rows.INVOICE_ALWAYS`."""

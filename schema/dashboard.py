@@ -133,9 +133,7 @@ class Dashboard:
         first: int | None = _PAGE,
         after: str | None = None,
     ) -> Connection[Annotated[Invoice, strawberry.lazy("schema.invoices")]]:
-        return await dashboard.open_invoices(  # type: ignore[return-value]
-            info.context.session, root, first=first, after=after
-        )
+        return await resolvers.open_invoices(info, root, first=first, after=after)  # type: ignore[return-value]
 
     @field(
         "Received payments, newest first.",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, type_coerce
 from sqlmodel import col, select
@@ -31,12 +32,15 @@ from models.recurring import RecurringInvoice
 from models.subscriptions import Subscription
 from models.types import ExactDecimal, utcnow
 from services import access
+from services.db import read_rows
 from services.errors import BadInput
 from services.invoices import OPEN_STATUSES, applied_sql, overdue_condition
 from services.money import ZERO, round_money
-from services.pagination import Page, paginate
+from services.pagination import Page, PageQuery, page_query, paginate, read_page
+from services.prepared import per_caller
 from services.recurring.periods import schedule_dates
 from services.recurring.schedules import MAX_UPCOMING, charges_automatically
+from services.rows import INVOICE_ALWAYS, InvoiceView, RowView
 
 OPEN_QUOTE_STATUSES = (QuoteStatus.SENT, QuoteStatus.VIEWED)
 """Quotes waiting for the client's answer (and not past their valid-until date)."""
@@ -97,7 +101,7 @@ def _exact(expression: ColumnElement[Decimal]) -> ColumnElement[Decimal]:
     return func.sum(type_coerce(expression, ExactDecimal()))
 
 
-def _totals(rows: Sequence[tuple[str, int, Decimal | None]]) -> list[CurrencyTotal]:
+def _totals(rows: Sequence[Any]) -> list[CurrencyTotal]:
     """``(currency, count, sum)`` rows -> totals, by currency code."""
     return [
         CurrencyTotal(currency=currency, amount=round_money(amount or ZERO, currency), count=count)
@@ -106,17 +110,17 @@ def _totals(rows: Sequence[tuple[str, int, Decimal | None]]) -> list[CurrencyTot
     ]
 
 
-async def _invoice_totals(
-    session: AsyncSession, scope: DashboardScope, condition: ColumnElement[bool]
-) -> list[CurrencyTotal]:
-    """What is still owed on the invoices meeting ``condition``, by currency."""
+@per_caller
+def _invoice_totals_statement(scope: DashboardScope, overdue_on: date | None) -> Any:
+    """What is still owed on open invoices (``overdue_on``: on those overdue that day),
+    by currency."""
+    condition = _outstanding() if overdue_on is None else overdue_condition(overdue_on)
     balance = _exact(Invoice.total - applied_sql())
-    statement = (
+    return (
         select(col(Invoice.currency), func.count(col(Invoice.id)), balance)
         .where(*access.invoice_scope(scope.principal), *scope.narrow(Invoice), condition)
         .group_by(col(Invoice.currency))
     )
-    return _totals((await session.exec(statement)).all())
 
 
 def _outstanding() -> ColumnElement[bool]:
@@ -125,19 +129,19 @@ def _outstanding() -> ColumnElement[bool]:
 
 async def outstanding(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
     """What is still owed on open invoices, per currency, and how many owe it."""
-    return await _invoice_totals(session, scope, _outstanding())
+    return _totals(await read_rows(session, _invoice_totals_statement(scope, None)))
 
 
 async def overdue(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
     """What is owed on overdue invoices, per currency, and how many they are."""
-    return await _invoice_totals(session, scope, overdue_condition(utcnow().date()))
+    statement = _invoice_totals_statement(scope, utcnow().date())
+    return _totals(await read_rows(session, statement))
 
 
-async def received_this_month(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
-    """Payments received since the first of ``scope.today``'s month, net of what was
-    refunded of them, per currency, and how many they are."""
+@per_caller
+def _received_statement(scope: DashboardScope) -> Any:
     net = _exact(Payment.amount - Payment.refunded_amount)  # type: ignore[arg-type]
-    statement = (
+    return (
         select(col(Payment.currency), func.count(col(Payment.id)), net)
         .where(
             *access.payment_scope(scope.principal),
@@ -148,42 +152,75 @@ async def received_this_month(session: AsyncSession, scope: DashboardScope) -> l
         )
         .group_by(col(Payment.currency))
     )
-    return _totals((await session.exec(statement)).all())
 
 
-async def open_invoices(
-    session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
-) -> Page[Invoice]:
-    """Invoices with something still to pay, newest first."""
+async def received_this_month(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
+    """Payments received since the first of ``scope.today``'s month, net of what was
+    refunded of them, per currency, and how many they are."""
+    return _totals(await read_rows(session, _received_statement(scope)))
+
+
+@per_caller
+def _open_invoices_query(
+    scope: DashboardScope, first: int | None, after: str | None, columns: frozenset[str] | None
+) -> PageQuery:
     statement = select(Invoice).where(
         *access.invoice_scope(scope.principal), *scope.narrow(Invoice), _outstanding()
     )
-    return await paginate(session, statement, Invoice, first=first, after=after)
+    return page_query(statement, Invoice, first=first, after=after, columns=columns)
 
 
-async def recent_payments(
-    session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
-) -> Page[Payment]:
-    """Received payments, newest first (not those still pending, failed or canceled)."""
+async def open_invoices(
+    session: AsyncSession,
+    scope: DashboardScope,
+    *,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None = None,
+) -> Page[InvoiceView]:
+    """Invoices with something still to pay, newest first, as read-only rows of the
+    named ``columns`` (``None``: all; :data:`services.rows.INVOICE_ALWAYS` always)."""
+    if columns is not None:
+        columns |= frozenset(INVOICE_ALWAYS)
+    query = _open_invoices_query(scope, first, after, columns)
+    return await read_page(session, query, InvoiceView)
+
+
+@per_caller
+def _recent_payments_query(
+    scope: DashboardScope, first: int | None, after: str | None
+) -> PageQuery:
     statement = select(Payment).where(
         *access.payment_scope(scope.principal),
         *scope.narrow(Payment),
         col(Payment.status).in_(SETTLED_STATUSES),
     )
-    return await paginate(session, statement, Payment, first=first, after=after)
+    return page_query(statement, Payment, first=first, after=after)
 
 
-async def open_quotes(
+async def recent_payments(
     session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
-) -> Page[Quote]:
-    """Estimates and proposals waiting for an answer and still valid, newest first."""
+) -> Page[RowView]:
+    """Received payments, newest first (not those still pending, failed or canceled)."""
+    return await read_page(session, _recent_payments_query(scope, first, after), RowView)
+
+
+@per_caller
+def _open_quotes_query(scope: DashboardScope, first: int | None, after: str | None) -> PageQuery:
     statement = select(Quote).where(
         *access.quote_scope(scope.principal),
         *scope.narrow(Quote),
         col(Quote.status).in_(OPEN_QUOTE_STATUSES),
         or_(col(Quote.valid_until).is_(None), col(Quote.valid_until) >= scope.today),
     )
-    return await paginate(session, statement, Quote, first=first, after=after)
+    return page_query(statement, Quote, first=first, after=after)
+
+
+async def open_quotes(
+    session: AsyncSession, scope: DashboardScope, *, first: int | None, after: str | None
+) -> Page[RowView]:
+    """Estimates and proposals waiting for an answer and still valid, newest first."""
+    return await read_page(session, _open_quotes_query(scope, first, after), RowView)
 
 
 async def active_subscriptions(

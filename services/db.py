@@ -38,10 +38,11 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Executable, Row, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,6 +107,24 @@ def _sqlite_before_cursor_execute(
         cursor.execute("BEGIN IMMEDIATE")
 
 
+def _sqlite_rollback(dialect_rollback: Any) -> Any:
+    """The dialect's ``do_rollback``, skipped when SQLite has no transaction open.
+
+    Reads run in autocommit (see the module docstring), so at the end of a read-only
+    request SQLite is in no transaction, yet SQLAlchemy rolls back twice (the session's
+    transaction, then the pool's reset): two round trips to aiosqlite's thread that do
+    nothing. ``in_transaction`` is SQLite's own flag (``sqlite3_get_autocommit``), read
+    without a round trip; a transaction begun (``BEGIN IMMEDIATE``) is rolled back."""
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        driver = getattr(dbapi_connection, "_connection", dbapi_connection)
+        if getattr(driver, "in_transaction", True) is False:
+            return
+        dialect_rollback(dbapi_connection)
+
+    return do_rollback
+
+
 def set_sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
     """Turn SQLite's foreign key enforcement on or off for ``connection`` (which must
     not be in a transaction: the pragma is a no-op inside one); other databases: nothing.
@@ -133,6 +152,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         event.listen(engine.sync_engine, "before_cursor_execute", _sqlite_before_cursor_execute)
+        dialect: Any = engine.dialect
+        dialect.do_rollback = _sqlite_rollback(dialect.do_rollback)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
@@ -192,6 +213,24 @@ class SerialAsyncSession(AsyncSession):
         async with self._turn:
             return await _to_the_end(super().get(*args, **kwargs))
 
+    async def read(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> list[Row[Any]]:
+        """The rows of a Core ``statement`` (columns, not entities), run on the session's
+        connection in its transaction, bypassing the ORM's execution (its compile
+        state, result loading, identity map): for rows that are only read.
+
+        Pending changes are flushed first, as the ORM's autoflush would; the statement
+        runs in one trip into the session's greenlet, and in turn with the others."""
+        async with self._turn:
+            return await _to_the_end(greenlet_spawn(self._read, statement, params))
+
+    def _read(self, statement: Executable, params: dict[str, Any] | None) -> list[Row[Any]]:
+        sync = self.sync_session
+        if sync.autoflush and (sync.new or sync.dirty or sync.deleted):
+            sync.flush()
+        return list(sync.connection().execute(statement, params).all())
+
     async def flush(self, objects: Any = None) -> None:
         async with self._turn:
             await _to_the_end(super().flush(objects))
@@ -246,6 +285,16 @@ def serialises_writers(factory: async_sessionmaker[AsyncSession]) -> bool:
     there a write transaction holds up every other writer for as long as it lasts."""
     bind = factory.kw.get("bind")
     return isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite"
+
+
+async def read_rows(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> list[Row[Any]]:
+    """:meth:`SerialAsyncSession.read` on any session (another ``AsyncSession``: its
+    ``execute``, which gives the same rows)."""
+    if isinstance(session, SerialAsyncSession):
+        return await session.read(statement, params)
+    return list((await session.execute(statement, params)).all())
 
 
 def writes(connection: Connection) -> bool:

@@ -37,8 +37,10 @@ from services.events import invoices as invoice_events
 from services.events.invoices import InvoiceOrigin, IssueSource
 from services.lines import LineData, copy_lines, line_data_of, replace_lines
 from services.money import check_amount, validate_currency
-from services.pagination import Page, paginate
+from services.pagination import Page, PageQuery, page_query, read_page
 from services.portal.documents import email_document
+from services.prepared import per_caller
+from services.rows import INVOICE_ALWAYS, InvoiceView
 from services.subscription_recovery import invoice_paid
 from services.unit_of_work import UnitOfWork
 from services.validation import apply_document_texts
@@ -120,16 +122,45 @@ async def list_invoices(
     filters: InvoiceFilter,
     first: int | None,
     after: str | None,
-) -> Page[Invoice]:
+    columns: frozenset[str] | None = None,
+) -> Page[InvoiceView]:
+    """A page of the caller's invoices, as read-only rows (:mod:`services.rows`) of the
+    named ``columns`` (``None``: all; :data:`services.rows.INVOICE_ALWAYS` always)."""
+    today = utcnow().date() if filters.overdue is not None else None
+    query = _list_query(
+        principal,
+        filters.client_id,
+        tuple(filters.statuses),
+        filters.overdue,
+        today,
+        first,
+        after,
+        None if columns is None else columns | frozenset(INVOICE_ALWAYS),
+    )
+    return await read_page(session, query, InvoiceView)
+
+
+@per_caller
+def _list_query(
+    principal: Principal,
+    client_id: uuid.UUID | None,
+    statuses: tuple[InvoiceStatus, ...],
+    overdue: bool | None,
+    today: date | None,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None,
+) -> PageQuery:
+    """:func:`list_invoices`'s statements (``today``: the day ``overdue`` is judged)."""
     statement = select(Invoice).where(*invoice_scope(principal))
-    if filters.client_id is not None:
-        statement = statement.where(Invoice.client_id == filters.client_id)
-    if filters.statuses:
-        statement = statement.where(Invoice.status.in_(filters.statuses))  # type: ignore[attr-defined]
-    if filters.overdue is not None:
-        overdue = overdue_condition(utcnow().date())
-        statement = statement.where(overdue if filters.overdue else ~overdue)
-    return await paginate(session, statement, Invoice, first=first, after=after)
+    if client_id is not None:
+        statement = statement.where(Invoice.client_id == client_id)
+    if statuses:
+        statement = statement.where(Invoice.status.in_(statuses))  # type: ignore[attr-defined]
+    if overdue is not None and today is not None:
+        late = overdue_condition(today)
+        statement = statement.where(late if overdue else ~late)
+    return page_query(statement, Invoice, first=first, after=after, columns=columns)
 
 
 def _apply(invoice: Invoice, data: InvoiceData) -> None:

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Row, and_, func, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from services.db import read_rows
 from services.errors import BadInput
 from services.validation import check_datetime
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -86,9 +88,63 @@ async def paginate(
 ) -> Page[T]:
     """One page of ``statement`` (already filtered and scoped), newest first."""
     size = page_size(first)
-    total = (
-        await session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))
-    ).one()
+    total = (await session.exec(_count(statement))).one()
+    rows = list((await session.exec(_page(statement, model, size, after))).all())
+    return page_of(rows, size=size, after=after, total=int(total))
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """The two statements of a page that is only read (its total, its rows of the
+    model's columns) and the page asked for: built once per caller and run again as it is
+    (:mod:`services.prepared`), its rows read by :func:`read_page`."""
+
+    count: Any
+    rows: Any
+    size: int
+    after: str | None
+
+
+def page_query(
+    statement: SelectOfScalar[Any],
+    model: Any,
+    *,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None = None,
+) -> PageQuery:
+    """The statements :func:`read_page` runs for ``statement`` (already filtered and
+    scoped), reading the model's named ``columns`` (``None``: all; ``id`` and
+    ``created_at``, the cursor, always); a bad ``first`` or cursor is :class:`BadInput`."""
+    size = page_size(first)
+    wanted = [
+        column
+        for column in model.__table__.columns
+        if columns is None or column.name in columns or column.name in _CURSOR
+    ]
+    rows = _page(statement, model, size, after).with_only_columns(*wanted)
+    return PageQuery(count=_count(statement), rows=rows, size=size, after=after)
+
+
+_CURSOR = ("id", "created_at")
+
+
+async def read_page(
+    session: AsyncSession, query: PageQuery, view: Callable[[Row[Any]], V]
+) -> Page[V]:
+    """The page of ``query``: its rows read past the ORM (:func:`services.db.read_rows`),
+    each given to ``view`` (:mod:`services.rows`) instead of becoming an ORM object."""
+    total = (await read_rows(session, query.count))[0][0]
+    rows = [view(row) for row in await read_rows(session, query.rows)]
+    return page_of(rows, size=query.size, after=query.after, total=int(total))
+
+
+def _count(statement: SelectOfScalar[Any]) -> Any:
+    return select(func.count()).select_from(statement.order_by(None).subquery())
+
+
+def _page(statement: SelectOfScalar[T], model: Any, size: int, after: str | None) -> Any:
+    """``statement`` after the cursor, newest first, ``size + 1`` rows."""
     paged = statement
     if after:
         created_at, row_id = decode_cursor(after)
@@ -98,14 +154,7 @@ async def paginate(
                 and_(model.created_at == created_at, model.id < row_id),
             )
         )
-    rows = list(
-        (
-            await session.exec(
-                paged.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)
-            )
-        ).all()
-    )
-    return page_of(rows, size=size, after=after, total=int(total))
+    return paged.order_by(model.created_at.desc(), model.id.desc()).limit(size + 1)
 
 
 def page_of(rows: Sequence[T], *, size: int, after: str | None, total: int) -> Page[T]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -35,6 +35,7 @@ from services.access import access_contact
 from services.client_modules import account_modules, portal_modules
 from services.errors import NotFound, RateLimited, Unauthenticated
 from services.passwords import verify_password
+from services.prepared import once
 from services.ratelimit import Budget, RateLimiter
 from services.revocation import announce_after_commit
 from services.unit_of_work import end_read, write_apart
@@ -307,9 +308,10 @@ class SessionHolder:
     account: Account | None = None
 
 
-async def session_holder(session: AsyncSession, session_id: uuid.UUID) -> SessionHolder:
-    """:func:`principal_for_session`, with the rows read: the session and its holder
-    (staff user, or contact with client and account) in one statement."""
+@once
+def _holder_statement() -> Select[AuthSession, StaffUser, Contact, Client, Account]:
+    """The session ``:session_id`` with its holder's rows (built once: the id is a
+    parameter)."""
     statement = (
         select(AuthSession, StaffUser, Contact, Client)
         .add_columns(Account)  # select() is typed up to four entities
@@ -317,10 +319,15 @@ async def session_holder(session: AsyncSession, session_id: uuid.UUID) -> Sessio
         .outerjoin(Contact, col(Contact.id) == col(AuthSession.contact_id))
         .outerjoin(Client, col(Client.id) == col(Contact.client_id))
         .outerjoin(Account, col(Account.id) == col(Contact.account_id))
-        .where(col(AuthSession.id) == session_id)
+        .where(col(AuthSession.id) == bindparam("session_id"))
     )
-    rows = cast("Select[AuthSession, StaffUser, Contact, Client, Account]", statement)
-    row = (await session.exec(rows)).one_or_none()
+    return cast("Select[AuthSession, StaffUser, Contact, Client, Account]", statement)
+
+
+async def session_holder(session: AsyncSession, session_id: uuid.UUID) -> SessionHolder:
+    """:func:`principal_for_session`, with the rows read: the session and its holder
+    (staff user, or contact with client and account) in one statement."""
+    row = (await session.exec(_holder_statement(), params={"session_id": session_id})).one_or_none()
     now = utcnow()
     if row is None:
         raise Unauthenticated("Invalid or expired token.")
