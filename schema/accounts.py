@@ -75,14 +75,18 @@ class Account:
     convert_quote_on_approval: bool = field(
         "Whether an approved quote becomes an invoice.", permission=Permission.ACCOUNT_ADMIN
     )
+    # Read by whoever reads payments (a client's billing and viewer contacts too, for
+    # the portal's pay-ahead page; never a collaborator), where the Payments module is on.
     client_prepayments_enabled: bool = field(
         "Whether billing contacts may pre-pay in the portal (`makePrepayment`).",
-        permission=Permission.ACCOUNT_ADMIN,
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
     )
     client_prepayment_minimum: Decimal = money(
         "client_prepayment_minimum",
         "Smallest pre-payment a client may make.",
-        permission=Permission.ACCOUNT_ADMIN,
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
     )
     subscription_unpaid_action: UnpaidSubscriptionAction = field(
         "What a subscription becomes once every retry of a charge failed.",
