@@ -179,6 +179,35 @@ class Portal:
             status_code=404,
         )
 
+    async def unknown_page(self, request: Request) -> Response:
+        """A path under ``/portal/<account>/`` that no screen has: 404 in the account's
+        branding with a way back (the dashboard with a session cookie, else sign-in);
+        where the account has no portal (unknown, or its portal off) the plain 404, the
+        same either way, so it tells nobody whether the account exists."""
+        async with self.runtime.sessions() as session:
+            branding = await public_branding(self, request, session)
+        if branding is None:
+            return self.not_found()
+        slug = request.path_params["account"]
+        signed_in = SESSION_COOKIE in request.cookies
+        back = (
+            {"href": self.url(slug), "label": "Back to your dashboard"}
+            if signed_in
+            else {"href": self.url(slug, "sign-in"), "label": "Sign in to your portal"}
+        )
+        return render(
+            "error.html",
+            {
+                "title": "Page not found",
+                "message": "There is no such page in this portal.",
+                "portal": branding,
+                "base": f"/portal/{slug}",
+                "locale": branding.get("locale"),
+                "back": back,
+            },
+            status_code=404,
+        )
+
     # -- the visitor --------------------------------------------------------------------
 
     async def account(self, session: AsyncSession, slug: str) -> Account | None:
