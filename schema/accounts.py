@@ -33,6 +33,7 @@ class Account:
     slug: str = field("Short name used in portal URLs and sign-in.")
     currency: str = field("Default currency (ISO 4217).")
     timezone: str = field("IANA time zone of the business.")
+    locale: str = field("How the portal writes money and dates (CLDR locale: en_US, de_DE).")
 
     @field("Logo shown in the portal and on documents (an uploaded one, or the URL given).")
     def logo_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:
@@ -143,6 +144,7 @@ class SignInPayload:
 class Portal:
     name: str = field("The business's name.")
     slug: str = field("The account's short name.")
+    locale: str = field("How money and dates are written (CLDR locale: en_US, de_DE).")
 
     @field("Logo to show (an uploaded one is served under `/branding/`).")
     def logo_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:

@@ -202,7 +202,6 @@ class Portal:
                 "message": "There is no such page in this portal.",
                 "portal": branding,
                 "base": f"/portal/{slug}",
-                "locale": branding.get("locale"),
                 "back": back,
             },
             status_code=404,

@@ -23,7 +23,11 @@ from services.money import DEFAULT_LOCALE, format_money
 
 
 def locale_of(context: Context) -> str:
+    """The page's ``locale``, else its portal branding's, else ``en_US``."""
     locale = context.get("locale")
+    if not locale:
+        portal = context.get("portal")
+        locale = portal.get("locale") if isinstance(portal, dict) else None
     return locale if isinstance(locale, str) and locale else DEFAULT_LOCALE
 
 
