@@ -113,10 +113,14 @@ def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
             into[key] = value
 
 
+def uuid_or_none(value: str) -> str | None:
+    """``value`` when it looks like a UUID (an ID the API answers), else None."""
+    return value if _UUID.fullmatch(value) else None
+
+
 def path_id(request: Request) -> str | None:
     """The ``{id}`` path parameter when it looks like a UUID, else None (a 404)."""
-    value = str(request.path_params["id"])
-    return value if _UUID.fullmatch(value) else None
+    return uuid_or_none(str(request.path_params["id"]))
 
 
 EXPLAINED = {

@@ -1,5 +1,6 @@
-"""Invoices: the list (outstanding, paid, all), one invoice, and Pay Now (a
-PaymentIntent confirmed by Stripe.js on ``pay.html``)."""
+"""Invoices: the list (outstanding, paid, all), one invoice, and Pay Now: with a saved
+card, charged at once (``pay.html`` only when the bank asks the payer to authenticate,
+3-D Secure), else a new card in Stripe.js's Payment Element on ``pay.html``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, first_message, path_id
+from server.portal_web.base import GET, POST, Page, Portal, Tab, Visit, path_id, uuid_or_none
 from server.portal_web.documents import Answer
 from server.portal_web.security import STRIPE_JS
 
+INVOICE_PARTS = ("invoice_cards",)
+"""The saved cards to pay with, where the visitor's schema has them."""
 INVOICE_FILTERS: dict[str, list[str] | None] = {
     "outstanding": ["SENT", "VIEWED", "PARTIAL"],
     "paid": ["PAID"],
@@ -41,28 +44,33 @@ async def invoice(portal: Portal, request: Request) -> Response:
     if invoice_id is None:
         return portal.not_found()
     return await portal.page(
-        request, "invoice", current="invoices", variables={"id": invoice_id}, error=None
+        request,
+        "invoice",
+        current="invoices",
+        variables={"id": invoice_id},
+        parts=INVOICE_PARTS,
+        error=None,
     )
 
 
 async def invoice_with_error(
     portal: Portal, visit: Visit, invoice_id: str, answer: Answer
 ) -> Response:
-    if "NOT_FOUND" in answer.codes:
-        return portal.not_found()
-    shown = await portal.run(
-        visit.request, visit.session, visit.principal, "invoice", {"id": invoice_id}
-    )
-    if shown.data is None:
-        return portal.not_found()
-    return await portal.render_page(
+    return await portal.shown_with_error(
         visit,
-        "invoice.html",
-        shown.data,
+        answer,
+        document="invoice",
+        variables={"id": invoice_id},
+        template="invoice.html",
         current="invoices",
-        status_code=400,
-        error=first_message(answer),
+        parts=INVOICE_PARTS,
     )
+
+
+def pay_variables(invoice_id: str, form: dict[str, str]) -> dict[str, Any]:
+    """The invoice, and the saved payment method chosen (none: a new card in Stripe.js)."""
+    method = form.get("paymentMethod", "").strip()
+    return {"invoiceIds": [invoice_id], "paymentMethodId": uuid_or_none(method)}
 
 
 async def pay(portal: Portal, request: Request) -> Response:
@@ -71,6 +79,10 @@ async def pay(portal: Portal, request: Request) -> Response:
         return portal.not_found()
 
     async def done(visit: Visit, data: dict[str, Any]) -> Response:
+        paying = portal.url(visit.slug, f"invoices/{invoice_id}", notice="paying")
+        if not data["payInvoices"]["clientSecret"]:
+            # a saved card charged at once: Stripe needs nothing more from the browser
+            return portal.redirect(paying)
         return await portal.render_page(
             visit,
             "pay.html",
@@ -79,15 +91,14 @@ async def pay(portal: Portal, request: Request) -> Response:
             stripe=True,
             stripe_js=f"{STRIPE_JS}/v3/",
             invoice_id=invoice_id,
-            return_url=str(request.base_url).rstrip("/")
-            + portal.url(visit.slug, f"invoices/{invoice_id}", notice="paying"),
+            return_url=str(request.base_url).rstrip("/") + paying,
         )
 
     async def failed(visit: Visit, answer: Answer) -> Response:
         return await invoice_with_error(portal, visit, invoice_id, answer)
 
     return await portal.action(
-        request, "pay", lambda _form: {"invoiceIds": [invoice_id]}, done=done, failed=failed
+        request, "pay", lambda form: pay_variables(invoice_id, form), done=done, failed=failed
     )
 
 
