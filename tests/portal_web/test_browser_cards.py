@@ -130,7 +130,7 @@ async def add_card(page: Any, base: str, number: str) -> str:
     secret = await page.locator("#setup-form").get_attribute("data-client-secret")
     assert secret
     await page.get_by_role("button", name="Save card").click()
-    return secret.split("_secret_")[0]
+    return str(secret.split("_secret_")[0])
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
