@@ -80,6 +80,7 @@ ENVIRONMENT.filters["money"] = money
 ENVIRONMENT.filters["day"] = day
 ENVIRONMENT.filters["humanize"] = humanize
 ENVIRONMENT.filters["positive"] = positive
+ENVIRONMENT.tests["positive"] = positive
 
 
 def render(

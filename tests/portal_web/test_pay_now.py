@@ -4,7 +4,7 @@ lets Stripe.js in and nothing else external; a saved card is offered and charged
 
 from __future__ import annotations
 
-from tests.portal_web.helpers import billed_client, csrf_of
+from tests.portal_web.helpers import CREATE_INVOICE, SEND_INVOICE, billed_client, csrf_of
 from tests.schema.test_recurring import contact_token
 from tests.stripe.helpers import connect_stripe, methods_of, save_card
 from tests.stripe.server import PUBLISHABLE_KEY
@@ -68,3 +68,33 @@ async def test_a_saved_card_is_offered_and_charged_at_once(
     charged = localstripe.intent(payment["providerPaymentId"])
     assert charged["status"] == "succeeded"
     assert charged["payment_method"] == pm
+
+
+async def test_several_invoices_are_paid_at_once(gql, tenant, client, localstripe):
+    await connect_stripe(gql, tenant.admin)
+    billed = await billed_client(gql, tenant.admin)
+    lines = [{"description": "Hosting", "quantity": "1", "unitPrice": "250.00"}]
+    other = (
+        await gql.data(
+            CREATE_INVOICE,
+            {"input": {"clientId": billed.client_id, "currency": "USD", "lines": lines}},
+            token=tenant.admin,
+        )
+    )["createInvoice"]
+    await gql.data(SEND_INVOICE, {"id": other["id"]}, token=tenant.admin)
+    await client.get(billed.path)
+    page = await client.get("/portal/acme/invoices")
+    assert "<legend>Pay several invoices at once</legend>" in page.text
+    assert page.text.count('type="checkbox" name="invoice-') == 2
+    csrf = csrf_of(page.text)
+    # none chosen: the list again, saying why
+    none = await client.post("/portal/acme/invoices/pay", data={"csrf": csrf})
+    assert none.status_code == 400
+    assert 'class="error" role="alert"' in none.text
+    both = {"csrf": csrf, f"invoice-{billed.invoice_id}": "yes", f"invoice-{other['id']}": "yes"}
+    response = await client.post("/portal/acme/invoices/pay", data=both)
+    assert response.status_code == 200, response.text
+    assert "<h1>Pay $1,500.00</h1>" in response.text
+    assert 'data-client-secret="pi_' in response.text
+    assert "notice%3Dpaying" in response.text or "invoices?notice=paying" in response.text
+    assert 'href="/portal/acme/invoices">Back to the invoices</a>' in response.text
