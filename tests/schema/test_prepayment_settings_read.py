@@ -5,6 +5,8 @@ contact while the Payments module is off for them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.enums import StaffRole
 from tests.schema.test_recurring import portal_client
 
@@ -15,7 +17,7 @@ mutation($input: AccountSettingsInput!) { updateAccountSettings(input: $input) {
 ALLOW = {"input": {"clientPrepaymentsEnabled": True, "clientPrepaymentMinimum": "20.00"}}
 
 
-def refused(body: dict) -> list[str]:
+def refused(body: dict[str, Any]) -> list[str]:
     """The messages of an answer refused as invalid for the caller's schema."""
     assert "data" not in body or body["data"] is None, body
     return [error["message"] for error in body["errors"]]
