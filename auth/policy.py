@@ -191,10 +191,10 @@ TYPE_READS: dict[str, TypeRead] = {
     # The business, its people and partners.
     "Account": _read(
         Permission.ACCOUNT_ADMIN,
-        reference="id name slug currency timezone logoUrl primaryColor backgroundImageUrl "
+        reference="id name slug currency timezone locale logoUrl primaryColor backgroundImageUrl "
         "whiteLabel termsText privacyText clientUploadsEnabled clientUploadMaxBytes "
-        "clientPaymentsEnabled",
-    ),
+        "clientPaymentsEnabled clientPrepaymentsEnabled clientPrepaymentMinimum",
+    ),  # the pre-payment settings: their own @requires (PAYMENTS_READ, Payments module)
     "StaffUser": _read(Permission.STAFF_READ),
     "ApiClient": _read(Permission.ACCOUNT_ADMIN),
     "Webhook": _read(Permission.ACCOUNT_ADMIN),

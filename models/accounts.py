@@ -33,6 +33,8 @@ class Account(SQLModel, table=True):
     slug: str = Field(max_length=63, unique=True, index=True)
     currency: str = Field(default="USD", max_length=3)
     timezone: str = Field(default="UTC", max_length=64)
+    locale: str = Field(default="en_US", max_length=16)
+    """How the portal writes money and dates (a CLDR locale: ``en_US``, ``de_DE``)."""
     # Branding (public: the portal login page shows it)
     logo_url: str | None = Field(default=None, max_length=500)
     primary_color: str = Field(default="#2F6FEB", max_length=7)

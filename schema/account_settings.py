@@ -86,6 +86,9 @@ class StripeConnectionInput:
 class AccountSettingsInput:
     name: str | None = strawberry.field(default=None, description="The business's name.")
     timezone: str | None = strawberry.field(default=None, description="IANA time zone.")
+    locale: str | None = strawberry.field(
+        default=None, description="How the portal writes money and dates (CLDR: en_US, de_DE)."
+    )
     logo_url: str | None = strawberry.field(
         default=None, description="Logo URL (http/https); empty removes it."
     )

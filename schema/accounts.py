@@ -33,6 +33,7 @@ class Account:
     slug: str = field("Short name used in portal URLs and sign-in.")
     currency: str = field("Default currency (ISO 4217).")
     timezone: str = field("IANA time zone of the business.")
+    locale: str = field("How the portal writes money and dates (CLDR locale: en_US, de_DE).")
 
     @field("Logo shown in the portal and on documents (an uploaded one, or the URL given).")
     def logo_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:
@@ -75,14 +76,18 @@ class Account:
     convert_quote_on_approval: bool = field(
         "Whether an approved quote becomes an invoice.", permission=Permission.ACCOUNT_ADMIN
     )
+    # Read by whoever reads payments (a client's billing and viewer contacts too, for
+    # the portal's pay-ahead page; never a collaborator), where the Payments module is on.
     client_prepayments_enabled: bool = field(
         "Whether billing contacts may pre-pay in the portal (`makePrepayment`).",
-        permission=Permission.ACCOUNT_ADMIN,
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
     )
     client_prepayment_minimum: Decimal = money(
         "client_prepayment_minimum",
         "Smallest pre-payment a client may make.",
-        permission=Permission.ACCOUNT_ADMIN,
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
     )
     subscription_unpaid_action: UnpaidSubscriptionAction = field(
         "What a subscription becomes once every retry of a charge failed.",
@@ -139,6 +144,7 @@ class SignInPayload:
 class Portal:
     name: str = field("The business's name.")
     slug: str = field("The account's short name.")
+    locale: str = field("How money and dates are written (CLDR locale: en_US, de_DE).")
 
     @field("Logo to show (an uploaded one is served under `/branding/`).")
     def logo_url(self, root: strawberry.Parent[AccountRow], info: Info) -> str | None:

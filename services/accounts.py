@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
+from babel import Locale, UnknownLocaleError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -110,6 +111,7 @@ class AccountSettingsData:
 
     name: str | None = None
     timezone: str | None = None
+    locale: str | None = None
     logo_url: str | None = None
     primary_color: str | None = None
     background_image_url: str | None = None
@@ -143,6 +145,14 @@ class AccountSettingsData:
     partner_documents: PartnerDocuments | None = None
 
 
+def known_locale(value: str) -> str:
+    """``value`` as a CLDR locale Babel knows (``de-DE`` -> ``de_DE``), else BAD_USER_INPUT."""
+    try:
+        return str(Locale.parse(value.strip().replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        raise BadInput("Unknown locale (use a CLDR name such as en_US).", field="locale") from None
+
+
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -163,6 +173,8 @@ def _apply_settings(account: Account, data: AccountSettingsData) -> None:
         if data.timezone not in available_timezones():
             raise BadInput("Unknown time zone (use an IANA name).", field="timezone")
         account.timezone = data.timezone
+    if data.locale is not None:
+        account.locale = known_locale(data.locale)
     if data.logo_url is not None:
         account.logo_url = _url_or_none(data.logo_url, field="logoUrl")
         account.logo_key = None  # a URL given replaces an uploaded logo

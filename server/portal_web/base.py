@@ -113,10 +113,14 @@ def merge(into: dict[str, Any], more: dict[str, Any]) -> None:
             into[key] = value
 
 
+def uuid_or_none(value: str) -> str | None:
+    """``value`` when it looks like a UUID (an ID the API answers), else None."""
+    return value if _UUID.fullmatch(value) else None
+
+
 def path_id(request: Request) -> str | None:
     """The ``{id}`` path parameter when it looks like a UUID, else None (a 404)."""
-    value = str(request.path_params["id"])
-    return value if _UUID.fullmatch(value) else None
+    return uuid_or_none(str(request.path_params["id"]))
 
 
 EXPLAINED = {
@@ -176,6 +180,34 @@ class Portal:
         return render(
             "error.html",
             {"title": "Not found", "message": "There is nothing here.", "portal": portal},
+            status_code=404,
+        )
+
+    async def unknown_page(self, request: Request) -> Response:
+        """A path under ``/portal/<account>/`` that no screen has: 404 in the account's
+        branding with a way back (the dashboard with a session cookie, else sign-in);
+        where the account has no portal (unknown, or its portal off) the plain 404, the
+        same either way, so it tells nobody whether the account exists."""
+        async with self.runtime.sessions() as session:
+            branding = await public_branding(self, request, session)
+        if branding is None:
+            return self.not_found()
+        slug = request.path_params["account"]
+        signed_in = SESSION_COOKIE in request.cookies
+        back = (
+            {"href": self.url(slug), "label": "Back to your dashboard"}
+            if signed_in
+            else {"href": self.url(slug, "sign-in"), "label": "Sign in to your portal"}
+        )
+        return render(
+            "error.html",
+            {
+                "title": "Page not found",
+                "message": "There is no such page in this portal.",
+                "portal": branding,
+                "base": f"/portal/{slug}",
+                "back": back,
+            },
             status_code=404,
         )
 

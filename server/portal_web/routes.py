@@ -9,7 +9,7 @@ portal off: signed out at once) and fills its template from its document run as 
 contact. Every form carries a CSRF token; a POST without a valid one is refused (403).
 
 To add a screen family: a module in ``screens/`` exporting ``ROUTES`` and ``TABS``, and
-one line in ``SCREENS`` below.
+one line in ``SCREENS`` below. A path no screen has answers the account's branded 404.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Protocol
 
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from schema.registry import SchemaRegistry
 from server.portal_web.base import Page, Portal, Tab
@@ -78,7 +80,16 @@ def portal_routes(runtime: Runtime, registry: SchemaRegistry) -> list[BaseRoute]
         for screen in SCREENS
         for page in screen.ROUTES
     ]
+    routes.append(Route("/{path:path}", partial(unknown, portal, routes), methods=None))
     return [
         Route("/portal/_static/{name}", assets.static_file, methods=["GET"]),
         Mount("/portal/{account}", routes=routes),
     ]
+
+
+async def unknown(portal: Portal, routes: list[BaseRoute], request: Request) -> Response:
+    """The last route: a path no screen has is the branded 404 (``Portal.unknown_page``);
+    a screen's path asked with another method keeps its 405."""
+    if any(route.matches(request.scope)[0] == Match.PARTIAL for route in routes):
+        return PlainTextResponse("Method Not Allowed", status_code=405)
+    return await portal.unknown_page(request)

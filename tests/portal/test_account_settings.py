@@ -68,6 +68,7 @@ async def test_public_page_has_no_other_fields(gql, tenant):
         "whiteLabel",  # what the portal shows (issue 13): its brand only, terms, privacy
         "termsText",
         "privacyText",
+        "locale",  # how the portal writes money and dates (issue 15)
     }
     body = await gql('query { portal(account: "nope") { name } }')
     assert code_of(body) == "NOT_FOUND"

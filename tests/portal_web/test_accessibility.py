@@ -123,6 +123,7 @@ async def tour(page: Any, base: str, billed: Billed, shared: dict[str, str]) -> 
         "support",
         f"support/{shared['ticket']}",
         f"invoices/{billed.quote_id}",  # no such invoice
+        "no-such-page",  # the branded 404
     ):
         await page.goto(f"{base}/portal/acme/{path}")
         await check()
@@ -153,7 +154,7 @@ async def test_every_portal_page_passes_axe(gql, tenant, runtime, localstripe, v
         )
         page = await context.new_page()
         seen = await tour(page, base, billed, shared)
-    assert len(seen) == 25, seen
+    assert len(seen) == 26, seen
 
 
 FOCUSED = """() => {

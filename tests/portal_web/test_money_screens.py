@@ -232,7 +232,9 @@ async def test_a_statement_for_a_period_filtered_by_status(gql, tenant, client):
     assert billed.invoice_number in page.text
     assert 'data-testid="closing-balance">$1,250.00<' in page.text
     # the PDF link downloads the statement
-    pdf = re.search(r'<a href="([^"]+)" class="button secondary">Download PDF</a>', page.text)
+    pdf = re.search(
+        r'<a href="([^"]+)" class="button secondary" download>Download PDF</a>', page.text
+    )
     assert pdf
     parts = urlsplit(pdf.group(1).replace("&amp;", "&"))
     download = await client.get(f"{parts.path}?{parts.query}")

@@ -1,12 +1,13 @@
 """The landing screen (seeds 000, 002): the client, outstanding totals, open invoices,
-recent payments and open quotes, each part drawn where its document exists."""
+recent payments, open quotes, subscriptions in force and the coming dates of recurring
+invoices, each part drawn where its document exists for the visitor."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.portal_web.base import GET, Page, Portal, Tab
+from server.portal_web.base import FREQUENCIES, GET, Page, Portal, Tab
 
 
 async def home(portal: Portal, request: Request) -> Response:
@@ -25,7 +26,10 @@ async def dashboard(portal: Portal, request: Request) -> Response:
             "dashboard_invoices",
             "dashboard_payments",
             "dashboard_quotes",
+            "dashboard_subscriptions",
+            "dashboard_upcoming",
         ),
+        frequencies=FREQUENCIES,
     )
 
 

@@ -30,6 +30,7 @@ INVALID = "not a number"
 
 
 def enabled(account: Account) -> bool:
+    """Whether the tab is drawn (the page itself asks the API, ``prepayment.graphql``)."""
     return account.client_prepayments_enabled
 
 
@@ -41,10 +42,15 @@ async def shown(
     error: str | None = None,
     amount: str = "",
 ) -> Response:
+    """The page, from its document: 404 where the visitor's schema lacks it or the
+    account (as the API answers it) does not let clients pay ahead."""
+    if not portal.documents.exists(visit.principal, "prepayment"):
+        return portal.not_found()
     answer = await portal.run(visit.request, visit.session, visit.principal, "prepayment")
     if answer.data is None or answer.failures:
         return portal.not_found()
-    minimum = visit.account.client_prepayment_minimum if visit.account else Decimal(0)
+    if not answer.data["account"]["clientPrepaymentsEnabled"]:
+        return portal.not_found()
     return await portal.render_page(
         visit,
         "prepayment.html",
@@ -52,7 +58,6 @@ async def shown(
         current=CURRENT,
         status_code=status_code,
         frequencies=FREQUENCIES,
-        minimum=minimum,
         amount=amount,
         error=error,
     )
@@ -63,12 +68,6 @@ async def prepayment(portal: Portal, request: Request) -> Response:
         visit = await portal.visit(request, session)
         if isinstance(visit, Response):
             return visit
-        if (
-            visit.account is None
-            or not enabled(visit.account)
-            or not portal.documents.exists(visit.principal, "prepayment")
-        ):
-            return portal.not_found()
         return await shown(portal, visit)
 
 
@@ -108,8 +107,6 @@ async def make_prepayment(portal: Portal, request: Request) -> Response:
         )
 
     async def failed(visit: Visit, answer: Answer) -> Response:
-        if visit.account is None or not enabled(visit.account):
-            return portal.not_found()
         message = first_message(answer)
         if prepayment_variables({"amount": amount[0]})["amount"] == INVALID:
             message = "Enter the amount as a number, such as 250.00."

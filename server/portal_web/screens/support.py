@@ -1,15 +1,21 @@
-"""Support tickets: the client's tickets, opening one, one ticket's conversation and the
-reply form (each form where the visitor's schema has its mutation)."""
+"""Support tickets: the client's tickets, opening one, one ticket's conversation (each
+message's attachments where the visitor reads documents) and the reply form, with a file
+to attach where they may upload (each form where the visitor's schema has its mutation)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.portal_web.base import BOTH, GET, POST, Page, Portal, Tab, Visit, first_message, path_id
 from server.portal_web.documents import Answer
+from server.portal_web.security import CSRF_FIELD
+
+TICKET_PARTS = ("support_ticket_attachments",)
+"""Each message's attachments, where the visitor's schema reads documents."""
 
 
 async def tickets(portal: Portal, request: Request) -> Response:
@@ -59,34 +65,65 @@ async def ticket(portal: Portal, request: Request) -> Response:
     if ticket_id is None:
         return portal.not_found()
     return await portal.page(
-        request, "support_ticket", current="support", variables={"id": ticket_id}, error=None
+        request,
+        "support_ticket",
+        current="support",
+        variables={"id": ticket_id},
+        parts=TICKET_PARTS,
+        error=None,
     )
 
 
 async def reply(portal: Portal, request: Request) -> Response:
+    """The reply form's POST (multipart where a file may be attached): CSRF checked; a
+    file is uploaded first (``uploadDocument``), then the reply sent with it attached."""
     ticket_id = path_id(request)
     if ticket_id is None:
         return portal.not_found()
-
-    async def done(visit: Visit, _data: dict[str, Any]) -> Response:
+    async with portal.runtime.sessions() as session:
+        visit = await portal.visit(request, session)
+        if isinstance(visit, Response):
+            return visit
+        async with request.form() as form:
+            token = form.get(CSRF_FIELD)
+            if not portal.csrf.check(token if isinstance(token, str) else None, visit.holder):
+                return portal.forbidden()
+            if not portal.documents.exists(visit.principal, "reply_to_ticket"):
+                return portal.not_found()
+            body = form.get("body")
+            variables: dict[str, Any] = {
+                "ticketId": ticket_id,
+                "body": body.strip() if isinstance(body, str) else "",
+            }
+            document = "reply_to_ticket"
+            file = form.get("file")
+            if isinstance(file, UploadFile) and file.filename:
+                if not portal.documents.exists(visit.principal, "upload_document"):
+                    return portal.not_found()
+                uploaded = await portal.run(
+                    request, session, visit.principal, "upload_document", {"input": {"file": file}}
+                )
+                if uploaded.data is None or uploaded.failures:
+                    return await reply_failed(portal, visit, ticket_id, uploaded)
+                variables["attachmentIds"] = [uploaded.data["uploadDocument"]["id"]]
+                document = "reply_with_attachment"
+        answer = await portal.run(request, session, visit.principal, document, variables)
+        if "UNAUTHENTICATED" in answer.codes:
+            return portal.signed_out(visit.slug, notice="signed-out")
+        if answer.data is None or answer.failures:
+            return await reply_failed(portal, visit, ticket_id, answer)
         return portal.redirect(portal.url(visit.slug, f"support/{ticket_id}", notice="replied"))
 
-    async def failed(visit: Visit, answer: Answer) -> Response:
-        return await portal.shown_with_error(
-            visit,
-            answer,
-            document="support_ticket",
-            variables={"id": ticket_id},
-            template="support_ticket.html",
-            current="support",
-        )
 
-    return await portal.action(
-        request,
-        "reply_to_ticket",
-        lambda form: {"ticketId": ticket_id, "body": form.get("body", "").strip()},
-        done=done,
-        failed=failed,
+async def reply_failed(portal: Portal, visit: Visit, ticket_id: str, answer: Answer) -> Response:
+    return await portal.shown_with_error(
+        visit,
+        answer,
+        document="support_ticket",
+        variables={"id": ticket_id},
+        template="support_ticket.html",
+        current="support",
+        parts=TICKET_PARTS,
     )
 
 
