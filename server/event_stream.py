@@ -51,6 +51,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from auth.principals import AuthenticatedPrincipal
 from auth.profiles import Profile, profile_for
@@ -159,6 +160,7 @@ async def prepare(
     try:
         return await _prepare(registry, context, principal, query, variables, operation_name)
     except Exception:  # whatever it is, the pipeline answers it
+        log.debug("event_stream.prepare_fell_back")
         return None
 
 
@@ -229,7 +231,7 @@ async def _validated(
     results, or ``None`` when anything refused it."""
     execution_context = schema._create_execution_context(
         query=query,
-        allowed_operation_types=(OperationType.SUBSCRIPTION,),
+        allowed_operation_types=(StrawberryOperationType.SUBSCRIPTION,),
         variable_values=variables,
         context_value=context,
         root_value=None,
