@@ -379,7 +379,7 @@ def _serve(folder: Path, port: int) -> None:
         counters.executions += 1
         return await group_execution(change, plan)
 
-    event_stream.execute_group = counted_group  # type: ignore[assignment]
+    event_stream.execute_group = counted_group
 
     from sqlalchemy import event
 

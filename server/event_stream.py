@@ -81,6 +81,11 @@ log = structlog.get_logger("portico.events")
 FIELD = "invoiceChanged"
 
 
+_KEYS: dict[Hashable, Hashable] = {}
+"""One copy of each selection's key (its printed document), shared by its streams."""
+_MAX_KEYS = 1024
+
+
 class OperationSink(Protocol):
     """Where one operation's messages go (its protocol's framing, its socket)."""
 
@@ -153,9 +158,7 @@ async def prepare(
     if operation_name is not None and not isinstance(operation_name, str):
         return None
     principal = context.principal
-    if not isinstance(principal, AuthenticatedPrincipal) or registered_documents_only(
-        principal
-    ):
+    if not isinstance(principal, AuthenticatedPrincipal) or registered_documents_only(principal):
         return None
     try:
         return await _prepare(registry, context, principal, query, variables, operation_name)
@@ -197,9 +200,7 @@ async def _prepare(
     subscription_type = schema._schema.subscription_type
     if subscription_type is None or FIELD not in subscription_type.fields:
         return None
-    arguments = get_argument_values(
-        subscription_type.fields[FIELD], root, executor.variable_values
-    )
+    arguments = get_argument_values(subscription_type.fields[FIELD], root, executor.variable_values)
     after = arguments.get("after")
     client_id = arguments.get("clientId")
     only_client = parse_optional_id(client_id, field="clientId")
@@ -207,12 +208,15 @@ async def _prepare(
     if cursor is not None:
         async with context.runtime.sessions() as session:
             await check_cursor(session, principal.account_id, cursor)
+    key = document_key(operation, executor.fragment_definitions, executor.variable_values)
+    if len(_KEYS) >= _MAX_KEYS and key not in _KEYS:
+        _KEYS.clear()  # only sharing is lost: equal keys still compare equal
     plan = Plan(
         schema=schema,
         document=document,
         operation_name=operation_name,
         variables=variables,
-        key=document_key(operation, executor.fragment_definitions, executor.variable_values),
+        key=_KEYS.setdefault(key, key),
         extensions=extensions or None,
         client_address=context.client_address,
     )
@@ -267,9 +271,7 @@ class InvoiceStreams:
         self.max_bytes = runtime.settings.max_response_bytes
 
     async def open(self, prepared: Prepared, sink: OperationSink) -> InvoiceStream:
-        stream = InvoiceStream(
-            self, prepared.principal, prepared.only_client, prepared.plan, sink
-        )
+        stream = InvoiceStream(self, prepared.principal, prepared.only_client, prepared.plan, sink)
         await self.runtime.events.attach(stream, after=prepared.after)
         return stream
 
@@ -328,13 +330,15 @@ class InvoiceStreams:
                 strict=True,
             )
         )
-        for stream, group in due:
+        for stream, shared in due:
             if not stream.closed:
-                stream.sink.next(payloads[group])
+                stream.sink.next(payloads[shared])
 
     def _end(self, stream: InvoiceStream, error: Exception) -> None:
         self.close(stream)
-        result = presented(ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)]))
+        result = presented(
+            ExecutionResult(data=None, errors=[GraphQLError(str(error), original_error=error)])
+        )
         stream.sink.end(self.encode(result, stream.plan.extensions))
 
     async def _change_for(

@@ -45,6 +45,7 @@ from auth.principals import (
 from resolvers.context import Context
 from schema.registry import SchemaRouter
 from server.encoding import SharedPayloads, encode_result
+from server.event_stream import InvoiceStreams
 from server.execution import LimitedSchema, registered_documents_only
 from server.graphiql import graphiql_page
 from server.http_errors import (
@@ -72,7 +73,6 @@ from server.persisted_queries import (
     store_for,
 )
 from server.request_id import bind_principal
-from server.event_stream import InvoiceStreams
 from server.ws_protocol import (
     DIRECT_FRAMES,
     ConnectionWriter,

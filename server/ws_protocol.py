@@ -107,7 +107,8 @@ class ConnectionWriter:
 
     async def _drain(self) -> None:
         queue = self._queue
-        assert queue is not None
+        if queue is None:
+            return
         try:
             while queue:
                 data, sent = queue[0]
@@ -123,7 +124,9 @@ class ConnectionWriter:
             self.closed = True
             for _, waiting in queue:
                 if waiting is not None and not waiting.done():
-                    waiting.set_exception(error if isinstance(error, Exception) else ConnectionError())
+                    waiting.set_exception(
+                        error if isinstance(error, Exception) else ConnectionError()
+                    )
                     waiting.exception()
             queue.clear()
             if not isinstance(error, Exception):
@@ -265,7 +268,7 @@ class PorticoTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
         self.operations.pop(operation_id, None)
 
     async def cleanup_operation(self, operation_id: str) -> None:
-        operation = self.operations.get(operation_id)
+        operation: object = self.operations.get(operation_id)
         if isinstance(operation, StreamOperation):
             del self.operations[operation_id]
             view: StreamingView = self.view  # type: ignore[assignment]

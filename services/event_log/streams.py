@@ -16,7 +16,6 @@ events again, from the sequence it reached.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
@@ -57,6 +56,10 @@ class Stream:
         return True
 
 
+def _closed(stream: Stream) -> bool:
+    return stream.closed  # read anew after every await (detached meanwhile)
+
+
 async def catch_up(
     stream: Stream,
     read: Callable[[uuid.UUID, int], Awaitable[Sequence[DeliveredEvent]]],
@@ -66,12 +69,12 @@ async def catch_up(
     so no event can fall between the two: see the module docstring)."""
     stream.catching_up = True
     try:
-        while not stream.closed:
+        while not _closed(stream):
             events = await read(stream.account_id, stream.last)
             if not events:
                 return
             for event in events:
-                if stream.closed:
+                if _closed(stream):
                     return
                 if event.sequence <= stream.last:
                     continue
