@@ -352,6 +352,7 @@ def _serve(folder: Path, port: int) -> None:
 
     from schema.event_execution import SharedEventExecutor
     from server.app import create_app
+    from server.cli import WS_PROTOCOL
     from services.db import create_engine
     from services.runtime import Runtime
 
@@ -370,6 +371,16 @@ def _serve(folder: Path, port: int) -> None:
 
     SharedEventExecutor._execute_for = counted  # type: ignore[method-assign]
 
+    import server.event_stream as event_stream
+
+    group_execution = event_stream.execute_group
+
+    async def counted_group(change: Any, plan: Any) -> Any:
+        counters.executions += 1
+        return await group_execution(change, plan)
+
+    event_stream.execute_group = counted_group
+
     from sqlalchemy import event
 
     def statement(*_args: Any) -> None:
@@ -386,6 +397,7 @@ def _serve(folder: Path, port: int) -> None:
         proxy_headers=False,
         ws_max_size=settings.max_body_bytes,
         backlog=4096,
+        ws=WS_PROTOCOL,
     )
     config.load()
     ws_protocol = getattr(config.ws_protocol_class, "__name__", str(config.ws_protocol_class))
@@ -781,7 +793,8 @@ def subscribers() -> dict[str, Any]:
             "latency": "server's time.monotonic() right after COMMIT (an after-commit "
             "follow-up before the broker's kick) to the bench's time.monotonic() on reading "
             "the frame; p50/p99 over events of the latency to the LAST subscriber",
-            "executions_per_event": "calls of SharedEventExecutor._execute_for in the server",
+            "executions_per_event": "calls of SharedEventExecutor._execute_for and "
+            "server.event_stream.execute_group in the server",
             "sql_statements_per_event": "engine before_cursor_execute in the server, from "
             "the commit to the last delivery (the commit's own statements included)",
             "server_cpu_per_event": "server time.process_time() from before the commit to "

@@ -79,6 +79,10 @@ def _database_problem(database_url: str) -> str | None:
     return None
 
 
+WS_PROTOCOL = "server.ws_transport:PorticoWebSocketProtocol"
+"""What ``portico serve`` speaks WebSocket with (uvicorn's ``--ws``)."""
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -108,6 +112,9 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         # A WebSocket message is bounded like a request body.
         ws_max_size=settings.max_body_bytes,
+        # uvicorn's default WebSocket protocol, writing event frames itself
+        # (server.ws_transport)
+        ws=WS_PROTOCOL,
     )
     return 0
 

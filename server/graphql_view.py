@@ -45,6 +45,7 @@ from auth.principals import (
 from resolvers.context import Context
 from schema.registry import SchemaRouter
 from server.encoding import SharedPayloads, encode_result
+from server.event_stream import InvoiceStreams
 from server.execution import LimitedSchema, registered_documents_only
 from server.graphiql import graphiql_page
 from server.http_errors import (
@@ -72,7 +73,12 @@ from server.persisted_queries import (
     store_for,
 )
 from server.request_id import bind_principal
-from server.ws_protocol import PorticoTransportWSHandler
+from server.ws_protocol import (
+    DIRECT_FRAMES,
+    ConnectionWriter,
+    PorticoGraphQLWSHandler,
+    PorticoTransportWSHandler,
+)
 from services import sessions
 from services.errors import Unauthenticated
 from services.event_log.direct import PUBLISHING
@@ -127,7 +133,14 @@ def unauthenticated_response(message: str) -> Response:
 
 class PorticoWebSocketAdapter(ASGIWebSocketAdapter):
     """Sends text frames (the protocols' messages are text), with every error coded and
-    ``next`` payloads bounded by ``max_response_bytes``."""
+    ``next`` payloads bounded by ``max_response_bytes``, all through the connection's
+    :class:`~server.ws_protocol.ConnectionWriter` (which the event streams of
+    :mod:`server.event_stream` write to as well)."""
+
+    def __init__(self, view: Any, request: WebSocket, response: WebSocket) -> None:
+        super().__init__(view, request, response)
+        extensions = response.scope.get("extensions") or {}
+        self.writer = ConnectionWriter(self._send_asgi, extensions.get(DIRECT_FRAMES))
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         view = cast("PorticoGraphQL", self.view)
@@ -141,14 +154,18 @@ class PorticoWebSocketAdapter(ASGIWebSocketAdapter):
 
     async def send_text(self, text: str) -> None:
         try:
-            await self.ws.send_text(text)
+            await self.writer.send(text)
         except WebSocketDisconnect as error:
             raise WebSocketDisconnected from error
+
+    async def _send_asgi(self, text: str) -> None:
+        await self.ws.send_text(text)
 
 
 class PorticoGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = PorticoWebSocketAdapter
     graphql_transport_ws_handler_class = PorticoTransportWSHandler
+    graphql_ws_handler_class = PorticoGraphQLWSHandler
 
     def __init__(self, *, runtime: Runtime, schema: SchemaRouter, **kwargs: Any) -> None:
         # The router stands in for one schema: each operation runs on the caller's own,
@@ -168,6 +185,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
         self.runtime = runtime
         self.registry = schema.registry
+        self.streams = InvoiceStreams(runtime)
         self.payloads = SharedPayloads()
         self.persisted = store_for(
             redis_url=settings.redis_url,

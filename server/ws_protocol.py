@@ -1,26 +1,211 @@
-"""graphql-transport-ws as Portico speaks it: Strawberry's handler, with the
-per-connection subscription cap closing the socket with 4429 ("Too many
-subscriptions") — the protocol's code for a client that asks for too much — instead of
-answering the one operation. The other codes are the protocol's, as Strawberry sends
-them: 4400 bad message, 4401 subscribe before ack (Portico also closes 4401 when the
-credential is revoked), 4403 connection_init refused (bad token), 4408 no
-connection_init within ``ws_init_timeout_seconds``, 4409 a duplicate operation id,
-4429 a second connection_init.
+"""graphql-transport-ws and legacy graphql-ws as Portico speaks them: Strawberry's
+handlers, with two changes.
+
+- The per-connection subscription cap closes a graphql-transport-ws socket with 4429
+  ("Too many subscriptions") — the protocol's code for a client that asks for too much
+  — instead of answering the one operation. The other codes are the protocol's, as
+  Strawberry sends them: 4400 bad message, 4401 subscribe before ack (Portico also
+  closes 4401 when the credential is revoked), 4403 connection_init refused (bad
+  token), 4408 no connection_init within ``ws_init_timeout_seconds``, 4409 a duplicate
+  operation id, 4429 a second connection_init.
+- An ``invoiceChanged`` subscription runs without a task of its own
+  (:mod:`server.event_stream`): the handler keeps a :class:`StreamOperation` (its id and
+  its stream in the broker), and the broker's fan-out writes its frames through the
+  connection's :class:`ConnectionWriter`. Every other operation runs as Strawberry runs
+  it.
+
+All of a connection's messages go out through one :class:`ConnectionWriter`, in order:
+written at once while the socket takes them, queued behind each other (one task
+draining) while it does not, so the fan-out never waits for a slow subscriber.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage, StopMessage
 
+from server.event_stream import InvoiceStream, InvoiceStreams, Prepared, prepare
 from services.event_log.direct import FRAME_SENDER
 
+if TYPE_CHECKING:
+    from schema.registry import SchemaRegistry
+
 TOO_MANY_SUBSCRIPTIONS_CLOSE = 4429
+DIRECT_FRAMES = "portico.websocket.frames"
+"""The ASGI scope extension under which Portico's uvicorn protocol
+(:mod:`server.ws_transport`) offers to write text frames itself."""
+
+
+class DirectFrames(Protocol):
+    """A socket that writes a text frame without an ASGI ``send``."""
+
+    def frames_writable(self) -> bool:
+        """Whether a frame written now goes straight to the transport."""
+
+    def write_text_frame(self, data: bytes) -> None: ...
+
+    async def frames_drained(self) -> None:
+        """Until the transport takes writes again (or the socket is gone)."""
+
+
+class ConnectionWriter:
+    """Every message of one connection, in order (see the module docstring)."""
+
+    __slots__ = ("_asgi_send", "_direct", "_draining", "_queue", "closed")
+
+    def __init__(
+        self, asgi_send: Callable[[str], Awaitable[None]], direct: DirectFrames | None
+    ) -> None:
+        self._asgi_send = asgi_send
+        self._direct = direct
+        self._queue: deque[tuple[bytes, asyncio.Future[None] | None]] | None = None
+        self._draining: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` (a text frame's UTF-8) without waiting."""
+        if self.closed:
+            return
+        direct = self._direct
+        if not self._queue and direct is not None and direct.frames_writable():
+            direct.write_text_frame(data)
+            return
+        self._enqueue(data, None)
+
+    async def send(self, text: str) -> None:
+        """Send ``text`` once what was written before it is sent."""
+        if self.closed:
+            return
+        direct = self._direct
+        if not self._queue and direct is not None and direct.frames_writable():
+            direct.write_text_frame(text.encode())
+            return
+        if not self._queue and direct is None and self._draining is None:
+            await self._asgi_send(text)
+            return
+        sent = asyncio.get_running_loop().create_future()
+        self._enqueue(text.encode(), sent)
+        await sent
+
+    def _enqueue(self, data: bytes, sent: asyncio.Future[None] | None) -> None:
+        if self._queue is None:
+            self._queue = deque()
+        self._queue.append((data, sent))
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain(), name="portico-ws-drain")
+
+    async def _drain(self) -> None:
+        queue = self._queue
+        if queue is None:
+            return
+        try:
+            while queue:
+                data, sent = queue[0]
+                if self._direct is not None:
+                    await self._direct.frames_drained()
+                    self._direct.write_text_frame(data)
+                else:
+                    await self._asgi_send(data.decode())
+                queue.popleft()
+                if sent is not None and not sent.done():
+                    sent.set_result(None)
+        except BaseException as error:  # the socket is gone: so is what was queued
+            self.closed = True
+            for _, waiting in queue:
+                if waiting is not None and not waiting.done():
+                    waiting.set_exception(
+                        error if isinstance(error, Exception) else ConnectionError()
+                    )
+                    waiting.exception()
+            queue.clear()
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            self._draining = None
+            self._queue = None
+
+    def close(self) -> None:
+        self.closed = True
+        if self._draining is not None:
+            self._draining.cancel()
+
+
+class StreamingSocket(Protocol):
+    writer: ConnectionWriter
+
+
+def _prefix(operation_id: str, kind: str) -> bytes:
+    return b'{"id":' + orjson.dumps(operation_id) + b',"type":"' + kind.encode() + b'","payload":'
+
+
+class StreamOperation:
+    """An ``invoiceChanged`` subscription of a connection: its id and its stream (as
+    Strawberry's ``Operation`` stands for a task). Writes ``next`` (graphql-transport-ws)
+    or ``data`` (graphql-ws) frames with an encoded payload."""
+
+    __slots__ = ("_complete", "_forget", "_prefix", "completed", "id", "stream", "writer")
+
+    task = None  # no task: Strawberry's shutdown awaits only operations that have one
+
+    def __init__(
+        self,
+        writer: ConnectionWriter,
+        operation_id: str,
+        kind: str,
+        forget: Callable[[str], None],
+    ) -> None:
+        self.writer = writer
+        self.id = operation_id
+        self._prefix = _prefix(operation_id, kind)
+        self._complete = orjson.dumps({"id": operation_id, "type": "complete"})
+        self._forget = forget
+        self.completed = False
+        self.stream: InvoiceStream | None = None
+
+    def next(self, payload: bytes) -> None:
+        if not self.completed:
+            self.writer.write(self._prefix + payload + b"}")
+
+    def end(self, payload: bytes) -> None:
+        if self.completed:
+            return
+        self.writer.write(self._prefix + payload + b"}")
+        self.completed = True
+        self._forget(self.id)
+        self.writer.write(self._complete)
+
+    def stop(self, streams: InvoiceStreams) -> None:
+        self.completed = True
+        if self.stream is not None:
+            streams.close(self.stream)
+
+
+class StreamingView(Protocol):
+    registry: SchemaRegistry
+    streams: InvoiceStreams
+
+
+async def _prepared(view: StreamingView, context: Any, payload: Any) -> Prepared | None:
+    if not isinstance(payload, dict):
+        return None
+    return await prepare(
+        view.registry,
+        context,
+        payload.get("query"),
+        payload.get("variables"),
+        payload.get("operationName"),
+    )
 
 
 class TextSocket(Protocol):
@@ -60,9 +245,89 @@ class PorticoTransportWSHandler(BaseGraphQLTransportWSHandler[Any, None]):
                 code=TOO_MANY_SUBSCRIPTIONS_CLOSE, reason="Too many subscriptions"
             )
             return
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            view: StreamingView = self.view  # type: ignore[assignment]
+            prepared = await _prepared(view, self.context, message["payload"])
+            if prepared is not None and message["id"] not in self.operations:
+                await self._stream(view, message["id"], prepared)
+                return
         # the operation's task (created in there) inherits its sender
         sender = FRAME_SENDER.set(OperationFrames(self, message["id"]))
         try:
             await super().handle_subscribe(message)
         finally:
             FRAME_SENDER.reset(sender)
+
+    async def _stream(self, view: StreamingView, operation_id: str, prepared: Prepared) -> None:
+        socket: StreamingSocket = self.websocket  # type: ignore[assignment]
+        operation = StreamOperation(socket.writer, operation_id, "next", self._forget_stream)
+        self.operations[operation_id] = operation  # type: ignore[assignment]
+        operation.stream = await view.streams.open(prepared, operation)
+
+    def _forget_stream(self, operation_id: str) -> None:
+        self.operations.pop(operation_id, None)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        operation: object = self.operations.get(operation_id)
+        if isinstance(operation, StreamOperation):
+            del self.operations[operation_id]
+            view: StreamingView = self.view  # type: ignore[assignment]
+            operation.stop(view.streams)
+            return
+        await super().cleanup_operation(operation_id)
+
+
+class PorticoGraphQLWSHandler(BaseGraphQLWSHandler[Any, None]):
+    """Legacy graphql-ws: ``invoiceChanged`` as a stream, the rest as Strawberry runs it
+    (both count towards the per-connection cap)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.streams: dict[str, StreamOperation] = {}
+
+    async def handle_start(self, message: StartMessage) -> None:
+        operation_id = message["id"]
+        if not self.connection_acknowledged:
+            await super().handle_start(message)
+            return
+        if operation_id in self.tasks or operation_id in self.streams:
+            await self.cleanup_operation(operation_id)
+        cap = self.max_subscriptions_per_connection
+        if cap is not None and len(self.tasks) + len(self.streams) >= cap:
+            await self.send_message(
+                {
+                    "type": "error",
+                    "id": operation_id,
+                    "payload": {"message": "Subscription limit reached"},
+                }
+            )
+            return
+        view: StreamingView = self.view  # type: ignore[assignment]
+        prepared = await _prepared(view, self.context, message["payload"])
+        if prepared is None or operation_id in self.tasks or operation_id in self.streams:
+            await super().handle_start(message)
+            return
+        socket: StreamingSocket = self.websocket  # type: ignore[assignment]
+        operation = StreamOperation(socket.writer, operation_id, "data", self._forget_stream)
+        self.streams[operation_id] = operation
+        operation.stream = await view.streams.open(prepared, operation)
+
+    def _forget_stream(self, operation_id: str) -> None:
+        self.streams.pop(operation_id, None)
+
+    async def handle_stop(self, message: StopMessage) -> None:
+        operation = self.streams.pop(message["id"], None)
+        if operation is None:
+            await super().handle_stop(message)
+            return
+        view: StreamingView = self.view  # type: ignore[assignment]
+        operation.stop(view.streams)
+        with contextlib.suppress(Exception):  # as Strawberry answers a stopped operation
+            await self.send_message({"type": "complete", "id": message["id"]})
+
+    async def cleanup(self) -> None:
+        view: StreamingView = self.view  # type: ignore[assignment]
+        for operation in self.streams.values():
+            operation.stop(view.streams)
+        self.streams.clear()
+        await super().cleanup()

@@ -18,6 +18,7 @@ from auth.principals import (
     PartnerPrincipal,
     StaffPrincipal,
 )
+from models.activity import EventTopic
 from models.auth import ApiToken
 from models.invoices import Invoice
 from services.access import HIDDEN_INVOICE_STATUSES, invoice_scope
@@ -34,6 +35,23 @@ def shown_then(principal: AuthenticatedPrincipal, event: DeliveredEvent) -> bool
         return True
     hidden = {status.value for status in HIDDEN_INVOICE_STATUSES}
     return event.subject_status is not None and event.subject_status not in hidden
+
+
+_INVOICES = EventTopic.INVOICE.value
+
+
+def addressed(
+    event: DeliveredEvent, principal: AuthenticatedPrincipal, only_client: uuid.UUID | None
+) -> bool:
+    """Whether an ``invoiceChanged`` subscriber (of ``only_client``'s invoices, if
+    given) is sent ``event`` at all (the same test as ``resolvers.invoice_events``)."""
+    if event.topic != _INVOICES:
+        return False
+    if isinstance(principal, ContactPrincipal) and event.client_id != principal.client_id:
+        return False
+    if not shown_then(principal, event):
+        return False
+    return only_client is None or event.client_id == only_client
 
 
 def credential_key(principal: AuthenticatedPrincipal) -> Hashable:

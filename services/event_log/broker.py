@@ -38,6 +38,7 @@ from services.event_log.delivered import DeliveredEvent
 from services.event_log.reading import events_after, last_sequence
 from services.event_log.retention import prune_events
 from services.event_log.sequencing import sequence_committed
+from services.event_log.streams import Deliverer, Stream, catch_up
 from services.unit_of_work import after_commit, transaction
 
 if TYPE_CHECKING:
@@ -137,6 +138,9 @@ class EventBroker:
         self._sessions = sessions
         self._redis_url = settings.redis_url
         self._listeners: dict[uuid.UUID, set[Listener]] = {}
+        self._streams: dict[uuid.UUID, dict[Stream, None]] = {}
+        """Per account, the task-less subscribers (:mod:`.streams`), in joining order."""
+        self._catching_up: set[asyncio.Task[None]] = set()
         self._positions: dict[uuid.UUID, int] = {}
         """Per account with listeners: the last sequence pushed to them."""
         self._advancing: dict[uuid.UUID, asyncio.Lock] = {}
@@ -187,9 +191,9 @@ class EventBroker:
         if self._publisher is not None:
             publisher, self._publisher = self._publisher, None
             await publisher.aclose()
-        for task in self._tasks:
+        for task in (*self._tasks, *self._catching_up):
             task.cancel()
-        for task in self._tasks:
+        for task in (*self._tasks, *self._catching_up):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -279,15 +283,18 @@ class EventBroker:
                     continue
                 self._tell_numbered()
                 for account_id, sequence in reached.items():
-                    if account_id in self._listeners:
+                    if self._listened(account_id):
                         await self.advance(account_id, sequence)
         finally:
             ready.set()
             await pubsub.aclose()  # type: ignore[no-untyped-call]
             await redis.aclose()
 
+    def _listened(self, account_id: uuid.UUID) -> bool:
+        return account_id in self._listeners or account_id in self._streams
+
     async def _poll_listened(self) -> None:
-        accounts = list(self._listeners)
+        accounts = list({*self._listeners, *self._streams})
         if not accounts:
             return
         async with self._sessions() as session:
@@ -310,11 +317,11 @@ class EventBroker:
 
     async def advance(self, account_id: uuid.UUID, sequence: int) -> None:
         """Push the account's events up to ``sequence`` to its listeners, once each."""
-        if account_id not in self._listeners or self._positions.get(account_id, 0) >= sequence:
+        if not self._listened(account_id) or self._positions.get(account_id, 0) >= sequence:
             return
         lock = self._advancing.setdefault(account_id, asyncio.Lock())
         async with lock:
-            while account_id in self._listeners:
+            while self._listened(account_id):
                 position = self._positions[account_id]
                 if position >= sequence:
                     return
@@ -323,10 +330,70 @@ class EventBroker:
                     return
                 for event in events:
                     listeners = tuple(self._listeners.get(account_id, ()))
-                    await _prime(event, listeners)
-                    for listener in listeners:
-                        listener.push(event)
+                    if listeners:
+                        await _prime(event, listeners)
+                        for listener in listeners:
+                            listener.push(event)
+                    await self._fan_out(event)
                 self._positions[account_id] = events[-1].sequence
+
+    async def _fan_out(self, event: DeliveredEvent) -> None:
+        """Hand ``event`` to the account's streams that are due for it, one call per
+        deliverer; a stream with a gap before it catches up from the database."""
+        streams = self._streams.get(event.account_id)
+        if not streams:
+            return
+        due: dict[Deliverer, list[Stream]] = {}
+        for stream in streams:
+            state = stream.due(event)
+            if state:
+                due.setdefault(stream.deliverer, []).append(stream)
+            elif state is None:
+                self._catch_up(stream)
+        for deliverer, batch in due.items():
+            try:
+                await deliverer.deliver(event, batch)
+            except Exception:  # one kind's failure never stops the others
+                log.exception("event_delivery_failed")
+
+    def _catch_up(self, stream: Stream) -> None:
+        stream.catching_up = True  # left out of the fan-out from now on
+
+        async def read(account_id: uuid.UUID, after: int) -> list[DeliveredEvent]:
+            return await self.read(account_id, after=after)
+
+        task = asyncio.create_task(catch_up(stream, read), name="portico-event-catch-up")
+        self._catching_up.add(task)
+        task.add_done_callback(self._catching_up.discard)
+
+    async def attach(self, stream: Stream, *, after: int | None) -> None:
+        """Start ``stream`` after ``after`` (``None``: after the events numbered so far);
+        an older cursor replays from the database first."""
+        await self.start()
+        account_id = stream.account_id
+        lock = self._advancing.setdefault(account_id, asyncio.Lock())
+        async with lock:  # no push runs while the starting point is settled
+            if account_id not in self._positions:
+                async with self._sessions() as session:
+                    self._positions[account_id] = await last_sequence(session, account_id)
+            position = self._positions[account_id]
+            stream.last = position if after is None else after
+            self._streams.setdefault(account_id, {})[stream] = None
+            if stream.last < position:
+                self._catch_up(stream)
+
+    def detach(self, stream: Stream) -> None:
+        stream.closed = True
+        account_id = stream.account_id
+        streams = self._streams.get(account_id)
+        if streams is None:
+            return
+        streams.pop(stream, None)
+        if not streams:
+            del self._streams[account_id]
+            if account_id not in self._listeners:
+                self._positions.pop(account_id, None)
+                self._advancing.pop(account_id, None)
 
     @asynccontextmanager
     async def listen(self, account_id: uuid.UUID) -> AsyncIterator[Listener]:
@@ -347,8 +414,11 @@ class EventBroker:
                 listeners.discard(listener)
                 if not listeners:
                     del self._listeners[account_id]
-                    self._positions.pop(account_id, None)
-                    self._advancing.pop(account_id, None)
+                    if account_id not in self._streams:
+                        self._positions.pop(account_id, None)
+                        self._advancing.pop(account_id, None)
 
     def listener_count(self) -> int:
-        return sum(len(listeners) for listeners in self._listeners.values())
+        """Subscribers listening: listeners and streams."""
+        listeners = sum(len(listeners) for listeners in self._listeners.values())
+        return listeners + sum(len(streams) for streams in self._streams.values())
