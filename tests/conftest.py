@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis.internal.conjecture.optimiser  # noqa: F401  (see below)
 import pytest
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +35,11 @@ from services.config import Settings
 from services.db import create_engine
 from services.runtime import Runtime
 from services.unit_of_work import UnitOfWork, begin_write
+
+# Hypothesis imports its optimiser lazily, mid-test, and pytest's assertion rewriting then
+# parses it; on CPython 3.11.7 an ast.parse racing another thread's can fail with
+# "AST constructor recursion depth mismatch" (CPython gh-106905). Imported up front, it is
+# parsed once at collection, before any test starts a thread.
 
 pytest_plugins = [
     "tests.smtp_server",  # fixtures smtp_server, smtp_runtime
