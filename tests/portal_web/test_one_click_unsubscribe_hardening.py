@@ -24,7 +24,7 @@ from tests.schema.collab_helpers import (
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
-async def _followed_task(
+async def followed_task(
     gql: Any, tenant: Any, smtp_runtime: Any, smtp_server: Any
 ) -> tuple[str, str, str]:
     """A task the collaborator follows, and the List-Unsubscribe URL of the mail about its
@@ -67,7 +67,7 @@ async def test_fifteen_one_click_posts_at_once_unsubscribe_once(
     gql, tenant, client, smtp_runtime, smtp_server
 ):
     # given the mail's one-click URL
-    task_id, collaborator, target = await _followed_task(gql, tenant, smtp_runtime, smtp_server)
+    task_id, collaborator, target = await followed_task(gql, tenant, smtp_runtime, smtp_server)
     # when a mail provider posts it fifteen times at once
     responses = await asyncio.gather(*(client.post(target, data=ONE_CLICK) for _ in range(15)))
     # then every post is answered, the contact no longer follows, and one event says so
@@ -101,7 +101,7 @@ def _tampered(target: str, token: str) -> str:
 )
 async def test_a_bad_token_changes_nothing(gql, tenant, client, smtp_runtime, smtp_server, mangle):
     # given the mail's one-click URL with its token mangled
-    task_id, collaborator, target = await _followed_task(gql, tenant, smtp_runtime, smtp_server)
+    task_id, collaborator, target = await followed_task(gql, tenant, smtp_runtime, smtp_server)
     [token] = parse_qs(urlsplit(target).query)["token"]
     bad = _tampered(target, mangle(token))
     # when a mail client (or an attacker) posts it, or opens it
