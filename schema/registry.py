@@ -56,8 +56,33 @@ class ProfileSchema(PorticoSchema):
         ]
 
 
+SHARED_BUILDS = 128
+_built: OrderedDict[tuple[Profile, str, bool], ProfileSchema] = OrderedDict()
+
+
 def build_profile_schema(
     profile: Profile, limits: QueryLimits | None = None, *, compiled_execution: bool = True
+) -> ProfileSchema:
+    """The profile's schema, built once per process for the same ``limits``.
+
+    A schema is a pure function of its arguments and holds no state of the app or runtime
+    that asked for it, so every :class:`SchemaRegistry` of the process (the app's, the
+    webhook renderer's, each test's) shares one build: building one costs ~0.1 s. The
+    limits are keyed by their ``repr`` (their cost model holds a mapping, unhashable)."""
+    key = (profile, repr(limits or QueryLimits()), compiled_execution)
+    schema = _built.get(key)
+    if schema is None:
+        schema = _build(profile, limits, compiled_execution=compiled_execution)
+        _built[key] = schema
+        while len(_built) > SHARED_BUILDS:
+            _built.popitem(last=False)
+    else:
+        _built.move_to_end(key)
+    return schema
+
+
+def _build(
+    profile: Profile, limits: QueryLimits | None, *, compiled_execution: bool
 ) -> ProfileSchema:
     arguments = schema_arguments(limits, compiled_execution=compiled_execution)
     if profile.read_only:

@@ -57,7 +57,9 @@ async def test_refunds_read_pending_then_confirmed_or_failed(
     # given two refunds staff asked for, both pending at Stripe
     await gql.data(REFUND, {"id": payment_id, "amount": "40.00"}, token=tenant.admin)
     await gql.data(REFUND, {"id": payment_id, "amount": "25.00"}, token=tenant.admin)
-    first, second = localstripe.refunds_of(intent["id"])
+    # Stripe lists newest first, by the second: tell the two apart by amount
+    by_cents = {refund["amount"]: refund for refund in localstripe.refunds_of(intent["id"])}
+    first, second = by_cents[4000], by_cents[2500]
     seen = await _staff_view(gql, tenant, payment_id)
     assert seen["refundedAmount"] == "0.00"
     assert [(r["amount"], r["status"], r["confirmedAt"]) for r in seen["refunds"]] == [
