@@ -308,6 +308,7 @@ class Portal:
             "csrf_field": CSRF_FIELD,
             "slug": visit.slug,
             "base": f"/portal/{visit.slug}",
+            "timezone": visit.account.timezone if visit.account is not None else None,
         }
 
     async def render_page(
