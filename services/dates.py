@@ -64,9 +64,7 @@ def format_day(
         return format_date(day, format="medium", locale=DEFAULT_LOCALE)
 
 
-def format_moment(
-    value: datetime | str, *, locale: str | None, timezone: str | None = None
-) -> str:
+def format_moment(value: datetime | str, *, locale: str | None, timezone: str | None = None) -> str:
     """A moment in ``timezone``: its medium date and short time in ``locale``
     (``Dec 1, 2026, 4:30 PM`` in en_US, ``01.12.2026, 16:30`` in de_DE). A plain date
     is written as a day."""
