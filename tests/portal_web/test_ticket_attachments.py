@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from typing import Any
 
 from tests.portal_web.helpers import billed_client, csrf_of
 from tests.schema.test_recurring import contact_token
@@ -132,15 +133,13 @@ async def test_a_reply_that_fails_after_the_file_is_stored_deletes_it(gql, runti
     await client.get(billed.path)
     ticket_id, _page = await opened_ticket(client)
     token = await contact_token(runtime, billed.contact_id)
-    operations = {
-        "query": REPLY_WITH_FILE,
-        "variables": {
-            "ticketId": ticket_id,
-            "body": "Both files.",
-            "attachmentIds": [foreign_id],
-            "file": None,
-        },
+    variables: dict[str, Any] = {
+        "ticketId": ticket_id,
+        "body": "Both files.",
+        "attachmentIds": [foreign_id],
+        "file": None,
     }
+    operations = {"query": REPLY_WITH_FILE, "variables": variables}
     answer = await client.post(
         "/graphql",
         data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
@@ -156,7 +155,7 @@ async def test_a_reply_that_fails_after_the_file_is_stored_deletes_it(gql, runti
     seen = (await gql.data(ATTACHMENTS, {"id": ticket_id}, token=tenant.admin))["supportTicket"]
     assert [message["body"] for message in seen["messages"]] == ["See below."]
     # and the same reply without the foreign document goes through, file attached
-    operations["variables"]["attachmentIds"] = None
+    variables["attachmentIds"] = None
     sent = await client.post(
         "/graphql",
         data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
