@@ -193,8 +193,9 @@ TYPE_READS: dict[str, TypeRead] = {
         Permission.ACCOUNT_ADMIN,
         reference="id name slug currency timezone locale logoUrl primaryColor backgroundImageUrl "
         "whiteLabel termsText privacyText clientUploadsEnabled clientUploadMaxBytes "
-        "clientPaymentsEnabled clientPrepaymentsEnabled clientPrepaymentMinimum",
-    ),  # the pre-payment settings: their own @requires (PAYMENTS_READ, Payments module)
+        "clientPaymentsEnabled clientPrepaymentsEnabled clientPrepaymentMinimum "
+        "allowPartialPayments allowOverpayment minimumPaymentAmount",
+    ),  # the pre-payment and payment settings: their own @requires (PAYMENTS_READ, Payments)
     "StaffUser": _read(Permission.STAFF_READ),
     "ApiClient": _read(Permission.ACCOUNT_ADMIN),
     "Webhook": _read(Permission.ACCOUNT_ADMIN),

@@ -105,6 +105,7 @@ async def pay_invoices(
     amount: Decimal | None,
     payment_method_id: str | None,
     save_payment_method: bool,
+    amounts: Sequence[payments.AllocationData] | None = None,
 ) -> card_payments.CardPayment:
     contact = acting_contact(info)
     if contact.read_only:
@@ -116,6 +117,7 @@ async def pay_invoices(
         contact,
         ids,
         amount=amount,
+        amounts=None if amounts is None else [(a.invoice_id, a.amount) for a in amounts],
         payment_method_id=parse_optional_id(payment_method_id, field="paymentMethodId"),
         save_payment_method=save_payment_method,
     )

@@ -13,6 +13,7 @@ from resolvers.common import acting_contact, atomic, caller, parse_id, staff
 from resolvers.context import Info
 from services import access, support
 from services.pagination import Page
+from services.uploads import UploadedFile
 
 
 def _collaborator(info: Info) -> StaffPrincipal | ContactPrincipal:
@@ -82,9 +83,25 @@ async def open_ticket(info: Info, data: support.TicketData) -> SupportTicket:
 
 
 async def reply(
-    info: Info, ticket_id: str, body: str, internal: bool, attachment_ids: list[uuid.UUID]
+    info: Info,
+    ticket_id: str,
+    body: str,
+    internal: bool,
+    attachment_ids: list[uuid.UUID],
+    upload: UploadedFile | None = None,
 ) -> TicketMessage:
     actor = _collaborator(info)
+    if upload is not None:
+        return await support.reply_with_file(
+            runtime=info.context.runtime,
+            session=info.context.session,
+            actor=actor,
+            ticket_id=parse_id(ticket_id, field="ticketId"),
+            body=body,
+            upload=upload,
+            internal=internal,
+            attachment_ids=attachment_ids,
+        )
     async with atomic(info) as work:
         return await support.reply(
             work,

@@ -89,6 +89,24 @@ class Account:
         permission=Permission.PAYMENTS_READ,
         module=Module.PAYMENTS,
     )
+    # What paying from the portal allows (the Pay Now amount field), read like the
+    # pre-payment settings: whoever reads payments, where the Payments module is on.
+    allow_partial_payments: bool = field(
+        "Whether an invoice may be paid in part (`payInvoices` with less than is due).",
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
+    )
+    allow_overpayment: bool = field(
+        "Whether a payment may be more than is due (the rest becomes the client's credit).",
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
+    )
+    minimum_payment_amount: Decimal = money(
+        "minimum_payment_amount",
+        "Smallest partial payment accepted (paying all that is due is always accepted).",
+        permission=Permission.PAYMENTS_READ,
+        module=Module.PAYMENTS,
+    )
     subscription_unpaid_action: UnpaidSubscriptionAction = field(
         "What a subscription becomes once every retry of a charge failed.",
         permission=Permission.ACCOUNT_ADMIN,

@@ -329,7 +329,10 @@ class PaymentMutation:
         "due is its unpaid deposit while one is set, else its balance; without an amount "
         "the total due is paid. Less needs the account to accept partial payments (and at "
         "least its minimum), more needs it to accept overpayments; the amount goes to the "
-        "oldest due date first. This starts a PENDING payment and a Stripe PaymentIntent "
+        "oldest due date first. Or, with `amounts` instead of `amount`, say what goes on "
+        "each invoice (the others pay their amount due): each at most the invoice's "
+        "balance; less than its amount due needs partial payments (and the payment at "
+        "least the minimum). This starts a PENDING payment and a Stripe PaymentIntent "
         "(finish it with Stripe.js and `clientSecret`, or pass a saved `paymentMethodId` to "
         "charge it at once); the invoices are paid when Stripe confirms the charge. A "
         "pending payment on the same invoices is replaced, never charged twice. Without "
@@ -344,7 +347,17 @@ class PaymentMutation:
         amount: Decimal | None = None,
         payment_method_id: strawberry.ID | None = None,
         save_payment_method: bool = False,
+        amounts: list[AllocationInput] | None = None,
     ) -> PayInvoicesPayload:
+        chosen = None
+        if amounts is not None:
+            chosen = [
+                AllocationData(
+                    invoice_id=parse_id(a.invoice_id, field=f"amounts.{i}.invoiceId"),
+                    amount=a.amount,
+                )
+                for i, a in enumerate(amounts)
+            ]
         return await resolvers.pay_invoices(  # type: ignore[return-value]
-            info, invoice_ids, amount, payment_method_id, save_payment_method
+            info, invoice_ids, amount, payment_method_id, save_payment_method, chosen
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from auth.policy import Permission
 from models.enums import Module, TicketPriority, TicketStatus
@@ -19,6 +20,7 @@ from resolvers.context import Info
 from schema.fields import field, id_field, mutation
 from schema.pagination import Connection
 from services.support import TicketChanges, TicketData, TicketFilter
+from services.uploads import as_upload
 
 if TYPE_CHECKING:
     from schema.accounts import StaffUser
@@ -196,7 +198,10 @@ class SupportMutation:
 
     @mutation(
         "Reply on a ticket (staff may write an internal note); its other followers are "
-        "mailed, and a closed or resolved ticket opens again.",
+        "mailed, and a closed or resolved ticket opens again. `file` (a GraphQL multipart "
+        "upload) attaches a new file, stored as a document of the ticket's client as "
+        "`uploadDocument` would (the same rules and errors): the reply and the document "
+        "are one change, a reply that fails keeps no file.",
         permission=_COLLABORATE,
         module=_TICKETS,
     )
@@ -207,9 +212,11 @@ class SupportMutation:
         body: str,
         internal: bool = False,
         attachment_ids: list[strawberry.ID] | None = None,
+        file: Upload | None = None,
     ) -> TicketMessage:
+        upload = as_upload(file, field="file") if file is not None else None
         return await resolvers.reply(  # type: ignore[return-value]
-            info, ticket_id, body, internal, _ids(attachment_ids)
+            info, ticket_id, body, internal, _ids(attachment_ids), upload
         )
 
     @mutation("Assign a ticket, set its priority or status.", permission=_MANAGE, module=_TICKETS)

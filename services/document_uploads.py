@@ -28,7 +28,9 @@ Deleting a document deletes its stored file after the commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -51,7 +53,7 @@ from services.access import (
 from services.errors import BadInput, Conflict, Forbidden, NotFound
 from services.events import documents as document_events
 from services.runtime import Runtime
-from services.unit_of_work import after_commit, end_read, unit_of_work
+from services.unit_of_work import UnitOfWork, after_commit, end_read, unit_of_work
 from services.uploads import (
     DOCUMENT_TYPES,
     StoredUpload,
@@ -59,6 +61,8 @@ from services.uploads import (
     clean_filename,
     store_upload,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -176,6 +180,27 @@ async def upload_document(
 ) -> Document:
     """Store ``upload`` and record it as a document where ``data`` says; see the module
     docstring for the steps and what is refused."""
+
+    async def recorded(_work: UnitOfWork, document: Document) -> Document:
+        return document
+
+    return await upload_then(
+        runtime=runtime, session=session, actor=actor, data=data, upload=upload, then=recorded
+    )
+
+
+async def upload_then(
+    *,
+    runtime: Runtime,
+    session: AsyncSession,
+    actor: AuthenticatedPrincipal,
+    data: UploadDocumentData,
+    upload: UploadedFile,
+    then: Callable[[UnitOfWork, Document], Awaitable[T]],
+) -> T:
+    """:func:`upload_document`, with ``then`` (a reply that attaches the file, say) in
+    the transaction that records the document: one unit — if ``then`` fails, neither the
+    document nor its stored file is kept."""
     _check_uploader(actor, data)
     filename = clean_filename(data.name or upload.filename, field="name" if data.name else "file")
     await _placement(session, actor, data)
@@ -193,7 +218,8 @@ async def upload_document(
     )
     try:
         async with unit_of_work(runtime, session) as work:
-            return await _record_upload(work.session, actor, data, key, stored)
+            document = await _record_upload(work.session, actor, data, key, stored)
+            return await then(work, document)
     except BaseException:
         await runtime.storage.delete(key)
         raise

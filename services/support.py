@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from models.accounts import StaffUser
 from models.clients import Contact
+from models.documents import Document
 from models.enums import TicketPriority, TicketStatus
 from models.support import SupportTicket, TicketMessage
 from models.types import utcnow
@@ -32,11 +33,14 @@ from services.access import (
     access_support_ticket,
     support_ticket_scope,
 )
+from services.document_uploads import UploadDocumentData, upload_then
 from services.errors import BadInput, Conflict, Forbidden
 from services.events import support as support_events
 from services.follows import Follower
 from services.pagination import Page, paginate
-from services.unit_of_work import UnitOfWork
+from services.runtime import Runtime
+from services.unit_of_work import UnitOfWork, end_read
+from services.uploads import UploadedFile
 from services.validation import required_text
 
 Actor = StaffPrincipal | ContactPrincipal
@@ -153,6 +157,48 @@ async def open_ticket(work: UnitOfWork, *, actor: Actor, data: TicketData) -> Su
     support_events.opened(session, ticket, actor)
     await follows.follow(session, ticket, author)
     return ticket
+
+
+async def reply_with_file(
+    *,
+    runtime: Runtime,
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: uuid.UUID,
+    body: str,
+    upload: UploadedFile,
+    internal: bool = False,
+    attachment_ids: list[uuid.UUID] | None = None,
+) -> TicketMessage:
+    """:func:`reply` with a new file attached: the ticket and the text are checked before
+    the file is stored, and the document and the reply are recorded in one transaction
+    (:func:`services.document_uploads.upload_then`), so a reply that fails keeps neither
+    the document nor its stored file. The file becomes a document of the ticket's client,
+    as :func:`services.document_uploads.upload_document` places and checks it."""
+    ticket = await access_support_ticket(session, actor, ticket_id)
+    required_text(body, field="body", max_length=MESSAGE_MAX_LENGTH)
+    if len(attachment_ids or []) >= MAX_ATTACHMENTS:
+        raise BadInput(f"At most {MAX_ATTACHMENTS} attachments.", field="attachmentIds")
+    staff = isinstance(actor, StaffPrincipal)
+    data = UploadDocumentData(
+        client_id=ticket.client_id if staff else None,
+        visible_in_portal=not internal if staff else None,
+    )
+    await end_read(session)
+
+    async def attach(work: UnitOfWork, document: Document) -> TicketMessage:
+        return await reply(
+            work,
+            actor=actor,
+            ticket_id=ticket_id,
+            body=body,
+            internal=internal,
+            attachment_ids=[*(attachment_ids or []), document.id],
+        )
+
+    return await upload_then(
+        runtime=runtime, session=session, actor=actor, data=data, upload=upload, then=attach
+    )
 
 
 async def reply(

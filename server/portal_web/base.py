@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from auth.principals import Anonymous, ContactPrincipal, Principal
 from models.accounts import Account
 from schema.registry import SchemaRegistry
-from server.portal_web.documents import Answer, Documents
+from server.portal_web.documents import Answer, Documents, Failure
 from server.portal_web.rendering import render
 from server.portal_web.security import (
     CSRF_FIELD,
@@ -127,6 +127,16 @@ EXPLAINED = {
     "PAYMENTS_NOT_CONFIGURED": "Card payments are not set up for this portal yet.",
 }
 """Error codes whose API message is written for developers, as the portal says them."""
+
+
+class FormError(Exception):
+    """What the visitor typed cannot be sent to the API (not a number, say): raised by
+    a form's ``variables``, the page the form was posted from shows ``message`` (400)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 def first_message(answer: Answer) -> str:
@@ -298,6 +308,7 @@ class Portal:
             "csrf_field": CSRF_FIELD,
             "slug": visit.slug,
             "base": f"/portal/{visit.slug}",
+            "timezone": visit.account.timezone if visit.account is not None else None,
         }
 
     async def render_page(
@@ -370,7 +381,12 @@ class Portal:
                 return self.forbidden()
             if not self.documents.exists(visit.principal, name):
                 return self.not_found()
-            answer = await self.run(request, session, visit.principal, name, variables(form))
+            try:
+                given = variables(form)
+            except FormError as error:
+                refused = Failure("BAD_USER_INPUT", error.message, error.field)
+                return await failed(visit, Answer(None, [refused]))
+            answer = await self.run(request, session, visit.principal, name, given)
             if "UNAUTHENTICATED" in answer.codes:
                 return self.signed_out(visit.slug, notice="signed-out")
             if answer.data is None or answer.failures:

@@ -3,22 +3,24 @@
 Money and dates are written in the account's locale (the context's ``locale``, which the
 layout sets from the portal's branding; ``en_US`` before it is known): ``1.234,50 €``
 and ``02.12.2026`` for de_DE, ``$1,234.50`` and ``Dec 2, 2026`` for en_US, each currency
-at its own precision (``¥1,500``)."""
+at its own precision (``¥1,500``). Timestamps (the API answers them in UTC) are shown in
+the account's time zone (the context's ``timezone``, which the layout sets from the
+account; UTC before it is known): ``day`` gives the local day, ``moment`` the local day
+and time (``Dec 1, 2026, 4:30 PM``)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.core import UnknownLocaleError
-from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from starlette.responses import HTMLResponse, Response
 
 from server.portal_web.documents import PAGES
 from server.portal_web.security import secure_headers
+from services.dates import format_day, format_moment
 from services.money import DEFAULT_LOCALE, format_money
 
 
@@ -39,23 +41,33 @@ def money(context: Context, amount: Any, currency: str) -> str:
         return f"{amount} {currency}"
 
 
+def timezone_of(context: Context) -> str | None:
+    """The account's time zone, where the page knows it."""
+    timezone = context.get("timezone")
+    return timezone if isinstance(timezone, str) and timezone else None
+
+
 @pass_context
 def day(context: Context, value: Any) -> str:
-    """An ISO date (or the date of an ISO datetime, as the API answers them) in the
-    account's locale; what is not a date is shown as it came."""
+    """An ISO date, or the local day of an ISO datetime (as the API answers them), in
+    the account's locale; what is not a date is shown as it came."""
     if not value:
         return ""
     try:
-        parsed = value if isinstance(value, date) else _parse_day(str(value))
-        return format_date(parsed, format="medium", locale=locale_of(context))
-    except (ValueError, UnknownLocaleError):
+        return format_day(value, locale=locale_of(context), timezone=timezone_of(context))
+    except (TypeError, ValueError):
         return str(value)
 
 
-def _parse_day(value: str) -> date:
-    if len(value) == 10:
-        return date.fromisoformat(value)
-    return datetime.fromisoformat(value).date()
+@pass_context
+def moment(context: Context, value: Any) -> str:
+    """An ISO datetime as the local day and time, in the account's locale."""
+    if not value:
+        return ""
+    try:
+        return format_moment(value, locale=locale_of(context), timezone=timezone_of(context))
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def positive(amount: Any) -> bool:
@@ -78,6 +90,7 @@ ENVIRONMENT = Environment(
 )
 ENVIRONMENT.filters["money"] = money
 ENVIRONMENT.filters["day"] = day
+ENVIRONMENT.filters["moment"] = moment
 ENVIRONMENT.filters["humanize"] = humanize
 ENVIRONMENT.filters["positive"] = positive
 ENVIRONMENT.tests["positive"] = positive

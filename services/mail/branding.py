@@ -1,5 +1,6 @@
 """The account's look in a mail: its name, logo and colour, checked before they reach
-HTML (a colour goes into a style attribute, a logo into an ``src``)."""
+HTML (a colour goes into a style attribute, a logo into an ``src``), and how it writes
+money and dates (its locale and time zone)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from dataclasses import dataclass
 
 from models.accounts import Account
+from services.dates import DEFAULT_TIMEZONE
+from services.money import DEFAULT_LOCALE
 
 DEFAULT_NAME = "Portico"
 DEFAULT_COLOR = "#2F6FEB"
@@ -23,6 +26,10 @@ class Branding:
     """Black or white, whichever reads better on :attr:`primary_color`."""
     link_color: str
     """The brand colour for links on white, or a dark grey if the colour is too light."""
+    locale: str = DEFAULT_LOCALE
+    """How the mail writes money and dates (``de_DE``: ``1.234,50 €``, ``02.12.2026``)."""
+    timezone: str = DEFAULT_TIMEZONE
+    """Where the mail's times are shown (an IANA name)."""
 
     @classmethod
     def of(cls, account: Account | None) -> Branding:
@@ -38,13 +45,27 @@ class Branding:
         logo = account.logo_url
         if not logo or not logo.lower().startswith(("https://", "http://")):
             logo = None
-        return cls._make(account.name or DEFAULT_NAME, logo, color)
+        return cls._make(
+            account.name or DEFAULT_NAME,
+            logo,
+            color,
+            locale=account.locale or DEFAULT_LOCALE,
+            timezone=account.timezone or DEFAULT_TIMEZONE,
+        )
 
     @classmethod
-    def _make(cls, name: str, logo_url: str | None, color: str) -> Branding:
+    def _make(
+        cls,
+        name: str,
+        logo_url: str | None,
+        color: str,
+        *,
+        locale: str = DEFAULT_LOCALE,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> Branding:
         text_color = _text_color_on(color)
         link_color = color if text_color == "#FFFFFF" else "#1F2328"
-        return cls(name, logo_url, color, text_color, link_color)
+        return cls(name, logo_url, color, text_color, link_color, locale, timezone)
 
 
 def _expand(color: str) -> str:

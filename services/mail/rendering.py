@@ -5,7 +5,12 @@ the bodies extend ``base.txt``/``base.html`` (shared header and footer). HTML is
 autoescaped, text and subject are not. Every template gets ``account`` (a
 :class:`~services.mail.branding.Branding`) and ``base_url`` besides its own context;
 a key the template needs but the caller did not pass is an error, not a blank.
-Amounts go through the ``money`` filter (:func:`services.money.format_money`).
+
+Callers pass amounts, dates and times as values, and the templates write them the
+account's way (its ``locale`` and ``timezone``, on :class:`Branding`):
+``{{ total|money(currency) }}`` (``1.234,50 €`` in de_DE), ``{{ due_date|day }}`` (a
+date as it is, a datetime's day where the business is) and ``{{ at|moment }}`` (day and
+time there).
 """
 
 from __future__ import annotations
@@ -13,19 +18,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from babel.core import UnknownLocaleError
 from jinja2 import (
     Environment,
     PackageLoader,
     StrictUndefined,
     TemplateNotFound,
     UndefinedError,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 
+from services.dates import format_day, format_moment
 from services.mail.branding import Branding
-from services.money import format_money
+from services.money import DEFAULT_LOCALE, format_money
 
 SUBJECT_MAX_LENGTH = 300
 RESERVED_KEYS = frozenset({"account", "base_url", "subject"})
@@ -39,8 +50,44 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-# ``{{ amount|money(currency) }}`` (``locale=`` too): the one money formatter.
-_environment.filters["money"] = format_money
+
+
+def _branding(context: Context) -> Branding | None:
+    branding = context.get("account")
+    return branding if isinstance(branding, Branding) else None
+
+
+@pass_context
+def _money(context: Context, amount: Decimal | int | str, currency: str) -> str:
+    """``amount`` in ``currency``, the account's way (:func:`services.money.format_money`)."""
+    branding = _branding(context)
+    locale = branding.locale if branding else DEFAULT_LOCALE
+    value = Decimal(str(amount))
+    try:
+        return format_money(value, currency, locale=locale)
+    except (UnknownLocaleError, ValueError):
+        return format_money(value, currency)
+
+
+@pass_context
+def _day(context: Context, value: date | datetime | str) -> str:
+    branding = _branding(context)
+    if branding is None:
+        return format_day(value, locale=DEFAULT_LOCALE)
+    return format_day(value, locale=branding.locale, timezone=branding.timezone)
+
+
+@pass_context
+def _moment(context: Context, value: datetime | str) -> str:
+    branding = _branding(context)
+    if branding is None:
+        return format_moment(value, locale=DEFAULT_LOCALE)
+    return format_moment(value, locale=branding.locale, timezone=branding.timezone)
+
+
+_environment.filters["money"] = _money
+_environment.filters["day"] = _day
+_environment.filters["moment"] = _moment
 
 
 @dataclass(frozen=True, slots=True)

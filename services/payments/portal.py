@@ -89,6 +89,7 @@ async def plan_portal_payment(
     contact: ContactPrincipal,
     invoice_ids: Sequence[uuid.UUID],
     amount: Decimal | None,
+    amounts: Sequence[tuple[uuid.UUID, Decimal]] | None = None,
 ) -> PaymentPlan:
     """Check what a contact asks to pay and split it over the invoices.
 
@@ -100,6 +101,12 @@ async def plan_portal_payment(
     minimum payment amount; more needs it to allow overpayments. The amount goes to the
     invoices oldest due date first; an overpayment then goes to their remaining balances,
     in the same order, and what is left stays as the client's credit.
+
+    With ``amounts`` (invoice, amount) instead of ``amount``, the contact says what goes
+    on each invoice (the ones not named pay their amount due): each above zero and at
+    most the invoice's balance (never an overpayment), so more than an unpaid deposit up
+    to the balance is always accepted; less than an invoice's amount due needs the
+    account to allow partial payments, and the payment at least its minimum.
     """
     account = await session.get(Account, contact.account_id)
     if account is None:  # pragma: no cover - a contact's session belongs to an account
@@ -129,6 +136,17 @@ async def plan_portal_payment(
     invoices.sort(key=_payment_order)
     dues = [amount_due(invoice) for invoice in invoices]
     total_due = sum(dues, ZERO)
+    if amounts is not None:
+        if amount is not None:
+            raise BadInput("Give either an amount or amounts per invoice.", field="amounts")
+        shares = _chosen_shares(account, invoices, dues, amounts)
+        return PaymentPlan(
+            client_id=contact.client_id,
+            currency=currency,
+            total_due=total_due,
+            amount=sum((share.amount for share in shares), ZERO),
+            shares=shares,
+        )
     paying = total_due if amount is None else _check_paying(amount, currency)
     if paying < total_due:
         if not account.allow_partial_payments:
@@ -155,6 +173,62 @@ async def plan_portal_payment(
         amount=paying,
         shares=shares,
     )
+
+
+def _chosen_shares(
+    account: Account,
+    invoices: list[Invoice],
+    dues: list[Decimal],
+    amounts: Sequence[tuple[uuid.UUID, Decimal]],
+) -> list[PlannedShare]:
+    """The shares of a payment whose amount per invoice the contact chose."""
+    chosen: dict[uuid.UUID, Decimal] = {}
+    positions = {invoice.id: invoice for invoice in invoices}
+    for index, (invoice_id, value) in enumerate(amounts):
+        field = f"amounts.{index}"
+        invoice = positions.get(invoice_id)
+        if invoice is None:
+            raise BadInput("An amount is for one of the invoices paid.", field=f"{field}.invoiceId")
+        if invoice_id in chosen:
+            raise BadInput("Each invoice may have one amount.", field=f"{field}.invoiceId")
+        paying = check_amount(value, invoice.currency, field=f"{field}.amount", allow_zero=False)
+        if paying > invoice.balance:
+            raise BadInput(
+                f"Pay at most the balance of {format_money(invoice.balance, invoice.currency)}"
+                f" on {_named(invoice)}.",
+                field=f"{field}.amount",
+            )
+        chosen[invoice_id] = paying
+    shares = [
+        PlannedShare(invoice=invoice, amount_due=due, amount=chosen.get(invoice.id, due))
+        for invoice, due in zip(invoices, dues, strict=True)
+    ]
+    short = [share for share in shares if share.amount < share.amount_due]
+    if short:
+        first = short[0]
+        currency = first.invoice.currency
+        if not account.allow_partial_payments:
+            raise BadInput(
+                f"Pay the full amount due of {format_money(first.amount_due, currency)} on "
+                f"{_named(first.invoice)}.",
+                field=f"amounts.{_index_of(amounts, first.invoice.id)}.amount",
+            )
+        total = sum((share.amount for share in shares), ZERO)
+        if total < account.minimum_payment_amount:
+            raise BadInput(
+                "The smallest payment accepted is "
+                f"{format_money(account.minimum_payment_amount, currency)}.",
+                field="amounts",
+            )
+    return shares
+
+
+def _named(invoice: Invoice) -> str:
+    return f"invoice {invoice.number}" if invoice.number else "this invoice"
+
+
+def _index_of(amounts: Sequence[tuple[uuid.UUID, Decimal]], invoice_id: uuid.UUID) -> int:
+    return next(i for i, (chosen, _value) in enumerate(amounts) if chosen == invoice_id)
 
 
 def _check_paying(amount: Decimal, currency: str) -> Decimal:
@@ -194,13 +268,14 @@ async def pay_invoices(
     contact: ContactPrincipal,
     invoice_ids: Sequence[uuid.UUID],
     amount: Decimal | None = None,
+    amounts: Sequence[tuple[uuid.UUID, Decimal]] | None = None,
 ) -> PortalPayment:
     """Start paying invoices by card: a PENDING payment with its planned allocations.
     No invoice changes until the provider confirms the payment."""
     if contact.read_only:
         raise Forbidden()
     plan = await plan_portal_payment(
-        session=session, contact=contact, invoice_ids=invoice_ids, amount=amount
+        session=session, contact=contact, invoice_ids=invoice_ids, amount=amount, amounts=amounts
     )
     payment = Payment(
         account_id=contact.account_id,

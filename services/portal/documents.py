@@ -14,7 +14,6 @@ from models.enums import LinkPurpose
 from models.invoices import Invoice
 from models.quotes import Quote
 from services.client_modules import portal_modules
-from services.money import format_money
 from services.portal.links import send_link
 from services.unit_of_work import UnitOfWork
 
@@ -44,14 +43,15 @@ async def email_document(work: UnitOfWork, document: Invoice | Quote) -> int:
     ).all()
     read = TYPE_READS[type(document).__name__]
     modules = await portal_modules(session, account, client)
-    extra: dict[str, object] = {
+    extra: dict[str, object] = {  # written in the account's locale by the mail
         "number": document.number,
-        "total": format_money(document.total, document.currency),
+        "total": document.total,
+        "currency": document.currency,
     }
     if isinstance(document, Invoice):
-        extra["due_date"] = document.due_date.isoformat() if document.due_date else None
+        extra["due_date"] = document.due_date
     else:
-        extra["valid_until"] = document.valid_until.isoformat() if document.valid_until else None
+        extra["valid_until"] = document.valid_until
     sent = 0
     for contact in contacts:
         profile = Profile(ProfileKind.CONTACT, contact_role=contact.role, modules=modules)

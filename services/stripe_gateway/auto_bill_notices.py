@@ -5,6 +5,7 @@ changed), the reason in words, and when Portico tries again."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlmodel import col, select
 
@@ -13,7 +14,6 @@ from models.clients import Client, Contact
 from models.enums import ContactRole, LinkPurpose
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
-from services.money import format_money
 from services.portal.links import send_link
 from services.unit_of_work import UnitOfWork
 
@@ -29,7 +29,7 @@ async def mail_billing_contacts(
     work: UnitOfWork,
     invoice: Invoice,
     *,
-    amount: str | None = None,
+    amount: Decimal | None = None,
     method: SavedPaymentMethod | None,
     reason: str,
     next_attempt_at: datetime | None,
@@ -52,12 +52,13 @@ async def mail_billing_contacts(
             .order_by(col(Contact.is_primary).desc(), col(Contact.email))
         )
     ).all()
-    extra: dict[str, object] = {
+    extra: dict[str, object] = {  # written in the account's locale and time zone by the mail
         "number": invoice.number or "",
-        "amount": amount or format_money(invoice.balance, invoice.currency),
+        "amount": invoice.balance if amount is None else amount,
+        "currency": invoice.currency,
         "method": describe_method(method),
         "reason": reason,
-        "next_attempt": next_attempt_at.date().isoformat() if next_attempt_at else None,
+        "next_attempt": next_attempt_at,
         "action_required": action_required,
     }
     for contact in contacts:

@@ -75,6 +75,7 @@ async def pay_invoices_by_card(
     invoice_ids: Sequence[uuid.UUID],
     *,
     amount: Decimal | None,
+    amounts: Sequence[tuple[uuid.UUID, Decimal]] | None = None,
     payment_method_id: uuid.UUID | None = None,
     save_payment_method: bool = False,
 ) -> CardPayment:
@@ -91,7 +92,11 @@ async def pay_invoices_by_card(
     async with unit_of_work(runtime, session) as work:
         replaced = await _replace_pending(work.session, contact.client_id, invoice_ids)
         started = await pay_invoices(
-            session=work.session, contact=contact, invoice_ids=invoice_ids, amount=amount
+            session=work.session,
+            contact=contact,
+            invoice_ids=invoice_ids,
+            amount=amount,
+            amounts=amounts,
         )
         payment = started.payment
         payment.provider = PROVIDER

@@ -100,7 +100,8 @@ async def tour(page: Any, base: str, billed: Billed, shared: dict[str, str]) -> 
     await check()
     await page.goto(f"{base}/portal/acme/invoices/{billed.invoice_id}")
     await check()
-    await page.get_by_role("button", name="Pay $1,000.00 now").click()
+    assert await page.get_by_label("Amount to pay (USD)").input_value() == "1000.00"
+    await page.get_by_role("button", name="Pay now").click()
     await page.wait_for_url(f"{base}/portal/acme/invoices/{billed.invoice_id}/pay")
     await check(exclude=(STRIPE_ELEMENT,))
     await page.goto(f"{base}/portal/acme/quotes")

@@ -17,7 +17,9 @@ async def test_pay_now_renders_stripe_elements_for_the_invoice(gql, tenant, clie
     billed = await billed_client(gql, tenant.admin)
     await client.get(billed.path)
     page = await client.get(f"/portal/acme/invoices/{billed.invoice_id}")
-    assert "Pay $1,250.00 now" in page.text
+    # the account accepts partial payments: the amount is the balance unless changed
+    assert 'name="amount" inputmode="decimal" required value="1250.00"' in page.text
+    assert '<button type="submit">Pay now</button>' in page.text
     response = await client.post(
         f"/portal/acme/invoices/{billed.invoice_id}/pay", data={"csrf": csrf_of(page.text)}
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -39,25 +40,28 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "contact_name": "Ann Lee",
         "link": LINK,
         "number": "INV-0042",
-        "total": "$1,250.00",
-        "due_date": "December 1, 2026",
+        "total": Decimal("1250.00"),
+        "currency": "USD",
+        "due_date": date(2026, 12, 1),
     },
     "quote_sent": {
         "contact_name": "Ann Lee",
         "link": LINK,
         "number": "Q-0007",
-        "total": "€980.00",
-        "valid_until": "January 15, 2027",
+        "total": Decimal("980.00"),
+        "currency": "EUR",
+        "valid_until": date(2027, 1, 15),
     },
     "auto_bill_failed": {
         "contact_name": "Ann Lee",
         "link": LINK,
         "expires_minutes": None,
         "number": "INV-0042",
-        "amount": "$1,250.00",
+        "amount": Decimal("1250.00"),
+        "currency": "USD",
         "method": "visa card ending in 0341",
         "reason": "Your card was declined.",
-        "next_attempt": "December 3, 2026",
+        "next_attempt": datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
         "action_required": False,
     },
     "webhook_disabled": {
@@ -188,6 +192,52 @@ async def test_committed_mail_arrives_with_text_html_and_branding(
     assert row.attempts == 1
     assert row.sent_at is not None
     assert row.account_id == account.id
+
+
+async def test_amounts_and_dates_arrive_in_the_accounts_locale_and_time_zone(
+    smtp_runtime: Runtime, smtp_server: SmtpServer
+) -> None:
+    # given a German account whose business is in Los Angeles
+    account = await make_account(smtp_runtime, locale="de_DE", timezone="America/Los_Angeles")
+    invoice = {**CONTEXTS["invoice_sent"], "total": Decimal("1234.5"), "currency": "EUR"}
+    failed = {
+        **CONTEXTS["auto_bill_failed"],
+        "amount": Decimal("1234.50"),
+        "currency": "EUR",
+        # 06:30 UTC on the 3rd is still the 2nd (22:30) in Los Angeles
+        "next_attempt": datetime(2026, 12, 3, 6, 30, tzinfo=UTC),
+    }
+
+    # when an invoice mail and a failed charge mail are sent to the contact
+    await queue_and_commit(
+        smtp_runtime.mailer, smtp_runtime, account=account, template="invoice_sent", context=invoice
+    )
+    await queue_and_commit(
+        smtp_runtime.mailer,
+        smtp_runtime,
+        account=account,
+        template="auto_bill_failed",
+        context=failed,
+    )
+    await smtp_runtime.mailer.drain()
+
+    # then they arrive written the account's way: German amounts and dates, local days
+    sent, charge = await smtp_server.wait_for(2)
+    text, html = parts(sent)
+    assert "invoice INV-0042 for 1.234,50\xa0€, due on 01.12.2026." in text
+    assert "<strong>1.234,50\xa0€</strong>, due on 01.12.2026." in html
+    text, html = parts(charge)
+    assert "could not charge 1.234,50\xa0€ for invoice INV-0042" in text
+    assert "We will try again on 02.12.2026." in text
+    assert "We will try again on 02.12.2026." in html
+
+
+async def test_without_a_locale_of_its_own_mails_are_written_en_us(runtime: Runtime) -> None:
+    account = await make_account(runtime)
+    message = await queue_and_commit(
+        runtime.mailer, runtime, account=account, template="quote_sent"
+    )
+    assert "quote Q-0007 for €980.00, valid until Jan 15, 2027." in message.text_body
 
 
 async def test_rolled_back_mail_is_never_sent(

@@ -1,9 +1,15 @@
 """Invoices: the list (outstanding, paid, all), one invoice, and Pay Now: with a saved
 card, charged at once (``pay.html`` only when the bank asks the payer to authenticate,
-3-D Secure), else a new card in Stripe.js's Payment Element on ``pay.html``."""
+3-D Secure), else a new card in Stripe.js's Payment Element on ``pay.html``.
+
+Where the account lets a client choose how much to pay (partial payments, or an invoice
+whose deposit is due first: ``pay_terms.graphql``, read where the visitor reads
+payments), Pay Now has an amount per invoice, the balance by default. What is typed is
+only read as a number here; the API decides what may be paid."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +19,7 @@ from starlette.responses import Response
 from server.portal_web.base import (
     GET,
     POST,
+    FormError,
     Page,
     Portal,
     Tab,
@@ -24,13 +31,39 @@ from server.portal_web.base import (
 from server.portal_web.documents import Answer
 from server.portal_web.security import STRIPE_JS
 
-INVOICE_PARTS = ("invoice_cards",)
-"""The saved cards to pay with, where the visitor's schema has them."""
+INVOICE_PARTS = ("invoice_cards", "pay_terms")
+"""The saved cards to pay with and what the account lets a client pay, where the
+visitor's schema has them."""
+LIST_PARTS = ("pay_terms",)
+AMOUNT = re.compile(r"(?P<units>[0-9]{1,15})(?:(?P<separator>[.,])(?P<fraction>[0-9]{1,3}))?")
 INVOICE_FILTERS: dict[str, list[str] | None] = {
     "outstanding": ["SENT", "VIEWED", "PARTIAL"],
     "paid": ["PAID"],
     "all": None,
 }
+
+
+def typed_amount(text: str) -> str | None:
+    """An amount as the visitor typed it (``1250.50``, ``1250,50``), as the API reads it
+    (``1250.50``); None when left empty. No thousands separators: ``1.250`` (1,250 in
+    de_DE) or ``1,250`` (in en_US) is refused rather than read as 1.25 — which also
+    leaves the third decimal of a KWD amount to the API itself."""
+    text = text.strip()
+    if not text:
+        return None
+    match = AMOUNT.fullmatch(text)
+    if match is None:
+        if text.startswith("-"):
+            raise FormError("Enter an amount above zero.", field="amount")
+        raise FormError("Enter the amount as a number, like 1250.00.", field="amount")
+    fraction = match["fraction"]
+    if fraction is None:
+        return match["units"]
+    if len(fraction) == 3:
+        raise FormError(
+            "Write the amount without thousands separators, like 1250.00.", field="amount"
+        )
+    return f"{match['units']}.{fraction}"
 
 
 def listing_variables(request: Request) -> tuple[str, dict[str, Any]]:
@@ -52,6 +85,7 @@ async def invoices(portal: Portal, request: Request) -> Response:
         variables=variables,
         shown=shown,
         filters=list(INVOICE_FILTERS),
+        parts=LIST_PARTS,
         error=None,
     )
 
@@ -112,9 +146,17 @@ async def paying(
         )
 
     def variables(form: dict[str, str]) -> dict[str, Any]:
+        chosen = invoice_ids(form)
+        amounts = []
+        for invoice_id in chosen:
+            typed = form.get("amount" if back else f"amount-{invoice_id}", "")
+            amount = typed_amount(typed)
+            if amount is not None:
+                amounts.append({"invoiceId": invoice_id, "amount": amount})
         return {
-            "invoiceIds": invoice_ids(form),
+            "invoiceIds": chosen,
             "paymentMethodId": uuid_or_none(form.get("paymentMethod", "").strip()),
+            "amounts": amounts or None,
         }
 
     return await portal.action(request, "pay", variables, done=done, failed=failed)

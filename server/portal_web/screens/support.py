@@ -76,7 +76,8 @@ async def ticket(portal: Portal, request: Request) -> Response:
 
 async def reply(portal: Portal, request: Request) -> Response:
     """The reply form's POST (multipart where a file may be attached): CSRF checked; a
-    file is uploaded first (``uploadDocument``), then the reply sent with it attached."""
+    file goes with the reply in one mutation (``reply_with_attachment``), so a reply that
+    fails keeps no file."""
     ticket_id = path_id(request)
     if ticket_id is None:
         return portal.not_found()
@@ -100,14 +101,9 @@ async def reply(portal: Portal, request: Request) -> Response:
             if isinstance(file, UploadFile) and file.filename:
                 if not portal.documents.exists(visit.principal, "upload_document"):
                     return portal.not_found()
-                uploaded = await portal.run(
-                    request, session, visit.principal, "upload_document", {"input": {"file": file}}
-                )
-                if uploaded.data is None or uploaded.failures:
-                    return await reply_failed(portal, visit, ticket_id, uploaded)
-                variables["attachmentIds"] = [uploaded.data["uploadDocument"]["id"]]
+                variables["file"] = file
                 document = "reply_with_attachment"
-        answer = await portal.run(request, session, visit.principal, document, variables)
+            answer = await portal.run(request, session, visit.principal, document, variables)
         if "UNAUTHENTICATED" in answer.codes:
             return portal.signed_out(visit.slug, notice="signed-out")
         if answer.data is None or answer.failures:
