@@ -121,6 +121,10 @@ def serve_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         # A WebSocket message is bounded like a request body.
         "ws_max_size": settings.max_body_bytes,
+        # No permessage-deflate: its zlib streams are some 40 KB a socket (browsers and
+        # most clients offer it), more than the rest of an idle subscription, to
+        # compress event frames of a few hundred bytes.
+        "ws_per_message_deflate": False,
         # uvicorn's default WebSocket protocol, writing event frames itself and handing
         # /graphql's messages to the protocol handlers from its callbacks
         # (server.ws_transport)
