@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server.settings import ConfigurationError, get_settings
 from services.config import Settings
@@ -107,16 +107,29 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level="info",
-        # X-Forwarded-For is believed only from PORTICO_TRUSTED_PROXIES, inside the app
-        # (server.proxies); uvicorn's own default would trust any proxy on 127.0.0.1.
-        proxy_headers=False,
-        # A WebSocket message is bounded like a request body.
-        ws_max_size=settings.max_body_bytes,
-        # uvicorn's default WebSocket protocol, writing event frames itself
-        # (server.ws_transport)
-        ws=WS_PROTOCOL,
+        **serve_options(settings),
     )
     return 0
+
+
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options ``portico serve`` runs the app with (and the tests that serve
+    it on a real socket)."""
+    return {
+        # X-Forwarded-For is believed only from PORTICO_TRUSTED_PROXIES, inside the app
+        # (server.proxies); uvicorn's own default would trust any proxy on 127.0.0.1.
+        "proxy_headers": False,
+        # A WebSocket message is bounded like a request body.
+        "ws_max_size": settings.max_body_bytes,
+        # No permessage-deflate: its zlib streams are some 40 KB a socket (browsers and
+        # most clients offer it), more than the rest of an idle subscription, to
+        # compress event frames of a few hundred bytes.
+        "ws_per_message_deflate": False,
+        # uvicorn's default WebSocket protocol, writing event frames itself and handing
+        # /graphql's messages to the protocol handlers from its callbacks
+        # (server.ws_transport)
+        "ws": WS_PROTOCOL,
+    }
 
 
 def served_app() -> Starlette:

@@ -53,7 +53,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from auth.principals import AuthenticatedPrincipal
+from auth.principals import AuthenticatedPrincipal, ContactPrincipal
 from auth.profiles import Profile, profile_for
 from resolvers.common import parse_optional_id
 from resolvers.context import Context
@@ -114,7 +114,15 @@ class Plan:
 class InvoiceStream(Stream):
     """One ``invoiceChanged`` subscription (see the module docstring)."""
 
-    __slots__ = ("only_client", "plan", "principal", "sink", "subscribed")
+    __slots__ = (
+        "addressing",
+        "credential",
+        "only_client",
+        "plan",
+        "principal",
+        "sink",
+        "subscribed",
+    )
 
     def __init__(
         self,
@@ -130,6 +138,13 @@ class InvoiceStream(Stream):
         self.subscribed: Profile = profile_for(principal)
         self.plan = plan
         self.sink = sink
+        # Per event, streams are sorted by these (strings: their hash is kept, where a
+        # tuple of UUIDs would be hashed anew for every stream and event).
+        self.credential = str(credential_key(principal))
+        """Streams of one credential share its checks (:func:`credential_key`)."""
+        client = principal.client_id if isinstance(principal, ContactPrincipal) else ""
+        self.addressing = f"{type(principal).__name__}:{client}:{only_client or ''}"
+        """Streams with the same one are :func:`addressed` the same events."""
 
 
 @dataclass(slots=True)
@@ -279,46 +294,61 @@ class InvoiceStreams:
         self.runtime.events.detach(stream)
 
     async def deliver(self, event: DeliveredEvent, streams: Sequence[Stream]) -> None:
-        mine = [
-            stream
-            for stream in streams
-            if isinstance(stream, InvoiceStream)
-            and addressed(event, stream.principal, stream.only_client)
-        ]
-        if not mine:
+        """The checks once per credential, the execution and the encoding once per
+        group, then every frame in one synchronous loop (see the module docstring)."""
+        sent_to: dict[str, bool] = {}
+        by_credential: dict[str, list[InvoiceStream]] = {}
+        for stream in streams:
+            if not isinstance(stream, InvoiceStream):
+                continue
+            sent = sent_to.get(stream.addressing)
+            if sent is None:
+                sent = addressed(event, stream.principal, stream.only_client)
+                sent_to[stream.addressing] = sent
+            if not sent:
+                continue
+            same = by_credential.get(stream.credential)
+            if same is None:
+                by_credential[stream.credential] = [stream]
+            else:
+                same.append(stream)
+        if not by_credential:
             return
-        credentials: dict[Hashable, AuthenticatedPrincipal] = {}
-        for stream in mine:
-            credentials.setdefault(credential_key(stream.principal), stream.principal)
-        audiences = dict(
-            zip(
-                credentials,
-                await asyncio.gather(
-                    *(self._change_for(event, principal) for principal in credentials.values())
-                ),
-                strict=True,
-            )
+        credentials = list(by_credential.values())
+        audiences = await asyncio.gather(
+            *(self._change_for(event, same[0].principal) for same in credentials)
         )
         groups: dict[Hashable, tuple[InvoiceChange, Plan]] = {}
-        due: list[tuple[InvoiceStream, Hashable]] = []
-        for stream in mine:
-            now, change = audiences[credential_key(stream.principal)]
+        due: list[tuple[Hashable, list[InvoiceStream]]] = []
+        for same, (now, change) in zip(credentials, audiences, strict=True):
             if now is None:
-                self._end(stream, Unauthenticated("Your access has ended."))
+                for stream in same:
+                    self._end(stream, Unauthenticated("Your access has ended."))
                 continue
-            if now is not stream.subscribed and now != stream.subscribed:
-                self._end(
-                    stream,
-                    Forbidden(
-                        "Your access changed: subscribe again to receive what you may see now."
-                    ),
-                )
-                continue
+            by_plan: dict[Hashable, list[InvoiceStream]] = {}
+            for stream in same:
+                subscribed = stream.subscribed
+                if now is not subscribed and now != subscribed:
+                    self._end(
+                        stream,
+                        Forbidden(
+                            "Your access changed: subscribe again to receive what you may see now."
+                        ),
+                    )
+                    continue
+                if change is None:
+                    continue
+                members = by_plan.get(stream.plan.key)
+                if members is None:
+                    by_plan[stream.plan.key] = [stream]
+                else:
+                    members.append(stream)
             if change is None:
                 continue
-            group = (change.share_key, stream.plan.key)
-            groups.setdefault(group, (change, stream.plan))
-            due.append((stream, group))
+            for plan_key, members in by_plan.items():
+                shared = (change.share_key, plan_key)
+                groups.setdefault(shared, (change, members[0].plan))
+                due.append((shared, members))
         if not groups:
             return
         payloads = dict(
@@ -330,9 +360,11 @@ class InvoiceStreams:
                 strict=True,
             )
         )
-        for stream, shared in due:
-            if not stream.closed:
-                stream.sink.next(payloads[shared])
+        for key, members in due:  # no await from here: like websockets' broadcast()
+            payload = payloads[key]
+            for stream in members:
+                if not stream.closed:
+                    stream.sink.next(payload)
 
     def _end(self, stream: InvoiceStream, error: Exception) -> None:
         self.close(stream)

@@ -12,7 +12,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 import pytest
 from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
 
 from server.app import create_app
 from server.graphql_view import ACCESS_REVOKED
@@ -28,6 +27,9 @@ from tests.portal.helpers import (
     redeem,
     token_of,
 )
+from tests.server.ws_paths import ws_http, ws_path  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.usefixtures("ws_path")
 
 UPDATE_CLIENT = (
     "mutation($id: ID!, $input: ClientInput!) { updateClient(id: $id, input: $input) { id } }"
@@ -49,11 +51,9 @@ REVOKE_ACCESS = "mutation($id: ID!) { revokeContactAccess(contactId: $id) { id }
 async def open_socket(runtime, token: str) -> AsyncIterator[AsyncWebSocketSession]:
     """A graphql-transport-ws connection signed in with ``token`` (acknowledged)."""
     app = create_app(runtime=runtime)
-    async with httpx.AsyncClient(
-        transport=ASGIWebSocketTransport(app), base_url="http://portal.test"
-    ) as http:
+    async with ws_http(app, runtime.settings) as (http, url):
         connecting: AbstractAsyncContextManager[AsyncWebSocketSession] = aconnect_ws(
-            "/graphql", http, subprotocols=["graphql-transport-ws"]
+            url, http, subprotocols=["graphql-transport-ws"]
         )
         async with connecting as ws:
             await _init(ws, token)

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
 
 from server.app import create_app
 from services.runtime import Runtime
+from tests.server.ws_paths import ws_http
 
 
 def with_settings(runtime: Runtime, **overrides: Any) -> Runtime:
@@ -34,13 +34,12 @@ async def http_client(
 async def websocket(
     runtime: Runtime, protocol: str = "graphql-transport-ws", payload: Any = None
 ) -> AsyncIterator[AsyncWebSocketSession]:
-    """A WebSocket on ``/graphql``, ``connection_init`` sent with ``payload`` (not read)."""
+    """A WebSocket on ``/graphql``, ``connection_init`` sent with ``payload`` (not read);
+    in process, or served on uvicorn under :func:`tests.server.ws_paths.ws_path`."""
     app = create_app(runtime=runtime)
-    async with httpx.AsyncClient(
-        transport=ASGIWebSocketTransport(app), base_url="http://portal.test"
-    ) as http:
+    async with ws_http(app, runtime.settings) as (http, url):
         connecting: AbstractAsyncContextManager[AsyncWebSocketSession] = aconnect_ws(
-            "/graphql", http, subprotocols=[protocol]
+            url, http, subprotocols=[protocol]
         )
         async with connecting as ws:
             await ws.send_json(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.server.limit_helpers import http_client, websocket, with_settings
+from tests.server.ws_paths import ws_path  # noqa: F401 (the fixture)
 
 CREATE_CLIENT = "mutation($input: ClientInput!) { createClient(input: $input) { id } }"
 CLIENT_COUNT = "{ clients { totalCount } }"
@@ -84,6 +85,7 @@ async def test_a_timed_out_mutation_writes_nothing(gql, runtime, tenant):
     assert (await gql.data(CLIENT_COUNT, token=tenant.admin))["clients"]["totalCount"] == 0
 
 
+@pytest.mark.usefixtures("ws_path")
 async def test_a_slow_query_over_a_websocket_times_out(gql, runtime, tenant):
     await some_clients(gql, tenant.admin, count=2)
     hurried = with_settings(runtime, execution_timeout_seconds=0.001)
@@ -127,6 +129,7 @@ async def test_an_answer_above_the_limit_is_replaced_by_an_error(small_answers):
         assert small.json()["data"] == {"__typename": "Query"}
 
 
+@pytest.mark.usefixtures("ws_path")
 async def test_a_websocket_answer_above_the_limit_is_replaced_too(small_answers):
     async with websocket(small_answers) as ws:
         assert (await ws.receive_json())["type"] == "connection_ack"

@@ -12,6 +12,7 @@ from server.app import create_app
 from services.config import Settings
 from services.runtime import Runtime
 from tests.server.limit_helpers import websocket
+from tests.server.ws_paths import ws_path  # noqa: F401 (the fixture)
 
 INTROSPECT = "{ __schema { queryType { name } } }"
 
@@ -93,6 +94,7 @@ async def test_introspection_off(runtime, tenant):
         assert page.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
+@pytest.mark.usefixtures("ws_path")
 async def test_introspection_off_holds_over_a_websocket(runtime):
     changed = runtime.settings.model_copy(update={"introspection": "off"})
     async with websocket(Runtime.build(changed, runtime.engine)) as ws:

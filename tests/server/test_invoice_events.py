@@ -8,10 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
-from httpx_ws.transport import ASGIWebSocketTransport
 from sqlalchemy import event, update
 from sqlmodel import col, select
 
@@ -25,6 +23,9 @@ from services.unit_of_work import unit_of_work
 from tests.portal.helpers import contact_token, make_client
 from tests.schema.test_invoices import create_invoice, send_invoice
 from tests.server.limit_helpers import websocket, with_settings
+from tests.server.ws_paths import ws_http, ws_path  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.usefixtures("ws_path")
 
 CHANGES = """
 subscription($after: String, $clientId: ID) {
@@ -273,10 +274,8 @@ async def test_a_bad_token_in_connection_init_closes_with_4403(runtime):
 async def test_no_connection_init_in_time_closes_with_4408(runtime):
     fast = with_settings(runtime, ws_init_timeout_seconds=0.2)
     app = create_app(runtime=fast)
-    async with httpx.AsyncClient(
-        transport=ASGIWebSocketTransport(app), base_url="http://t"
-    ) as http:
-        connecting: Any = aconnect_ws("/graphql", http, subprotocols=["graphql-transport-ws"])
+    async with ws_http(app, fast.settings, base_url="http://t") as (http, url):
+        connecting: Any = aconnect_ws(url, http, subprotocols=["graphql-transport-ws"])
         async with connecting as ws:
             assert await closed_with(ws) == 4408
 

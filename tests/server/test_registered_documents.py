@@ -18,6 +18,7 @@ from tests.portal.helpers import make_client
 from tests.schema.test_invoices import create_invoice, send_invoice
 from tests.server.limit_helpers import websocket
 from tests.server.webhook_helpers import CREATE_TOKEN, CREATE_WEBHOOK, WEBHOOK_QUERY
+from tests.server.ws_paths import ws_path  # noqa: F401 (the fixture)
 
 WAIT = 10
 PING = "query Ping { __typename }"
@@ -197,6 +198,7 @@ async def test_only_account_admins_manage_registered_documents(gql, tenant):
     assert await register(gql, tenant.tokens[StaffRole.OWNER], PING)
 
 
+@pytest.mark.usefixtures("ws_path")
 async def test_over_a_websocket_only_registered_subscriptions_start(runtime, gql, tenant):
     customer = await make_client(gql, tenant.admin)
     token, _ = await partner(gql, tenant.admin)
@@ -224,6 +226,7 @@ async def test_over_a_websocket_only_registered_subscriptions_start(runtime, gql
         }
 
 
+@pytest.mark.usefixtures("ws_path")
 async def test_the_legacy_websocket_protocol_is_held_to_the_same(runtime, gql, tenant):
     token, _ = await partner(gql, tenant.admin)
     await registered_only(gql, tenant.admin)

@@ -9,6 +9,9 @@ import pytest
 from server.encoding import with_codes
 from tests.conftest import PASSWORD
 from tests.server.limit_helpers import websocket
+from tests.server.ws_paths import ws_path  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.usefixtures("ws_path")
 
 SIGN_IN = """
 mutation($email: String!, $password: String!) {
