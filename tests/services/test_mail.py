@@ -60,6 +60,18 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "next_attempt": "December 3, 2026",
         "action_required": False,
     },
+    "prepayment_failed": {
+        "contact_name": "Ann Lee",
+        "link": LINK,
+        "expires_minutes": None,
+        "amount": "$50.00",
+        "cycle": 2,
+        "next_charge": "January 1, 2027",
+        "method": "visa card ending in 0341",
+        "reason": "Your card was declined.",
+        "next_attempt": "December 3, 2026",
+        "action_required": False,
+    },
     "webhook_disabled": {
         "contact_name": "Ann Lee",
         "link": LINK,
