@@ -50,7 +50,7 @@ from models.clients import Client
 from models.enums import AutoBillStatus, PaymentMethodKind, PaymentStatus
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
-from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.payments import Payment, PaymentAllocation
 from models.recurring import RecurringInvoice
 from models.subscriptions import Subscription
 from models.types import utcnow
@@ -61,10 +61,9 @@ from services.payments.methods import default_method
 from services.payments.provider import complete_payment
 from services.recurring import charges_automatically
 from services.runtime import Runtime
-from services.stripe_gateway.amounts import to_minor_units
 from services.stripe_gateway.auto_bill_notices import mail_billing_contacts
 from services.stripe_gateway.card_payments import PROVIDER
-from services.stripe_gateway.connection import Connected, connected
+from services.stripe_gateway.connection import connected
 from services.stripe_gateway.off_session import (
     NO_METHOD,
     NOT_CONNECTED,
@@ -74,10 +73,13 @@ from services.stripe_gateway.off_session import (
     ChargeRun,
     OffSessionCharge,
     attempt_each,
-    charge_off_session,
+    claim_charge_record,
     clearing,
     fail_payment,
     next_attempt_after,
+    off_session_charge,
+    paid_meanwhile,
+    pending_payment,
 )
 from services.subscriptions.dunning import attempt_ended
 from services.unit_of_work import UnitOfWork, unit_of_work
@@ -91,17 +93,11 @@ class _Charge:
 
     invoice_id: uuid.UUID
     attempt: int
-    payment_id: uuid.UUID
-    account_id: uuid.UUID
-    amount: int
-    currency: str
-    customer: str
-    payment_method: str
-    gateway: Connected
+    stripe: OffSessionCharge
 
     @property
-    def idempotency_key(self) -> str:
-        return f"portico-autobill-{self.invoice_id}-{self.attempt}"
+    def payment_id(self) -> uuid.UUID:
+        return self.stripe.payment_id
 
 
 def _due(now: datetime) -> Any:
@@ -134,11 +130,10 @@ async def charge_due_invoices(runtime: Runtime, *, now: datetime | None = None) 
 
 
 async def _attempt(runtime: Runtime, invoice_id: uuid.UUID, now: datetime) -> AutoBillStatus | None:
-    claimed = await _claim(runtime, invoice_id, now)
-    if not isinstance(claimed, _Charge):
-        return claimed
-    answer = await _charge(claimed)
-    return await _record(runtime, claimed, answer, now)
+    return await claim_charge_record(
+        lambda: _claim(runtime, invoice_id, now),
+        lambda claimed, answer: _record(runtime, claimed, answer, now),
+    )
 
 
 async def charge_invoice_now(
@@ -194,7 +189,8 @@ async def _claim_in(
         if row.recurring_invoice_id
         else None
     )
-    if await _earlier_attempt_paid(session, row):
+    resuming = row.status is AutoBillStatus.CHARGING
+    if resuming and await paid_meanwhile(session, row.payment_id):
         row.last_error = None
         return _Ended(row, _close(row, AutoBillStatus.SUCCEEDED, now))  # by its webhook
     if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
@@ -203,7 +199,6 @@ async def _claim_in(
         return _Ended(row, _close(row, AutoBillStatus.CANCELED, now))
     if await _money_coming(session, invoice, row):
         return None  # a payment is clearing: look again on a later run
-    resuming = row.status is AutoBillStatus.CHARGING
     row.attempts = row.attempts if resuming else row.attempts + 1
     row.last_attempt_at = now
     row.updated_at = now
@@ -224,17 +219,18 @@ async def _claim_in(
     row.status = AutoBillStatus.CHARGING
     row.next_attempt_at = None
     row.payment_id = payment.id
-    return _Charge(
-        invoice_id=invoice.id,
-        attempt=row.attempts,
-        payment_id=payment.id,
-        account_id=invoice.account_id,
-        amount=to_minor_units(payment.amount, payment.currency),
-        currency=payment.currency,
+    stripe = off_session_charge(
+        connected(work.runtime.settings, account),
+        payment,
         customer=client.stripe_customer_id,
         payment_method=method.stripe_payment_method_id,
-        gateway=connected(work.runtime.settings, account),
+        idempotency_key=f"portico-autobill-{invoice.id}-{row.attempts}",
+        metadata={
+            "portico_invoice_id": str(invoice.id),
+            "portico_auto_bill_attempt": str(row.attempts),
+        },
     )
+    return _Charge(invoice_id=invoice.id, attempt=row.attempts, stripe=stripe)
 
 
 def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoBillStatus:
@@ -242,15 +238,6 @@ def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoB
     row.next_attempt_at = None
     row.updated_at = now
     return status
-
-
-async def _earlier_attempt_paid(session: AsyncSession, row: InvoiceAutoBill) -> bool:
-    """Whether the attempt a stopped scheduler left CHARGING was paid meanwhile (Stripe's
-    ``payment_intent.succeeded`` completed its payment)."""
-    if row.status is not AutoBillStatus.CHARGING or row.payment_id is None:
-        return False
-    payment = await session.get(Payment, row.payment_id)
-    return payment is not None and payment.status in SETTLED_STATUSES
 
 
 async def _money_coming(session: AsyncSession, invoice: Invoice, row: InvoiceAutoBill) -> bool:
@@ -297,10 +284,9 @@ async def _payment_for(
 ) -> Payment:
     """The attempt's PENDING payment of the balance: the one already made when a stale
     attempt is resumed, else a new one."""
-    if resuming and row.payment_id is not None:
-        earlier = await session.get(Payment, row.payment_id, with_for_update=True)
-        if earlier is not None and earlier.status is PaymentStatus.PENDING:
-            return earlier
+    earlier = await pending_payment(session, row.payment_id) if resuming else None
+    if earlier is not None:
+        return earlier
     amount = round_money(invoice.balance, invoice.currency)
     payment = Payment(
         account_id=invoice.account_id,
@@ -325,26 +311,6 @@ async def _payment_for(
     )
     payment_events.auto_billed(session, payment, invoice_id=invoice.id, attempt=row.attempts)
     return payment
-
-
-async def _charge(charge: _Charge) -> Answer:
-    """The off-session PaymentIntent (outside any transaction)."""
-    return await charge_off_session(
-        OffSessionCharge(
-            gateway=charge.gateway,
-            amount=charge.amount,
-            currency=charge.currency,
-            customer=charge.customer,
-            payment_method=charge.payment_method,
-            metadata={
-                "portico_payment_id": str(charge.payment_id),
-                "portico_account_id": str(charge.account_id),
-                "portico_invoice_id": str(charge.invoice_id),
-                "portico_auto_bill_attempt": str(charge.attempt),
-            },
-            idempotency_key=charge.idempotency_key,
-        )
-    )
 
 
 async def _record(

@@ -22,14 +22,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 import stripe
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.enums import AutoBillStatus, PaymentStatus
-from models.payments import Payment
+from models.payments import SETTLED_STATUSES, Payment
 from services.events import payments as payment_events
+from services.stripe_gateway.amounts import to_minor_units
 from services.stripe_gateway.connection import Connected
 
 log = structlog.get_logger("portico.off_session")
@@ -134,9 +136,11 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class OffSessionCharge:
-    """What one attempt sends to Stripe."""
+    """What one claimed attempt sends to Stripe (:func:`off_session_charge`)."""
 
     gateway: Connected
+    payment_id: uuid.UUID
+    """The attempt's PENDING Portico payment."""
     amount: int
     """Minor units."""
     currency: str
@@ -144,6 +148,73 @@ class OffSessionCharge:
     payment_method: str
     metadata: dict[str, str]
     idempotency_key: str
+
+
+def off_session_charge(
+    gateway: Connected,
+    payment: Payment,
+    *,
+    customer: str,
+    payment_method: str,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> OffSessionCharge:
+    """The charge of ``payment`` (its amount; its ids in the intent's metadata, with
+    ``metadata``)."""
+    return OffSessionCharge(
+        gateway=gateway,
+        payment_id=payment.id,
+        amount=to_minor_units(payment.amount, payment.currency),
+        currency=payment.currency,
+        customer=customer,
+        payment_method=payment_method,
+        metadata={
+            "portico_payment_id": str(payment.id),
+            "portico_account_id": str(payment.account_id),
+            **metadata,
+        },
+        idempotency_key=idempotency_key,
+    )
+
+
+async def paid_meanwhile(session: AsyncSession, payment_id: uuid.UUID | None) -> bool:
+    """Whether the payment of an attempt a stopped scheduler left CHARGING was paid
+    meanwhile (Stripe's ``payment_intent.succeeded`` completed it)."""
+    if payment_id is None:
+        return False
+    payment = await session.get(Payment, payment_id)
+    return payment is not None and payment.status in SETTLED_STATUSES
+
+
+async def pending_payment(session: AsyncSession, payment_id: uuid.UUID | None) -> Payment | None:
+    """The PENDING payment a resumed attempt charges again (locked), if it still is."""
+    if payment_id is None:
+        return None
+    earlier = await session.get(Payment, payment_id, with_for_update=True)
+    return earlier if earlier is not None and earlier.status is PaymentStatus.PENDING else None
+
+
+class Claimed(Protocol):
+    """A claimed attempt: what it sends to Stripe."""
+
+    @property
+    def stripe(self) -> OffSessionCharge: ...
+
+
+C = TypeVar("C", bound=Claimed)
+
+
+async def claim_charge_record(
+    claim: Callable[[], Awaitable[C | AutoBillStatus | None]],
+    record: Callable[[C, Answer], Awaitable[AutoBillStatus]],
+) -> AutoBillStatus | None:
+    """One attempt: ``claim`` it (its unit of work commits before Stripe is called; the
+    row's status when it ends there, ``None`` when it is not ours), charge it outside any
+    transaction, ``record`` Stripe's answer in a second unit of work."""
+    claimed = await claim()
+    if claimed is None or isinstance(claimed, AutoBillStatus):
+        return claimed
+    return await record(claimed, await charge_off_session(claimed.stripe))
 
 
 async def charge_off_session(charge: OffSessionCharge) -> Answer:

@@ -49,7 +49,7 @@ from models.enums import (
     PrepaymentStatus,
 )
 from models.payment_methods import SavedPaymentMethod
-from models.payments import SETTLED_STATUSES, Payment
+from models.payments import Payment
 from models.prepayments import RecurringPrepayment
 from models.types import utcnow
 from services.access import (
@@ -65,7 +65,7 @@ from services.payments.methods import default_method
 from services.payments.provider import complete_payment
 from services.recurring.periods import period_date
 from services.runtime import Runtime
-from services.stripe_gateway.amounts import to_minor_units
+from services.stripe_gateway import off_session
 from services.stripe_gateway.auto_bill_notices import mail_prepayment_failed
 from services.stripe_gateway.card_payments import (
     CONFIRMABLE,
@@ -73,22 +73,8 @@ from services.stripe_gateway.card_payments import (
     _create_intent,
     _lock_payment,
 )
-from services.stripe_gateway.connection import Connected, connected
+from services.stripe_gateway.connection import connected
 from services.stripe_gateway.customers import customer_of
-from services.stripe_gateway.off_session import (
-    NO_METHOD,
-    NOT_CONNECTED,
-    STALE_AFTER,
-    UNREACHABLE,
-    Answer,
-    ChargeRun,
-    OffSessionCharge,
-    attempt_each,
-    charge_off_session,
-    clearing,
-    fail_payment,
-    next_attempt_after,
-)
 from services.unit_of_work import UnitOfWork, end_read, unit_of_work
 
 log = structlog.get_logger("portico.prepayments")
@@ -282,19 +268,7 @@ class _Cycle:
     """A claimed attempt at a cycle, to send to Stripe."""
 
     prepayment_id: uuid.UUID
-    number: int
-    attempt: int
-    payment_id: uuid.UUID
-    account_id: uuid.UUID
-    amount: int
-    currency: str
-    customer: str
-    payment_method: str
-    gateway: Connected
-
-    @property
-    def idempotency_key(self) -> str:
-        return f"portico-prepayment-{self.prepayment_id}-{self.number}-{self.attempt}"
+    stripe: off_session.OffSessionCharge
 
 
 _IN_PROGRESS = (AutoBillStatus.SCHEDULED, AutoBillStatus.CHARGING)
@@ -315,12 +289,12 @@ def _due(now: datetime) -> Any:
         ),
         and_(
             status == AutoBillStatus.CHARGING,
-            col(RecurringPrepayment.last_attempt_at) <= now - STALE_AFTER,
+            col(RecurringPrepayment.last_attempt_at) <= now - off_session.STALE_AFTER,
         ),
     )
 
 
-async def charge_due_prepayments(runtime: Runtime, *, now: datetime) -> ChargeRun:
+async def charge_due_prepayments(runtime: Runtime, *, now: datetime) -> off_session.ChargeRun:
     """Make every pre-payment attempt due at ``now``: a cycle come due, a declined one's
     retry, or one Stripe did not answer; each claimed, charged and recorded on its own."""
     async with runtime.sessions() as session:
@@ -333,7 +307,7 @@ async def charge_due_prepayments(runtime: Runtime, *, now: datetime) -> ChargeRu
                 )
             ).all()
         )
-    return await attempt_each(
+    return await off_session.attempt_each(
         candidates, lambda prepayment_id: _attempt(runtime, prepayment_id, now), "prepayment"
     )
 
@@ -341,27 +315,10 @@ async def charge_due_prepayments(runtime: Runtime, *, now: datetime) -> ChargeRu
 async def _attempt(
     runtime: Runtime, prepayment_id: uuid.UUID, now: datetime
 ) -> AutoBillStatus | None:
-    claimed = await _claim(runtime, prepayment_id, now)
-    if not isinstance(claimed, _Cycle):
-        return claimed
-    answer = await charge_off_session(
-        OffSessionCharge(
-            gateway=claimed.gateway,
-            amount=claimed.amount,
-            currency=claimed.currency,
-            customer=claimed.customer,
-            payment_method=claimed.payment_method,
-            metadata={
-                "portico_payment_id": str(claimed.payment_id),
-                "portico_account_id": str(claimed.account_id),
-                "portico_prepayment_id": str(claimed.prepayment_id),
-                "portico_prepayment_cycle": str(claimed.number),
-                "portico_prepayment_attempt": str(claimed.attempt),
-            },
-            idempotency_key=claimed.idempotency_key,
-        )
+    return await off_session.claim_charge_record(
+        lambda: _claim(runtime, prepayment_id, now),
+        lambda claimed, answer: _record(runtime, claimed, answer, now),
     )
-    return await _record(runtime, claimed, answer, now)
 
 
 async def _claim(
@@ -382,7 +339,7 @@ async def _claim(
         if row is None:
             return None
         resuming = row.charge_status is AutoBillStatus.CHARGING
-        if resuming and await _paid_meanwhile(session, row):
+        if resuming and await off_session.paid_meanwhile(session, row.last_payment_id):
             row.last_error = None
             return _ended(session, row, AutoBillStatus.SUCCEEDED, now)
         if row.status is not PrepaymentStatus.ACTIVE and not resuming:
@@ -404,37 +361,31 @@ async def _claim(
             or not client.stripe_customer_id
         ):
             prepayment_events.charged(session, row, payment_id=None, status="no_method")
-            return await _failed(work, row, method, reason=NO_METHOD, now=now)
+            return await _failed(work, row, method, reason=off_session.NO_METHOD, now=now)
         if not (account.stripe_secret_key and account.stripe_publishable_key):
             prepayment_events.charged(session, row, payment_id=None, status="not_connected")
-            return await _failed(work, row, method, reason=NOT_CONNECTED, now=now, mail=False)
+            return await _failed(
+                work, row, method, reason=off_session.NOT_CONNECTED, now=now, mail=False
+            )
         payment = await _payment_for(session, row, method, now, resuming=resuming)
         row.charge_status = AutoBillStatus.CHARGING
         row.next_attempt_at = None
         row.last_payment_id = payment.id
         if not resuming:
             prepayment_events.charged(session, row, payment_id=payment.id, status="charging")
-        return _Cycle(
-            prepayment_id=row.id,
-            number=row.charges,
-            attempt=row.attempts,
-            payment_id=payment.id,
-            account_id=row.account_id,
-            amount=to_minor_units(payment.amount, payment.currency),
-            currency=payment.currency,
+        stripe = off_session.off_session_charge(
+            connected(runtime.settings, account),
+            payment,
             customer=client.stripe_customer_id,
             payment_method=method.stripe_payment_method_id,
-            gateway=connected(runtime.settings, account),
+            idempotency_key=f"portico-prepayment-{row.id}-{row.charges}-{row.attempts}",
+            metadata={
+                "portico_prepayment_id": str(row.id),
+                "portico_prepayment_cycle": str(row.charges),
+                "portico_prepayment_attempt": str(row.attempts),
+            },
         )
-
-
-async def _paid_meanwhile(session: AsyncSession, row: RecurringPrepayment) -> bool:
-    """Whether the attempt a stopped scheduler left CHARGING was paid meanwhile (Stripe's
-    ``payment_intent.succeeded`` completed its payment)."""
-    if row.last_payment_id is None:
-        return False
-    payment = await session.get(Payment, row.last_payment_id)
-    return payment is not None and payment.status in SETTLED_STATUSES
+        return _Cycle(prepayment_id=row.id, stripe=stripe)
 
 
 async def _method_for(session: AsyncSession, row: RecurringPrepayment) -> SavedPaymentMethod | None:
@@ -455,10 +406,9 @@ async def _payment_for(
 ) -> Payment:
     """The attempt's PENDING payment: the one already made when a stale attempt is
     resumed, else a new one."""
-    if resuming and row.last_payment_id is not None:
-        earlier = await session.get(Payment, row.last_payment_id, with_for_update=True)
-        if earlier is not None and earlier.status is PaymentStatus.PENDING:
-            return earlier
+    earlier = await off_session.pending_payment(session, row.last_payment_id) if resuming else None
+    if earlier is not None:
+        return earlier
     payment = Payment(
         account_id=row.account_id,
         client_id=row.client_id,
@@ -476,7 +426,9 @@ async def _payment_for(
     return payment
 
 
-async def _record(runtime: Runtime, cycle: _Cycle, answer: Answer, now: datetime) -> AutoBillStatus:
+async def _record(
+    runtime: Runtime, cycle: _Cycle, answer: off_session.Answer, now: datetime
+) -> AutoBillStatus:
     """Stripe's answer, in a second unit of work."""
     async with unit_of_work(runtime) as work:
         session = work.session
@@ -487,11 +439,11 @@ async def _record(runtime: Runtime, cycle: _Cycle, answer: Answer, now: datetime
                 .with_for_update()
             )
         ).one()
-        payment = await _lock_payment(session, cycle.payment_id)
+        payment = await _lock_payment(session, cycle.stripe.payment_id)
         if answer.intent_id and not payment.provider_payment_id:
             payment.provider_payment_id = answer.intent_id
         row.updated_at = now
-        if answer.status == UNREACHABLE:
+        if answer.status == off_session.UNREACHABLE:
             row.last_error = answer.reason
             return AutoBillStatus.CHARGING  # claimed again after STALE_AFTER, same attempt
         if answer.status in ("succeeded", "processing"):
@@ -500,11 +452,11 @@ async def _record(runtime: Runtime, cycle: _Cycle, answer: Answer, now: datetime
                     session=session, payment_id=payment.id, provider_payment_id=answer.intent_id
                 )
             else:
-                clearing(session, payment, now)
+                off_session.clearing(session, payment, now)
             row.last_error = None
             return _ended(session, row, AutoBillStatus.SUCCEEDED, now)
         reason = answer.reason or f"Stripe answered {answer.status}."
-        fail_payment(session, payment, reason, now)
+        off_session.fail_payment(session, payment, reason, now)
         method = (
             await session.get(SavedPaymentMethod, payment.payment_method_id)
             if payment.payment_method_id
@@ -549,7 +501,7 @@ async def _failed(
     row.last_error = reason
     if row.status is not PrepaymentStatus.ACTIVE:
         return _ended(work.session, row, AutoBillStatus.CANCELED, now)
-    retry_at = next_attempt_after(row.attempts, now)
+    retry_at = off_session.next_attempt_after(row.attempts, now)
     if retry_at is None:
         status = _ended(work.session, row, AutoBillStatus.FAILED, now)
     else:
