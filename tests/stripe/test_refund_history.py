@@ -57,7 +57,9 @@ async def test_refunds_read_pending_then_confirmed_or_failed(
     # given two refunds staff asked for, both pending at Stripe
     await gql.data(REFUND, {"id": payment_id, "amount": "40.00"}, token=tenant.admin)
     await gql.data(REFUND, {"id": payment_id, "amount": "25.00"}, token=tenant.admin)
-    first, second = localstripe.refunds_of(intent["id"])
+    # (by amount: two refunds made in the same second come back from Stripe in either order)
+    by_units = {r["amount"]: r for r in localstripe.refunds_of(intent["id"])}
+    first, second = by_units[4000], by_units[2500]
     seen = await _staff_view(gql, tenant, payment_id)
     assert seen["refundedAmount"] == "0.00"
     assert [(r["amount"], r["status"], r["confirmedAt"]) for r in seen["refunds"]] == [
