@@ -224,6 +224,7 @@ TYPE_READS: dict[str, TypeRead] = {
     "ClientSubscription": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
     "SubscriptionPlanChangePreview": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
     "RecurringPrepayment": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
+    "PrepaymentCharge": _read(Permission.PAYMENTS_READ, Module.PAYMENTS),
     "SubscriptionPlan": _read(Permission.SUBSCRIPTIONS_READ, Module.SUBSCRIPTIONS),
     "PaymentMethod": _read(Permission.PAYMENT_METHODS_READ, Module.PAYMENT_METHODS),
     "Statement": _read(Permission.STATEMENTS_READ, Module.STATEMENTS),

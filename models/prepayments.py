@@ -17,15 +17,19 @@ from models.base import (
     money_field,
     updated_at_field,
 )
-from models.enums import Frequency, PrepaymentStatus
+from models.enums import AutoBillStatus, Frequency, PrepaymentStatus
 from models.types import UTCDateTime
 
 
 class RecurringPrepayment(SQLModel, table=True):
     """``cycles`` counts every payment, the first (paid in the portal) included; ``None``
-    runs until canceled. ``charges`` counts those made; each later one is charged
-    off-session with the named method, else the client's default, under the idempotency
-    key of its number."""
+    runs until canceled. ``charges`` counts the cycles started; each later one is charged
+    off-session with the named method, else the client's default, with invoice auto-bill's
+    retries (:mod:`services.stripe_gateway.off_session`): ``charge_status``, ``attempts``,
+    ``next_attempt_at`` and ``last_attempt_at`` say where the latest scheduled cycle is
+    (``charge_status`` is ``None`` until the scheduler starts one), and each attempt's
+    idempotency key is the row id, the cycle's number and the attempt's. One cycle at a
+    time: the next waits while one is retried."""
 
     __tablename__ = "recurring_prepayment"
 
@@ -50,5 +54,11 @@ class RecurringPrepayment(SQLModel, table=True):
         default=None, foreign_key="payment.id", ondelete="SET NULL"
     )
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    charge_status: AutoBillStatus | None = enum_field(AutoBillStatus)
+    attempts: int = 0
+    """Attempts at the latest cycle (1 + the retries so far)."""
+    next_attempt_at: datetime | None = datetime_field(index=True)
+    """When the latest cycle is tried again (``None``: no retry is planned)."""
+    last_attempt_at: datetime | None = datetime_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

@@ -18,19 +18,18 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 
-from auth.principals import AuthenticatedPrincipal, ContactPrincipal
+from auth.principals import AuthenticatedPrincipal
 from auth.profiles import Profile, profile_for
-from models.activity import EventTopic
 from models.invoices import Invoice
 from resolvers.common import caller, parse_optional_id
 from resolvers.context import Info
 from services.errors import Forbidden, Unauthenticated
 from services.event_log.audience import (
+    addressed,
     credential_key,
     current_principal,
     invoice_visible,
     scope_key,
-    shown_then,
 )
 from services.event_log.delivered import DeliveredEvent, Delivery
 from services.event_log.direct import Forwarder, document_key
@@ -84,13 +83,13 @@ async def invoice_changed(
     async with runtime.events.listen(principal.account_id) as listener:
 
         async def prime(event: DeliveredEvent) -> None:
-            if _addressed(event, principal, only_client):
+            if addressed(event, principal, only_client):
                 await _change_for(runtime, event, principal)
 
         listener.primer = (("audience", credential_key(principal), only_client), prime)
         try:
             async for event in listener.events(cursor):
-                if not _addressed(event, principal, only_client):
+                if not addressed(event, principal, only_client):
                     continue
                 now, change = await _change_for(runtime, event, principal)
                 if now is None:
@@ -109,23 +108,6 @@ async def invoice_changed(
         finally:
             if forwarder is not None:
                 forwarder.settle()
-
-
-_INVOICES = EventTopic.INVOICE.value
-"""Read once: an enum member looked up on its class costs a descriptor call, and this
-runs for every subscriber and event."""
-
-
-def _addressed(
-    event: DeliveredEvent, principal: AuthenticatedPrincipal, only_client: uuid.UUID | None
-) -> bool:
-    if event.topic != _INVOICES:
-        return False
-    if isinstance(principal, ContactPrincipal) and event.client_id != principal.client_id:
-        return False
-    if not shown_then(principal, event):
-        return False
-    return only_client is None or event.client_id == only_client
 
 
 async def _change_for(

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from auth.policy import Permission
-from models.enums import Module, PrepaymentStatus
+from models.enums import AutoBillStatus, Module, PrepaymentStatus
+from models.prepayments import RecurringPrepayment as PrepaymentRow
 from resolvers import prepayments as resolvers
 from resolvers.context import Info
 from schema.enums import Frequency
@@ -25,6 +26,42 @@ strawberry.enum(PrepaymentStatus, description="Where a recurring pre-payment is.
 _PAYMENTS = Module.PAYMENTS
 
 
+@strawberry.type(
+    description="The off-session charge of a recurring pre-payment's latest cycle, retried "
+    "like an auto-billed invoice: 1, 3 and 5 days after a decline; the billing contacts are "
+    "mailed each failure. The next cycle waits while one is retried."
+)
+class PrepaymentCharge:
+    @field("Which payment of the schedule it is (2: the first the scheduler charged).")
+    def cycle(self, root: strawberry.Parent[PrepaymentRow]) -> int:
+        return root.charges
+
+    @field(
+        "SCHEDULED (waiting for the next attempt), CHARGING, SUCCEEDED, FAILED (every "
+        "attempt failed), ACTION_REQUIRED (the bank asks the client to confirm: only the "
+        "client can pay, in the portal) or CANCELED (the pre-payment was stopped)."
+    )
+    def status(self, root: strawberry.Parent[PrepaymentRow]) -> AutoBillStatus:
+        assert root.charge_status is not None  # noqa: S101 - only shown once there is one
+        return root.charge_status
+
+    @field("Charges of this cycle tried so far.")
+    def attempts(self, root: strawberry.Parent[PrepaymentRow]) -> int:
+        return root.attempts
+
+    @field("When the next attempt is made (null: none is planned).")
+    def next_attempt_at(self, root: strawberry.Parent[PrepaymentRow]) -> datetime | None:
+        return root.next_attempt_at
+
+    @field("When the latest attempt was made.")
+    def last_attempt_at(self, root: strawberry.Parent[PrepaymentRow]) -> datetime | None:
+        return root.last_attempt_at
+
+    @field("Why the latest attempt failed, in words a client can read.")
+    def last_error(self, root: strawberry.Parent[PrepaymentRow]) -> str | None:
+        return root.last_error
+
+
 @strawberry.type(description="A client's standing order to pre-pay an amount on a schedule.")
 class RecurringPrepayment:
     id: strawberry.ID = id_field()
@@ -37,6 +74,13 @@ class RecurringPrepayment:
     next_charge_at: datetime | None = field("When the next cycle is charged.")
     last_error: str | None = field("Why the last cycle could not be charged.")
     created_at: datetime = field("When it was started.")
+
+    @field(
+        "Where the charge of the latest cycle the scheduler started is: status, attempts, "
+        "next attempt (null until it starts one)."
+    )
+    def latest_charge(self, root: strawberry.Parent[PrepaymentRow]) -> PrepaymentCharge | None:
+        return root if root.charge_status is not None else None  # type: ignore[return-value]
 
 
 @strawberry.input(description="Repeat the pre-payment on a schedule.")

@@ -38,13 +38,16 @@ def shown_then(principal: AuthenticatedPrincipal, event: DeliveredEvent) -> bool
 
 
 _INVOICES = EventTopic.INVOICE.value
+"""Read once: an enum member looked up on its class costs a descriptor call, and this
+runs for every subscriber and event."""
 
 
 def addressed(
     event: DeliveredEvent, principal: AuthenticatedPrincipal, only_client: uuid.UUID | None
 ) -> bool:
     """Whether an ``invoiceChanged`` subscriber (of ``only_client``'s invoices, if
-    given) is sent ``event`` at all (the same test as ``resolvers.invoice_events``)."""
+    given) is sent ``event`` at all: the one test of ``resolvers.invoice_events`` and the
+    WebSocket event stream (:mod:`server.event_stream`)."""
     if event.topic != _INVOICES:
         return False
     if isinstance(principal, ContactPrincipal) and event.client_id != principal.client_id:

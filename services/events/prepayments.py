@@ -7,8 +7,9 @@ verb                                when                             details
                                                                      ``currency``,
                                                                      ``frequency``,
                                                                      ``cycles``
-``recurring_prepayment.charged``    the scheduler charged one cycle  ``payment_id``,
-                                                                     ``charge``,
+``recurring_prepayment.charged``    the scheduler tried a cycle      ``payment_id``,
+                                    (each retry too)                 ``charge``,
+                                                                     ``attempt``,
                                                                      ``status``
 ``recurring_prepayment.canceled``   the contact stops it, or its     none
                                     first payment failed
@@ -86,6 +87,7 @@ def charged(
         {
             "payment_id": str(payment_id) if payment_id else None,
             "charge": prepayment.charges,
+            "attempt": prepayment.attempts,
             "status": status,
         },
     )

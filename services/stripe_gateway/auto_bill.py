@@ -18,11 +18,15 @@ due at once; :func:`charge_due_invoices` then takes every row whose attempt is d
    attempt and payment), charges nothing twice.
 3. A second unit of work records Stripe's answer: a success applies the payment (like
    ``payment_intent.succeeded``, idempotent); a decline fails it, schedules the next
-   attempt :data:`RETRY_DAYS` later (after the last one, the row is FAILED) and mails the
-   billing contacts; a bank asking for 3-D Secure cannot be retried off-session, so the
-   row needs the client (ACTION_REQUIRED) and the contacts are mailed a link to pay.
+   attempt :data:`.off_session.RETRY_DAYS` later (after the last one, the row is FAILED)
+   and mails the billing contacts; a bank asking for 3-D Secure cannot be retried
+   off-session, so the row needs the client (ACTION_REQUIRED) and the contacts are
+   mailed a link to pay.
    Stripe unreachable (a connection error, a 5xx, a 429) spends no attempt: the row stays
    CHARGING with its payment and is re-claimed like a crashed one (:data:`UNREACHABLE`).
+
+The retry policy (days, attempts, what counts as unreachable) is
+:mod:`.off_session`'s, shared with recurring pre-payments.
 
 The invoice shows where it is (``Invoice.autoBill``: status, attempts, next attempt,
 last error).
@@ -31,11 +35,10 @@ last error).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import stripe
 import structlog
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -47,7 +50,7 @@ from models.clients import Client
 from models.enums import AutoBillStatus, PaymentMethodKind, PaymentStatus
 from models.invoices import Invoice
 from models.payment_methods import SavedPaymentMethod
-from models.payments import SETTLED_STATUSES, Payment, PaymentAllocation
+from models.payments import Payment, PaymentAllocation
 from models.recurring import RecurringInvoice
 from models.subscriptions import Subscription
 from models.types import utcnow
@@ -58,67 +61,30 @@ from services.payments.methods import default_method
 from services.payments.provider import complete_payment
 from services.recurring import charges_automatically
 from services.runtime import Runtime
-from services.stripe_gateway.amounts import to_minor_units
 from services.stripe_gateway.auto_bill_notices import mail_billing_contacts
 from services.stripe_gateway.card_payments import PROVIDER
-from services.stripe_gateway.connection import Connected, connected
+from services.stripe_gateway.connection import connected
+from services.stripe_gateway.off_session import (
+    NO_METHOD,
+    NOT_CONNECTED,
+    STALE_AFTER,
+    UNREACHABLE,
+    Answer,
+    ChargeRun,
+    OffSessionCharge,
+    attempt_each,
+    claim_charge_record,
+    clearing,
+    fail_payment,
+    next_attempt_after,
+    off_session_charge,
+    paid_meanwhile,
+    pending_payment,
+)
 from services.subscriptions.dunning import attempt_ended
 from services.unit_of_work import UnitOfWork, unit_of_work
 
 log = structlog.get_logger("portico.auto_bill")
-
-RETRY_DAYS = (1, 3, 5)
-"""Days after a failed attempt until the next: after the first failure 1 day, then 3,
-then 5; the attempt after the last of these is the last one."""
-MAX_ATTEMPTS = 1 + len(RETRY_DAYS)
-STALE_AFTER = timedelta(minutes=15)
-"""A row CHARGING this long was left by a scheduler that stopped mid-charge: it is claimed
-again with the same attempt (same idempotency key, same payment)."""
-
-UNREACHABLE = "unreachable"
-"""The answer when Stripe could not be reached (or answered 5xx / 429): the attempt is not
-spent. It stays CHARGING with its PENDING payment, so :data:`STALE_AFTER` later it is
-claimed again with the same idempotency key, and whatever Stripe did with the first
-request is what the second answers: never a second charge, never a retry day lost to an
-outage, no mail to the client and no PAST_DUE for a subscription."""
-
-NO_METHOD = "No saved card to charge: add one in the client portal."
-NOT_CONNECTED = "Online payments are not set up (Stripe is not connected)."
-NEEDS_AUTHENTICATION = "The bank asks the card holder to confirm this payment."
-
-
-@dataclass(slots=True)
-class AutoBillRun:
-    """What one pass did, by invoice id."""
-
-    succeeded: list[uuid.UUID] = field(default_factory=list)
-    failed: list[uuid.UUID] = field(default_factory=list)
-    """Declined or not chargeable: retried later, or FAILED after the last attempt."""
-    action_required: list[uuid.UUID] = field(default_factory=list)
-    canceled: list[uuid.UUID] = field(default_factory=list)
-    """No longer needed: paid otherwise, voided, or auto-billing switched off."""
-    skipped: int = 0
-    """Rows another scheduler had claimed, or not due any more once locked."""
-    errors: list[uuid.UUID] = field(default_factory=list)
-    """Rows whose pass crashed (the row says where it is; retried on a later run)."""
-    unreachable: list[uuid.UUID] = field(default_factory=list)
-    """Stripe could not be reached: tried again with the same attempt (:data:`UNREACHABLE`)."""
-
-    @property
-    def attempts(self) -> int:
-        return len(self.succeeded) + len(self.failed) + len(self.action_required)
-
-    def count(self, invoice_id: uuid.UUID, status: AutoBillStatus) -> None:
-        if status is AutoBillStatus.SUCCEEDED:
-            self.succeeded.append(invoice_id)
-        elif status is AutoBillStatus.ACTION_REQUIRED:
-            self.action_required.append(invoice_id)
-        elif status is AutoBillStatus.CANCELED:
-            self.canceled.append(invoice_id)
-        elif status is AutoBillStatus.CHARGING:
-            self.unreachable.append(invoice_id)
-        else:
-            self.failed.append(invoice_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,25 +93,11 @@ class _Charge:
 
     invoice_id: uuid.UUID
     attempt: int
-    payment_id: uuid.UUID
-    account_id: uuid.UUID
-    amount: int
-    currency: str
-    customer: str
-    payment_method: str
-    gateway: Connected
+    stripe: OffSessionCharge
 
     @property
-    def idempotency_key(self) -> str:
-        return f"portico-autobill-{self.invoice_id}-{self.attempt}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: str
-    """The PaymentIntent's status, or ``declined`` / ``error`` when Stripe refused."""
-    intent_id: str | None = None
-    reason: str | None = None
+    def payment_id(self) -> uuid.UUID:
+        return self.stripe.payment_id
 
 
 def _due(now: datetime) -> Any:
@@ -161,11 +113,10 @@ def _due(now: datetime) -> Any:
     )
 
 
-async def charge_due_invoices(runtime: Runtime, *, now: datetime | None = None) -> AutoBillRun:
+async def charge_due_invoices(runtime: Runtime, *, now: datetime | None = None) -> ChargeRun:
     """Make every auto-bill attempt due at ``now`` (default: the current time), each
     claimed, charged and recorded on its own."""
     moment = now or utcnow()
-    run = AutoBillRun()
     async with runtime.sessions() as session:
         statement = (
             select(InvoiceAutoBill.invoice_id)
@@ -173,36 +124,16 @@ async def charge_due_invoices(runtime: Runtime, *, now: datetime | None = None) 
             .order_by(col(InvoiceAutoBill.next_attempt_at), col(InvoiceAutoBill.invoice_id))
         )
         candidates = list((await session.exec(statement)).all())
-    for invoice_id in candidates:
-        try:
-            status = await _attempt(runtime, invoice_id, moment)
-        except Exception:
-            log.exception("auto_bill_failed", invoice_id=str(invoice_id))
-            run.errors.append(invoice_id)
-            continue
-        if status is None:
-            run.skipped += 1
-        else:
-            run.count(invoice_id, status)
-    if candidates:
-        log.info(
-            "auto_bill_run",
-            succeeded=len(run.succeeded),
-            failed=len(run.failed),
-            action_required=len(run.action_required),
-            canceled=len(run.canceled),
-            skipped=run.skipped,
-            errors=len(run.errors),
-        )
-    return run
+    return await attempt_each(
+        candidates, lambda invoice_id: _attempt(runtime, invoice_id, moment), "auto_bill"
+    )
 
 
 async def _attempt(runtime: Runtime, invoice_id: uuid.UUID, now: datetime) -> AutoBillStatus | None:
-    claimed = await _claim(runtime, invoice_id, now)
-    if not isinstance(claimed, _Charge):
-        return claimed
-    answer = await _charge(claimed)
-    return await _record(runtime, claimed, answer, now)
+    return await claim_charge_record(
+        lambda: _claim(runtime, invoice_id, now),
+        lambda claimed, answer: _record(runtime, claimed, answer, now),
+    )
 
 
 async def charge_invoice_now(
@@ -258,7 +189,8 @@ async def _claim_in(
         if row.recurring_invoice_id
         else None
     )
-    if await _earlier_attempt_paid(session, row):
+    resuming = row.status is AutoBillStatus.CHARGING
+    if resuming and await paid_meanwhile(session, row.payment_id):
         row.last_error = None
         return _Ended(row, _close(row, AutoBillStatus.SUCCEEDED, now))  # by its webhook
     if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
@@ -267,7 +199,6 @@ async def _claim_in(
         return _Ended(row, _close(row, AutoBillStatus.CANCELED, now))
     if await _money_coming(session, invoice, row):
         return None  # a payment is clearing: look again on a later run
-    resuming = row.status is AutoBillStatus.CHARGING
     row.attempts = row.attempts if resuming else row.attempts + 1
     row.last_attempt_at = now
     row.updated_at = now
@@ -288,17 +219,18 @@ async def _claim_in(
     row.status = AutoBillStatus.CHARGING
     row.next_attempt_at = None
     row.payment_id = payment.id
-    return _Charge(
-        invoice_id=invoice.id,
-        attempt=row.attempts,
-        payment_id=payment.id,
-        account_id=invoice.account_id,
-        amount=to_minor_units(payment.amount, payment.currency),
-        currency=payment.currency,
+    stripe = off_session_charge(
+        connected(work.runtime.settings, account),
+        payment,
         customer=client.stripe_customer_id,
         payment_method=method.stripe_payment_method_id,
-        gateway=connected(work.runtime.settings, account),
+        idempotency_key=f"portico-autobill-{invoice.id}-{row.attempts}",
+        metadata={
+            "portico_invoice_id": str(invoice.id),
+            "portico_auto_bill_attempt": str(row.attempts),
+        },
     )
+    return _Charge(invoice_id=invoice.id, attempt=row.attempts, stripe=stripe)
 
 
 def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoBillStatus:
@@ -306,15 +238,6 @@ def _close(row: InvoiceAutoBill, status: AutoBillStatus, now: datetime) -> AutoB
     row.next_attempt_at = None
     row.updated_at = now
     return status
-
-
-async def _earlier_attempt_paid(session: AsyncSession, row: InvoiceAutoBill) -> bool:
-    """Whether the attempt a stopped scheduler left CHARGING was paid meanwhile (Stripe's
-    ``payment_intent.succeeded`` completed its payment)."""
-    if row.status is not AutoBillStatus.CHARGING or row.payment_id is None:
-        return False
-    payment = await session.get(Payment, row.payment_id)
-    return payment is not None and payment.status in SETTLED_STATUSES
 
 
 async def _money_coming(session: AsyncSession, invoice: Invoice, row: InvoiceAutoBill) -> bool:
@@ -361,10 +284,9 @@ async def _payment_for(
 ) -> Payment:
     """The attempt's PENDING payment of the balance: the one already made when a stale
     attempt is resumed, else a new one."""
-    if resuming and row.payment_id is not None:
-        earlier = await session.get(Payment, row.payment_id, with_for_update=True)
-        if earlier is not None and earlier.status is PaymentStatus.PENDING:
-            return earlier
+    earlier = await pending_payment(session, row.payment_id) if resuming else None
+    if earlier is not None:
+        return earlier
     amount = round_money(invoice.balance, invoice.currency)
     payment = Payment(
         account_id=invoice.account_id,
@@ -391,58 +313,8 @@ async def _payment_for(
     return payment
 
 
-async def _charge(charge: _Charge) -> _Answer:
-    """The off-session PaymentIntent (outside any transaction)."""
-    stripe_api = charge.gateway.client.v1.payment_intents
-    try:
-        intent = await stripe_api.create_async(
-            params={  # type: ignore[typeddict-unknown-key]
-                "amount": charge.amount,
-                "currency": charge.currency.lower(),
-                "customer": charge.customer,
-                "payment_method": charge.payment_method,
-                "payment_method_types": ["card"],
-                "confirm": True,
-                "off_session": True,
-                "metadata": {
-                    "portico_payment_id": str(charge.payment_id),
-                    "portico_account_id": str(charge.account_id),
-                    "portico_invoice_id": str(charge.invoice_id),
-                    "portico_auto_bill_attempt": str(charge.attempt),
-                },
-            },
-            options={"idempotency_key": charge.idempotency_key},
-        )
-    except stripe.CardError as error:
-        intent_object = getattr(error.error, "payment_intent", None) if error.error else None
-        intent_id = getattr(intent_object, "id", None)
-        if error.code == "authentication_required":
-            return _Answer("requires_action", intent_id, NEEDS_AUTHENTICATION)
-        return _Answer("declined", intent_id, error.user_message or "The card was declined.")
-    except stripe.StripeError as error:
-        log.warning("auto_bill_stripe_error", error=type(error).__name__)
-        reason = f"Stripe could not take the payment ({type(error).__name__})."
-        return _Answer(UNREACHABLE if _transient(error) else "error", None, reason)
-    if intent.status == "requires_action":
-        # off-session nobody can authenticate: cancel it, the client pays in the portal
-        try:
-            await stripe_api.cancel_async(intent.id)
-        except stripe.StripeError:
-            log.warning("auto_bill_cancel_failed", intent=intent.id)
-        return _Answer("requires_action", intent.id, NEEDS_AUTHENTICATION)
-    last_error = intent.last_payment_error
-    return _Answer(intent.status, intent.id, last_error.message if last_error is not None else None)
-
-
-def _transient(error: stripe.StripeError) -> bool:
-    """Whether Stripe was unreachable or overloaded, rather than refusing the request."""
-    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
-        return True
-    return isinstance(error, stripe.APIError) and (error.http_status or 500) >= 500
-
-
 async def _record(
-    runtime: Runtime, charge: _Charge, answer: _Answer, now: datetime
+    runtime: Runtime, charge: _Charge, answer: Answer, now: datetime
 ) -> AutoBillStatus:
     async with unit_of_work(runtime) as work:
         row, status = await _record_in(work, charge, answer, now)
@@ -451,7 +323,7 @@ async def _record(
 
 
 async def _record_in(
-    work: UnitOfWork, charge: _Charge, answer: _Answer, now: datetime
+    work: UnitOfWork, charge: _Charge, answer: Answer, now: datetime
 ) -> tuple[InvoiceAutoBill, AutoBillStatus]:
     session = work.session
     row = (
@@ -479,14 +351,11 @@ async def _record_in(
         row.last_error = None
         return row, _close(row, AutoBillStatus.SUCCEEDED, now)
     if answer.status == "processing":
-        if payment.status is PaymentStatus.PENDING:
-            payment.status = PaymentStatus.PROCESSING
-            payment.updated_at = now
-            payment_events.processing(session, payment)
+        clearing(session, payment, now)
         row.last_error = None
         return row, _close(row, AutoBillStatus.SUCCEEDED, now)
     reason = answer.reason or f"Stripe answered {answer.status}."
-    _fail_payment(session, payment, reason, now)
+    fail_payment(session, payment, reason, now)
     invoice = (await session.exec(select(Invoice).where(col(Invoice.id) == row.invoice_id))).one()
     method = (
         await session.get(SavedPaymentMethod, row.payment_method_id)
@@ -510,13 +379,6 @@ async def _record_in(
     return row, failed
 
 
-def _fail_payment(session: AsyncSession, payment: Payment, reason: str, now: datetime) -> None:
-    if payment.status is PaymentStatus.PENDING:
-        payment.status = PaymentStatus.FAILED
-        payment.updated_at = now
-        payment_events.failed(session, payment, reason=reason)
-
-
 async def _failed(
     work: UnitOfWork,
     row: InvoiceAutoBill,
@@ -531,12 +393,8 @@ async def _failed(
     billing contacts are told."""
     row.last_error = reason
     row.updated_at = now
-    if row.attempts < MAX_ATTEMPTS:
-        row.status = AutoBillStatus.SCHEDULED
-        row.next_attempt_at = now + timedelta(days=RETRY_DAYS[row.attempts - 1])
-    else:
-        row.status = AutoBillStatus.FAILED
-        row.next_attempt_at = None
+    row.next_attempt_at = next_attempt_after(row.attempts, now)
+    row.status = AutoBillStatus.SCHEDULED if row.next_attempt_at else AutoBillStatus.FAILED
     if mail:
         await mail_billing_contacts(
             work,

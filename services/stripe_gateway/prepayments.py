@@ -13,29 +13,41 @@ a payment with no planned invoice completes as credit).
 A recurring one (``frequency``, ``cycles`` counting every payment, the first included;
 no ``cycles``: until canceled) keeps a :class:`models.prepayments.RecurringPrepayment`
 that :func:`charge_due_prepayments` (run by the recurring scheduler) charges off-session
-on schedule with the named card, else the client's default, one cycle per claim: the
-claim's unit of work records the PENDING payment and advances the schedule before
-Stripe is called (idempotency key ``portico-prepayment-<id>-<charge number>``), a second
-records Stripe's answer. A declined cycle is not retried (the next cycle comes on its
-date); cycles missed while no scheduler ran are skipped, never charged at once.
+on schedule with the named card, else the client's default, with invoice auto-bill's
+policy (:mod:`.off_session`): a claim's unit of work (``FOR UPDATE SKIP LOCKED``; SQLite:
+the write lock) starts the cycle, records its PENDING payment and marks it CHARGING
+before Stripe is called (idempotency key ``portico-prepayment-<id>-<cycle>-<attempt>``),
+a second records Stripe's answer. A decline is retried 1, 3 and 5 days later, then the
+cycle is FAILED, the billing contacts mailed each time; a bank asking for 3-D Secure
+leaves the cycle to the client (ACTION_REQUIRED, mailed); Stripe unreachable spends no
+attempt (the cycle stays CHARGING and is claimed again with the same key). One cycle at a
+time: the next waits while one is retried. Cycles missed while no scheduler ran are
+skipped, never charged at once; stopping the pre-payment drops a planned retry.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-import stripe
 import structlog
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.principals import ContactPrincipal, Principal
 from models.accounts import Account
 from models.clients import Client
-from models.enums import Frequency, PaymentMethodKind, PaymentStatus, PrepaymentStatus
+from models.enums import (
+    AutoBillStatus,
+    Frequency,
+    PaymentMethodKind,
+    PaymentStatus,
+    PrepaymentStatus,
+)
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment
 from models.prepayments import RecurringPrepayment
@@ -53,16 +65,17 @@ from services.payments.methods import default_method
 from services.payments.provider import complete_payment
 from services.recurring.periods import period_date
 from services.runtime import Runtime
-from services.stripe_gateway.amounts import to_minor_units
+from services.stripe_gateway import off_session
+from services.stripe_gateway.auto_bill_notices import mail_prepayment_failed
 from services.stripe_gateway.card_payments import (
     CONFIRMABLE,
     PROVIDER,
     _create_intent,
     _lock_payment,
 )
-from services.stripe_gateway.connection import Connected, connected
+from services.stripe_gateway.connection import connected
 from services.stripe_gateway.customers import customer_of
-from services.unit_of_work import end_read, unit_of_work
+from services.unit_of_work import UnitOfWork, end_read, unit_of_work
 
 log = structlog.get_logger("portico.prepayments")
 
@@ -239,6 +252,9 @@ async def cancel_recurring_prepayment(
         raise Conflict(f"A {row.status.value.lower()} pre-payment cannot be canceled.")
     row.status = PrepaymentStatus.CANCELED
     row.next_charge_at = None
+    if row.charge_status is AutoBillStatus.SCHEDULED:  # a declined cycle's retry: not made
+        row.charge_status = AutoBillStatus.CANCELED
+        row.next_attempt_at = None
     row.updated_at = utcnow()
     prepayment_events.canceled(session, row, actor)
     return row
@@ -247,132 +263,129 @@ async def cancel_recurring_prepayment(
 # --- the scheduler's part ---------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class PrepaymentRun:
-    succeeded: list[uuid.UUID] = field(default_factory=list)
-    failed: list[uuid.UUID] = field(default_factory=list)
-    errors: list[uuid.UUID] = field(default_factory=list)
-
-
 @dataclass(frozen=True, slots=True)
 class _Cycle:
+    """A claimed attempt at a cycle, to send to Stripe."""
+
     prepayment_id: uuid.UUID
-    number: int
-    payment_id: uuid.UUID
-    account_id: uuid.UUID
-    amount: int
-    currency: str
-    customer: str
-    payment_method: str
-    gateway: Connected
+    stripe: off_session.OffSessionCharge
 
 
-def _due(now: datetime) -> list[object]:
-    return [
-        col(RecurringPrepayment.status) == PrepaymentStatus.ACTIVE,
-        col(RecurringPrepayment.next_charge_at).is_not(None),
-        col(RecurringPrepayment.next_charge_at) <= now,
-    ]
+_IN_PROGRESS = (AutoBillStatus.SCHEDULED, AutoBillStatus.CHARGING)
 
 
-async def charge_due_prepayments(runtime: Runtime, *, now: datetime) -> PrepaymentRun:
-    run = PrepaymentRun()
+def _due(now: datetime) -> Any:
+    """A new cycle (none in progress), a retry, or an attempt left CHARGING."""
+    status = col(RecurringPrepayment.charge_status)
+    return or_(
+        and_(
+            col(RecurringPrepayment.status) == PrepaymentStatus.ACTIVE,
+            col(RecurringPrepayment.next_charge_at) <= now,
+            or_(status.is_(None), status.not_in(_IN_PROGRESS)),
+        ),
+        and_(
+            status == AutoBillStatus.SCHEDULED,
+            col(RecurringPrepayment.next_attempt_at) <= now,
+        ),
+        and_(
+            status == AutoBillStatus.CHARGING,
+            col(RecurringPrepayment.last_attempt_at) <= now - off_session.STALE_AFTER,
+        ),
+    )
+
+
+async def charge_due_prepayments(runtime: Runtime, *, now: datetime) -> off_session.ChargeRun:
+    """Make every pre-payment attempt due at ``now``: a cycle come due, a declined one's
+    retry, or one Stripe did not answer; each claimed, charged and recorded on its own."""
     async with runtime.sessions() as session:
         candidates = list(
             (
                 await session.exec(
                     select(RecurringPrepayment.id)
-                    .where(*_due(now))  # type: ignore[arg-type]
-                    .order_by(col(RecurringPrepayment.next_charge_at))
+                    .where(_due(now))
+                    .order_by(col(RecurringPrepayment.next_charge_at), col(RecurringPrepayment.id))
                 )
             ).all()
         )
-    for prepayment_id in candidates:
-        try:
-            cycle = await _claim(runtime, prepayment_id, now)
-            if cycle is None:
-                continue
-            if await _charge(runtime, cycle):
-                run.succeeded.append(prepayment_id)
-            else:
-                run.failed.append(prepayment_id)
-        except Exception:
-            log.exception("prepayment_charge_failed", prepayment_id=str(prepayment_id))
-            run.errors.append(prepayment_id)
-    return run
+    return await off_session.attempt_each(
+        candidates, lambda prepayment_id: _attempt(runtime, prepayment_id, now), "prepayment"
+    )
 
 
-async def _claim(runtime: Runtime, prepayment_id: uuid.UUID, now: datetime) -> _Cycle | None:
+async def _attempt(
+    runtime: Runtime, prepayment_id: uuid.UUID, now: datetime
+) -> AutoBillStatus | None:
+    return await off_session.claim_charge_record(
+        lambda: _claim(runtime, prepayment_id, now),
+        lambda claimed, answer: _record(runtime, claimed, answer, now),
+    )
+
+
+async def _claim(
+    runtime: Runtime, prepayment_id: uuid.UUID, now: datetime
+) -> _Cycle | AutoBillStatus | None:
+    """Claim the row (``FOR UPDATE SKIP LOCKED``; SQLite: the write lock) and start the
+    attempt, committed before Stripe is called; the cycle's new status when it ends here;
+    ``None`` when it is not ours (another scheduler's, or not due any more)."""
     async with unit_of_work(runtime) as work:
         session = work.session
         row = (
             await session.exec(
                 select(RecurringPrepayment)
-                .where(col(RecurringPrepayment.id) == prepayment_id, *_due(now))  # type: ignore[arg-type]
+                .where(col(RecurringPrepayment.id) == prepayment_id, _due(now))
                 .with_for_update(skip_locked=True)
             )
         ).one_or_none()
         if row is None:
             return None
-        row.charges += 1
-        row.next_charge_at = next_charge_after(row, now)
+        resuming = row.charge_status is AutoBillStatus.CHARGING
+        if resuming and await off_session.paid_meanwhile(session, row.last_payment_id):
+            row.last_error = None
+            return _ended(session, row, AutoBillStatus.SUCCEEDED, now)
+        if row.status is not PrepaymentStatus.ACTIVE and not resuming:
+            return _ended(session, row, AutoBillStatus.CANCELED, now)
+        if row.charge_status is not AutoBillStatus.SCHEDULED and not resuming:
+            row.charges += 1  # a new cycle
+            row.attempts = 0
+            row.next_charge_at = next_charge_after(row, now)
+        row.attempts = row.attempts if resuming else row.attempts + 1
+        row.last_attempt_at = now
         row.updated_at = now
         method = await _method_for(session, row)
         account = await _account(session, row.account_id)
         client = await session.get(Client, row.client_id)
-        problem = None
-        if method is None or not method.stripe_payment_method_id:
-            problem = "no_method"
-        elif not (account.stripe_secret_key and account.stripe_publishable_key):
-            problem = "not_connected"
-        elif client is None or not client.stripe_customer_id:
-            problem = "no_method"
-        payment = None
-        if problem is None:
-            payment = Payment(
-                account_id=row.account_id,
-                client_id=row.client_id,
-                amount=row.amount,
-                currency=row.currency,
-                method=PaymentMethodKind.CARD,
-                status=PaymentStatus.PENDING,
-                received_on=now.date(),
-                reference=REFERENCE,
-                provider=PROVIDER,
-                payment_method_id=method.id if method else None,
+        if (
+            method is None
+            or not method.stripe_payment_method_id
+            or client is None
+            or not client.stripe_customer_id
+        ):
+            prepayment_events.charged(session, row, payment_id=None, status="no_method")
+            return await _failed(work, row, method, reason=off_session.NO_METHOD, now=now)
+        if not (account.stripe_secret_key and account.stripe_publishable_key):
+            prepayment_events.charged(session, row, payment_id=None, status="not_connected")
+            return await _failed(
+                work, row, method, reason=off_session.NOT_CONNECTED, now=now, mail=False
             )
-            session.add(payment)
-            await session.flush()
-            row.last_payment_id = payment.id
-            row.last_error = None
-        else:
-            row.last_error = (
-                "No saved card to charge." if problem == "no_method" else "Stripe is not connected."
-            )
-        prepayment_events.charged(
-            session,
-            row,
-            payment_id=payment.id if payment else None,
-            status=problem or "charging",
-        )
-        if row.next_charge_at is None:
-            row.status = PrepaymentStatus.COMPLETED
-            prepayment_events.completed(session, row)
-        if payment is None or method is None or client is None:
-            return None
-        assert method.stripe_payment_method_id is not None  # noqa: S101 - checked above
-        assert client.stripe_customer_id is not None  # noqa: S101
-        return _Cycle(
-            prepayment_id=row.id,
-            number=row.charges,
-            payment_id=payment.id,
-            account_id=row.account_id,
-            amount=to_minor_units(payment.amount, payment.currency),
-            currency=payment.currency,
+        payment = await _payment_for(session, row, method, now, resuming=resuming)
+        row.charge_status = AutoBillStatus.CHARGING
+        row.next_attempt_at = None
+        row.last_payment_id = payment.id
+        if not resuming:
+            prepayment_events.charged(session, row, payment_id=payment.id, status="charging")
+        stripe = off_session.off_session_charge(
+            connected(runtime.settings, account),
+            payment,
             customer=client.stripe_customer_id,
             payment_method=method.stripe_payment_method_id,
-            gateway=connected(runtime.settings, account),
+            idempotency_key=f"portico-prepayment-{row.id}-{row.charges}-{row.attempts}",
+            metadata={
+                "portico_prepayment_id": str(row.id),
+                "portico_prepayment_cycle": str(row.charges),
+                "portico_prepayment_attempt": str(row.attempts),
+            },
         )
+        return _Cycle(prepayment_id=row.id, stripe=stripe)
 
 
 async def _method_for(session: AsyncSession, row: RecurringPrepayment) -> SavedPaymentMethod | None:
@@ -383,61 +396,138 @@ async def _method_for(session: AsyncSession, row: RecurringPrepayment) -> SavedP
     return await default_method(session, row.client_id)
 
 
-async def _charge(runtime: Runtime, cycle: _Cycle) -> bool:
-    """Charge the cycle off-session and record the answer; whether it succeeded."""
-    status, intent_id, reason = "error", None, None
-    try:
-        intent = await cycle.gateway.client.v1.payment_intents.create_async(
-            params={  # type: ignore[typeddict-unknown-key]
-                "amount": cycle.amount,
-                "currency": cycle.currency.lower(),
-                "customer": cycle.customer,
-                "payment_method": cycle.payment_method,
-                "payment_method_types": ["card"],
-                "confirm": True,
-                "off_session": True,
-                "metadata": {
-                    "portico_payment_id": str(cycle.payment_id),
-                    "portico_account_id": str(cycle.account_id),
-                    "portico_prepayment_id": str(cycle.prepayment_id),
-                },
-            },
-            options={"idempotency_key": f"portico-prepayment-{cycle.prepayment_id}-{cycle.number}"},
-        )
-        status, intent_id = intent.status, intent.id
-        if status == "requires_action":
-            # off-session nobody can authenticate: cancel it (the next cycle comes on its date)
-            reason = "The bank asks the card holder to confirm this payment."
-            try:
-                await cycle.gateway.client.v1.payment_intents.cancel_async(intent.id)
-            except stripe.StripeError:
-                log.warning("prepayment_cancel_failed", intent=intent.id)
-    except stripe.CardError as error:
-        status, reason = "declined", error.user_message or "The card was declined."
-    except stripe.StripeError as error:
-        reason = f"Stripe could not take the payment ({type(error).__name__})."
+async def _payment_for(
+    session: AsyncSession,
+    row: RecurringPrepayment,
+    method: SavedPaymentMethod,
+    now: datetime,
+    *,
+    resuming: bool,
+) -> Payment:
+    """The attempt's PENDING payment: the one already made when a stale attempt is
+    resumed, else a new one."""
+    earlier = await off_session.pending_payment(session, row.last_payment_id) if resuming else None
+    if earlier is not None:
+        return earlier
+    payment = Payment(
+        account_id=row.account_id,
+        client_id=row.client_id,
+        amount=row.amount,
+        currency=row.currency,
+        method=PaymentMethodKind.CARD,
+        status=PaymentStatus.PENDING,
+        received_on=now.date(),
+        reference=REFERENCE,
+        provider=PROVIDER,
+        payment_method_id=method.id,
+    )
+    session.add(payment)
+    await session.flush()
+    return payment
+
+
+async def _record(
+    runtime: Runtime, cycle: _Cycle, answer: off_session.Answer, now: datetime
+) -> AutoBillStatus:
+    """Stripe's answer, in a second unit of work."""
     async with unit_of_work(runtime) as work:
-        payment = await _lock_payment(work.session, cycle.payment_id)
-        if intent_id and not payment.provider_payment_id:
-            payment.provider_payment_id = intent_id
-        if status == "succeeded":
-            await complete_payment(
-                session=work.session, payment_id=payment.id, provider_payment_id=intent_id
+        session = work.session
+        row = (
+            await session.exec(
+                select(RecurringPrepayment)
+                .where(col(RecurringPrepayment.id) == cycle.prepayment_id)
+                .with_for_update()
             )
-            return True
-        if status == "processing":
-            if payment.status is PaymentStatus.PENDING:
-                payment.status = PaymentStatus.PROCESSING
-                payment_events.processing(work.session, payment)
-            return True
-        if payment.status is PaymentStatus.PENDING:
-            payment.status = PaymentStatus.FAILED
-            payment.updated_at = utcnow()
-            payment_events.failed(work.session, payment, reason=reason)
-        row = await work.session.get(RecurringPrepayment, cycle.prepayment_id)
-        if row is not None:
+        ).one()
+        payment = await _lock_payment(session, cycle.stripe.payment_id)
+        if answer.intent_id and not payment.provider_payment_id:
+            payment.provider_payment_id = answer.intent_id
+        row.updated_at = now
+        if answer.status == off_session.UNREACHABLE:
+            row.last_error = answer.reason
+            return AutoBillStatus.CHARGING  # claimed again after STALE_AFTER, same attempt
+        if answer.status in ("succeeded", "processing"):
+            if answer.status == "succeeded":
+                await complete_payment(
+                    session=session, payment_id=payment.id, provider_payment_id=answer.intent_id
+                )
+            else:
+                off_session.clearing(session, payment, now)
+            row.last_error = None
+            return _ended(session, row, AutoBillStatus.SUCCEEDED, now)
+        reason = answer.reason or f"Stripe answered {answer.status}."
+        off_session.fail_payment(session, payment, reason, now)
+        method = (
+            await session.get(SavedPaymentMethod, payment.payment_method_id)
+            if payment.payment_method_id
+            else None
+        )
+        if answer.status == "requires_action":
             row.last_error = reason
-        return False
+            status = _ended(session, row, AutoBillStatus.ACTION_REQUIRED, now)
+            await mail_prepayment_failed(
+                work, row, method=method, reason=reason, next_attempt_at=None, action_required=True
+            )
+            return status
+        return await _failed(
+            work, row, method, reason=reason, now=now, mail=answer.status != "error"
+        )
+
+
+def _ended(
+    session: AsyncSession, row: RecurringPrepayment, status: AutoBillStatus, now: datetime
+) -> AutoBillStatus:
+    """The cycle is over (no retry): after the last one, the pre-payment is COMPLETED."""
+    row.charge_status = status
+    row.next_attempt_at = None
+    row.updated_at = now
+    if row.status is PrepaymentStatus.ACTIVE and row.next_charge_at is None:
+        row.status = PrepaymentStatus.COMPLETED
+        prepayment_events.completed(session, row)
+    return status
+
+
+async def _failed(
+    work: UnitOfWork,
+    row: RecurringPrepayment,
+    method: SavedPaymentMethod | None,
+    *,
+    reason: str,
+    now: datetime,
+    mail: bool = True,
+) -> AutoBillStatus:
+    """An attempt failed: the next one is scheduled (none after the last, nor once the
+    pre-payment was stopped), and the billing contacts are told."""
+    row.last_error = reason
+    if row.status is not PrepaymentStatus.ACTIVE:
+        return _ended(work.session, row, AutoBillStatus.CANCELED, now)
+    retry_at = off_session.next_attempt_after(row.attempts, now)
+    if retry_at is None:
+        status = _ended(work.session, row, AutoBillStatus.FAILED, now)
+    else:
+        row.charge_status, row.next_attempt_at, row.updated_at = (
+            AutoBillStatus.SCHEDULED,
+            retry_at,
+            now,
+        )
+        status = AutoBillStatus.SCHEDULED
+    if mail:
+        await mail_prepayment_failed(
+            work,
+            row,
+            method=method,
+            reason=reason,
+            next_attempt_at=retry_at,
+            action_required=False,
+        )
+    log.info(
+        "prepayment_attempt_failed",
+        prepayment_id=str(row.id),
+        cycle=row.charges,
+        attempt=row.attempts,
+        next_attempt_at=retry_at.isoformat() if retry_at else None,
+    )
+    return status
 
 
 async def list_recurring_prepayments(

@@ -25,7 +25,8 @@ from services.db import create_engine
 from services.recurring.scheduler import generate_due_invoices
 from services.runtime import Runtime
 from services.stripe_gateway import auto_bill
-from services.stripe_gateway.auto_bill import NEEDS_AUTHENTICATION, NO_METHOD, charge_due_invoices
+from services.stripe_gateway.auto_bill import charge_due_invoices
+from services.stripe_gateway.off_session import NEEDS_AUTHENTICATION, NO_METHOD, STALE_AFTER
 from tests.schema.test_payments import billing_setup, create_invoice_with
 from tests.stripe.helpers import (
     PAY,
@@ -265,8 +266,9 @@ async def test_without_a_saved_card_the_client_is_asked_to_add_one(
     assert "add one in the client portal" in mail.text_body
 
 
-async def test_a_card_asking_for_3d_secure_is_left_to_the_client(gql, tenant, runtime, localstripe):
-    # given a 3-D Secure card the client saved while paying an invoice (authenticated then)
+async def three_d_secure_card(gql, runtime, tenant, localstripe):
+    """Stripe connected, a billing contact, and the 3-D Secure card it saved (its default)
+    while paying an invoice, authenticated then."""
     await connect_stripe(gql, tenant.admin)
     acme, contact = await billing_setup(gql, runtime, tenant)
     first = await create_invoice_with(gql, tenant.admin, acme["id"])
@@ -284,6 +286,12 @@ async def test_a_card_asking_for_3d_secure_is_left_to_the_client(gql, tenant, ru
 
         [card] = await eventually(saved)
     assert card["last4"] == "3155"
+    return acme, contact
+
+
+async def test_a_card_asking_for_3d_secure_is_left_to_the_client(gql, tenant, runtime, localstripe):
+    # given a 3-D Secure card the client saved while paying an invoice (authenticated then)
+    acme, _contact = await three_d_secure_card(gql, runtime, tenant, localstripe)
     # when a schedule bills it automatically, off-session (nobody can authenticate)
     recurring = await auto_billed(gql, tenant, acme["id"])
     scheduler = RecurringScheduler(runtime)
@@ -381,7 +389,7 @@ async def test_an_attempt_left_charging_by_a_stopped_scheduler_is_finished_once(
     assert soon.attempts == 0
     # when it has been CHARGING for longer than a charge takes, it is finished: the same
     # attempt (same idempotency key) with the same payment
-    late = await charge_due_invoices(runtime, now=claimed_at + auto_bill.STALE_AFTER)
+    late = await charge_due_invoices(runtime, now=claimed_at + STALE_AFTER)
     assert late.succeeded == [uuid.UUID(invoice["id"])]
     [payment] = await payments(runtime)
     assert (payment.id, payment.status) == (claimed.payment_id, PaymentStatus.COMPLETED)
