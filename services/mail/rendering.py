@@ -58,10 +58,14 @@ def _branding(context: Context) -> Branding | None:
 
 
 @pass_context
-def _money(context: Context, amount: Decimal | int | str, currency: str) -> str:
-    """``amount`` in ``currency``, the account's way (:func:`services.money.format_money`)."""
+def _money(
+    context: Context, amount: Decimal | int | str, currency: str, locale: str | None = None
+) -> str:
+    """``amount`` in ``currency``, the account's way unless a ``locale`` is named
+    (:func:`services.money.format_money`)."""
     branding = _branding(context)
-    locale = branding.locale if branding else DEFAULT_LOCALE
+    if locale is None:
+        locale = branding.locale if branding else DEFAULT_LOCALE
     value = Decimal(str(amount))
     try:
         return format_money(value, currency, locale=locale)
