@@ -6,14 +6,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.loaders import ClientView
+from services.rows import RowView, shaped
 
 __all__ = ["INVOICE_COLUMNS", "LINE_COLUMNS", "ClientView", "PricedLine"]
 
 
-@dataclass(frozen=True, slots=True)
-class PricedLine:
+class PricedLine(RowView):
     """A line item with its document's currency (lines do not store one), so its amounts
-    can be shown at the currency's precision. Other attributes come from the line."""
+    can be shown at the currency's precision: the line's columns, then ``currency``.
+
+    Lines read as Core rows (the loaders' read-only rows) become a view; an ORM object
+    (a credit's applications) is wrapped (:class:`_PricedObject`)."""
+
+    __slots__ = ()
+
+    def __new__(cls, line: Any, currency: str) -> Any:
+        fields = getattr(line, "_fields", None)
+        if fields is None:
+            return _PricedObject(line, currency)
+        return tuple.__new__(shaped(cls, (*fields, "currency")), (*line, currency))
+
+
+@dataclass(frozen=True, slots=True)
+class _PricedObject:
+    """:class:`PricedLine` of an ORM object: other attributes come from the object."""
 
     line: Any
     currency: str

@@ -37,6 +37,7 @@ from graphql.language.visitor import BREAK, SKIP, VisitorAction
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from services.identity_memo import IdentityMemo
 from services.validation import describe_character, forbidden_character
 
 Path = tuple[str | int, ...]
@@ -109,11 +110,26 @@ class _Literals(Visitor):
         return BREAK if self.error else None
 
 
-def check_document(document: DocumentNode) -> GraphQLError | None:
-    """The refusal for the first forbidden character in the document's values, if any."""
+CLEAN_DOCUMENTS = 1024
+"""Documents remembered as clean (least recently used dropped first)."""
+
+_clean: IdentityMemo[bool] = IdentityMemo(CLEAN_DOCUMENTS)
+
+
+def _refusal_in(document: DocumentNode) -> GraphQLError | None:
     literals = _Literals()
     visit(document, literals)
     return literals.error
+
+
+def check_document(document: DocumentNode) -> GraphQLError | None:
+    """The refusal for the first forbidden character in the document's values, if any.
+
+    A clean document is walked once (:mod:`services.identity_memo`); one that is refused
+    is walked again each time, for an error of its own."""
+    if _clean.get((document,), lambda: _refusal_in(document) is None):
+        return None
+    return _refusal_in(document)
 
 
 class InputHygiene(SchemaExtension):

@@ -55,9 +55,14 @@ def currency_precision(code: str) -> int:
     return int(get_currency_precision(code))
 
 
+@cache
+def _quantum(currency: str) -> Decimal:
+    """The currency's minor unit (``0.01``, ``1``, ``0.001``)."""
+    return Decimal(1).scaleb(-currency_precision(currency))
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
-    quantum = Decimal(1).scaleb(-currency_precision(currency))
-    return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    return amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def format_money(

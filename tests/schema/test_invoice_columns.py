@@ -96,3 +96,27 @@ def _stable(name: str, value: Any) -> Any:
     if name == "pdfUrl":
         return value.rsplit(".", 2)[0]
     return value
+
+
+async def test_the_columns_of_a_selection_follow_each_document(gql, tenant):
+    """The columns a selection reads are worked out once per document
+    (resolvers.selection): the same document asked again, and another one that selects
+    more of the same lines, each read what they select."""
+    client = await new_client(gql, tenant)
+    await sent_invoice(gql, tenant, client["id"], "12.50")
+    await sent_invoice(gql, tenant, client["id"], "7", currency="JPY")
+    few = "{ invoices(first: 5) { nodes { lines { description } } } }"
+    more = "{ invoices(first: 5) { nodes { currency lines { description total unitPrice } } } }"
+
+    for _ in range(2):
+        listed = await gql.data(few, token=tenant.admin)
+        assert [node["lines"] for node in listed["invoices"]["nodes"]] == [
+            [{"description": "Work"}],
+            [{"description": "Work"}],
+        ]
+    listed = await gql.data(more, token=tenant.admin)
+    lines = {node["currency"]: node["lines"] for node in listed["invoices"]["nodes"]}
+    assert lines == {
+        "USD": [{"description": "Work", "total": "12.50", "unitPrice": "12.50"}],
+        "JPY": [{"description": "Work", "total": "7", "unitPrice": "7"}],
+    }
