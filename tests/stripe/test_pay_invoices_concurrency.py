@@ -12,12 +12,18 @@ overpayments off, the card is never charged more than the invoice's total.
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlmodel import select
 
+from models.enums import PaymentMethodKind, PaymentStatus
+from models.invoices import Invoice
 from models.payments import Payment, PaymentAllocation
+from models.types import utcnow
+from services.stripe_gateway.card_payments import IN_FLIGHT
 from tests.schema.test_capabilities import set_account
 from tests.schema.test_payments import billing_setup, create_invoice_with
 from tests.stripe.helpers import connect_stripe, methods_of, save_card
@@ -189,3 +195,63 @@ async def test_concurrent_payments_beyond_the_balance_never_overpay(
 async def balance_of(gql, tenant, invoice: str) -> Decimal:
     shown = (await gql.data(INVOICE, {"id": invoice}, token=tenant.admin))["invoice"]
     return Decimal(shown["balance"])
+
+
+async def test_an_attempt_on_its_way_to_stripe_is_not_replaced_an_abandoned_one_is(
+    gql, runtime, tenant, client, localstripe
+):
+    # given a started payment still without its PaymentIntent (its request is calling
+    # Stripe, which may be charging a saved card right now)
+    contact, card, invoice = await with_card(gql, runtime, tenant, client, localstripe, "100.00")
+    async with runtime.sessions() as session:
+        account_id = tenant.account_id
+        payment = Payment(
+            account_id=account_id,
+            client_id=(await client_of(runtime, invoice)),
+            amount=Decimal("40.00"),
+            currency="USD",
+            method=PaymentMethodKind.CARD,
+            status=PaymentStatus.PENDING,
+            received_on=utcnow().date(),
+            provider="stripe",
+        )
+        session.add(payment)
+        await session.flush()
+        session.add(
+            PaymentAllocation(
+                account_id=account_id,
+                payment_id=payment.id,
+                invoice_id=uuid.UUID(invoice),
+                amount=Decimal("40.00"),
+            )
+        )
+        await session.commit()
+        in_flight = payment.id
+    # when the contact pays the invoice meanwhile, it is refused and writes nothing
+    [refused] = await race(gql, contact, card, invoice, ["10.00"])
+    assert refused["errors"][0]["message"] == GOING_THROUGH, refused
+    assert refused["errors"][0]["extensions"] == {"code": "CONFLICT"}, refused
+    async with runtime.sessions() as session:
+        rows = (await session.exec(select(Payment).where(Payment.account_id == account_id))).all()
+    assert [(row.id, row.status) for row in rows] == [(in_flight, PaymentStatus.PENDING)]
+    assert await balance_of(gql, tenant, invoice) == Decimal("100.00")
+    # but once it is older than any call to Stripe takes, it was abandoned: replaced
+    async with runtime.sessions() as session:
+        row = await session.get(Payment, in_flight)
+        assert row is not None
+        row.created_at = utcnow() - IN_FLIGHT - timedelta(seconds=1)
+        await session.commit()
+    [paid] = await race(gql, contact, card, invoice, ["10.00"])
+    assert paid["data"]["payInvoices"]["payment"]["status"] == "COMPLETED", paid
+    assert await balance_of(gql, tenant, invoice) == Decimal("90.00")
+    async with runtime.sessions() as session:
+        abandoned = await session.get(Payment, in_flight)
+    assert abandoned is not None
+    assert abandoned.status is PaymentStatus.CANCELED
+
+
+async def client_of(runtime, invoice: str) -> uuid.UUID:
+    async with runtime.sessions() as session:
+        row = await session.get(Invoice, uuid.UUID(invoice))
+    assert row is not None
+    return row.client_id
