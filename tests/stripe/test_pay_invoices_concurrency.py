@@ -254,4 +254,5 @@ async def client_of(runtime, invoice: str) -> uuid.UUID:
     async with runtime.sessions() as session:
         row = await session.get(Invoice, uuid.UUID(invoice))
     assert row is not None
-    return row.client_id
+    client_id: uuid.UUID = row.client_id
+    return client_id
