@@ -2,7 +2,11 @@
 
 1. One unit of work decides: the Billing rules (:func:`services.payments.portal.pay_invoices`)
    give the PENDING payment and its split; a pending payment of the same client on any of
-   these invoices is canceled (``replaced``) in the same transaction.
+   these invoices is canceled (``replaced``) in the same transaction. It locks the client
+   first, so two attempts of one client decide one after the other; and an attempt still
+   on its way to Stripe (pending, no PaymentIntent yet, younger than :data:`IN_FLIGHT`)
+   cannot be replaced — nothing could stop its charge — so the new one is refused
+   (CONFLICT) and writes nothing.
 2. Outside any transaction, Stripe: the replaced payments' PaymentIntents are canceled — if
    one can no longer be (it is succeeding), the new payment is canceled instead and the
    caller told the invoices are being paid; the client's Stripe Customer is made once; the
@@ -23,6 +27,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +43,7 @@ from models.enums import PaymentStatus
 from models.payment_methods import SavedPaymentMethod
 from models.payments import Payment, PaymentAllocation
 from models.types import utcnow
-from services.access import access_payment_method
+from services.access import access_client, access_payment_method
 from services.errors import Conflict, NotFound, PaymentDeclined, PaymentProviderError
 from services.events import payments as payment_events
 from services.payments.portal import PaymentPlan, pay_invoices, require_portal_payments
@@ -54,6 +59,12 @@ log = structlog.get_logger("portico.stripe")
 PROVIDER = "stripe"
 REPLACEABLE = (PaymentStatus.PENDING,)
 """Payments a new attempt replaces: started, not yet accepted by Stripe."""
+IN_FLIGHT = timedelta(minutes=10)
+"""How long a pending payment without a PaymentIntent counts as on its way to Stripe (its
+request is creating the intent, and may be charging a saved card). Longer than the
+Stripe client's calls with their retries; an older one was abandoned (its process ended)
+and is replaced."""
+IN_FLIGHT_MESSAGE = "A payment for these invoices is already going through."
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 """PaymentIntent statuses the frontend still has to finish with the client secret."""
 
@@ -90,6 +101,8 @@ async def pay_invoices_by_card(
     if saved is not None and not saved.stripe_payment_method_id:
         raise Conflict("This payment method cannot be charged online.", field="paymentMethodId")
     async with unit_of_work(runtime, session) as work:
+        client = await access_client(work.session, contact, contact.client_id)
+        await _lock_client(work.session, client.id)
         replaced = await _replace_pending(work.session, contact.client_id, invoice_ids)
         started = await pay_invoices(
             session=work.session,
@@ -101,14 +114,16 @@ async def pay_invoices_by_card(
         payment = started.payment
         payment.provider = PROVIDER
         payment.payment_method_id = saved.id if saved else None
-        client = await work.session.get(Client, contact.client_id)
     await end_read(session)
-    if client is None:  # pragma: no cover - the contact's client
-        raise NotFound("Client")
     if not await _cancel_intents(gateway, replaced):
         await _cancel_payment(runtime, payment.id, reason="replaced")
-        raise Conflict("A payment for these invoices is already going through.")
-    customer = await customer_of(runtime, gateway, client)
+        raise Conflict(IN_FLIGHT_MESSAGE)
+    try:
+        customer = await customer_of(runtime, gateway, client)
+    except PaymentProviderError as error:
+        # not left pending without an intent: that would count as in flight
+        await _fail_payment(runtime, payment.id, reason=type(error.__cause__).__name__)
+        raise
     intent = await _create_intent(
         runtime, gateway, payment, customer, saved=saved, save=save_payment_method
     )
@@ -139,11 +154,20 @@ async def _account_of(session: AsyncSession, contact: ContactPrincipal) -> Accou
     return account
 
 
+async def _lock_client(session: AsyncSession, client_id: uuid.UUID) -> None:
+    """One attempt of a client at a time decides: its client row locked (PostgreSQL;
+    SQLite: the write lock), ``FOR NO KEY UPDATE`` so that rows referencing the client
+    (a payment completing meanwhile records its activity) are not held up by it."""
+    statement = select(Client.id).where(col(Client.id) == client_id)
+    await session.exec(statement.with_for_update(key_share=True))
+
+
 async def _replace_pending(
     session: AsyncSession, client_id: uuid.UUID, invoice_ids: Sequence[uuid.UUID]
 ) -> list[str]:
     """Cancel the client's pending payments on any of these invoices; their
-    PaymentIntents (to cancel at Stripe once committed)."""
+    PaymentIntents (to cancel at Stripe once committed). One still on its way to Stripe
+    (no PaymentIntent yet, younger than :data:`IN_FLIGHT`) is not replaced: CONFLICT."""
     statement = (
         select(Payment)
         .join(PaymentAllocation, col(PaymentAllocation.payment_id) == col(Payment.id))
@@ -154,8 +178,12 @@ async def _replace_pending(
         )
         .with_for_update()
     )
+    pending = (await session.exec(statement)).unique().all()
+    since = utcnow() - IN_FLIGHT
+    if any(p.provider_payment_id is None and p.created_at > since for p in pending):
+        raise Conflict(IN_FLIGHT_MESSAGE)
     intents: list[str] = []
-    for payment in (await session.exec(statement)).unique().all():
+    for payment in pending:
         payment.status = PaymentStatus.CANCELED
         payment.updated_at = utcnow()
         payment_events.canceled(session, payment, reason="replaced")
