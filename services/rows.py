@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import Row
 
@@ -47,6 +47,10 @@ class RowView(tuple[Any, ...]):
     def __new__(cls, row: Row[Any]) -> Self:
         view: Self = tuple.__new__(shaped(cls, row._fields), row)
         return view
+
+    if TYPE_CHECKING:  # columns are properties of the shaped class, made at run time
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __repr__(self) -> str:
         values = ", ".join(

@@ -4,6 +4,7 @@ first, one class per view and set of columns."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, cast
 
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Row
@@ -13,14 +14,14 @@ from resolvers.views import PricedLine
 from services.rows import SHAPES, InvoiceView, RowView, shaped
 
 
-def _row(**values: object) -> Row[object]:
+def _row(**values: object) -> Row[Any]:
     """A real Core row with these columns, as a statement returns it (SQLite in memory)."""
     from sqlalchemy import create_engine
 
     engine = create_engine("sqlite://")
     statement = select(*(literal(value).label(name) for name, value in values.items()))
     with engine.connect() as connection:
-        row = connection.execute(statement).one()
+        row = cast("Row[Any]", connection.execute(statement).one())
     engine.dispose()
     return row
 
@@ -32,7 +33,7 @@ def test_a_view_reads_its_row_by_attribute() -> None:
 
 
 def test_a_column_named_like_a_tuple_method_reads_the_column() -> None:
-    view = RowView(_row(count=3, index=9))
+    view: Any = RowView(_row(count=3, index=9))  # typed as a tuple, whose methods these are
     assert (view.count, view.index) == (3, 9)
 
 
