@@ -335,8 +335,9 @@ class PaymentMutation:
         "least the minimum). This starts a PENDING payment and a Stripe PaymentIntent "
         "(finish it with Stripe.js and `clientSecret`, or pass a saved `paymentMethodId` to "
         "charge it at once); the invoices are paid when Stripe confirms the charge. A "
-        "pending payment on the same invoices is replaced, never charged twice. Without "
-        "Stripe connected: PAYMENTS_NOT_CONFIGURED.",
+        "pending payment on the same invoices is replaced, never charged twice; while one "
+        "is still on its way to Stripe (up to 10 minutes), another attempt of the client "
+        "is refused with CONFLICT. Without Stripe connected: PAYMENTS_NOT_CONFIGURED.",
         permission=Permission.BILLING_ACT,
         module=_PAYMENTS,
     )
