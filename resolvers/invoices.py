@@ -12,6 +12,7 @@ from resolvers.context import Info
 from resolvers.selection import columns_for, node_columns_for
 from resolvers.views import INVOICE_COLUMNS, LINE_COLUMNS, PricedLine
 from services import access, invoices
+from services.futures import Future, then
 from services.pagination import Page
 from services.rows import InvoiceView
 
@@ -33,10 +34,13 @@ async def invoice(info: Info, id: str) -> Invoice:
     return await access.access_invoice(info.context.session, caller(info), parse_id(id))
 
 
-async def invoice_lines(info: Info, invoice: Invoice) -> list[PricedLine]:
+def invoice_lines(info: Info, invoice: Invoice) -> Future[list[PricedLine]]:
+    """The invoice's lines with its currency (a future, like
+    :func:`resolvers.clients.client_of`)."""
     columns = columns_for(info, LINE_COLUMNS)
-    rows = await info.context.loaders.invoice_lines_by_invoice_id(columns).load(invoice.id)
-    return [PricedLine(row, invoice.currency) for row in rows]
+    currency = invoice.currency
+    loaded = info.context.loaders.invoice_lines_by_invoice_id(columns).load(invoice.id)
+    return then(loaded, lambda done: [PricedLine(row, currency) for row in done.result()])
 
 
 async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[PaymentAllocation]:

@@ -99,8 +99,8 @@ class Contact(Viewer):
         return root.display_name
 
     @field("The client this contact belongs to.", permission=Permission.CLIENTS_READ)
-    async def client(self, info: Info, root: strawberry.Parent[ContactRow]) -> Client:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+    def client(self, info: Info, root: strawberry.Parent[ContactRow]) -> Client:
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @classmethod
     def is_type_of(cls, obj: Any, _info: Any) -> bool:

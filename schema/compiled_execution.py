@@ -60,6 +60,7 @@ from schema.compiled_plan import (
     condition_variables,
 )
 from schema.event_execution import SharedEventExecutor
+from services.futures import Future, all_of, then
 
 MAX_PLANS = 256
 """Operations kept per schema; each with a plan per ``@skip``/``@include`` values."""
@@ -217,6 +218,12 @@ class CompiledExecutor(SharedEventExecutor):
             raise
         if not awaitable_fields:
             return results
+        pending = [results[key] for key in awaitable_fields]
+        if all(isinstance(value, Future) for value in pending):
+            return then(
+                pending[0] if len(pending) == 1 else all_of(pending),
+                lambda done: _merged(results, awaitable_fields, done.result(), len(pending)),
+            )
 
         async def get_results() -> dict[str, Any]:
             if len(awaitable_fields) == 1:
@@ -251,6 +258,8 @@ class CompiledExecutor(SharedEventExecutor):
                     )
                 result = plan.resolve(source, info, **args)
             if type(result) not in _SYNC_TYPES and self.is_awaitable(result):
+                if isinstance(result, Future):
+                    return then(result, lambda done: self._finish(plan, done, path, info))
                 return self._awaited(plan, result, path, info)
             if plan.leaf:
                 return self._leaf(plan, result)
@@ -268,6 +277,30 @@ class CompiledExecutor(SharedEventExecutor):
     async def _await_completed(self, plan: FieldPlan, completed: Awaitable[Any], path: Path) -> Any:
         try:
             return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
+            return None
+
+    def _finish(self, plan: FieldPlan, done: Future[Any], path: Path, info: Any) -> Any:
+        """:meth:`_awaited` for a resolver's future, once it is done (services.futures)."""
+        try:
+            resolved = done.result()
+            if plan.leaf:
+                return self._leaf(plan, resolved)
+            completed = self._complete(plan, plan.shape, path, info, resolved)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
+            return None
+        if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
+            if isinstance(completed, Future):
+                return then(completed, lambda settled: self._settled(plan, settled, path))
+            return self._await_completed(plan, completed, path)
+        return completed
+
+    def _settled(self, plan: FieldPlan, done: Future[Any], path: Path) -> Any:
+        """:meth:`_await_completed` for a completion's future, once it is done."""
+        try:
+            return done.result()
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
             return None
@@ -425,7 +458,10 @@ class CompiledExecutor(SharedEventExecutor):
             try:
                 completed = self._complete(plan, item_shape, item_path, info, item)
                 if type(completed) not in _SYNC_TYPES and is_awaitable(completed):
-                    append(self._await_item(plan, item_type, completed, item_path))
+                    if isinstance(completed, Future):
+                        append(self._item_future(plan, item_type, completed, item_path))
+                    else:
+                        append(self._await_item(plan, item_type, completed, item_path))
                     awaitable_indices.append(index)
                 else:
                     append(completed)
@@ -439,6 +475,14 @@ class CompiledExecutor(SharedEventExecutor):
                 append(None)
         if not awaitable_indices:
             return completed_results
+        pending = [completed_results[index] for index in awaitable_indices]
+        if all(isinstance(value, Future) for value in pending):
+            return then(
+                pending[0] if len(pending) == 1 else all_of(pending),
+                lambda done: _merged(
+                    completed_results, awaitable_indices, done.result(), len(pending)
+                ),
+            )
 
         async def get_completed_results() -> list[Any]:
             if len(awaitable_indices) == 1:
@@ -454,6 +498,20 @@ class CompiledExecutor(SharedEventExecutor):
 
         return get_completed_results()
 
+    def _item_future(
+        self, plan: FieldPlan, item_type: Any, completed: Future[Any], item_path: Path
+    ) -> Future[Any]:
+        """:meth:`_await_item` for an item whose completion is a future."""
+
+        def settled(done: Future[Any]) -> Any:
+            try:
+                return done.result()
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
+                return None
+
+        return then(completed, settled)
+
     async def _await_item(
         self, plan: FieldPlan, item_type: Any, completed: Awaitable[Any], item_path: Path
     ) -> Any:
@@ -462,6 +520,16 @@ class CompiledExecutor(SharedEventExecutor):
         except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
             return None
+
+
+def _merged(into: Any, keys: list[Any], values: Any, count: int) -> Any:
+    """``into`` with ``values`` (one value when ``count`` is 1) put at ``keys``."""
+    if count == 1:
+        into[keys[0]] = values
+    else:
+        for key, value in zip(keys, values, strict=True):
+            into[key] = value
+    return into
 
 
 def _coerced(shape: Shape, value: Any) -> Any:

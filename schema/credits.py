@@ -75,10 +75,10 @@ class Credit:
     updated_at: datetime = field("Last change.")
 
     @field("The client the credit belongs to.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[CreditRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("Where the credit was applied, oldest first.", permission=_READ, module=_CREDITS)
     async def applications(

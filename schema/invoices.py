@@ -117,10 +117,10 @@ class Invoice:
         return round_money(invoice_service.amount_due(root), root.currency)
 
     @field("The client billed.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[InvoiceRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
         "The project the invoice bills, if any.",
@@ -133,10 +133,10 @@ class Invoice:
         return await optional_project(info, root.project_id)  # type: ignore[return-value]
 
     @field("The invoice's lines, in order.")
-    async def lines(
+    def lines(
         self, info: Info, root: strawberry.Parent[InvoiceRow]
     ) -> list[Annotated[LineItem, strawberry.lazy("schema.lines")]]:
-        return await resolvers.invoice_lines(info, root)  # type: ignore[return-value]
+        return resolvers.invoice_lines(info, root)  # type: ignore[return-value]
 
     @field("A link to this invoice as a PDF, valid for a few minutes.")
     def pdf_url(self, info: Info, root: strawberry.Parent[InvoiceRow]) -> str:

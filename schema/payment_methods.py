@@ -56,10 +56,10 @@ class PaymentMethod:
         return (root.exp_year, root.exp_month) < (today.year, today.month)
 
     @field("The client it belongs to.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[PaymentMethodRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -58,10 +58,10 @@ class Payment:
     created_at: datetime = field("When it was recorded.")
 
     @field("The client who paid.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[PaymentRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
         "How the payment is split across invoices.",

@@ -123,10 +123,10 @@ class Project:
     updated_at: datetime = field("Last change.")
 
     @field("The client the project is for.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[ProjectRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
         "The project's tasks in board order (for contacts: those shared with the client).",

@@ -90,10 +90,10 @@ class Quote:
         return await resolvers.converted_invoice(info, root)  # type: ignore[return-value]
 
     @field("The client the quote is for.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[QuoteRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("The quote's lines, in order.")
     async def lines(

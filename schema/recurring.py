@@ -121,10 +121,10 @@ class RecurringInvoice:
         )
 
     @field("The client invoiced.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[RecurringInvoiceRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("The lines of each issued invoice, in order.")
     async def lines(

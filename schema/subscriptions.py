@@ -98,10 +98,10 @@ class ClientSubscription:
         return await resolvers.plan_of(info, root.plan_id)  # type: ignore[return-value]
 
     @field("The client subscribed.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[SubscriptionRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field(
         "The saved payment method charged (null: the client's default).",

@@ -81,10 +81,10 @@ class SupportTicket:
     updated_at: datetime = field("Last change or message.")
 
     @field("The client the ticket is from.")
-    async def client(
+    def client(
         self, info: Info, root: strawberry.Parent[SupportTicketRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
-        return await client_of(info, root.client_id)  # type: ignore[return-value]
+        return client_of(info, root.client_id)  # type: ignore[return-value]
 
     @field("The contact who opened it (null: opened by staff).", permission=Permission.CLIENTS_READ)
     async def opened_by(

@@ -24,6 +24,7 @@ from schema.direct_resolvers import install
 from schema.event_execution import SharedEventExecutor
 from schema.parse_cache import ParsedDocuments
 from services.errors import PorticoError
+from services.futures import then
 
 AGES = {"ada": 36, "alan": 41, "grace": None, "linus": 12}
 FRIENDS = {"ada": ["alan", "grace"], "alan": ["ada"], "grace": [], "linus": ["ada", "alan"]}
@@ -69,6 +70,19 @@ class Person(Named):
     async def best_friend(self, info: strawberry.Info[Context, None]) -> Person | None:
         names = FRIENDS.get(self.name, [])
         return await info.context.loader.load(names[0]) if names else None
+
+    @strawberry.field
+    def best_friend_soon(self, info: strawberry.Info[Context, None]) -> Person | None:
+        """A DataLoader's future, returned as it is (services.futures): no task."""
+        names = FRIENDS.get(self.name, [])
+        if not names:
+            return None
+        return then(info.context.loader.load(names[0]), lambda done: done.result())  # type: ignore[return-value]
+
+    @strawberry.field
+    def required_friend_soon(self, info: strawberry.Info[Context, None]) -> Person:
+        names = FRIENDS.get(self.name, []) or ["nobody"]
+        return then(info.context.loader.load(names[0]), _found)  # type: ignore[return-value]
 
     @strawberry.field
     def grid(self) -> list[list[int | None]]:
@@ -121,6 +135,13 @@ class Pet(Named):
         person = await info.context.loader.load(self.owner_name)
         assert person is not None
         return person
+
+
+def _found(done: asyncio.Future[Person | None]) -> Person:
+    person = done.result()
+    if person is None:
+        raise Refused("nobody to be found")
+    return person
 
 
 Found = Annotated[Person | Pet, strawberry.union("Found")]
@@ -225,6 +246,45 @@ async def test_dataloader_batches_are_the_same() -> None:
     assert answer.errors is None
     # Every key of the first level in one batch (the second level's are cached by then).
     assert answer.batches == [["alan", "grace", "ada"]]
+
+
+async def test_resolvers_that_return_futures_batch_and_answer_the_same() -> None:
+    answer = await both(
+        "{ people { name later bestFriendSoon { name bestFriendSoon { name } age } } }"
+    )
+    assert answer.errors is None
+    assert answer.batches == [["alan", "ada"]]  # grace is nobody's first friend
+    assert answer.data["people"][0]["bestFriendSoon"] == {
+        "name": "alan",
+        "bestFriendSoon": {"name": "ada"},
+        "age": 41,
+    }
+
+
+async def test_a_futures_error_nulls_the_nearest_nullable_parent() -> None:
+    answer = await both(
+        """{
+          lonely: person(name: "grace") { name later requiredFriendSoon { name } }
+          friendly: person(name: "ada") { requiredFriendSoon { name } }
+          everyone: people { name requiredFriendSoon { name } }
+        }"""
+    )
+    assert answer.data is None  # people is non-null all the way up: the root goes
+    assert answer.errors is not None
+    assert [error["path"] for error in answer.errors] == [
+        ["lonely", "requiredFriendSoon"],
+        ["everyone", 2, "requiredFriendSoon"],  # grace: the one with nobody
+    ]
+    partial = await both(
+        """{
+          lonely: person(name: "grace") { name later requiredFriendSoon { name } }
+          friendly: person(name: "ada") { requiredFriendSoon { name } }
+        }"""
+    )
+    assert partial.data == {"lonely": None, "friendly": {"requiredFriendSoon": {"name": "alan"}}}
+    assert partial.errors is not None
+    assert [error["path"] for error in partial.errors] == [["lonely", "requiredFriendSoon"]]
+    assert partial.errors[0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_resolver_errors_null_the_nearest_nullable_parent() -> None:
