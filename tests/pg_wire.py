@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import make_url
@@ -46,6 +46,14 @@ class Wire:
 
     url: str
     trips: list[Trip] = field(default_factory=list)
+    _severs: list[Callable[[], None]] = field(default_factory=list)
+
+    def sever(self) -> None:
+        """Cut every connection from the server's side without telling the client: its
+        socket stays open until it next sends something, then it is closed (a connection
+        lost on a dropped network path, or to a server that went away unheard)."""
+        for sever in self._severs:
+            sever()
 
     def clear(self) -> None:
         self.trips.clear()
@@ -121,9 +129,14 @@ async def recording_proxy(url: str) -> AsyncIterator[Wire]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = _Client(wire)
         upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+        server_gone = asyncio.Event()
 
         async def to_server() -> None:
             while data := await reader.read(65536):
+                if server_gone.is_set():
+                    client.feed(data)  # recorded, but there is no one to send it to
+                    writer.close()
+                    return
                 reply = client.feed(data)
                 if reply is not None:
                     writer.write(reply)
@@ -137,7 +150,14 @@ async def recording_proxy(url: str) -> AsyncIterator[Wire]:
             while data := await upstream_reader.read(65536):
                 writer.write(data)
                 await writer.drain()
-            writer.close()
+            if not server_gone.is_set():
+                writer.close()
+
+        def sever() -> None:
+            server_gone.set()
+            upstream_writer.close()
+
+        wire._severs.append(sever)
 
         pipes = [asyncio.ensure_future(to_server()), asyncio.ensure_future(to_client())]
         with contextlib.suppress(Exception):

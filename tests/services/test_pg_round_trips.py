@@ -423,3 +423,18 @@ async def test_a_terminated_connection_past_the_idle_limit_is_replaced(
     data = await gql.data(VIEWER, token=tenant.admin)
     # then it succeeds on a new connection
     assert data == {"viewer": {"__typename": "StaffUser"}}
+
+
+async def test_a_connection_lost_unheard_while_idle_is_pinged_and_replaced(
+    gql: Any, tenant: Tenant, wire: Wire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a pooled connection past the idle limit, lost without the client knowing
+    await gql.data(VIEWER, token=tenant.admin)
+    monkeypatch.setattr(services.db, "IDLE_PING_SECONDS", 0.0)
+    wire.sever()
+    wire.clear()
+    # when the next request comes
+    data = await gql.data(VIEWER, token=tenant.admin)
+    # then the ping found the connection dead, and a new one served the request
+    assert data == {"viewer": {"__typename": "StaffUser"}}
+    assert [trip.sql for trip in wire.trips][:1] == [[";"]]
