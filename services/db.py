@@ -197,8 +197,9 @@ def _postgres_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     Left to itself, SQLAlchemy's asyncpg adapter sends ``BEGIN`` before the first
     statement of every transaction and ``ROLLBACK`` or ``COMMIT`` at its end, and
-    ``pool_pre_ping`` adds ``BEGIN; SELECT; ROLLBACK`` at every checkout: seven round trips
-    for ``{ viewer { __typename } }``, which runs one statement. Here:
+    ``pool_pre_ping`` adds a ping (an empty statement between ``BEGIN`` and ``ROLLBACK``)
+    at every checkout: six round trips for ``{ viewer { __typename } }``, which runs one
+    statement. Here:
 
     - A transaction's reads run in autocommit, and ``BEGIN`` is sent just before the first
       statement that needs a transaction (:func:`reads_only`: a write, ``SELECT ... FOR
