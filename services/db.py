@@ -28,18 +28,22 @@ So this module takes over ``BEGIN`` on SQLite (SQLAlchemy's recipe: the driver's
   whenever another writer committed in between: that broke every writer not marked
   with :func:`begin_write` as soon as mail delivery ran beside it.
 
-On PostgreSQL nothing changes: there the option is ignored and row locks do the work.
+On PostgreSQL the option is ignored and row locks do the work; there reads run in
+autocommit too, to save round trips (see :func:`_postgres_engine`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Row, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import Executable, Row, event, exc
+from sqlalchemy.engine import Connection, ExecutionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.util import greenlet_spawn
@@ -155,8 +159,168 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dialect: Any = engine.dialect
         dialect.do_rollback = _sqlite_rollback(dialect.do_rollback)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    return _postgres_engine(url, **kwargs)
+
+
+# --- PostgreSQL: reads in autocommit, BEGIN at the first statement that needs it --------
+
+IDLE_PING_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle longer than this is pinged before it is handed
+out (see :func:`_postgres_checkout`)."""
+
+_RETURNED_AT = "portico_returned_at"
+"""``ConnectionRecord.info`` key: when the connection was last returned to the pool
+(``time.monotonic()``); absent on a connection never used yet."""
+
+_PLAIN_READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+_NEEDS_TRANSACTION = re.compile(
+    # writes (a WITH may hold one), row locks (FOR UPDATE / NO KEY UPDATE / SHARE / KEY
+    # SHARE), SELECT ... INTO, and the functions whose effect belongs to a transaction
+    r"\b(INSERT|UPDATE|DELETE|MERGE|SHARE|INTO|nextval|setval|set_config|pg_notify)\b"
+    r"|pg_(try_)?advisory|txid_current|pg_current_xact_id",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def reads_only(statement: str) -> bool:
+    """Whether ``statement`` is a plain read that may run outside a transaction on
+    PostgreSQL: a ``SELECT`` (or ``WITH``) that names no write, no row lock, no advisory
+    lock and no sequence. Anything else, ``SET``, ``LOCK``, DDL, ``SAVEPOINT`` included,
+    is not. A false "no" costs one ``BEGIN``; so the test errs that way (a column called
+    ``share`` would begin a transaction). Cached: the compiled statements recur."""
+    return _PLAIN_READ.match(statement) is not None and _NEEDS_TRANSACTION.search(statement) is None
+
+
+def _postgres_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """A PostgreSQL engine that spends no round trip a request does not need.
+
+    Left to itself, SQLAlchemy's asyncpg adapter sends ``BEGIN`` before the first
+    statement of every transaction and ``ROLLBACK`` or ``COMMIT`` at its end, and
+    ``pool_pre_ping`` adds a ping (an empty statement between ``BEGIN`` and ``ROLLBACK``)
+    at every checkout: six round trips for ``{ viewer { __typename } }``, which runs one
+    statement. Here:
+
+    - A transaction's reads run in autocommit, and ``BEGIN`` is sent just before the first
+      statement that needs a transaction (:func:`reads_only`: a write, ``SELECT ... FOR
+      UPDATE``/``FOR SHARE``, an advisory lock such as the event relay's
+      ``pg_advisory_xact_lock``, ``SET LOCAL``, ``LOCK``, DDL, a savepoint); from there it
+      is one transaction to its commit or rollback. A transaction begun as a write
+      (:func:`services.unit_of_work.begin_write`, :data:`WRITE_OPTIONS`) sends ``BEGIN``
+      before its first statement, whatever it is. A transaction that never began on the
+      server ends without a round trip (the adapter has nothing to commit or roll back),
+      and so does the pool's reset.
+
+      Why reads before the first write may run outside the transaction: under READ
+      COMMITTED, PostgreSQL's default and the only level Portico uses, every statement of
+      a transaction takes a fresh snapshot when it starts, so a read inside the
+      transaction sees exactly what the same read outside it would (every commit so
+      far); only the transaction's own writes differ, and they begin it. What it would
+      hold is a row lock, which a locking read asks for (and so begins it). The one
+      visible difference: ``now()`` is each statement's start, not the transaction's,
+      for those reads (Portico takes its times from Python, :func:`models.types.utcnow`).
+      A connection told to use another isolation level, or read-only / deferrable
+      transactions (an execution option, the engine's ``isolation_level``, the server's
+      ``default_transaction_isolation``), keeps the adapter's own ``BEGIN`` before its
+      first statement, so that one snapshot covers all its reads.
+
+      How: the adapter begins a transaction, before a statement, when it has none and its
+      ``autocommit`` attribute (the DBAPI's, which SQLAlchemy sets for the ``AUTOCOMMIT``
+      isolation level) is false. The engine's ``begin`` event sets it for each
+      transaction (:func:`_postgres_begin`), and ``before_cursor_execute`` clears it just
+      before the first statement that needs a transaction (:func:`_postgres_before_execute`).
+      tests/services/test_pg_round_trips.py fails if the adapter stops working that way.
+
+    - ``pool_pre_ping`` is replaced by :func:`_postgres_checkout`: a connection the server
+      has closed (restart, ``pg_terminate_backend``; asyncpg notices at once) is replaced
+      at checkout without a round trip, and one idle in the pool longer than
+      :data:`IDLE_PING_SECONDS` is pinged first (one round trip), for the failures no
+      one tells about (a dropped network path). A busy server pings nothing.
+    """
+    kwargs.setdefault("pool_pre_ping", False)
+    engine = create_async_engine(url, **kwargs)
+    sync_engine = engine.sync_engine
+    one_snapshot = (
+        str(kwargs.get("isolation_level", "READ COMMITTED")).upper() not in _PER_STATEMENT
+    )
+    event.listen(
+        sync_engine, "begin", functools.partial(_postgres_begin, one_snapshot=one_snapshot)
+    )
+    event.listen(sync_engine, "before_cursor_execute", _postgres_before_execute)
+    event.listen(sync_engine, "checkin", _postgres_checkin)
+    event.listen(
+        sync_engine, "checkout", functools.partial(_postgres_checkout, dialect=engine.dialect)
+    )
+    return engine
+
+
+_PER_STATEMENT = ("READ COMMITTED", "AUTOCOMMIT")
+"""Isolation levels under which each statement reads a snapshot of its own."""
+
+
+def _postgres_begin(connection: Connection, *, one_snapshot: bool) -> None:
+    """A transaction starts (for SQLAlchemy): reads run in autocommit unless it is a
+    write or needs one snapshot (see :func:`_postgres_engine`)."""
+    options = connection.get_execution_options()
+    level = str(options.get("isolation_level", connection.dialect.default_isolation_level)).upper()
+    begins_at_once = (
+        one_snapshot
+        or writes(connection)
+        or level not in _PER_STATEMENT
+        or bool(options.get("postgresql_readonly"))
+        or bool(options.get("postgresql_deferrable"))
+    )
+    # An explicit AUTOCOMMIT level stays so: the adapter's setter then restores it.
+    _adapter(connection).autocommit = not begins_at_once
+
+
+def _postgres_before_execute(
+    connection: Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    context: ExecutionContext | None,
+    _executemany: bool,
+) -> None:
+    """Before each statement: the first one that needs a transaction (or a server-side
+    cursor, which asyncpg opens only in one) ends autocommit, and the adapter sends
+    ``BEGIN`` before it."""
+    adapter = _adapter(connection)
+    if not adapter.autocommit:
+        return
+    streams = context is not None and bool(context.execution_options.get("stream_results"))
+    if streams or not reads_only(statement):
+        adapter.autocommit = False
+
+
+def _adapter(connection: Connection) -> Any:
+    """The DBAPI connection under ``connection``: SQLAlchemy's asyncpg adapter."""
+    return connection.connection.dbapi_connection
+
+
+def _postgres_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _postgres_checkout(dbapi_connection: Any, record: Any, _proxy: Any, *, dialect: Any) -> None:
+    """Hand out a live connection: one the server closed is replaced (asyncpg saw the
+    socket close: no round trip), one idle for over :data:`IDLE_PING_SECONDS` is pinged
+    first (``;`` in autocommit: one round trip) and replaced if that fails. Raising
+    ``DisconnectionError`` here is SQLAlchemy's documented way to have the pool connect
+    again (it tries up to three times)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the server closed the connection while it was pooled")
+    returned = record.info.get(_RETURNED_AT)
+    if returned is None or time.monotonic() - returned <= IDLE_PING_SECONDS:
+        return
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # the adapter's ping in autocommit: no BEGIN around it
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as error:
+        raise exc.DisconnectionError(f"ping failed on an idle connection: {error}") from error
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 class LockingSession(Session):
