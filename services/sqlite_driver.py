@@ -3,7 +3,7 @@
 aiosqlite runs every call on its connection's own thread: a call is a queue put, that
 thread's wake-up, ``call_soon_threadsafe`` back, a future, and the event loop's
 wake-up. SQLAlchemy's adapter (``AsyncAdapt_dbapi_cursor`` in
-``sqlalchemy.connectors.asyncio``) makes four such trips per statement: it creates an
+``sqlalchemy.connectors.asyncio``) makes three or four per statement: it creates an
 aiosqlite cursor, executes, fetches every row (when the statement has any), and closes
 the cursor. :class:`OneTripCursor` does all of it as one function on that thread, and
 hands SQLAlchemy the rows, ``description``, ``rowcount`` and ``lastrowid`` read there,
@@ -11,13 +11,16 @@ as the stock cursor did (it buffered every row too). Errors are the ones sqlite3
 raised, re-raised as the stock cursor re-raises them, so SQLAlchemy maps them the
 same way (``IntegrityError``, ``OperationalError``...). A cancelled statement still
 runs to its end on the thread (aiosqlite's queue does not drop a call), where the
-stock cursor could stop between its execute and its fetch.
+stock cursor could stop between its execute and its fetch. (The stock cursor held the
+adapted connection's ``_execute_mutex`` across its execute and fetch; one call on the
+thread needs none: aiosqlite's queue runs its calls one at a time.)
 
 Server-side cursors (``stream``, ``yield_per``, which Portico does not use) stay the
 stock ones: they fetch in chunks, each a trip, by design.
 
-It relies on private parts of both libraries, checked by
-tests/services/test_sqlite_trips.py (their versions have lower bounds only):
+It relies on private parts of both libraries (SQLAlchemy 2.1's async adapter: 2.0's is
+another design), checked by tests/services/test_sqlite_trips.py (their versions have
+lower bounds only):
 
 - aiosqlite's ``Connection._execute(fn, *args)``, which runs ``fn`` on the thread and
   raises its exception to the caller, and ``Connection._conn``, the sqlite3 connection;
