@@ -127,7 +127,7 @@ async def test_the_private_parts_the_one_trip_cursor_relies_on_are_still_there(t
     )
     async with aiosqlite.connect(tmp_path / "probe.sqlite3") as connection:
         ran_on = await connection._execute(threading.get_ident)
-        worker = getattr(connection, "_thread", connection)  # before 0.22: itself a thread
+        worker: Any = getattr(connection, "_thread", connection)  # before 0.22: itself a thread
         assert ran_on == worker.ident != threading.get_ident(), (
             why + "aiosqlite Connection._execute no longer runs on the connection's thread"
         )
