@@ -74,7 +74,7 @@ def _database(sqlite_template: Path, tmp_path: Path, name: str) -> str:
 
 @pytest.fixture(params=list(DRIVERS))
 async def engine(
-    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path, trips: type[Trips]
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
 ) -> AsyncIterator[AsyncEngine]:
     """Portico's SQLite engine, on the stock cursor or on the one-trip cursor."""
     url = _database(sqlite_template, tmp_path, request.param)
@@ -86,7 +86,10 @@ async def engine(
 
 
 @pytest.fixture
-async def one_trip(sqlite_template: Path, tmp_path: Path, trips: type[Trips]) -> AsyncIterator[Any]:
+async def one_trip(
+    sqlite_template: Path, tmp_path: Path, trips: type[Trips]
+) -> AsyncIterator[AsyncEngine]:
+    """Portico's SQLite engine, as ``create_engine`` makes it, its trips counted."""
     engine = create_engine(_database(sqlite_template, tmp_path, "portico"))
     try:
         yield engine
