@@ -176,8 +176,10 @@ def tokens(seeded: Seeded) -> dict[str, str]:
 
 @dataclass
 class Recorded:
-    """Portico's SQL statements (their first 120 characters) and pool checkouts (each a
-    pre-ping round trip on PostgreSQL, which ``before_cursor_execute`` does not see)."""
+    """Portico's SQL statements (their first 120 characters) and pool checkouts (on
+    PostgreSQL a checkout pings only a connection idle for more than
+    ``services.db.IDLE_PING_SECONDS``, a round trip ``before_cursor_execute`` does not
+    see; tests/services/test_pg_round_trips.py counts them on the wire)."""
 
     statements: list[str] = field(default_factory=list)
     checkouts: int = 0
