@@ -51,6 +51,7 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services import sqlite_driver
+from services.fair_pool import FairAsyncQueuePool
 
 T = TypeVar("T")
 
@@ -147,12 +148,14 @@ def set_sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An engine for ``url``; SQLite gets foreign keys on, WAL, a busy timeout, our own
-    ``BEGIN`` (deferred or immediate), and its directory is created."""
+    """An engine for ``url``, its pool serving waiters in turn (services.fair_pool);
+    SQLite gets foreign keys on, WAL, a busy timeout, our own ``BEGIN`` (deferred or
+    immediate), and its directory is created."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("poolclass", FairAsyncQueuePool)
         kwargs.setdefault("connect_args", {"timeout": BUSY_TIMEOUT_SECONDS})
         kwargs.setdefault("module", sqlite_driver.dbapi())  # one trip per statement
         engine = create_async_engine(url, **kwargs)
@@ -162,6 +165,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         dialect: Any = engine.dialect
         dialect.do_rollback = _sqlite_rollback(dialect.do_rollback)
         return engine
+    kwargs.setdefault("poolclass", FairAsyncQueuePool)
     return _postgres_engine(url, **kwargs)
 
 
