@@ -57,7 +57,8 @@ class SchedulerRun:
     subscription_invoices: int = 0
     """Subscription periods the run invoiced (:mod:`services.subscriptions.renewals`)."""
     prepayment_charges: int = 0
-    """Recurring pre-payment cycles the run charged (:mod:`services.stripe_gateway.prepayments`)."""
+    """Recurring pre-payment charges the run tried, those that went through and those
+    declined (:mod:`services.stripe_gateway.prepayments`), like ``auto_bill_attempts``."""
     orphaned_files: int = 0
     """Stored files no row named, deleted by the run (:mod:`services.orphaned_files`)."""
 
