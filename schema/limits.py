@@ -23,10 +23,11 @@ Every refusal is a GraphQL error whose ``extensions`` carry a stable ``code`` (s
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from graphql import GraphQLError, get_operation_ast
 from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 
@@ -39,6 +40,7 @@ from schema.cost import (
     operation_cost,
     operation_depth,
 )
+from services.identity_memo import IdentityMemo
 
 if TYPE_CHECKING:
     from services.config import Settings
@@ -89,6 +91,27 @@ class QueryLimits:
             max_directives=settings.query_max_directives,
             max_operations=settings.query_max_operations,
         )
+
+
+PASSED: IdentityMemo[int | None] = IdentityMemo(1024)
+"""The cost of documents within every limit, by schema, document and limits (identity),
+operation name and variables (a page size is a variable): a document measured once is not
+walked again for the same variables."""
+
+MAX_VARIABLES_KEY = 512
+"""Variables longer than this (as JSON) are not kept as a key: measured every time."""
+
+
+def _variables_key(variables: Mapping[str, Any] | None) -> tuple[bool, bytes | None]:
+    """Whether the variables can be a key, and the key (sorted JSON; ``None`` for none):
+    not when too long or not JSON (an upload)."""
+    if not variables:
+        return True, None
+    try:
+        key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return False, None
+    return len(key) <= MAX_VARIABLES_KEY, key
 
 
 def refusal(code: str, message: str, *, limit: int, found: int | None, **more: Any) -> GraphQLError:
@@ -158,6 +181,26 @@ class QueryLimiter(SchemaExtension):
         yield
 
     def _check(self) -> GraphQLError | None:
+        """:meth:`_measure`, once per document, operation and variables that pass (see
+        :data:`PASSED`): a refused document is measured again, for an error of its own."""
+        context = self.execution_context
+        document = context.graphql_document
+        keepable, variables = _variables_key(context.variables)
+        if document is None or not keepable:
+            return self._measure()
+        objects = (context.schema._schema, document, self.limits)
+        also = (context.operation_name, variables)
+        cost = PASSED.get(objects, lambda: self._passed_cost(), also)
+        if cost is None:
+            return self._measure()
+        self.cost = cost
+        return None
+
+    def _passed_cost(self) -> int | None:
+        """The cost of a document within every limit; ``None`` for one refused."""
+        return self.cost if self._measure() is None else None
+
+    def _measure(self) -> GraphQLError | None:
         """The first limit the document goes beyond, cheapest checks first."""
         context = self.execution_context
         document = context.graphql_document

@@ -11,7 +11,7 @@ their ids while it is kept, and a hit is confirmed object by object.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 R = TypeVar("R")
@@ -23,11 +23,16 @@ class IdentityMemo(Generic[R]):
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self._kept: OrderedDict[tuple[int, ...], tuple[tuple[object, ...], R]] = OrderedDict()
+        self._kept: OrderedDict[tuple[Hashable, tuple[int, ...]], tuple[tuple[object, ...], R]] = (
+            OrderedDict()
+        )
 
-    def get(self, objects: tuple[object, ...], compute: Callable[[], R]) -> R:
-        """The answer for ``objects``: kept, or ``compute()`` kept from now on."""
-        key = tuple(map(id, objects))
+    def get(
+        self, objects: tuple[object, ...], compute: Callable[[], R], also: Hashable = None
+    ) -> R:
+        """The answer for ``objects`` (and ``also``, a value the answer depends on too,
+        compared by equality): kept, or ``compute()`` kept from now on."""
+        key = (also, tuple(map(id, objects)))
         kept = self._kept.get(key)
         if kept is not None and all(a is b for a, b in zip(kept[0], objects, strict=True)):
             self._kept.move_to_end(key)

@@ -386,3 +386,24 @@ async def test_the_limits_come_from_the_settings(runtime, tenant):
         assert costly["message"] == "The operation costs 21; the limit is 20."
         many = refusal(await gql("{ a: __typename b: __typename }"), "TOO_MANY_ALIASES")
         assert many["extensions"] == {"code": "TOO_MANY_ALIASES", "limit": 1, "found": 2}
+
+
+async def test_a_document_measured_once_is_measured_again_for_other_variables(gql, tenant):
+    """Costs are kept per document and variables (schema.limits.PASSED): the same
+    document with a bigger page costs more, and past the limit it is refused."""
+    page = "invoices(first: $n) { nodes { number lines { description } } }"
+    query = f"query($n: Int) {{ a: {page} b: {page} }}"
+
+    def cost(n: int) -> int:
+        return 2 * (1 + n * (1 + 25))
+
+    for _ in range(2):
+        body = await gql(query, {"n": 2}, token=tenant.admin)
+        assert body["extensions"]["cost"] == {"requested": cost(2), "limit": 5000}
+    body = await gql(query, {"n": 90}, token=tenant.admin)
+    assert body["extensions"]["cost"] == {"requested": cost(90), "limit": 5000}
+    refused = await gql(query, {"n": 100}, token=tenant.admin)
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert refused["errors"][0]["extensions"]["found"] == cost(100)
+    again = await gql(query, {"n": 2}, token=tenant.admin)
+    assert again["extensions"]["cost"]["requested"] == cost(2)
