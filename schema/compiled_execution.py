@@ -293,17 +293,24 @@ class CompiledExecutor(SharedEventExecutor):
             return None
         if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
             if isinstance(completed, Future):
-                return then(completed, lambda settled: self._settled(plan, settled, path))
+                return self._settle(plan, plan.field_def.type, completed, path)
             return self._await_completed(plan, completed, path)
         return completed
 
-    def _settled(self, plan: FieldPlan, done: Future[Any], path: Path) -> Any:
-        """:meth:`_await_completed` for a completion's future, once it is done."""
-        try:
-            return done.result()
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
-            return None
+    def _settle(
+        self, plan: FieldPlan, return_type: Any, completed: Future[Any], path: Path
+    ) -> Future[Any]:
+        """:meth:`_await_completed` (a field) or :meth:`_await_item` (a list item, its
+        ``return_type`` the item's) for a completion that is a future."""
+
+        def settled(done: Future[Any]) -> Any:
+            try:
+                return done.result()
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, plan.field_details, path)
+                return None
+
+        return then(completed, settled)
 
     async def _awaited(self, plan: FieldPlan, result: Any, path: Path, info: Any) -> Any:
         """graphql-core's ``complete_awaitable_value``."""
@@ -459,7 +466,7 @@ class CompiledExecutor(SharedEventExecutor):
                 completed = self._complete(plan, item_shape, item_path, info, item)
                 if type(completed) not in _SYNC_TYPES and is_awaitable(completed):
                     if isinstance(completed, Future):
-                        append(self._item_future(plan, item_type, completed, item_path))
+                        append(self._settle(plan, item_type, completed, item_path))
                     else:
                         append(self._await_item(plan, item_type, completed, item_path))
                     awaitable_indices.append(index)
@@ -497,20 +504,6 @@ class CompiledExecutor(SharedEventExecutor):
             return completed_results
 
         return get_completed_results()
-
-    def _item_future(
-        self, plan: FieldPlan, item_type: Any, completed: Future[Any], item_path: Path
-    ) -> Future[Any]:
-        """:meth:`_await_item` for an item whose completion is a future."""
-
-        def settled(done: Future[Any]) -> Any:
-            try:
-                return done.result()
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
-                return None
-
-        return then(completed, settled)
 
     async def _await_item(
         self, plan: FieldPlan, item_type: Any, completed: Awaitable[Any], item_path: Path

@@ -190,7 +190,7 @@ class QueryLimiter(SchemaExtension):
             return self._measure()
         objects = (context.schema._schema, document, self.limits)
         also = (context.operation_name, variables)
-        cost = PASSED.get(objects, lambda: self._passed_cost(), also)
+        cost = PASSED.get(objects, self._passed_cost, also)
         if cost is None:
             return self._measure()
         self.cost = cost
