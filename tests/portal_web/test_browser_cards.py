@@ -14,6 +14,7 @@ pay.js's ``confirmCardPayment(clientSecret)``, which real Stripe.js has too."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -184,3 +185,34 @@ async def test_a_contact_pays_with_a_card_the_bank_authenticates_and_sees_it_pai
         assert await page.get_by_role("button", name="Pay now").count() == 0
         invoice = await gql.data(INVOICE_STATUS, {"id": billed.invoice_id}, token=tenant.admin)
         assert invoice["invoice"] == {"status": "PAID", "amountDue": "0.00"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_card_cannot_be_submitted_before_stripe_js_has_loaded(
+    gql, tenant, runtime, localstripe, stripe_page
+):
+    """A click before the scripts are in would submit the bare form (a GET of the page
+    itself, the card never reaching Stripe): the button is rendered disabled and enabled by
+    card.js once its handler is in place."""
+    await connect_stripe(gql, tenant.admin)
+    billed = await billed_client(gql, tenant.admin)
+    page = stripe_page
+    released = asyncio.Event()
+
+    async def held_back(route: Any) -> None:
+        await released.wait()
+        await route.fallback()
+
+    async with serving(runtime) as base:
+        await page.goto(base + billed.path)
+        await page.get_by_role("link", name="Payment methods").click()
+        await page.wait_for_url(f"{base}/portal/acme/payment-methods")
+        await page.route("https://js.stripe.com/**", held_back)
+        await page.get_by_role("button", name="Add a card").click()
+        await page.get_by_role("heading", name="Add a card").wait_for()
+        save = page.get_by_role("button", name="Save card")
+        assert await save.is_disabled()
+        released.set()
+        await page.get_by_placeholder("number").wait_for()
+        await page.wait_for_function("!document.getElementById('setup-submit').disabled")
+        assert await save.is_enabled()

@@ -26,4 +26,6 @@
       }
     });
   });
+  // rendered disabled: a click before this handler is in place would submit the bare form
+  submit.disabled = false;
 })();

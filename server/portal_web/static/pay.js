@@ -5,6 +5,8 @@
 // - a saved card the bank wants authenticated (3-D Secure, the intent in
 //   requires_action): confirmCardPayment(clientSecret) runs the bank's challenge, then
 //   the page goes on to the return URL.
+// The submit button is rendered disabled and enabled here, once its handler is in place:
+// a click before the scripts have loaded would otherwise submit the bare form.
 (function () {
   "use strict";
   if (typeof Stripe === "undefined") { return; }
@@ -31,6 +33,7 @@
         }
       });
     });
+    submit.disabled = false;
     return;
   }
 
@@ -50,4 +53,5 @@
       if (result.error) { failed(result); }
     });
   });
+  submit.disabled = false;
 })();
