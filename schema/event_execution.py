@@ -20,11 +20,12 @@ from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.context import Context
+from schema.acyclic_executor import AcyclicExecutor
 from services.event_log.delivered import Delivery
 from services.event_log.direct import document_key
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(AcyclicExecutor):
     _document_key: Hashable | None = None
 
     def build_per_event_executor(self, payload: Any) -> Any:

@@ -18,6 +18,7 @@ SCHEMA_DIR = ROOT / "schema"
 # Hold no domain types: fields, connections, scalars, directives, error codes, limits.
 HELPERS = frozenset(
     {
+        "schema.acyclic_executor",
         "schema.capabilities",  # the Viewer interface the viewer types implement (a base class)
         "schema.compiled_execution",
         "schema.compiled_plan",
