@@ -34,7 +34,7 @@ async def credit(info: Info, id: str) -> Credit:
 async def credit_applications(info: Info, credit: Credit) -> list[PricedLine]:
     """The credit's applications, each with the credit's currency for its amount."""
     rows = await info.context.loaders.credit_applications_by_credit_id.load(credit.id)
-    return [PricedLine(row, credit.currency) for row in rows]
+    return PricedLine.of_rows(rows, credit.currency)
 
 
 async def application_invoice(info: Info, application: CreditApplication) -> Invoice | None:

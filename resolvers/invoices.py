@@ -40,7 +40,7 @@ def invoice_lines(info: Info, invoice: Invoice) -> Future[list[PricedLine]]:
     columns = columns_for(info, LINE_COLUMNS)
     currency = invoice.currency
     loaded = info.context.loaders.invoice_lines_by_invoice_id(columns).load(invoice.id)
-    return then(loaded, lambda done: [PricedLine(row, currency) for row in done.result()])
+    return then(loaded, lambda done: PricedLine.of_rows(done.result(), currency))
 
 
 async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[PaymentAllocation]:

@@ -31,7 +31,7 @@ async def quote(info: Info, id: str) -> Quote:
 async def quote_lines(info: Info, quote: Quote) -> list[PricedLine]:
     columns = columns_for(info, LINE_COLUMNS)
     rows = await info.context.loaders.quote_lines_by_quote_id(columns).load(quote.id)
-    return [PricedLine(row, quote.currency) for row in rows]
+    return PricedLine.of_rows(rows, quote.currency)
 
 
 async def create_quote(info: Info, data: quotes.QuoteData) -> Quote:

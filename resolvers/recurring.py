@@ -38,7 +38,7 @@ async def recurring_lines(info: Info, recurring_invoice: RecurringInvoice) -> li
     columns = columns_for(info, LINE_COLUMNS)
     loader = info.context.loaders.recurring_lines_by_recurring_invoice_id(columns)
     rows = await loader.load(recurring_invoice.id)
-    return [PricedLine(row, recurring_invoice.currency) for row in rows]
+    return PricedLine.of_rows(rows, recurring_invoice.currency)
 
 
 async def issued_invoices(

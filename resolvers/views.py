@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,16 @@ class PricedLine(RowView):
         if fields is None:
             return _PricedObject(line, currency)
         return tuple.__new__(shaped(cls, (*fields, "currency")), (*line, currency))
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Any], currency: str) -> list[Any]:
+        """``PricedLine(row, currency)`` for the rows of one result (or ORM objects): the
+        shaped class looked up once (:func:`services.rows.views_of`)."""
+        if not rows or getattr(rows[0], "_fields", None) is None:
+            return [cls(line, currency) for line in rows]
+        shape = shaped(cls, (*rows[0]._fields, "currency"))
+        new = tuple.__new__
+        return [new(shape, (*row, currency)) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, and_, func, or_
+from sqlalchemy import and_, func, or_
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from services.db import read_rows
 from services.errors import BadInput
+from services.rows import RowView, views_of
 from services.validation import check_datetime
 
 T = TypeVar("T")
-V = TypeVar("V")
+V = TypeVar("V", bound=RowView)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -129,13 +130,11 @@ def page_query(
 _CURSOR = ("id", "created_at")
 
 
-async def read_page(
-    session: AsyncSession, query: PageQuery, view: Callable[[Row[Any]], V]
-) -> Page[V]:
+async def read_page(session: AsyncSession, query: PageQuery, view: type[V]) -> Page[V]:
     """The page of ``query``: its rows read past the ORM (:func:`services.db.read_rows`),
-    each given to ``view`` (:mod:`services.rows`) instead of becoming an ORM object."""
+    each a ``view`` (:mod:`services.rows`) instead of an ORM object."""
     total = (await read_rows(session, query.count))[0][0]
-    rows = [view(row) for row in await read_rows(session, query.rows)]
+    rows = views_of(view, await read_rows(session, query.rows))
     return page_of(rows, size=query.size, after=query.after, total=int(total))
 
 

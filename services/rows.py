@@ -17,6 +17,7 @@ of 100 invoices with 500 lines reads some 3,000 columns this way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -72,6 +73,17 @@ def shaped(view: type[V], fields: tuple[str, ...]) -> type[V]:
         if not _defined_by(view, name):
             namespace[name] = property(itemgetter(index))
     return type(view.__name__, (view,), namespace)
+
+
+def views_of(view: type[V], rows: Sequence[Row[Any]]) -> list[V]:
+    """``view(row)`` for every row of one result: they share their columns, so the
+    shaped class is looked up once, not per row (a row's ``_fields`` is built anew
+    each time it is asked: 600 times for a page of 100 invoices and their lines)."""
+    if not rows:
+        return []
+    shape = shaped(view, rows[0]._fields)
+    new = tuple.__new__
+    return [new(shape, row) for row in rows]
 
 
 class InvoiceView(RowView):
