@@ -61,6 +61,7 @@ from schema.compiled_plan import (
 )
 from schema.event_execution import SharedEventExecutor
 from services.futures import Future, all_of, then
+from services.rows import RowView
 
 MAX_PLANS = 256
 """Operations kept per schema; each with a plan per ``@skip``/``@include`` values."""
@@ -75,7 +76,8 @@ _VALUE_TYPES = frozenset(
 )
 """Values that are neither awaitable nor null nor an exception: coerced straight away."""
 _SYNC_TYPES = _VALUE_TYPES | {type(None), list, dict, tuple}
-"""Values that are not awaitable (the others are asked ``is_awaitable``)."""
+"""Values that are not awaitable (the others are asked ``is_awaitable``, but for the
+rows read as views, :class:`services.rows.RowView`: 600 list items on an invoice page)."""
 
 
 class _Operation:
@@ -184,6 +186,9 @@ class CompiledExecutor(SharedEventExecutor):
                     try:
                         value = plain(source)
                         kind = type(value)
+                        if kind in plan.as_is:
+                            results[plan.key] = value
+                            continue
                         if kind in _VALUE_TYPES:
                             coerced = plan.coerce(value)
                             if coerced is None or coerced is Undefined:
@@ -427,7 +432,7 @@ class CompiledExecutor(SharedEventExecutor):
 
     def _list(self, plan: FieldPlan, shape: Shape, path: Path, info: Any, value: Any) -> Any:
         """graphql-core's ``complete_list_value`` and ``complete_iterable_value``."""
-        if self.is_async_iterable(value):
+        if type(value) is not list and self.is_async_iterable(value):
             return self.complete_value(
                 shape.graphql_type,
                 plan.field_details,
@@ -436,7 +441,7 @@ class CompiledExecutor(SharedEventExecutor):
                 value,
                 None,
             )
-        if not is_iterable(value):
+        if type(value) is not list and not is_iterable(value):
             raise GraphQLError(
                 "Expected Iterable, but did not find one for field"
                 f" '{plan.parent_type.name}.{plan.name}'."
@@ -444,12 +449,21 @@ class CompiledExecutor(SharedEventExecutor):
         item_shape = shape.inner
         item_type = item_shape.graphql_type
         is_awaitable = self.is_awaitable
+        # Non-null objects with no is_type_of (the rows of a page): what _complete does
+        # for each, without its two levels of calls (the item's fields never come back
+        # None: a dict or a future of one).
+        object_fields = None
+        if item_shape.kind == NON_NULL:
+            inner = item_shape.inner
+            if inner.kind == OBJECT and not inner.graphql_type.is_type_of:
+                object_fields = inner.fields
         completed_results: list[Any] = []
         append = completed_results.append
         awaitable_indices: list[int] = []
         for index, item in enumerate(value):
             item_path = path.add_key(index, None)
-            if type(item) not in _SYNC_TYPES and is_awaitable(item):
+            kind = type(item)
+            if kind not in _SYNC_TYPES and not issubclass(kind, RowView) and is_awaitable(item):
                 append(
                     self.complete_awaitable_list_item_value(
                         item,
@@ -463,7 +477,14 @@ class CompiledExecutor(SharedEventExecutor):
                 awaitable_indices.append(index)
                 continue
             try:
-                completed = self._complete(plan, item_shape, item_path, info, item)
+                if (
+                    object_fields is not None
+                    and item is not None
+                    and not isinstance(item, Exception)
+                ):
+                    completed = self._fields(object_fields, item, item_path)
+                else:
+                    completed = self._complete(plan, item_shape, item_path, info, item)
                 if type(completed) not in _SYNC_TYPES and is_awaitable(completed):
                     if isinstance(completed, Future):
                         append(self._settle(plan, item_type, completed, item_path))

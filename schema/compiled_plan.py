@@ -50,6 +50,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, collect_subfields
 from graphql.execution.values import get_argument_values
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 
 from schema.direct_resolvers import source_only
 
@@ -89,6 +90,9 @@ class Shape:
     """NON_NULL, LIST: the shape of the wrapped type."""
     coerce: Any = None
     """LEAF: the type's ``coerce_output_value``."""
+    as_is: frozenset[type] = frozenset()
+    """LEAF: the value types its coercion answers unchanged (``str`` for ``String`` and
+    ``ID``, ``bool`` for ``Boolean``): put in the response without the call."""
     fields: tuple[FieldPlan, ...] = ()
     """OBJECT: the fields to resolve on the value."""
     by_type: dict[str, Shape] = field(default_factory=dict)
@@ -117,6 +121,8 @@ class FieldPlan:
     """A leaf type, or a non-null one: completed in line."""
     coerce: Any
     """A leaf's ``coerce_output_value``."""
+    as_is: frozenset[type]
+    """A leaf's :attr:`Shape.as_is`."""
     non_null: bool
     by_graphql_core: bool
     """Executed by graphql-core's ``execute_field`` (introspection)."""
@@ -124,6 +130,15 @@ class FieldPlan:
     @property
     def parent_name(self) -> str:
         return self.parent_type.name
+
+
+_AS_IS: dict[Any, frozenset[type]] = {
+    serialize_string: frozenset({str}),
+    serialize_id: frozenset({str}),
+    serialize_boolean: frozenset({bool}),
+}
+"""graphql-core's coercions that answer a value of these exact types as it is (their
+first test: ``isinstance(value, str)``: ``return value``)."""
 
 
 def _typename_of(name: str) -> Callable[[Any], str]:
@@ -212,6 +227,7 @@ def _build_field(
         dynamic_args=dynamic,
         leaf=leaf_shape is not None and leaf_shape.kind == LEAF,
         coerce=leaf_shape.coerce if leaf_shape is not None else None,
+        as_is=leaf_shape.as_is if leaf_shape is not None else frozenset(),
         non_null=shape.kind == NON_NULL,
         by_graphql_core=by_graphql_core,
     )
@@ -225,7 +241,8 @@ def _shape(
     if isinstance(graphql_type, GraphQLList):
         return Shape(LIST, graphql_type, inner=_shape(executor, graphql_type.of_type, details))
     if is_leaf_type(graphql_type):
-        return Shape(LEAF, graphql_type, coerce=graphql_type.coerce_output_value)
+        coerce = graphql_type.coerce_output_value
+        return Shape(LEAF, graphql_type, coerce=coerce, as_is=_AS_IS.get(coerce, frozenset()))
     if isinstance(graphql_type, GraphQLObjectType):
         return build_object(executor, graphql_type, details)
     if is_abstract_type(graphql_type):

@@ -50,7 +50,7 @@ from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import sqlite_driver
+from services import sqlite_driver, sqlite_uuid
 from services.fair_pool import FairAsyncQueuePool
 
 T = TypeVar("T")
@@ -164,6 +164,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "before_cursor_execute", _sqlite_before_cursor_execute)
         dialect: Any = engine.dialect
         dialect.do_rollback = _sqlite_rollback(dialect.do_rollback)
+        sqlite_uuid.install(dialect)  # ids read back without uuid.UUID's parsing
         return engine
     kwargs.setdefault("poolclass", FairAsyncQueuePool)
     return _postgres_engine(url, **kwargs)
