@@ -39,11 +39,12 @@ from models.time_logs import TimeLog
 from services import access
 from services.db import read_rows
 from services.prepared import per_caller
+from services.rows import RowView, views_of
 from services.sessions import SessionHolder
 
 RowT = TypeVar("RowT")
 
-ClientView: TypeAlias = Client | Row[Any]
+ClientView: TypeAlias = Client | RowView
 """A client as resolvers read it: the ORM row (the signed-in contact's own, read with its
 session) or a plain row of all its columns (:attr:`Loaders.client_by_id`); same
 attributes."""
@@ -145,24 +146,26 @@ def _many_rows_by(
     statement = _rows_statement(model, key, scope, principal, order_by, columns)
 
     async def load(keys: list[uuid.UUID]) -> Sequence[list[Row[Any]]]:
-        grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
+        # grouped by the ids' integers: a UUID's __hash__ and __eq__ are Python methods
+        grouped: dict[int, list[Row[Any]]] = defaultdict(list)
         for row in await read_rows(session, statement, {KEYS: keys}):
-            grouped[getattr(row, key)].append(row)
-        return [grouped.get(key_value, []) for key_value in keys]
+            grouped[getattr(row, key).int].append(row)
+        return [grouped.get(key_value.int, []) for key_value in keys]
 
     return DataLoader(load_fn=load)
 
 
 def _rows_by_id(
     session: AsyncSession, principal: Principal, model: Any, scope: Scope
-) -> DataLoader[uuid.UUID, Row[Any] | None]:
-    """:func:`_by_id` for rows that are only read: plain rows of all the model's columns
-    (read by attribute like the model), without the ORM."""
+) -> DataLoader[uuid.UUID, RowView | None]:
+    """:func:`_by_id` for rows that are only read: views of all the model's columns
+    (read by attribute like the model: :mod:`services.rows`), without the ORM."""
     statement = _rows_statement(model, "id", scope, principal, None, None)
 
-    async def load(keys: list[uuid.UUID]) -> Sequence[Row[Any] | None]:
-        found = {row.id: row for row in await read_rows(session, statement, {KEYS: keys})}
-        return [found.get(key) for key in keys]
+    async def load(keys: list[uuid.UUID]) -> Sequence[RowView | None]:
+        rows = views_of(RowView, await read_rows(session, statement, {KEYS: keys}))
+        found = {row.id.int: row for row in rows}
+        return [found.get(key.int) for key in keys]
 
     return DataLoader(load_fn=load)
 

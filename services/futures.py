@@ -15,9 +15,16 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from services.rows import RowView
+
 T = TypeVar("T")
 
 Future = asyncio.Future
+
+_SETTLED = frozenset({dict, list, tuple, str, int, bool, type(None)})
+"""What a step answers that is never awaitable, set as the answer at once (for anything
+else ``asyncio.iscoroutine`` makes an ABC check; a row asked for ``__await__`` builds a
+lookup error); so are row views (:class:`services.rows.RowView`)."""
 
 
 def _follow(source: Future[Any], target: Future[Any]) -> None:
@@ -60,7 +67,9 @@ def then(awaited: Awaitable[Any], step: Callable[[Future[Any]], Any]) -> Future[
         except Exception as error:
             target.set_exception(error)
             return
-        if isinstance(value, Future):
+        if type(value) in _SETTLED or isinstance(value, RowView):
+            target.set_result(value)
+        elif isinstance(value, Future):
             value.add_done_callback(lambda settled: _follow(settled, target))
         elif asyncio.iscoroutine(value) or hasattr(value, "__await__"):
             task = asyncio.ensure_future(value)
