@@ -75,14 +75,18 @@ def shaped(view: type[V], fields: tuple[str, ...]) -> type[V]:
     return type(view.__name__, (view,), namespace)
 
 
-def views_of(view: type[V], rows: Sequence[Row[Any]]) -> list[V]:
+def views_of(view: type[V], rows: Sequence[Row[Any]], *, but_last: bool = False) -> list[V]:
     """``view(row)`` for every row of one result: they share their columns, so the
     shaped class is looked up once, not per row (a row's ``_fields`` is built anew
-    each time it is asked: 600 times for a page of 100 invoices and their lines)."""
+    each time it is asked: 600 times for a page of 100 invoices and their lines).
+    ``but_last``: the rows' last column is no column of the view (a page's total)."""
     if not rows:
         return []
-    shape = shaped(view, rows[0]._fields)
     new = tuple.__new__
+    if but_last:
+        shape = shaped(view, rows[0]._fields[:-1])
+        return [new(shape, row[:-1]) for row in rows]
+    shape = shaped(view, rows[0]._fields)
     return [new(shape, row) for row in rows]
 
 
