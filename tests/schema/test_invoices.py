@@ -508,6 +508,13 @@ async def test_relay_pagination_is_newest_first_without_duplicates(gql, tenant):
     assert [len(page["edges"]) for page in pages] == [2, 2, 1]
     assert [page["pageInfo"]["hasPreviousPage"] for page in pages] == [False, True, True]
     assert seen == list(reversed(created))
+    # and a page past the end, or of none, still has the list's total
+    past = (
+        await gql.data(INVOICES, {"after": pages[-1]["pageInfo"]["endCursor"]}, token=tenant.admin)
+    )["invoices"]
+    assert (past["edges"], past["totalCount"]) == ([], 5)
+    none = (await gql.data(INVOICES, {"first": 0}, token=tenant.admin))["invoices"]
+    assert (none["edges"], none["totalCount"], none["pageInfo"]["hasNextPage"]) == ([], 5, True)
     # and asking again gives the same order
     again = (await gql.data(INVOICES, {"first": 5}, token=tenant.admin))["invoices"]
     assert [edge["node"]["id"] for edge in again["edges"]] == seen
