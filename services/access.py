@@ -55,6 +55,7 @@ from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
+from services.constant_in import one_of
 from services.errors import Forbidden, NotFound, Unauthenticated
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -189,7 +190,7 @@ def settled_allocation_scope(principal: Principal) -> Conditions:
     (yet) money on the invoice."""
 
     settled = select(Payment.id).where(
-        *_tenant(Payment, principal), col(Payment.status).in_(SETTLED_STATUSES)
+        *_tenant(Payment, principal), one_of(col(Payment.status), SETTLED_STATUSES)
     )
     return [*_tenant(PaymentAllocation, principal), col(PaymentAllocation.payment_id).in_(settled)]
 
@@ -322,7 +323,7 @@ def task_scope(principal: Principal) -> Conditions:
     partners, like the contacts of every client of the account, only shared tasks too."""
     conditions = _own_client(Task, principal)
     if isinstance(principal, ContactPrincipal | PartnerPrincipal):
-        conditions.append(col(Task.visibility).in_(SHARED_TASK_VISIBILITIES))
+        conditions.append(one_of(col(Task.visibility), SHARED_TASK_VISIBILITIES))
     return conditions
 
 

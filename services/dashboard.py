@@ -32,6 +32,7 @@ from models.recurring import RecurringInvoice
 from models.subscriptions import Subscription
 from models.types import ExactDecimal, utcnow
 from services import access
+from services.constant_in import one_of
 from services.db import read_rows
 from services.errors import BadInput
 from services.invoices import OPEN_STATUSES, applied_sql, overdue_condition
@@ -124,7 +125,7 @@ def _invoice_totals_statement(scope: DashboardScope, overdue_on: date | None) ->
 
 
 def _outstanding() -> ColumnElement[bool]:
-    return col(Invoice.status).in_(OPEN_STATUSES) & (Invoice.total - applied_sql() > 0)
+    return one_of(col(Invoice.status), OPEN_STATUSES) & (Invoice.total - applied_sql() > 0)
 
 
 async def outstanding(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
@@ -146,7 +147,7 @@ def _received_statement(scope: DashboardScope) -> Any:
         .where(
             *access.payment_scope(scope.principal),
             *scope.narrow(Payment),
-            col(Payment.status).in_(SETTLED_STATUSES),
+            one_of(col(Payment.status), SETTLED_STATUSES),
             col(Payment.received_on) >= scope.today.replace(day=1),
             col(Payment.received_on) <= scope.today,
         )
@@ -193,7 +194,7 @@ def _recent_payments_query(
     statement = select(Payment).where(
         *access.payment_scope(scope.principal),
         *scope.narrow(Payment),
-        col(Payment.status).in_(SETTLED_STATUSES),
+        one_of(col(Payment.status), SETTLED_STATUSES),
     )
     return page_query(statement, Payment, first=first, after=after)
 
@@ -210,7 +211,7 @@ def _open_quotes_query(scope: DashboardScope, first: int | None, after: str | No
     statement = select(Quote).where(
         *access.quote_scope(scope.principal),
         *scope.narrow(Quote),
-        col(Quote.status).in_(OPEN_QUOTE_STATUSES),
+        one_of(col(Quote.status), OPEN_QUOTE_STATUSES),
         or_(col(Quote.valid_until).is_(None), col(Quote.valid_until) >= scope.today),
     )
     return page_query(statement, Quote, first=first, after=after)
@@ -229,7 +230,7 @@ async def active_subscriptions(
     statement = select(Subscription).where(
         *access.subscription_scope(scope.principal),
         *scope.narrow(Subscription),
-        col(Subscription.status).in_(ACTIVE_SUBSCRIPTION_STATUSES),
+        one_of(col(Subscription.status), ACTIVE_SUBSCRIPTION_STATUSES),
     )
     return await paginate(session, statement, Subscription, first=first, after=after)
 

@@ -32,6 +32,7 @@ from models.quotes import Quote, QuoteLine
 from models.time_logs import TimeLog
 from models.types import utcnow
 from services.access import access_client, access_invoice, access_project, invoice_scope
+from services.constant_in import one_of
 from services.errors import BadInput, Conflict
 from services.events import invoices as invoice_events
 from services.events.invoices import InvoiceOrigin, IssueSource
@@ -109,7 +110,7 @@ def overdue_condition(today: date) -> ColumnElement[bool]:
         & (applied < col(Invoice.deposit_amount))
     )
     return (
-        col(Invoice.status).in_(OPEN_STATUSES)
+        one_of(col(Invoice.status), OPEN_STATUSES)
         & (Invoice.total - applied > 0)
         & (late_balance | late_deposit)
     )
