@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Row, Select, bindparam
@@ -184,6 +185,13 @@ def _by_key(
     return DataLoader(load_fn=load)
 
 
+@lru_cache(maxsize=256)
+def _column_names(columns: frozenset[str]) -> str:
+    """A loader's name part for a set of columns (asked once per document's field and
+    row: 100 times for a page's lines)."""
+    return ",".join(sorted(columns))
+
+
 class Loaders:
     """All loaders of one request (each built on first use)."""
 
@@ -286,7 +294,7 @@ class Loaders:
         """A document's lines in order, as rows of ``columns``; one loader (one
         statement) per distinct set of columns."""
         if columns is not None:
-            name += ":" + ",".join(sorted(columns))
+            name += ":" + _column_names(columns)
         scope = LINE_SCOPES[model]
         return self._get(
             name,

@@ -38,6 +38,7 @@ import decimal
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Hashable, Sequence
+from functools import partial
 from typing import Any
 
 from graphql import GraphQLError, GraphQLObjectType, OperationType
@@ -75,6 +76,9 @@ _VALUE_TYPES = frozenset(
     {bool, int, float, str, decimal.Decimal, datetime.date, datetime.datetime, uuid.UUID}
 )
 """Values that are neither awaitable nor null nor an exception: coerced straight away."""
+_path = partial(tuple.__new__, Path)
+"""``Path(prev, key, typename)`` (a named tuple) without its generated ``__new__``'s and
+``add_key``'s frames: a path is made for every list item and resolved field."""
 _SYNC_TYPES = _VALUE_TYPES | {type(None), list, dict, tuple}
 """Values that are not awaitable (the others are asked ``is_awaitable``, but for the
 rows read as views, :class:`services.rows.RowView`: 600 list items on an invoice page)."""
@@ -243,7 +247,7 @@ class CompiledExecutor(SharedEventExecutor):
 
     def _field(self, plan: FieldPlan, source: Any, parent_path: Path | None) -> Any:
         """graphql-core's ``execute_field``."""
-        path = Path(parent_path, plan.key, plan.parent_type.name)
+        path = _path((parent_path, plan.key, plan.parent_type.name))
         if plan.by_graphql_core:
             return self.execute_field(plan.parent_type, source, plan.field_details, path, None)
         info = None
@@ -461,7 +465,7 @@ class CompiledExecutor(SharedEventExecutor):
         append = completed_results.append
         awaitable_indices: list[int] = []
         for index, item in enumerate(value):
-            item_path = path.add_key(index, None)
+            item_path = _path((path, index, None))
             kind = type(item)
             if kind not in _SYNC_TYPES and not issubclass(kind, RowView) and is_awaitable(item):
                 append(
