@@ -383,7 +383,38 @@ class CompiledExecutor(SharedEventExecutor):
                 return self._object_after(plan, shape, path, value, is_type_of)
             if not is_type_of:
                 raise invalid_return_type_error(object_type, value, plan.field_details)
+        leaves = shape.leaves
+        if leaves is not None:
+            return self._leaves(leaves, shape.fields, value, path)
         return self._fields(shape.fields, value, path)
+
+    def _leaves(
+        self, leaves: Sequence[Any], plans: tuple[FieldPlan, ...], source: Any, path: Path | None
+    ) -> Any:
+        """:meth:`_fields` of an object whose fields are all leaves read from the source
+        alone (a line's, a client's): the same values, with less per field. Anything
+        out of the common way (an error, a value to await or coerce otherwise) runs the
+        object's fields again through :meth:`_fields`, which handles it as graphql-core
+        would: a source-only read has no effect to repeat."""
+        results: dict[str, Any] = {}
+        try:
+            for key, plain, as_is, coerce, nullable in leaves:
+                value = plain(source)
+                kind = type(value)
+                if kind in as_is:
+                    results[key] = value
+                elif value is None and nullable:
+                    results[key] = None
+                elif kind in _VALUE_TYPES:
+                    coerced = coerce(value)
+                    if coerced is None or coerced is Undefined:
+                        return self._fields(plans, source, path)
+                    results[key] = coerced
+                else:
+                    return self._fields(plans, source, path)
+        except Exception:
+            return self._fields(plans, source, path)
+        return results
 
     async def _object_after(
         self, plan: FieldPlan, shape: Shape, path: Path, value: Any, is_type_of: Any
@@ -457,10 +488,12 @@ class CompiledExecutor(SharedEventExecutor):
         # for each, without its two levels of calls (the item's fields never come back
         # None: a dict or a future of one).
         object_fields = None
+        leaves = None
         if item_shape.kind == NON_NULL:
             inner = item_shape.inner
             if inner.kind == OBJECT and not inner.graphql_type.is_type_of:
                 object_fields = inner.fields
+                leaves = inner.leaves
         completed_results: list[Any] = []
         append = completed_results.append
         awaitable_indices: list[int] = []
@@ -486,7 +519,10 @@ class CompiledExecutor(SharedEventExecutor):
                     and item is not None
                     and not isinstance(item, Exception)
                 ):
-                    completed = self._fields(object_fields, item, item_path)
+                    if leaves is not None:
+                        completed = self._leaves(leaves, object_fields, item, item_path)
+                    else:
+                        completed = self._fields(object_fields, item, item_path)
                 else:
                     completed = self._complete(plan, item_shape, item_path, info, item)
                 if type(completed) not in _SYNC_TYPES and is_awaitable(completed):

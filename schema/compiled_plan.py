@@ -79,6 +79,11 @@ class Unsupported(Exception):
     """The document needs something only graphql-core's own execution does."""
 
 
+LeafStep = tuple[str, Callable[[Any], Any], frozenset[type], Any, bool]
+"""A leaf field of an object as the fast loop reads it: key, plain, as_is, coerce,
+nullable."""
+
+
 @dataclass(slots=True, eq=False)
 class Shape:
     """A return type, unwrapped: what completing a value of it takes."""
@@ -95,6 +100,9 @@ class Shape:
     ``ID``, ``bool`` for ``Boolean``): put in the response without the call."""
     fields: tuple[FieldPlan, ...] = ()
     """OBJECT: the fields to resolve on the value."""
+    leaves: tuple[LeafStep, ...] | None = None
+    """OBJECT: the fields, when all are leaves read from the source alone, as what the
+    executor's fast loop reads of each (``schema.compiled_execution._leaves``)."""
     by_type: dict[str, Shape] = field(default_factory=dict)
     """ABSTRACT: the OBJECT shape of each runtime type met so far (built on first use)."""
 
@@ -177,10 +185,20 @@ def build_object(
     )
     if collected.new_defer_usages:
         raise Unsupported("@defer")
-    return Shape(
-        OBJECT,
-        object_type,
-        fields=build_fields(executor, object_type, collected.grouped_field_set),
+    fields = build_fields(executor, object_type, collected.grouped_field_set)
+    return Shape(OBJECT, object_type, fields=fields, leaves=_leaves_of(fields))
+
+
+def _leaves_of(fields: tuple[FieldPlan, ...]) -> tuple[LeafStep, ...] | None:
+    """The fields as :data:`LeafStep` s when every one is a leaf read from the source
+    alone (an invoice line's, a client's ``id name``); else ``None``."""
+    if not fields or not all(
+        plan.plain is not None and plan.leaf and not plan.by_graphql_core for plan in fields
+    ):
+        return None
+    return tuple(
+        (plan.key, plan.plain, plan.as_is, plan.coerce, not plan.non_null)  # type: ignore[misc]
+        for plan in fields
     )
 
 
