@@ -9,16 +9,18 @@ costs nothing. (The client's secure dashboard *link* is :mod:`services.portal.da
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, type_coerce
+from sqlalchemy import select as sql_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,6 +65,9 @@ class DashboardScope:
     principal: AuthenticatedPrincipal
     client_id: uuid.UUID | None
     today: date
+    read: dict[str, asyncio.Future[Any]] = field(default_factory=dict, compare=False, repr=False)
+    """What this request's dashboard has read and its parts share (not part of what the
+    scope is: equal scopes share statements, :func:`services.prepared.per_caller`)."""
 
     def narrow(self, model: type[object]) -> list[ColumnElement[bool]]:
         if self.client_id is None:
@@ -112,14 +117,21 @@ def _totals(rows: Sequence[Any]) -> list[CurrencyTotal]:
 
 
 @per_caller
-def _invoice_totals_statement(scope: DashboardScope, overdue_on: date | None) -> Any:
-    """What is still owed on open invoices (``overdue_on``: on those overdue that day),
-    by currency."""
-    condition = _outstanding() if overdue_on is None else overdue_condition(overdue_on)
-    balance = _exact(Invoice.total - applied_sql())
+def _invoice_totals_statement(scope: DashboardScope, overdue_on: date) -> Any:
+    """What is still owed on open invoices, and of it on those overdue on ``overdue_on``,
+    by currency: ``(currency, count, owed, overdue count, overdue owed)``, in one
+    statement (overdue invoices are open ones that owe: ``FILTER`` of the same rows)."""
+    late = overdue_condition(overdue_on)
+    balance = type_coerce(Invoice.total - applied_sql(), ExactDecimal())
     return (
-        select(col(Invoice.currency), func.count(col(Invoice.id)), balance)
-        .where(*access.invoice_scope(scope.principal), *scope.narrow(Invoice), condition)
+        sql_select(  # five columns: more than sqlmodel's select types
+            col(Invoice.currency),
+            func.count(col(Invoice.id)),
+            func.sum(balance),
+            func.count(col(Invoice.id)).filter(late),
+            func.sum(balance).filter(late),
+        )
+        .where(*access.invoice_scope(scope.principal), *scope.narrow(Invoice), _outstanding())
         .group_by(col(Invoice.currency))
     )
 
@@ -128,15 +140,26 @@ def _outstanding() -> ColumnElement[bool]:
     return one_of(col(Invoice.status), OPEN_STATUSES) & (Invoice.total - applied_sql() > 0)
 
 
+def _invoice_totals(session: AsyncSession, scope: DashboardScope) -> asyncio.Future[Any]:
+    """The rows of :func:`_invoice_totals_statement`, read once for the request's
+    ``outstanding`` and ``overdue`` alike."""
+    found = scope.read.get("invoice_totals")
+    if found is None:
+        statement = _invoice_totals_statement(scope, utcnow().date())
+        found = scope.read["invoice_totals"] = asyncio.ensure_future(read_rows(session, statement))
+    return found
+
+
 async def outstanding(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
     """What is still owed on open invoices, per currency, and how many owe it."""
-    return _totals(await read_rows(session, _invoice_totals_statement(scope, None)))
+    rows = await _invoice_totals(session, scope)
+    return _totals([(currency, count, owed) for currency, count, owed, _, _ in rows])
 
 
 async def overdue(session: AsyncSession, scope: DashboardScope) -> list[CurrencyTotal]:
     """What is owed on overdue invoices, per currency, and how many they are."""
-    statement = _invoice_totals_statement(scope, utcnow().date())
-    return _totals(await read_rows(session, statement))
+    rows = await _invoice_totals(session, scope)
+    return _totals([(currency, count, owed) for currency, _, _, count, owed in rows])
 
 
 @per_caller
