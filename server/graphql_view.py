@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 import orjson
@@ -123,6 +124,10 @@ def bearer_token(value: str | None) -> str | None:
         return None
     return token.strip()
 
+
+_media_type_for = lru_cache(maxsize=256)(response_media_type)
+""":func:`~server.media_types.response_media_type` of the ``Accept`` values seen lately
+(clients send a handful, each request the same), not parsed again for every request."""
 
 JSON_POST_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 """The ``Content-Type`` values of the POSTs :meth:`PorticoGraphQL._run_json_post` answers
@@ -398,7 +403,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
                         context.release()
 
     async def _handle_http(self, request: Request, context: Context) -> Response:
-        media_type = response_media_type(request.headers.get("accept"))
+        media_type = _media_type_for(request.headers.get("accept"))
         request.state.media_type = media_type
         response = await self._answer_http(request, context)
         if media_type == GRAPHQL_RESPONSE_JSON and response.media_type == "application/json":
