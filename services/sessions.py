@@ -394,8 +394,10 @@ def _as_loaded(session: AsyncSession, entity: _Entity, values: tuple[Any, ...]) 
     would have given it: the session's own when it has that row already (its unloaded
     attributes filled in), otherwise a new one in the session's identity map with no
     pending changes (:func:`sqlalchemy.orm.make_transient_to_detached`, then
-    ``add``: no SQL). The holder's rows are read as plain columns because building
-    them through the ORM's execution cost more than the whole rest of reading them."""
+    ``add``: no SQL). The holder's rows are read as plain columns because the ORM's
+    execution of the joined statement (its compile state, five entities loaded, four of
+    them NULL for a staff session) cost 150 Python calls a request more than reading
+    the columns and building these rows (of 2,265 for ``{ viewer { __typename } }``)."""
     row = entity.row(values)
     mapper = sa_inspect(entity.model)
     key = mapper.identity_key_from_primary_key((row["id"],))
