@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schema.registry import SchemaRegistry, SchemaRouter
 from server.branding import branding_route
@@ -34,6 +35,29 @@ from services.planner_stats import refresh_planner_statistics
 from services.runtime import Runtime
 
 log = structlog.get_logger("portico.app")
+
+
+class GraphQLRoute:
+    """HTTP requests to ``/graphql`` handed to the GraphQL view at once, past Starlette's
+    exception middleware and router, which decide nothing for them: the route takes
+    every method (the view answers the ones it does not serve), and the view answers
+    every error itself, raising nothing the exception middleware would handle. The
+    scope gets what the router would have put in it. The innermost middleware, so
+    every other one still sees the request (a WebSocket, and a path under a
+    ``root_path``, take the router's way)."""
+
+    def __init__(self, app: ASGIApp, *, route: Route) -> None:
+        self.app = app
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql" and not scope.get("root_path"):
+            scope["route"] = self.route
+            scope["endpoint"] = self.route.endpoint
+            scope["path_params"] = {}
+            await self.route.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -138,11 +162,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             max_upload_bytes=runtime.settings.upload_max_bytes,
         )
     )
+    graphql_route = Route("/graphql", graphql)  # other methods: the view's JSON 405
+    middleware.append(Middleware(GraphQLRoute, route=graphql_route))
     pdf_renders = pdf_render_limiter(runtime)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/graphql", graphql),  # other methods: the view's JSON 405
+            graphql_route,
             WebSocketRoute("/graphql", graphql),
             graphiql_assets(),
             download_route(runtime, pdf_renders),

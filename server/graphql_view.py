@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 import orjson
@@ -29,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
@@ -61,6 +62,7 @@ from server.http_errors import (
 )
 from server.limits import BodyTooLarge
 from server.media_types import (
+    APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
     response_media_type,
     status_before_execution,
@@ -123,6 +125,64 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
+_media_type_for = lru_cache(maxsize=256)(response_media_type)
+""":func:`~server.media_types.response_media_type` of the ``Accept`` values seen lately
+(clients send a handful, each request the same), not parsed again for every request."""
+
+JSON_POST_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+"""The ``Content-Type`` values of the POSTs :meth:`PorticoGraphQL._run_json_post` answers
+(any other goes through Strawberry's view, as every request did before)."""
+
+_CONTENT_TYPES = {
+    APPLICATION_JSON: (b"content-type", APPLICATION_JSON.encode("latin-1")),
+    GRAPHQL_RESPONSE_JSON: (b"content-type", f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8".encode()),
+}
+
+
+class GraphQLAnswer(Response):
+    """A GraphQL result's JSON answer, with its final headers from the start: what
+    Strawberry's ``create_response`` and :meth:`PorticoGraphQL._handle_http` build
+    between them (``Content-Length``, then the media type's ``Content-Type``), without
+    the intermediate response and headers objects."""
+
+    def __init__(self, body: bytes, status_code: int, media_type: str) -> None:
+        self.status_code = status_code
+        self.media_type = media_type
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            _CONTENT_TYPES[media_type],
+        ]
+
+
+def plain_request_data(body: bytes) -> GraphQLRequestData | None:
+    """The request in a JSON body that is an object whose ``query``, ``variables`` and
+    ``extensions`` have the types Strawberry's ``parse_http_body`` accepts; None for
+    any other body (not JSON, not UTF-8, a batch, a member of the wrong type), which
+    Strawberry's view then answers, refusal and all."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not dict:
+        return None
+    query, variables, extensions = data.get("query"), data.get("variables"), data.get("extensions")
+    if not (
+        (query is None or type(query) is str)
+        and (variables is None or type(variables) is dict)
+        and (extensions is None or type(extensions) is dict)
+    ):
+        return None
+    return GraphQLRequestData(
+        query=query,
+        variables=variables,
+        operation_name=data.get("operationName"),
+        extensions=extensions,
+        protocol="http",
+    )
+
+
 def unauthenticated_response(message: str) -> Response:
     return JSONResponse(
         {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
@@ -183,6 +243,12 @@ class PorticoGraphQL(GraphQL[Context, None]):
         kwargs.setdefault("max_subscriptions_per_connection", settings.ws_max_subscriptions)
         kwargs.setdefault("multipart_uploads_enabled", True)
         super().__init__(schema=limited, **kwargs)  # type: ignore[arg-type]
+        # A JSON POST is answered by _run_json_post, which knows neither streamed
+        # transports (SSE, multipart subscriptions) nor incremental delivery.
+        self.json_posts_direct = (
+            not self._stream_transport_map
+            and not limited.config.enable_experimental_incremental_execution
+        )
         self.runtime = runtime
         self.registry = schema.registry
         self.streams = InvoiceStreams(runtime)
@@ -230,13 +296,24 @@ class PorticoGraphQL(GraphQL[Context, None]):
         """The response body; with ``application/graphql-response+json``, a request that
         failed before execution has no ``data`` and a 4xx status (server.media_types)."""
         body = await super().process_result(request, result)
+        status = await self._settle(result, body, request.state.media_type)
+        if status is not None:
+            request.state.sub_response.status_code = status
+        return body
+
+    async def _settle(
+        self, result: ExecutionResult, body: GraphQLHTTPResponse, media_type: str
+    ) -> int | None:
+        """Keep the request's persisted query once it ran; with
+        ``application/graphql-response+json``, drop ``data`` from a result that failed
+        before execution and return its 4xx status (None: the answer is a 200)."""
         status = status_before_execution(result)
         if status is None and (pending := PENDING_PERSIST.get()) is not None:
             await self.persisted.put(*pending)  # it parsed and validated: keep it
-        if status is not None and request.state.media_type == GRAPHQL_RESPONSE_JSON:
+        if status is not None and media_type == GRAPHQL_RESPONSE_JSON:
             body.pop("data", None)
-            request.state.sub_response.status_code = status
-        return body
+            return status
+        return None
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -326,7 +403,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
                         context.release()
 
     async def _handle_http(self, request: Request, context: Context) -> Response:
-        media_type = response_media_type(request.headers.get("accept"))
+        media_type = _media_type_for(request.headers.get("accept"))
         request.state.media_type = media_type
         response = await self._answer_http(request, context)
         if media_type == GRAPHQL_RESPONSE_JSON and response.media_type == "application/json":
@@ -362,6 +439,12 @@ class PorticoGraphQL(GraphQL[Context, None]):
         pending = PENDING_PERSIST.set(None)
         registered_only = REGISTERED_ONLY.set(registered_documents_only(context.principal))
         try:
+            if (
+                self.json_posts_direct
+                and request.method == "POST"
+                and request.headers.get("content-type") in JSON_POST_CONTENT_TYPES
+            ):
+                return await self._run_json_post(request, context)
             return await self.run(request, context=context)
         except PersistedQueryNotFound:
             status = 404 if request.state.media_type == GRAPHQL_RESPONSE_JSON else 200
@@ -375,6 +458,33 @@ class PorticoGraphQL(GraphQL[Context, None]):
         finally:
             PENDING_PERSIST.reset(pending)
             REGISTERED_ONLY.reset(registered_only)
+
+    async def _run_json_post(self, request: Request, context: Context) -> Response:
+        """A POST of one operation as JSON, the common request, answered as Strawberry's
+        view (``run``) answers it, with Portico's hooks in the same order
+        (:meth:`_resolve_persisted`, :meth:`process_result`'s settling), but without
+        the steps that decide nothing for it: the request adapter's content-type
+        parsing (twice), the stream transport and GraphiQL checks, the sub-response and
+        the response built and then rewritten. A body that is not a plain request
+        object (:func:`plain_request_data`) goes to ``run``, which refuses it."""
+        data = plain_request_data(await request.body())
+        if data is None:
+            return await self.run(request, context=context)
+        await self._resolve_persisted(data)
+        result = await self.execute_single(
+            request=request,
+            request_adapter=self.request_adapter_class(request),
+            sub_response=cast("Response", None),  # read by no step of execute_single
+            context=context,
+            root_value=None,  # the view's RootValue is None (GraphQL[Context, None])
+            request_data=data,
+        )
+        media_type = request.state.media_type
+        body = process_result(result)
+        status = await self._settle(result, body, media_type)
+        if result.errors:
+            self._handle_errors(result.errors, body)
+        return GraphQLAnswer(self.encode_json(body), status or 200, media_type)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
