@@ -134,5 +134,5 @@ class RevocationHub:
                 await self.close_local(ids)
         finally:
             ready.set()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore] # typed from redis 8.2
             await redis.aclose()

@@ -287,7 +287,7 @@ class EventBroker:
                         await self.advance(account_id, sequence)
         finally:
             ready.set()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore] # typed from redis 8.2
             await redis.aclose()
 
     def _listened(self, account_id: uuid.UUID) -> bool:
