@@ -16,16 +16,21 @@ A kept tree that passed graphql-core's validation against a profile's schema pas
 again (validation depends on nothing else), so that is remembered too, per schema and
 tree: subscribing 10,000 partners spent most of its time validating the same document
 (bench/subscribers.py, sampled). Portico's own limits (:mod:`schema.limits`) still run
-on every request.
+on every request. The validation itself is graphql-core's without the reference cycles
+its visitors make (:mod:`schema.validation`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
+from typing import Any
 
-from graphql import DocumentNode
+from graphql import DocumentNode, Token
+from graphql.language.parser import Parser, nested_too_deeply_error
 from strawberry.extensions import SchemaExtension
+
+from schema.validation import strawberry_rules, validate
 
 MAX_DOCUMENTS = 256
 MAX_TEXT_LENGTH = 8_192
@@ -39,6 +44,35 @@ _validated: OrderedDict[tuple[int, int, tuple[int, ...]], tuple[object, Document
 )
 """(schema, tree, rules) that validated without errors; the objects are held so their
 ids stay theirs."""
+
+
+def parse(source: str, **options: Any) -> DocumentNode:
+    """``graphql.parse`` (same parser, options and errors), its tokens unlinked once done,
+    for documents parsed outside Strawberry's pipeline (server.execution: is a WebSocket
+    operation a subscription? does a document introspect?).
+
+    graphql-core's lexer links every token to the one before and after it, so a tree
+    that is dropped leaves all its tokens in one cycle for the cyclic collector: 8 for
+    ``{ viewer { __typename } }``, thousands for a large document, on every WebSocket
+    operation (tests/server/test_request_garbage.py). A tree keeps the first and last
+    token of each node's location, which need no neighbours. (The trees Strawberry
+    parses are kept: by this cache, the limits' and input hygiene's memos.)"""
+    parser = Parser(source, **options)
+    try:
+        return parser.parse_document()
+    except RecursionError:
+        pass
+    finally:
+        _unlink(parser._lexer.token)
+    raise nested_too_deeply_error(parser)
+
+
+def _unlink(token: Token | None) -> None:
+    following = token.next if token is not None else None
+    while token is not None:
+        token.next, token.prev, token = None, None, token.prev
+    while following is not None:
+        following.prev, following.next, following = None, None, following.next
 
 
 class ParsedDocuments(SchemaExtension):
@@ -79,6 +113,15 @@ class ParsedDocuments(SchemaExtension):
                 _validated.move_to_end(key)
                 context.pre_execution_errors = []  # valid: Strawberry skips validating
                 key = None
+        if (
+            document is not None
+            and context.pre_execution_errors is None
+            and context.validation_rules
+        ):
+            # what Strawberry would run next, without the cycles (schema.validation)
+            context.pre_execution_errors = validate(
+                context.schema._schema, document, strawberry_rules(context.validation_rules)
+            )
         yield
         if key is not None and context.pre_execution_errors == []:
             _validated[key] = (context.schema._schema, document)  # type: ignore[assignment]

@@ -32,8 +32,6 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationType,
     get_operation_ast,
-    parse,
-    validate,
 )
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -43,7 +41,9 @@ from strawberry.utils.aio import aclosing
 
 from auth.principals import PartnerPrincipal, Principal, StaffPrincipal
 from schema.errors import present
+from schema.parse_cache import parse
 from schema.registry import SchemaRouter
+from schema.validation import validate
 from services.persisted_documents import document_hash, registered_document
 
 log = structlog.get_logger("portico.graphql")
