@@ -41,9 +41,8 @@ from strawberry.utils.aio import aclosing
 
 from auth.principals import PartnerPrincipal, Principal, StaffPrincipal
 from schema.errors import present
-from schema.parse_cache import parse
+from schema.parse_cache import parse, validate
 from schema.registry import SchemaRouter
-from schema.validation import validate
 from services.persisted_documents import document_hash, registered_document
 
 log = structlog.get_logger("portico.graphql")

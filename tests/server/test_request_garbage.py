@@ -12,7 +12,7 @@ that took 60-85 ms on the bench's invoice page. So did, for other reasons:
   and every relay of committed events: an ``in_()`` of a list (services/event_log);
 - every portal page: Jinja2's macros imported with context (portal_web/rendering.py);
 - every new document and every one that fails validation: graphql-core's validation
-  visitors (schema/validation.py), the input hygiene's (schema/input_hygiene.py);
+  visitors (schema.parse_cache.validate), the input hygiene's (schema/input_hygiene.py);
 - every subscription event: its executor, and its shared answers, which refer back to
   the event (server/event_stream.py, services/event_log/delivered.py);
 - every WebSocket operation: its document, parsed again, whose tokens link each other
