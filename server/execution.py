@@ -32,8 +32,6 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationType,
     get_operation_ast,
-    parse,
-    validate,
 )
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -43,6 +41,7 @@ from strawberry.utils.aio import aclosing
 
 from auth.principals import PartnerPrincipal, Principal, StaffPrincipal
 from schema.errors import present
+from schema.parse_cache import parse, validate
 from schema.registry import SchemaRouter
 from services.persisted_documents import document_hash, registered_document
 

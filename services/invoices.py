@@ -19,8 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, Update, bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -313,16 +314,24 @@ async def next_number(session: AsyncSession, account_id: uuid.UUID, kind: str) -
     the row lock, and a rolled-back send gives its number back, so numbers have neither
     gaps nor duplicates.
     """
+    result = await session.exec(_next_number_statement(kind), params={"account_id": account_id})
+    row = result.one()
+    return f"{row[0]}{int(row[1]):04d}"
+
+
+@cache
+def _next_number_statement(kind: str) -> Update:
+    """:func:`next_number`'s statement for ``kind``, built once: SQLAlchemy leaves each
+    ``counter + 1`` it builds in a reference cycle (the literal's bind parameter memoizes
+    a comparator that refers back to it), two cycles for the collector per number."""
     counter = getattr(Account, f"next_{kind}_number")
     prefix = getattr(Account, f"{kind}_number_prefix")
-    result = await session.exec(
+    return (
         update(Account)
-        .where(Account.id == account_id)  # type: ignore[arg-type]
+        .where(col(Account.id) == bindparam("account_id"))
         .values({counter: counter + 1})
         .returning(prefix, counter - 1)
     )
-    row = result.one()
-    return f"{row[0]}{int(row[1]):04d}"
 
 
 async def send_invoice(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 import structlog
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -115,6 +116,14 @@ class Listener:
             event = self._buffer.popleft()
             last = event.sequence
             yield event
+
+
+_LAST_SEQUENCES = select(EventStream.account_id, EventStream.last_sequence).where(
+    col(EventStream.account_id).in_(bindparam("accounts", expanding=True))
+)
+"""The last sequence of each of the ``accounts`` given, built once: an ``in_()`` of a
+list built per poll leaves a reference cycle each time (see
+:data:`services.event_log.sequencing._STREAMS_OF`)."""
 
 
 async def _prime(event: DeliveredEvent, listeners: tuple[Listener, ...]) -> None:
@@ -298,13 +307,7 @@ class EventBroker:
         if not accounts:
             return
         async with self._sessions() as session:
-            rows = (
-                await session.exec(
-                    select(EventStream.account_id, EventStream.last_sequence).where(
-                        col(EventStream.account_id).in_(accounts)
-                    )
-                )
-            ).all()
+            rows = (await session.exec(_LAST_SEQUENCES, params={"accounts": accounts})).all()
         for account_id, sequence in rows:
             await self.advance(account_id, sequence)
 
@@ -335,6 +338,8 @@ class EventBroker:
                         for listener in listeners:
                             listener.push(event)
                     await self._fan_out(event)
+                    if not listeners:  # a listener reads it later, and may still ask
+                        event.forget()
                 self._positions[account_id] = events[-1].sequence
 
     async def _fan_out(self, event: DeliveredEvent) -> None:

@@ -164,14 +164,19 @@ def _variables_below_root(
         def enter_variable(self, node: VariableNode, *_args: Any) -> None:
             names.add(node.name.value)
 
-    for selection in operation.selection_set.selections:
-        if isinstance(selection, FieldNode):
-            for directive in selection.directives or ():
-                visit(directive, Collect())  # @include(if: $x) shapes the result
-            if selection.selection_set is not None:
-                visit(selection.selection_set, Collect())
-        else:
-            visit(selection, Collect())  # a fragment at the root: count everything in it
-    for fragment in fragments.values():
-        visit(fragment.selection_set, Collect())
+    collect = Collect()
+    try:
+        for selection in operation.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                for directive in selection.directives or ():
+                    visit(directive, collect)  # @include(if: $x) shapes the result
+                if selection.selection_set is not None:
+                    visit(selection.selection_set, collect)
+            else:
+                visit(selection, collect)  # a fragment at the root: count everything in it
+        for fragment in fragments.values():
+            visit(fragment.selection_set, collect)
+    finally:
+        # the visitor keeps its bound methods per node kind: a cycle with itself
+        collect.enter_leave_map.clear()
     return names

@@ -80,6 +80,7 @@ async def catch_up(
                     continue
                 stream.last = event.sequence
                 await stream.deliverer.deliver(event, (stream,))
+                event.forget()  # read for this stream alone (DeliveredEvent.forget)
     except Exception:  # the next live event finds the gap and starts over
         log.exception("event_stream_catch_up_failed")
     finally:
