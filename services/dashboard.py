@@ -122,14 +122,14 @@ def _invoice_totals_statement(scope: DashboardScope, overdue_on: date) -> Any:
     by currency: ``(currency, count, owed, overdue count, overdue owed)``, in one
     statement (overdue invoices are open ones that owe: ``FILTER`` of the same rows)."""
     late = overdue_condition(overdue_on)
-    balance = type_coerce(Invoice.total - applied_sql(), ExactDecimal())
+    owed = _exact(Invoice.total - applied_sql())
     return (
         sql_select(  # five columns: more than sqlmodel's select types
             col(Invoice.currency),
             func.count(col(Invoice.id)),
-            func.sum(balance),
+            owed,
             func.count(col(Invoice.id)).filter(late),
-            func.sum(balance).filter(late),
+            owed.filter(late),  # a SUM: a FunctionElement, so it takes FILTER
         )
         .where(*access.invoice_scope(scope.principal), *scope.narrow(Invoice), _outstanding())
         .group_by(col(Invoice.currency))
