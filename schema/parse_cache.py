@@ -112,8 +112,13 @@ class ParsedDocuments(SchemaExtension):
                 context.graphql_document = cached
                 self._kept = True
                 key = None
+        fresh = context.graphql_document is None
         yield
         document = context.graphql_document
+        if fresh and document is not None and document.loc is not None:
+            # a tree dropped later (evicted from here, or never kept) would leave its
+            # linked tokens to the cyclic collector, in whichever request drops it
+            _unlink(document.loc.start_token)
         if key is not None and document is not None and not context.pre_execution_errors:
             _documents[key] = document
             self._kept = True
