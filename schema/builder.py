@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from schema import direct_resolvers
 from schema.compiled_execution import CompiledExecutor
@@ -16,6 +18,7 @@ from schema.event_execution import SharedEventExecutor
 from schema.input_hygiene import InputHygiene
 from schema.limits import QueryLimits, limit_extensions
 from schema.parse_cache import ParsedDocuments
+from schema.prepared_operations import PreparedOperations, ReachedExecution
 from schema.root import VIEWERS, Mutation, Query, Subscription
 from schema.scalars import SCALAR_OVERRIDES
 
@@ -26,6 +29,23 @@ class PorticoSchema(strawberry.Schema):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         direct_resolvers.install(self._schema, self.schema_converter)
+        self.prepared = PreparedOperations(self)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Strawberry's execution, or a query kept from it (schema.prepared_operations)."""
+        return await self.prepared.execute(
+            super().execute, query, variable_values, context_value, root_value,
+            operation_name, allowed_operation_types, operation_extensions,
+        )  # fmt: skip
 
     @staticmethod
     def remove_field_suggestion(error: GraphQLError) -> None:
@@ -58,6 +78,7 @@ def schema_arguments(
             *limit_extensions(limits or QueryLimits()),
             ParsedDocuments,
             InputHygiene,
+            ReachedExecution,  # last: it sees what the others decided
         ],
         "scalar_overrides": SCALAR_OVERRIDES,
         "execution_context_class": (

@@ -33,6 +33,7 @@ HELPERS = frozenset(
         "schema.limits",
         "schema.pagination",
         "schema.parse_cache",
+        "schema.prepared_operations",
         "schema.scalars",
     }
 )
