@@ -55,3 +55,12 @@ def list_order_index(table: str, scope: str = "account_id") -> Index:
     :mod:`services.pagination` (``created_at``, ``id``; scanned backwards for newest
     first). Without it every page sorts the whole scope in a temporary B-tree."""
     return Index(f"ix_{table}_list_order", scope, "created_at", "id")
+
+
+def client_order_index(table: str) -> Index:
+    """:func:`list_order_index` for the lists a client's contacts page through most (the
+    portal's landing query reads three of them): one client's rows in keyset order. The
+    account's index made PostgreSQL walk the account's newest rows and drop the other
+    clients' (1,163 rows for a page of 10 payments, 0.9 ms of the 5 ms landing query on
+    the bench's account)."""
+    return Index(f"ix_{table}_client_order", "client_id", "created_at", "id")

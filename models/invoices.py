@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import (
     account_fk,
+    client_order_index,
     created_at_field,
     datetime_field,
     enum_field,
@@ -25,6 +26,7 @@ class Invoice(SQLModel, table=True):
     __tablename__ = "invoice"
     __table_args__ = (
         list_order_index("invoice"),
+        client_order_index("invoice"),
         UniqueConstraint("account_id", "number", name="uq_invoice_account_number"),
         UniqueConstraint(
             "recurring_invoice_id", "recurring_period", name="uq_invoice_recurring_period"

@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import (
     account_fk,
+    client_order_index,
     created_at_field,
     datetime_field,
     enum_field,
@@ -38,7 +39,7 @@ class Payment(SQLModel, table=True):
     on the client (``unapplied``)."""
 
     __tablename__ = "payment"
-    __table_args__ = (list_order_index("payment"),)
+    __table_args__ = (list_order_index("payment"), client_order_index("payment"))
 
     id: uuid.UUID = id_field()
     account_id: uuid.UUID = account_fk()

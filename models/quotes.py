@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import (
     account_fk,
+    client_order_index,
     created_at_field,
     datetime_field,
     enum_field,
@@ -29,6 +30,7 @@ class Quote(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "number", name="uq_quote_account_number"),
         list_order_index("quote"),
+        client_order_index("quote"),
     )
 
     id: uuid.UUID = id_field()
