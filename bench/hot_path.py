@@ -11,11 +11,13 @@ clients, 10,000 invoices of 5 lines, their payments, 1,000 quotes):
 - ``viewer``: ``{ viewer { __typename } }`` (the per-request overhead).
 
 Through uvicorn: Portico as ``portico serve --workers N`` runs it (``python -m
-server.cli serve``), the floor as ``uvicorn bench.floor:create_floor --factory``, each
-in a child process; a raw-socket HTTP/1.1 keep-alive load generator (uvloop, one
-connection per concurrent client) measures p50/p99 latency and req/s at concurrency 1,
-8 and 32 with one worker, and req/s at 8 with two workers; peak RSS is the server's
-``VmHWM`` (each worker's, summed with the supervisor's when there are two).
+server.cli serve``), the floor as ``python -m bench.floor_server --workers N`` (uvicorn,
+and with more than one worker a listening socket per worker, as ``portico serve``:
+server.reuse_port), each in a child process; a raw-socket HTTP/1.1 keep-alive load
+generator (uvloop, one connection per concurrent client) measures p50/p99 latency and
+req/s at concurrency 1, 8 and 32 with one worker, and req/s at 8 with two workers;
+peak RSS is the server's ``VmHWM`` (each worker's, summed with the supervisor's when
+there are two).
 
 In-process (an ASGI client, no sockets): the SQL statements per request (an engine
 ``before_cursor_execute`` listener on Portico's engine; the floor counts its own), the
@@ -470,10 +472,7 @@ def serve(app: str, url: str, workers: int) -> Iterator[tuple[subprocess.Popen[b
         command = ["-m", "server.cli", "serve", "--port", str(port), "--workers", str(workers)]
     else:
         env |= {"BENCH_FLOOR_DATABASE": url, "BENCH_FLOOR_SECRET": SECRET}
-        command = [
-            "-m", "uvicorn", "bench.floor:create_floor", "--factory", "--port", str(port),
-            "--workers", str(workers), "--log-level", "info",
-        ]  # fmt: skip
+        command = ["-m", "bench.floor_server", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
         [sys.executable, *command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
     )
@@ -598,8 +597,9 @@ def hot_path() -> dict[str, Any]:
             f"connection each; {timing.warmup} s warm-up then {timing.seconds} s measured per "
             "row; latency per request, p50/p99 over the measured ones",
             "servers": "Portico: python -m server.cli serve --workers N (production settings, "
-            "scheduler and webhook dispatcher off); floor: uvicorn bench.floor:create_floor "
-            "--factory --workers N; both log at info (uvicorn's access log on)",
+            "scheduler and webhook dispatcher off); floor: python -m bench.floor_server "
+            "--workers N (uvicorn); with two workers each listens on a socket of its own "
+            "(SO_REUSEPORT: server.reuse_port); both log at info (uvicorn's access log on)",
             "sql_statements": "in process, one request: Portico's engine before_cursor_execute; "
             "the floor counts its own",
             "seed": f"bench.hot_path_seed, seed version {SEED_VERSION}, ANALYZE after seeding",

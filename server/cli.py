@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from server import reuse_port
 from server.settings import ConfigurationError, get_settings
 from services.config import Settings
 
@@ -100,6 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Each worker process imports the app itself (served_app), so what served_settings
         # decided travels in the environment.
         os.environ.setdefault("PORTICO_PUBLIC_BASE_URL", settings.public_base_url)
+    if workers > 1 and reuse_port.supported():
+        return _serve_workers(workers, args.host, args.port, settings)
     uvicorn.run(
         create_app(settings) if workers == 1 else "server.cli:served_app",
         factory=workers > 1,
@@ -109,6 +112,41 @@ def _serve(args: argparse.Namespace) -> int:
         log_level="info",
         **serve_options(settings),
     )
+    return 0
+
+
+def _serve_workers(workers: int, host: str, port: int, settings: Settings) -> int:
+    """``uvicorn.run(..., workers=N)``, with a listening socket per worker (see
+    :mod:`server.reuse_port`)."""
+    import logging
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "server.cli:served_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        **serve_options(settings),
+    )
+    try:
+        sock = reuse_port.reuse_port_socket(host, port)
+    except OSError as error:
+        print(f"error: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return 1
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d with %d workers, each listening (Press CTRL+C to quit)",
+        host,
+        sock.getsockname()[1],
+        workers,
+    )
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
     return 0
 
 

@@ -19,14 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @contextmanager
 def portico_serve(
-    *, cwd: Path, env: dict[str, str], log: IO[bytes] | None = None
+    *, cwd: Path, env: dict[str, str], log: IO[bytes] | None = None, workers: int = 1
 ) -> Iterator[tuple[str, int]]:
-    """Run ``portico serve`` in ``cwd`` with ``env`` until ``/healthz`` answers 200;
-    yields (base URL, pid) and stops the server afterwards. Its output (uvicorn's log
-    and the app's) goes to ``log`` when given, else nowhere."""
+    """Run ``portico serve`` (with ``workers``) in ``cwd`` with ``env`` until ``/healthz``
+    answers 200; yields (base URL, pid) and stops the server afterwards. Its output
+    (uvicorn's log and the app's) goes to ``log`` when given, else nowhere."""
     port = free_port()
+    command = ["serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "server.cli", *command],
         cwd=cwd,
         env={**env, "PYTHONPATH": str(ROOT)},
         stdout=log if log is not None else subprocess.DEVNULL,
