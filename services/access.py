@@ -55,7 +55,7 @@ from models.recurring import RecurringInvoice, RecurringInvoiceLine
 from models.subscriptions import Subscription, SubscriptionPlan
 from models.support import SupportTicket, TicketMessage
 from models.time_logs import TimeLog
-from services.constant_in import one_of
+from services.constant_in import none_of, one_of
 from services.errors import Forbidden, NotFound, Unauthenticated
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -138,14 +138,14 @@ def invoice_scope(principal: Principal) -> Conditions:
     """Contacts and partners never see drafts or voided invoices."""
     conditions = _own_client(Invoice, principal)
     if isinstance(principal, ContactPrincipal | PartnerPrincipal):
-        conditions.append(Invoice.status.not_in(HIDDEN_INVOICE_STATUSES))  # type: ignore[attr-defined]
+        conditions.append(none_of(col(Invoice.status), HIDDEN_INVOICE_STATUSES))
     return conditions
 
 
 def quote_scope(principal: Principal) -> Conditions:
     conditions = _own_client(Quote, principal)
     if isinstance(principal, ContactPrincipal | PartnerPrincipal):
-        conditions.append(Quote.status.not_in(HIDDEN_QUOTE_STATUSES))  # type: ignore[attr-defined]
+        conditions.append(none_of(col(Quote.status), HIDDEN_QUOTE_STATUSES))
     return conditions
 
 

@@ -25,3 +25,14 @@ def one_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     binds = [bindparam(None, value, type_=column.type) for value in fixed]
     condition: ColumnElement[bool] = column.in_(binds)
     return condition
+
+
+def none_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column NOT IN (...)``, as :func:`one_of` binds it (a contact's scope hides
+    draft documents with it, in every statement of every contact request)."""
+    fixed = list(values)
+    if not fixed:
+        raise ValueError("none_of needs at least one value")
+    binds = [bindparam(None, value, type_=column.type) for value in fixed]
+    condition: ColumnElement[bool] = column.not_in(binds)
+    return condition

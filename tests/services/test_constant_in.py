@@ -1,6 +1,7 @@
-"""services.constant_in.one_of: ``IN`` a fixed set, each value bound on its own, so the
-statement SQLAlchemy cached is sent as it is (no per-execution rendering of an expanding
-parameter), and it selects what ``in_`` selects on both databases."""
+"""services.constant_in.one_of and none_of: ``IN`` and ``NOT IN`` a fixed set, each
+value bound on its own, so the statement SQLAlchemy cached is sent as it is (no
+per-execution rendering of an expanding parameter), and they select what ``in_`` and
+``not_in`` select on both databases."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlmodel import col, select
 
 from models.enums import InvoiceStatus
 from models.invoices import Invoice
-from services.constant_in import one_of
+from services.constant_in import none_of, one_of
 from services.invoices import OPEN_STATUSES
 
 
@@ -20,6 +21,13 @@ def test_each_value_is_a_bound_parameter_of_its_own() -> None:
     assert sorted(compiled.params.values()) == sorted(OPEN_STATUSES)
     with pytest.raises(ValueError, match="at least one"):
         one_of(col(Invoice.status), [])
+    hidden = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+    compiled = select(col(Invoice.id)).where(none_of(col(Invoice.status), hidden)).compile()
+    assert "POSTCOMPILE" not in str(compiled)
+    assert "NOT IN" in str(compiled)
+    assert sorted(compiled.params.values()) == sorted(hidden)
+    with pytest.raises(ValueError, match="at least one"):
+        none_of(col(Invoice.status), [])
 
 
 async def test_it_selects_what_in_selects(runtime, gql, tenant) -> None:
@@ -54,6 +62,16 @@ async def test_it_selects_what_in_selects(runtime, gql, tenant) -> None:
                 )
             ).all()
         )
+        not_drafts = set(
+            (
+                await session.exec(
+                    select(col(Invoice.id)).where(
+                        none_of(col(Invoice.status), [InvoiceStatus.DRAFT])
+                    )
+                )
+            ).all()
+        )
     assert found == stock
+    assert {str(one) for one in not_drafts} == {sent["id"]}
     assert {str(one) for one in found} == {sent["id"]}
     assert {str(one) for one in drafts} == {draft["id"]}
