@@ -57,6 +57,27 @@ def profile_top(profiler: cProfile.Profile, limit: int = 30) -> list[dict[str, A
     return sorted(rows, key=lambda row: -float(row["tottime_s"]))[:limit]
 
 
+def listeners(port: int) -> int:
+    """Sockets listening on 127.0.0.1/0.0.0.0 ``port`` (``/proc/net/tcp``; with
+    ``SO_REUSEPORT`` each worker has its own)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+            count += 1
+    return count
+
+
+async def wait_listening(port: int, sockets: int) -> None:
+    """Until ``sockets`` listen on ``port``: a supervisor's ``/healthz`` answers once its
+    first worker is up, and a worker still starting would take no connection (and
+    build its schemas during the measurement)."""
+    deadline = time.monotonic() + 120
+    while listeners(port) < sockets:
+        assert time.monotonic() < deadline, f"{listeners(port)} of {sockets} listening"
+        await asyncio.sleep(0.2)
+
+
 async def wait_healthy(
     http: httpx.AsyncClient, process: subprocess.Popen[bytes], path: str = "/healthz"
 ) -> None:

@@ -46,6 +46,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,19 @@ import httpx
 import orjson
 import uvloop
 
-from bench.common import ROOT, free_port, loadavg, ms, percentile, short, wait_healthy
+from bench.common import (
+    ROOT,
+    free_port,
+    loadavg,
+    ms,
+    percentile,
+    short,
+    wait_healthy,
+    wait_listening,
+)
 from bench.floor import DASHBOARD, INVOICES, VIEWER, Floor
 from bench.hot_path_seed import SEED_VERSION, Seeded, SeedSize, seed_account
+from server import reuse_port
 
 SCRATCH = ROOT / "var" / "bench"
 REQUESTS = {"invoices": INVOICES, "dashboard": DASHBOARD, "viewer": VIEWER}
@@ -489,12 +500,15 @@ def serve(app: str, url: str, workers: int) -> Iterator[tuple[subprocess.Popen[b
 async def _server_rows(
     process: subprocess.Popen[bytes],
     port: int,
+    workers: int,
     keys: dict[str, str],
     concurrencies: tuple[int, ...],
     timing: Timing,
 ) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         await wait_healthy(http, process)
+    if workers > 1 and reuse_port.supported():
+        await wait_listening(port, workers)
     rows: dict[str, Any] = {}
     for name in REQUESTS:
         request = _request_bytes(name, keys[AS[name]], port)
@@ -512,7 +526,9 @@ def through_uvicorn(url: str, seeded: Seeded, timing: Timing) -> dict[str, Any]:
     for app in ("portico", "floor"):
         for workers, concurrencies in ((1, CONCURRENCY), (2, (THROUGHPUT_CONCURRENCY,))):
             with serve(app, url, workers) as (process, port):
-                rows = _run(lambda: _server_rows(process, port, keys, concurrencies, timing))  # noqa: B023 - run at once
+                rows = _run(
+                    partial(_server_rows, process, port, workers, keys, concurrencies, timing)
+                )
                 result[f"{app}_workers{workers}"] = {
                     "requests": rows,
                     "peak_rss_mb": peak_rss_mb(process.pid),
