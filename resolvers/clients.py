@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from models.clients import Client, Contact
 from resolvers.common import atomic, caller, parse_id, staff
@@ -39,6 +40,17 @@ def client_of(info: Info, client_id: uuid.UUID) -> Future[ClientView]:
     """The client of a row (a future of the request's loader, awaited by graphql-core
     without a task of its own: services.futures)."""
     return then(info.context.loaders.client_by_id.load(client_id), _found_client)
+
+
+def clients_of(info: Info, rows: list[Any]) -> Future[list[ClientView | NotFound]]:
+    """:func:`client_of` for a list of rows at once (one ``load_many`` of their
+    ``client_id``: schema.direct_resolvers.batched); a row's missing client is its own
+    error."""
+    loaded = info.context.loaders.client_by_id.load_many([row.client_id for row in rows])
+    return then(
+        loaded,
+        lambda done: [row if row is not None else NotFound("Client") for row in done.result()],
+    )
 
 
 def _found_client(done: Future[ClientView | None]) -> ClientView:

@@ -43,6 +43,23 @@ def invoice_lines(info: Info, invoice: Invoice) -> Future[list[PricedLine]]:
     return then(loaded, lambda done: PricedLine.of_rows(done.result(), currency))
 
 
+def invoices_lines(info: Info, invoices: list[Invoice]) -> Future[list[list[PricedLine]]]:
+    """:func:`invoice_lines` for a list of invoices at once (their lines loaded as one
+    ``load_many``: schema.direct_resolvers.batched)."""
+    columns = columns_for(info, LINE_COLUMNS)
+    loaded = info.context.loaders.invoice_lines_by_invoice_id(columns).load_many(
+        [invoice.id for invoice in invoices]
+    )
+    currencies = [invoice.currency for invoice in invoices]
+    return then(
+        loaded,
+        lambda done: [
+            PricedLine.of_rows(rows, currency)
+            for rows, currency in zip(done.result(), currencies, strict=True)
+        ],
+    )
+
+
 async def invoice_allocations(info: Info, invoice_id: uuid.UUID) -> list[PaymentAllocation]:
     return await info.context.loaders.allocations_by_invoice_id.load(invoice_id)
 

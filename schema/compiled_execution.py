@@ -33,6 +33,7 @@ literals.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import uuid
@@ -98,6 +99,8 @@ class _Operation:
 
 runs = 0
 """Operations executed from a plan in this process (tests check that the path is taken)."""
+batched_lists = 0
+"""Lists whose objects' batched fields were resolved at once (tests check the path)."""
 _KEPT = "_portico_compiled_operations"
 """The attribute of a ``GraphQLSchema`` holding its operations: plans live and die with
 their schema (a profile schema dropped by the registry takes its plans along)."""
@@ -177,8 +180,15 @@ class CompiledExecutor(SharedEventExecutor):
 
     # --- running it ---------------------------------------------------------------------
 
-    def _fields(self, plans: tuple[FieldPlan, ...], source: Any, path: Path | None) -> Any:
-        """graphql-core's ``execute_fields``: the fields of one object."""
+    def _fields(
+        self,
+        plans: tuple[FieldPlan, ...],
+        source: Any,
+        path: Path | None,
+        given: dict[str, Any] | None = None,
+    ) -> Any:
+        """graphql-core's ``execute_fields``: the fields of one object (``given``: what
+        the batched fields resolved to for it, :meth:`_batched_list`)."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -215,7 +225,10 @@ class CompiledExecutor(SharedEventExecutor):
                         )
                         results[plan.key] = None
                     continue
-                result = self._field(plan, source, path)
+                if given is not None and plan.batch is not None:
+                    result = self._given(plan, given[plan.key], path)
+                else:
+                    result = self._field(plan, source, path)
                 if result is Undefined:
                     continue
                 results[plan.key] = result
@@ -297,6 +310,25 @@ class CompiledExecutor(SharedEventExecutor):
             if plan.leaf:
                 return self._leaf(plan, resolved)
             completed = self._complete(plan, plan.shape, path, info, resolved)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
+            return None
+        if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
+            if isinstance(completed, Future):
+                return self._settle(plan, plan.field_def.type, completed, path)
+            return self._await_completed(plan, completed, path)
+        return completed
+
+    def _given(self, plan: FieldPlan, resolved: Any, parent_path: Path | None) -> Any:
+        """:meth:`_finish` for what a batched field resolved to for one object (an
+        exception: its error)."""
+        path = _path((parent_path, plan.key, plan.parent_type.name))
+        try:
+            if isinstance(resolved, Exception):
+                raise resolved
+            if plan.leaf:
+                return self._leaf(plan, resolved)
+            completed = self._complete(plan, plan.shape, path, None, resolved)
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
             return None
@@ -494,6 +526,10 @@ class CompiledExecutor(SharedEventExecutor):
             if inner.kind == OBJECT and not inner.graphql_type.is_type_of:
                 object_fields = inner.fields
                 leaves = inner.leaves
+                if inner.batched and type(value) is list and len(value) > 1:
+                    batched = self._batched_list(plan, inner, item_type, path, value)
+                    if batched is not Undefined:
+                        return batched
         completed_results: list[Any] = []
         append = completed_results.append
         awaitable_indices: list[int] = []
@@ -541,30 +577,105 @@ class CompiledExecutor(SharedEventExecutor):
                         self.settle_in_background([completed_results[i] for i in awaitable_indices])
                     raise
                 append(None)
-        if not awaitable_indices:
-            return completed_results
-        pending = [completed_results[index] for index in awaitable_indices]
-        if all(isinstance(value, Future) for value in pending):
-            return then(
-                pending[0] if len(pending) == 1 else all_of(pending),
-                lambda done: _merged(
-                    completed_results, awaitable_indices, done.result(), len(pending)
-                ),
+        return _gathered(completed_results, awaitable_indices)
+
+    def _batched_list(
+        self, plan: FieldPlan, inner: Shape, item_type: Any, path: Path, items: list[Any]
+    ) -> Any:
+        """:meth:`_list` for non-null objects with batched fields: each batched field
+        resolved once for all the objects (``batch(info, objects)``: one DataLoader
+        ``load_many``, where the resolver made a load, a future and a step per object),
+        then each object completed with what its fields resolved to. The DataLoader
+        batches are the same; so are the answers and errors, but for their order when
+        two batched fields fail (field by field per object here, graphql-core's: as
+        each resolver's future failed). ``Undefined`` (nothing done) when an item is
+        not a plain object: :meth:`_list` completes those."""
+        is_awaitable = self.is_awaitable
+        for item in items:
+            kind = type(item)
+            if item is None or isinstance(item, Exception):
+                return Undefined
+            if kind not in _SYNC_TYPES and not issubclass(kind, RowView) and is_awaitable(item):
+                return Undefined
+        global batched_lists
+        batched_lists += 1
+        first = _path((path, 0, None))
+        answers: list[Any] = []
+        for field_plan in inner.batched:
+            info = self._info(
+                field_plan, _path((first, field_plan.key, field_plan.parent_type.name))
             )
+            try:
+                answer = field_plan.batch(info, items)  # type: ignore[misc]
+                if not isinstance(answer, list | Future) and is_awaitable(answer):
+                    answer = asyncio.ensure_future(answer)
+            except Exception as error:
+                answer = error
+            answers.append(answer)
+        pending = [answer for answer in answers if isinstance(answer, Future)]
 
-        async def get_completed_results() -> list[Any]:
-            if len(awaitable_indices) == 1:
-                index = awaitable_indices[0]
-                completed_results[index] = await completed_results[index]
-            else:
-                awaited = await gather_with_cancel(
-                    *(completed_results[index] for index in awaitable_indices)
+        def complete(_done: Any = None) -> Any:
+            if any(answer.cancelled() for answer in pending):  # the operation is ending
+                cancelled: Future[Any] = asyncio.get_running_loop().create_future()
+                cancelled.cancel()
+                return cancelled
+            given: dict[str, list[Any]] = {}
+            for field_plan, answer in zip(inner.batched, answers, strict=True):
+                if isinstance(answer, Future):
+                    error = answer.exception()
+                    answer = error if error is not None else answer.result()
+                if isinstance(answer, Exception):
+                    answer = [answer] * len(items)
+                elif type(answer) is not list or len(answer) != len(items):
+                    answer = [TypeError(f"{field_plan.name}: a batch answered {answer!r}")] * len(
+                        items
+                    )
+                given[field_plan.key] = answer
+            return self._items(plan, inner, item_type, path, items, given)
+
+        if not pending:
+            return complete()
+        return then(asyncio.gather(*pending, return_exceptions=True), complete)
+
+    def _items(
+        self,
+        plan: FieldPlan,
+        inner: Shape,
+        item_type: Any,
+        path: Path,
+        items: list[Any],
+        given: dict[str, list[Any]],
+    ) -> Any:
+        """The objects of :meth:`_batched_list` completed, as :meth:`_list` completes them."""
+        is_awaitable = self.is_awaitable
+        completed_results: list[Any] = []
+        append = completed_results.append
+        awaitable_indices: list[int] = []
+        fields = inner.fields
+        keys = list(given)
+        for index, item in enumerate(items):
+            item_path = _path((path, index, None))
+            try:
+                completed = self._fields(
+                    fields, item, item_path, {key: given[key][index] for key in keys}
                 )
-                for index, result in zip(awaitable_indices, awaited, strict=True):
-                    completed_results[index] = result
-            return completed_results
-
-        return get_completed_results()
+                if type(completed) not in _SYNC_TYPES and is_awaitable(completed):
+                    if isinstance(completed, Future):
+                        append(self._settle(plan, item_type, completed, item_path))
+                    else:
+                        append(self._await_item(plan, item_type, completed, item_path))
+                    awaitable_indices.append(index)
+                else:
+                    append(completed)
+            except Exception as raw_error:
+                try:
+                    self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
+                except Exception:
+                    if awaitable_indices:
+                        self.settle_in_background([completed_results[i] for i in awaitable_indices])
+                    raise
+                append(None)
+        return _gathered(completed_results, awaitable_indices)
 
     async def _await_item(
         self, plan: FieldPlan, item_type: Any, completed: Awaitable[Any], item_path: Path
@@ -574,6 +685,33 @@ class CompiledExecutor(SharedEventExecutor):
         except Exception as raw_error:
             self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
             return None
+
+
+def _gathered(completed_results: list[Any], awaitable_indices: list[int]) -> Any:
+    """A list's completed items, or a future or coroutine of them when some are pending
+    (the end of graphql-core's ``complete_list_value``)."""
+    if not awaitable_indices:
+        return completed_results
+    pending = [completed_results[index] for index in awaitable_indices]
+    if all(isinstance(value, Future) for value in pending):
+        return then(
+            pending[0] if len(pending) == 1 else all_of(pending),
+            lambda done: _merged(completed_results, awaitable_indices, done.result(), len(pending)),
+        )
+
+    async def get_completed_results() -> list[Any]:
+        if len(awaitable_indices) == 1:
+            index = awaitable_indices[0]
+            completed_results[index] = await completed_results[index]
+        else:
+            awaited = await gather_with_cancel(
+                *(completed_results[index] for index in awaitable_indices)
+            )
+            for index, result in zip(awaitable_indices, awaited, strict=True):
+                completed_results[index] = result
+        return completed_results
+
+    return get_completed_results()
 
 
 def _merged(into: Any, keys: list[Any], values: Any, count: int) -> Any:

@@ -52,7 +52,7 @@ from graphql.execution.collect_fields import FieldDetails, collect_subfields
 from graphql.execution.values import get_argument_values
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 
-from schema.direct_resolvers import source_only
+from schema.direct_resolvers import batch_of, source_only
 
 if TYPE_CHECKING:
     from graphql.execution import Executor
@@ -105,6 +105,9 @@ class Shape:
     executor's fast loop reads of each (``schema.compiled_execution._leaves``)."""
     by_type: dict[str, Shape] = field(default_factory=dict)
     """ABSTRACT: the OBJECT shape of each runtime type met so far (built on first use)."""
+    batched: tuple[FieldPlan, ...] = ()
+    """OBJECT: the fields resolved for a whole list of the objects at once
+    (:attr:`FieldPlan.batch`)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -134,6 +137,9 @@ class FieldPlan:
     non_null: bool
     by_graphql_core: bool
     """Executed by graphql-core's ``execute_field`` (introspection)."""
+    batch: Callable[[Any, list[Any]], Any] | None = None
+    """``batch(info, sources)``: the field for a list of objects at once
+    (:func:`schema.direct_resolvers.batched`)."""
 
     @property
     def parent_name(self) -> str:
@@ -186,7 +192,13 @@ def build_object(
     if collected.new_defer_usages:
         raise Unsupported("@defer")
     fields = build_fields(executor, object_type, collected.grouped_field_set)
-    return Shape(OBJECT, object_type, fields=fields, leaves=_leaves_of(fields))
+    return Shape(
+        OBJECT,
+        object_type,
+        fields=fields,
+        leaves=_leaves_of(fields),
+        batched=tuple(plan for plan in fields if plan.batch is not None),
+    )
 
 
 def _leaves_of(fields: tuple[FieldPlan, ...]) -> tuple[LeafStep, ...] | None:
@@ -248,6 +260,7 @@ def _build_field(
         as_is=leaf_shape.as_is if leaf_shape is not None else frozenset(),
         non_null=shape.kind == NON_NULL,
         by_graphql_core=by_graphql_core,
+        batch=None if by_graphql_core or args != {} else batch_of(resolve),
     )
 
 

@@ -28,6 +28,7 @@ import inspect
 import operator
 import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
@@ -40,6 +41,48 @@ _SOURCE_ONLY: weakref.WeakKeyDictionary[Callable[..., Any], Callable[[Any], Any]
     weakref.WeakKeyDictionary()
 )
 """Installed resolve functions that ignore their info, and the same call on the source."""
+
+
+_BATCHES: weakref.WeakKeyDictionary[Callable[..., Any], Callable[[Any, list[Any]], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Installed resolve functions whose field also resolves a whole list's objects at once."""
+BATCH = "__portico_batch__"
+
+
+def batched(batch: Callable[[Any, list[Any]], Any]) -> Callable[[Callable[..., Any]], Any]:
+    """Marks a field's resolver as resolvable for a whole list of its objects at once:
+    ``batch(info, sources)`` answers what the resolver answers for each source, in their
+    order (a list, or a future of one; an item may be an exception, that item's error).
+    The compiled execution path (:mod:`schema.compiled_execution`) calls it once for the
+    objects of a list (a page's invoices: their lines, their clients) instead of the
+    resolver once per object; graphql-core's own execution keeps calling the resolver."""
+
+    def mark(function: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(function, BATCH, batch)
+        return function
+
+    return mark
+
+
+def batch_of(resolve: Callable[..., Any] | None) -> Callable[[Any, list[Any]], Any] | None:
+    """``batch(raw_info, sources)`` for a direct resolver whose field is :func:`batched`."""
+    if resolve is None:
+        return None
+    try:
+        return _BATCHES.get(resolve)
+    except TypeError:  # not weakly referenceable: not one of ours
+        return None
+
+
+def _batch_call(
+    batch: Callable[[Any, list[Any]], Any],
+    info_class: type[Any],
+    definition: StrawberryField,
+    raw: GraphQLResolveInfo[Any],
+    sources: list[Any],
+) -> Any:
+    return batch(info_class(_raw_info=raw, _field=definition), sources)
 
 
 def source_only(resolve: Callable[..., Any] | None) -> Callable[[Any], Any] | None:
@@ -89,7 +132,7 @@ def direct_resolver(
     function = resolver.wrapped_func
     if not callable(function):
         return None
-    return _call(
+    resolve = _call(
         function,
         definition,
         info_class,
@@ -98,6 +141,10 @@ def direct_resolver(
         root=resolver.root_parameter.name if resolver.root_parameter else None,
         info=resolver.info_parameter.name if resolver.info_parameter else None,
     )
+    batch = getattr(function, BATCH, None)
+    if batch is not None:
+        _BATCHES[resolve] = partial(_batch_call, batch, info_class, definition)
+    return resolve
 
 
 def _attribute(name: str) -> Callable[..., Any]:

@@ -14,10 +14,11 @@ from models.invoices import Invoice as InvoiceRow
 from resolvers import activity as activity_resolvers
 from resolvers import downloads as download_resolvers
 from resolvers import invoices as resolvers
-from resolvers.clients import client_of
+from resolvers.clients import client_of, clients_of
 from resolvers.common import parse_optional_id
 from resolvers.context import Info
 from resolvers.projects import optional_project
+from schema.direct_resolvers import batched
 from schema.fields import field, id_field, money, mutation
 from schema.pagination import Connection
 from services import invoices as invoice_service
@@ -117,6 +118,7 @@ class Invoice:
         return round_money(invoice_service.amount_due(root), root.currency)
 
     @field("The client billed.")
+    @batched(clients_of)
     def client(
         self, info: Info, root: strawberry.Parent[InvoiceRow]
     ) -> Annotated[Client, strawberry.lazy("schema.clients")]:
@@ -133,6 +135,7 @@ class Invoice:
         return await optional_project(info, root.project_id)  # type: ignore[return-value]
 
     @field("The invoice's lines, in order.")
+    @batched(resolvers.invoices_lines)
     def lines(
         self, info: Info, root: strawberry.Parent[InvoiceRow]
     ) -> list[Annotated[LineItem, strawberry.lazy("schema.lines")]]:

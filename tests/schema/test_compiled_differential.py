@@ -204,8 +204,10 @@ async def test_hot_path_documents_answer_alike_with_the_same_statements(
                     statements.append(recorded.statements[before:])
                     planned.append(compiled_execution.runs - runs)
                 # PORTICO_COMPILED_EXECUTION=false: never from a plan; on (the default): from
-                # the document's second execution
-                assert planned == [0, 0, 1], name
+                # the document's second execution in this process at the latest (the
+                # process's schemas are shared: tests/bench may have run it already)
+                assert planned[0] == 0, name
+                assert planned[2] == 1, name
                 status, body = answers[0]
                 assert status == 200, body
                 assert "errors" not in body, body

@@ -20,7 +20,7 @@ from strawberry.types import ExecutionResult
 
 from schema import compiled_execution
 from schema.compiled_execution import CompiledExecutor
-from schema.direct_resolvers import install
+from schema.direct_resolvers import batched, install
 from schema.event_execution import SharedEventExecutor
 from schema.parse_cache import ParsedDocuments
 from services.errors import PorticoError
@@ -137,6 +137,83 @@ class Pet(Named):
         return person
 
 
+@strawberry.type
+class Member:
+    """A person again, with no interface (so no ``is_type_of``): a list of members is
+    completed by the compiled path's object loop, where batched fields apply."""
+
+    name: str
+
+    @strawberry.field
+    async def friends(self, info: strawberry.Info[Context, None]) -> list[Member]:
+        loaded = await info.context.loader.load_many(FRIENDS.get(self.name, []))
+        return [Member(name=person.name) for person in loaded if person is not None]
+
+    @strawberry.field
+    @batched(lambda info, people: _first_friends(info, people, required=False))
+    def best_friend_batched(self, info: strawberry.Info[Context, None]) -> Member | None:
+        """Batched (schema.direct_resolvers.batched): the compiled path asks for the
+        first friends of a whole list of people at once."""
+        names = FRIENDS.get(self.name, [])
+        if not names:
+            return None
+        return then(info.context.loader.load(names[0]), _member)  # type: ignore[return-value]
+
+    @strawberry.field
+    @batched(lambda info, people: _first_friends(info, people, required=True))
+    def required_friend_batched(self, info: strawberry.Info[Context, None]) -> Member:
+        names = FRIENDS.get(self.name, []) or ["nobody"]
+        return then(info.context.loader.load(names[0]), lambda done: Member(name=_found(done).name))  # type: ignore[return-value]
+
+    @strawberry.field
+    @batched(lambda _info, people: _raise(ValueError("no batch today")))
+    def failing_batched(self) -> str | None:
+        raise ValueError("no batch today")
+
+    @strawberry.field
+    @batched(lambda _info, people: [person.name.title() for person in people])
+    def title_batched(self) -> str:
+        return self.name.title()
+
+
+def _member(done: asyncio.Future[Person | None]) -> Member | None:
+    person = done.result()
+    return None if person is None else Member(name=person.name)
+
+
+def _first_friends(info: Any, people: list[Member], *, required: bool) -> Any:
+    """The people's first friends, loaded together; as their resolvers answer each."""
+    firsts = [FRIENDS.get(person.name, []) for person in people]
+    wanted = [names[0] if names else "nobody" for names in firsts]
+    loaded = info.context.loader.load_many(
+        [name for name in wanted if required or name != "nobody"]
+    )
+
+    def answer(done: asyncio.Future[list[Person | None]]) -> list[Any]:
+        found = iter(done.result())
+        answers: list[Any] = []
+        for name in wanted:
+            if required:
+                person = next(found)
+                answers.append(
+                    Member(name=person.name)
+                    if person is not None
+                    else Refused("nobody to be found")
+                )
+            elif name == "nobody":
+                answers.append(None)
+            else:
+                friend = next(found)
+                answers.append(None if friend is None else Member(name=friend.name))
+        return answers
+
+    return then(loaded, answer)
+
+
+def _raise(error: Exception) -> Any:
+    raise error
+
+
 def _found(done: asyncio.Future[Person | None]) -> Person:
     person = done.result()
     if person is None:
@@ -170,6 +247,14 @@ class Query:
         return [Pet(name="tom", owner_name="grace"), Person(name="linus")]
 
     @strawberry.field
+    def members(self) -> list[Member]:
+        return [Member(name=name) for name in AGES]
+
+    @strawberry.field
+    def member(self, name: str) -> Member | None:
+        return Member(name=name) if name in AGES else None
+
+    @strawberry.field
     def not_a_list(self) -> list[int] | None:
         return 3  # type: ignore[return-value]
 
@@ -178,7 +263,7 @@ class _Schema(strawberry.Schema):
     def __init__(self, executor: type[Any]) -> None:
         super().__init__(
             query=Query,
-            types=[Person, Pet],
+            types=[Person, Pet, Member],
             extensions=[ParsedDocuments],
             execution_context_class=executor,
         )
@@ -320,6 +405,43 @@ async def test_a_non_null_root_field_nulls_the_whole_answer() -> None:
     assert answer.errors is not None
     assert answer.errors[0]["path"] == ["requiredPerson", "requiredBoom"]
     assert answer.errors[0]["locations"] == [{"line": 1, "column": 36}]
+
+
+async def test_batched_fields_answer_and_batch_the_same() -> None:
+    before = compiled_execution.batched_lists
+    answer = await both(
+        "{ members { name titleBatched bestFriendBatched { name bestFriendBatched { name } } } }"
+    )
+    assert compiled_execution.batched_lists > before, "the lists were not batched"
+    assert answer.errors is None
+    assert answer.batches == [["alan", "ada"]]
+    assert answer.data["members"][0] == {
+        "name": "ada",
+        "titleBatched": "Ada",
+        "bestFriendBatched": {"name": "alan", "bestFriendBatched": {"name": "ada"}},
+    }
+    assert answer.data["members"][2]["bestFriendBatched"] is None  # grace has no friends
+
+
+async def test_a_batched_fields_errors_are_each_objects_own() -> None:
+    before = compiled_execution.batched_lists
+    failing = await both("{ members { name failingBatched } }")
+    assert compiled_execution.batched_lists > before
+    assert failing.errors is not None
+    assert [error["path"] for error in failing.errors] == [
+        ["members", index, "failingBatched"] for index in range(4)
+    ]
+    assert failing.data == {"members": [{"name": name, "failingBatched": None} for name in AGES]}
+    required = await both(
+        '{ member(name: "ada") { friends { name requiredFriendBatched { name } } } }'
+    )
+    # grace (ada's second friend) has nobody: her non-null field nulls her, and null
+    # goes up through the non-null item and the non-null list to the nullable member
+    assert required.errors is not None
+    assert [error["path"] for error in required.errors] == [
+        ["member", "friends", 1, "requiredFriendBatched"]
+    ]
+    assert required.data == {"member": None}
 
 
 async def test_lists_of_lists() -> None:
