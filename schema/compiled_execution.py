@@ -514,8 +514,6 @@ class CompiledExecutor(SharedEventExecutor):
                 f" '{plan.parent_type.name}.{plan.name}'."
             )
         item_shape = shape.inner
-        item_type = item_shape.graphql_type
-        is_awaitable = self.is_awaitable
         # Non-null objects with no is_type_of (the rows of a page): what _complete does
         # for each, without its two levels of calls (the item's fields never come back
         # None: a dict or a future of one).
@@ -527,9 +525,26 @@ class CompiledExecutor(SharedEventExecutor):
                 object_fields = inner.fields
                 leaves = inner.leaves
                 if inner.batched and type(value) is list and len(value) > 1:
-                    batched = self._batched_list(plan, inner, item_type, path, value)
+                    batched = self._batched_list(plan, item_shape, path, value)
                     if batched is not Undefined:
                         return batched
+        return self._list_items(plan, item_shape, path, info, value, object_fields, leaves, None)
+
+    def _list_items(
+        self,
+        plan: FieldPlan,
+        item_shape: Shape,
+        path: Path,
+        info: Any,
+        value: Any,
+        object_fields: tuple[FieldPlan, ...] | None,
+        leaves: Any,
+        given: dict[str, list[Any]] | None,
+    ) -> Any:
+        """:meth:`_list`'s items, completed (``given``: what the batched fields of its
+        objects resolved to, by field and item: :meth:`_batched_list`)."""
+        item_type = item_shape.graphql_type
+        is_awaitable = self.is_awaitable
         completed_results: list[Any] = []
         append = completed_results.append
         awaitable_indices: list[int] = []
@@ -557,6 +572,9 @@ class CompiledExecutor(SharedEventExecutor):
                 ):
                     if leaves is not None:
                         completed = self._leaves(leaves, object_fields, item, item_path)
+                    elif given is not None:
+                        row = {key: values[index] for key, values in given.items()}
+                        completed = self._fields(object_fields, item, item_path, row)
                     else:
                         completed = self._fields(object_fields, item, item_path)
                 else:
@@ -580,7 +598,7 @@ class CompiledExecutor(SharedEventExecutor):
         return _gathered(completed_results, awaitable_indices)
 
     def _batched_list(
-        self, plan: FieldPlan, inner: Shape, item_type: Any, path: Path, items: list[Any]
+        self, plan: FieldPlan, item_shape: Shape, path: Path, items: list[Any]
     ) -> Any:
         """:meth:`_list` for non-null objects with batched fields: each batched field
         resolved once for all the objects (``batch(info, objects)``: one DataLoader
@@ -590,6 +608,7 @@ class CompiledExecutor(SharedEventExecutor):
         two batched fields fail (field by field per object here, graphql-core's: as
         each resolver's future failed). ``Undefined`` (nothing done) when an item is
         not a plain object: :meth:`_list` completes those."""
+        inner = item_shape.inner
         is_awaitable = self.is_awaitable
         for item in items:
             kind = type(item)
@@ -606,7 +625,7 @@ class CompiledExecutor(SharedEventExecutor):
                 field_plan, _path((first, field_plan.key, field_plan.parent_type.name))
             )
             try:
-                answer = field_plan.batch(info, items)  # type: ignore[misc]
+                answer = field_plan.batch(info, items)
                 if not isinstance(answer, list | Future) and is_awaitable(answer):
                     answer = asyncio.ensure_future(answer)
             except Exception as error:
@@ -631,51 +650,11 @@ class CompiledExecutor(SharedEventExecutor):
                         items
                     )
                 given[field_plan.key] = answer
-            return self._items(plan, inner, item_type, path, items, given)
+            return self._list_items(plan, item_shape, path, None, items, inner.fields, None, given)
 
         if not pending:
             return complete()
         return then(asyncio.gather(*pending, return_exceptions=True), complete)
-
-    def _items(
-        self,
-        plan: FieldPlan,
-        inner: Shape,
-        item_type: Any,
-        path: Path,
-        items: list[Any],
-        given: dict[str, list[Any]],
-    ) -> Any:
-        """The objects of :meth:`_batched_list` completed, as :meth:`_list` completes them."""
-        is_awaitable = self.is_awaitable
-        completed_results: list[Any] = []
-        append = completed_results.append
-        awaitable_indices: list[int] = []
-        fields = inner.fields
-        keys = list(given)
-        for index, item in enumerate(items):
-            item_path = _path((path, index, None))
-            try:
-                completed = self._fields(
-                    fields, item, item_path, {key: given[key][index] for key in keys}
-                )
-                if type(completed) not in _SYNC_TYPES and is_awaitable(completed):
-                    if isinstance(completed, Future):
-                        append(self._settle(plan, item_type, completed, item_path))
-                    else:
-                        append(self._await_item(plan, item_type, completed, item_path))
-                    awaitable_indices.append(index)
-                else:
-                    append(completed)
-            except Exception as raw_error:
-                try:
-                    self.handle_field_error(raw_error, item_type, plan.field_details, item_path)
-                except Exception:
-                    if awaitable_indices:
-                        self.settle_in_background([completed_results[i] for i in awaitable_indices])
-                    raise
-                append(None)
-        return _gathered(completed_results, awaitable_indices)
 
     async def _await_item(
         self, plan: FieldPlan, item_type: Any, completed: Awaitable[Any], item_path: Path
