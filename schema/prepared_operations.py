@@ -119,6 +119,13 @@ class PreparedOperations:
     def __len__(self) -> int:
         return len(self._kept)
 
+    def is_kept(
+        self, query: str | None, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> bool:
+        """Whether this operation would run from a kept tree (a query run before)."""
+        key = operation_key(query, operation_name, variables)
+        return self.enabled and key is not None and key in self._kept
+
     async def execute(
         self,
         pipeline: Any,

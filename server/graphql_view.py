@@ -74,6 +74,7 @@ from server.persisted_queries import (
     requested_hash,
     store_for,
 )
+from server.query_slots import QuerySlots, slots_for
 from server.request_id import bind_principal
 from server.ws_protocol import (
     DIRECT_FRAMES,
@@ -253,6 +254,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         self.registry = schema.registry
         self.streams = InvoiceStreams(runtime)
         self.payloads = SharedPayloads()
+        self.query_slots = QuerySlots(slots_for(settings.database_url, settings.query_concurrency))
         self.persisted = store_for(
             redis_url=settings.redis_url,
             max_chars=settings.persisted_query_cache_chars,
@@ -471,7 +473,24 @@ class PorticoGraphQL(GraphQL[Context, None]):
         if data is None:
             return await self.run(request, context=context)
         await self._resolve_persisted(data)
-        result = await self.execute_single(
+        if self.query_slots.size and self.registry.for_principal(
+            context.principal
+        ).prepared.is_kept(data.query, data.operation_name, data.variables):
+            async with self.query_slots.slot():  # a query run before: CPU-bound
+                result = await self._execute_json(request, context, data)
+        else:
+            result = await self._execute_json(request, context, data)
+        media_type = request.state.media_type
+        body = process_result(result)
+        status = await self._settle(result, body, media_type)
+        if result.errors:
+            self._handle_errors(result.errors, body)
+        return GraphQLAnswer(self.encode_json(body), status or 200, media_type)
+
+    async def _execute_json(
+        self, request: Request, context: Context, data: GraphQLRequestData
+    ) -> ExecutionResult:
+        return await self.execute_single(
             request=request,
             request_adapter=self.request_adapter_class(request),
             sub_response=cast("Response", None),  # read by no step of execute_single
@@ -479,12 +498,6 @@ class PorticoGraphQL(GraphQL[Context, None]):
             root_value=None,  # the view's RootValue is None (GraphQL[Context, None])
             request_data=data,
         )
-        media_type = request.state.media_type
-        body = process_result(result)
-        status = await self._settle(result, body, media_type)
-        if result.errors:
-            self._handle_errors(result.errors, body)
-        return GraphQLAnswer(self.encode_json(body), status or 200, media_type)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

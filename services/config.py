@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     """Queries run from a plan built once per document (schema/compiled_execution.py);
     ``PORTICO_COMPILED_EXECUTION=false`` runs everything through graphql-core's own
     execution."""
+    query_concurrency: int | None = Field(default=None, ge=0)
+    """Queries a worker executes at once, of those it has run before (kept operations,
+    schema/prepared_operations.py); the others wait their turn (server/query_slots.py).
+    ``None``: 2 on SQLite, 4 on PostgreSQL, where the bench's pages were served fastest;
+    0: no limit."""
     # Query limits (checked before any resolver runs; see schema/limits.py and the README)
     query_max_cost: int = Field(default=5000, gt=0)
     query_max_depth: int = Field(default=12, gt=0)
