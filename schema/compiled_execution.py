@@ -307,28 +307,24 @@ class CompiledExecutor(SharedEventExecutor):
         """:meth:`_awaited` for a resolver's future, once it is done (services.futures)."""
         try:
             resolved = done.result()
-            if plan.leaf:
-                return self._leaf(plan, resolved)
-            completed = self._complete(plan, plan.shape, path, info, resolved)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
-            return None
-        if type(completed) not in _SYNC_TYPES and self.is_awaitable(completed):
-            if isinstance(completed, Future):
-                return self._settle(plan, plan.field_def.type, completed, path)
-            return self._await_completed(plan, completed, path)
-        return completed
+            resolved = raw_error
+        return self._resolved(plan, resolved, path, info)
 
     def _given(self, plan: FieldPlan, resolved: Any, parent_path: Path | None) -> Any:
-        """:meth:`_finish` for what a batched field resolved to for one object (an
-        exception: its error)."""
-        path = _path((parent_path, plan.key, plan.parent_type.name))
+        """:meth:`_finish` for what a batched field resolved to for one object."""
+        return self._resolved(
+            plan, resolved, _path((parent_path, plan.key, plan.parent_type.name)), None
+        )
+
+    def _resolved(self, plan: FieldPlan, resolved: Any, path: Path, info: Any) -> Any:
+        """A field's resolved value completed (an exception: the field's error)."""
         try:
             if isinstance(resolved, Exception):
                 raise resolved
             if plan.leaf:
                 return self._leaf(plan, resolved)
-            completed = self._complete(plan, plan.shape, path, None, resolved)
+            completed = self._complete(plan, plan.shape, path, info, resolved)
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_def.type, plan.field_details, path)
             return None
