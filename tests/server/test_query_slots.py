@@ -28,29 +28,35 @@ def test_the_default_depends_on_the_database() -> None:
 
 
 class Executions:
-    """How many kept queries execute at once (the executions are slowed down so that
-    the requests overlap)."""
+    """How many kept queries execute at once. Each execution waits, before it runs,
+    until ``target`` of them are executing (or :meth:`release` is called): so they
+    overlap as far as the slots let them, however slowly the requests arrive."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, target: int | None = None) -> None:
         self.running = 0
         self.most = 0
-        self.release = asyncio.Event()
-        self.release.set()
+        self.target = target
         self.started = asyncio.Event()
+        self._released = asyncio.Event()
         run: Callable[..., Awaitable[Any]] = PreparedOperations._run
 
-        async def slowed(operations: PreparedOperations, *args: Any) -> Any:
+        async def held(operations: PreparedOperations, *args: Any) -> Any:
             self.running += 1
             self.most = max(self.most, self.running)
             self.started.set()
+            if self.target is not None and self.running >= self.target:
+                self._released.set()
             try:
-                await asyncio.sleep(0.02)
-                await self.release.wait()
+                await asyncio.wait_for(self._released.wait(), timeout=10)
+                await asyncio.sleep(0.01)  # room for more to start, were there no limit
                 return await run(operations, *args)
             finally:
                 self.running -= 1
 
-        monkeypatch.setattr(PreparedOperations, "_run", slowed)
+        monkeypatch.setattr(PreparedOperations, "_run", held)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 async def _page(http: Any, token: str) -> dict[str, Any]:
@@ -69,7 +75,7 @@ async def test_repeated_queries_execute_at_most_as_many_at_once_as_there_are_slo
 ) -> None:
     async with http_client(with_settings(runtime, query_concurrency=slots)) as http:
         first = await _page(http, tenant.admin)  # run once: kept from now on
-        executions = Executions(monkeypatch)
+        executions = Executions(monkeypatch, target=most)
         answers = await asyncio.gather(*(_page(http, tenant.admin) for _ in range(REQUESTS)))
     assert answers == [first] * REQUESTS
     assert executions.most == most
@@ -80,8 +86,7 @@ async def test_a_mutation_does_not_wait_for_a_slot(
 ) -> None:
     async with http_client(with_settings(runtime, query_concurrency=1)) as http:
         await _page(http, tenant.admin)
-        executions = Executions(monkeypatch)
-        executions.release.clear()  # the next kept query holds the only slot
+        executions = Executions(monkeypatch)  # the next kept query holds the only slot
         held = asyncio.ensure_future(_page(http, tenant.admin))
         await asyncio.wait_for(executions.started.wait(), timeout=10)
         created = await asyncio.wait_for(
@@ -107,5 +112,5 @@ async def test_a_mutation_does_not_wait_for_a_slot(
         )
         assert first_run.json()["data"]["clients"]["totalCount"] >= 1
         assert not held.done()
-        executions.release.set()
+        executions.release()
         assert "errors" not in await held
