@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from server import reuse_port
 
@@ -30,11 +29,7 @@ def main() -> None:
     config = uvicorn.Config(
         APP, factory=True, host=args.host, port=args.port, workers=args.workers, log_level="info"
     )
-    sock = reuse_port.reuse_port_socket(args.host, args.port)
-    try:
-        Multiprocess(config, sockets=[sock]).run()
-    finally:
-        sock.close()
+    reuse_port.run_workers(config)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,6 @@ def _serve_workers(workers: int, host: str, port: int, settings: Settings) -> in
     import logging
 
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
         "server.cli:served_app",
@@ -132,21 +131,17 @@ def _serve_workers(workers: int, host: str, port: int, settings: Settings) -> in
         log_level="info",
         **serve_options(settings),
     )
-    try:
-        sock = reuse_port.reuse_port_socket(host, port)
-    except OSError as error:
-        print(f"error: cannot listen on {host}:{port}: {error}", file=sys.stderr)
-        return 1
     logging.getLogger("uvicorn.error").info(
         "Uvicorn running on http://%s:%d with %d workers, each listening (Press CTRL+C to quit)",
         host,
-        sock.getsockname()[1],
+        port,
         workers,
     )
     try:
-        Multiprocess(config, sockets=[sock]).run()
-    finally:
-        sock.close()
+        reuse_port.run_workers(config)
+    except OSError as error:
+        print(f"error: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

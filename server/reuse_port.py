@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def supported() -> bool:
@@ -54,3 +57,15 @@ def reuse_port_socket(host: str, port: int) -> ReusePortSocket:
     """The supervisor's socket for ``host:port`` (IPv6 when ``host`` has a colon)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return _bound(family, (host, port))
+
+
+def run_workers(config: uvicorn.Config) -> None:
+    """uvicorn's supervisor for ``config.workers`` workers, each listening on a socket of
+    its own on ``config.host:config.port`` (raises ``OSError`` when the port is taken)."""
+    from uvicorn.supervisors import Multiprocess
+
+    sock = reuse_port_socket(config.host, config.port)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()

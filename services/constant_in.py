@@ -19,20 +19,19 @@ from sqlalchemy import ColumnElement, bindparam
 def one_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN (...)`` for ``values`` that are constants of the code (never a list
     a caller chose: its length would make a statement each)."""
-    fixed = list(values)
-    if not fixed:
-        raise ValueError("one_of needs at least one value")
-    binds = [bindparam(None, value, type_=column.type) for value in fixed]
-    condition: ColumnElement[bool] = column.in_(binds)
+    condition: ColumnElement[bool] = column.in_(_binds(column, values, "one_of"))
     return condition
 
 
 def none_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column NOT IN (...)``, as :func:`one_of` binds it (a contact's scope hides
     draft documents with it, in every statement of every contact request)."""
+    condition: ColumnElement[bool] = column.not_in(_binds(column, values, "none_of"))
+    return condition
+
+
+def _binds(column: Any, values: Iterable[Any], name: str) -> list[Any]:
     fixed = list(values)
     if not fixed:
-        raise ValueError("none_of needs at least one value")
-    binds = [bindparam(None, value, type_=column.type) for value in fixed]
-    condition: ColumnElement[bool] = column.not_in(binds)
-    return condition
+        raise ValueError(f"{name} needs at least one value")
+    return [bindparam(None, value, type_=column.type) for value in fixed]
